@@ -1,0 +1,107 @@
+# pyheap-analyze — one non-recursive GNU Makefile.
+#
+#   make            build ./pyheap-analyze
+#   make check      install missing dependencies, build, run every test (unit,
+#                   end-to-end on real cores, then the same under ASan+UBSan)
+#   make demo       build, dump a core of a bundled scenario, analyze it
+#   make asan       build the ASan+UBSan binary (build-asan/pyheap-analyze)
+#   make bench      time and peak memory on generated cores
+#   make install    PREFIX=/usr/local DESTDIR=
+
+VERSION := 0.1.0
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+
+CC ?= cc
+PKGS := libdw libelf libzstd msgpack
+# pkg-config runs only when something is built, after the dependency check.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wstrict-prototypes
+CFLAGS ?= -O2 -g
+ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(PKG_CFLAGS) -DPHA_VERSION='"$(VERSION)"' -D_GNU_SOURCE
+LDLIBS = $(PKG_LIBS) -lm
+
+B ?= build
+
+LIB_SRCS := \
+	analyzer/error.c analyzer/memory.c analyzer/target.c analyzer/heap.c \
+	analyzer/scc.c analyzer/reach.c analyzer/report.c analyzer/progress.c \
+	formats/elfcore.c formats/elffile.c formats/zstdio.c formats/output.c formats/json.c \
+	formats/report_json.c formats/report_text.c \
+	plugins/cpython.c plugins/layouts.c
+MAIN_SRC := analyzer/main.c
+UNIT_TESTS := test_memory test_elfcore test_scc test_reach test_json
+
+LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
+MAIN_OBJ := $(MAIN_SRC:%.c=$(B)/%.o)
+UNIT_BINS := $(UNIT_TESTS:%=$(B)/tests/unit/%)
+HDRS := $(wildcard analyzer/*.h formats/*.h plugins/*.h tests/unit/*.h)
+
+.PHONY: all deps check check-fast demo asan bench install clean unit
+.DEFAULT_GOAL := all
+
+ifeq ($(B),build)
+all: pyheap-analyze
+pyheap-analyze: $(B)/pyheap-analyze
+	cp $< $@
+else
+all: $(B)/pyheap-analyze
+endif
+
+$(B)/pyheap-analyze: $(MAIN_OBJ) $(LIB_OBJS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/%.o: %.c $(HDRS) | deps-build
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/tests/unit/%: tests/unit/%.c $(LIB_OBJS) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
+
+unit: $(UNIT_BINS)
+
+# Build dependencies: present, or installed (root + apt-get), or the exact
+# command is printed and make stops.
+.PHONY: deps-build
+deps-build:
+	@sh tests/deps.sh build
+
+deps:
+	@sh tests/deps.sh all
+
+# The whole suite: normal build, then the ASan+UBSan build. One summary line.
+check: deps
+	@$(MAKE) --no-print-directory all unit
+	@$(MAKE) --no-print-directory B=build-asan \
+		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+		LDFLAGS="-fsanitize=address,undefined" build-asan/pyheap-analyze unit
+	@bash tests/run.sh --bin build/pyheap-analyze --unit build/tests/unit \
+		--asan-bin build-asan/pyheap-analyze --asan-unit build-asan/tests/unit
+
+# Without the sanitizer pass (development loop).
+check-fast: deps
+	@$(MAKE) --no-print-directory all unit
+	@bash tests/run.sh --bin build/pyheap-analyze --unit build/tests/unit
+
+asan:
+	@$(MAKE) --no-print-directory B=build-asan \
+		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+		LDFLAGS="-fsanitize=address,undefined" build-asan/pyheap-analyze unit
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@bash tests/demo.sh ./pyheap-analyze
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@bash tests/bench.sh ./pyheap-analyze
+
+install: all
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 755 pyheap-analyze $(DESTDIR)$(BINDIR)/pyheap-analyze
+
+clean:
+	rm -rf build build-asan pyheap-analyze

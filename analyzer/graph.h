@@ -1,0 +1,67 @@
+/* The object graph as the algorithms see it: dense uint32_t ids, forward
+ * edges in CSR form, one flag byte per edge and per object.
+ *
+ * Every algorithm here is iterative (explicit stacks): Python heaps contain
+ * million-long chains, and recursion proportional to the heap would
+ * overflow the C stack.
+ */
+#ifndef PHA_GRAPH_H
+#define PHA_GRAPH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "error.h"
+
+/* Edge flags. */
+enum {
+	/* CPython's tp_traverse of the source visits this reference, so the
+	 * cycle collector subtracts it from the target's refcount. */
+	PHA_EDGE_TRAVERSED = 1u << 0,
+	/* A weak reference (weakref.ref's referent): not a strong reference;
+	 * ignored by reachability, SCC and (later) dominators. */
+	PHA_EDGE_WEAK = 1u << 1,
+};
+
+/* Object flags. */
+enum {
+	PHA_OBJ_GC = 1u << 0,		/* on a GC generation list 0..2 (what gc.get_objects() lists) */
+	PHA_OBJ_PERMANENT = 1u << 1,	/* on the permanent generation (gc.freeze()) */
+	PHA_OBJ_IMMORTAL = 1u << 2,	/* immortal refcount (3.12+) */
+	PHA_OBJ_CONSERVATIVE = 1u << 3,	/* referents found by scanning memory (unknown type) */
+	PHA_OBJ_FAULT = 1u << 4,	/* some of its memory could not be read */
+};
+
+struct pha_graph {
+	uint32_t n;			/* number of objects */
+	const uint32_t *first;		/* n+1 entries: edges of v are [first[v], first[v+1]) */
+	const uint32_t *dst;		/* first[n] entries */
+	const uint8_t *eflags;		/* first[n] entries, PHA_EDGE_* */
+};
+
+/* Strongly connected components over the strong edges (every edge without
+ * PHA_EDGE_WEAK). comp_ret[v] gets a component number in 0..*ncomp_ret-1;
+ * numbering is deterministic for a given graph (Tarjan order: a component is
+ * numbered before every component that can reach it).
+ * self_loop_ret (optional, n entries) gets 1 for objects with a strong edge
+ * to themselves. */
+struct pha_error *pha_scc(const struct pha_graph *g, uint32_t *comp_ret,
+			  uint32_t *ncomp_ret, uint8_t *self_loop_ret);
+
+/* CPython's cycle-collector arithmetic on a snapshot, as a full
+ * gc.collect() would do it:
+ *   candidates = objects with PHA_OBJ_GC (not permanent);
+ *   gc_refs(x) = refcnt(x) - number of PHA_EDGE_TRAVERSED edges from
+ *                candidates to x (counted with multiplicity);
+ *   alive      = candidates with gc_refs > 0 or PHA_OBJ_IMMORTAL, plus every
+ *                candidate reachable from them over TRAVERSED edges;
+ *   unreachable = candidates - alive.
+ * unreachable_ret[v] is set to 1 for unreachable objects, 0 otherwise.
+ * *negative_ret (optional) counts candidates whose gc_refs came out < 0
+ * (more references found than the refcount allows: a sign of a wrong
+ * layout or a core taken mid-update); they are treated as alive. */
+struct pha_error *pha_gc_unreachable(const struct pha_graph *g, const uint8_t *oflags,
+				     const uint64_t *refcnt, uint8_t *unreachable_ret,
+				     uint64_t *negative_ret);
+
+#endif
