@@ -48,6 +48,11 @@ struct pha_graph {
 struct pha_error *pha_scc(const struct pha_graph *g, uint32_t *comp_ret,
 			  uint32_t *ncomp_ret, uint8_t *self_loop_ret);
 
+/* Size of each component: size_ret (ncomp entries) gets the number of v in
+ * 0..n-1 with comp[v] == c. Fails (PHA_ERR_INTERNAL) if some comp[v] >= ncomp. */
+struct pha_error *pha_scc_sizes(uint32_t n, const uint32_t *comp, uint32_t ncomp,
+				uint32_t *size_ret);
+
 /* CPython's cycle-collector arithmetic on a snapshot, as a full
  * gc.collect() would do it:
  *   candidates = objects with PHA_OBJ_GC (not permanent);

@@ -1,0 +1,120 @@
+/* CPython's cycle-collector arithmetic (gc.collect() over all generations)
+ * applied to a snapshot of the object graph.
+ *
+ * Only edges with PHA_EDGE_TRAVERSED and without PHA_EDGE_WEAK count, both
+ * for the subtraction and for the propagation. A reference whose source is
+ * not a candidate (untracked, permanent generation) is not subtracted: as in
+ * CPython it is a reference from outside the collected set.
+ *
+ * Memory: gc_refs as int64 (8 bytes per object), freed before the
+ * propagation stack (4 bytes per object) is allocated. No recursion.
+ */
+#include "graph.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Refcounts at or above this are "huge": kept positive whatever is
+ * subtracted (an edge count is below 2^32). */
+#define HUGE_REFCNT ((uint64_t)1 << 62)
+
+static inline int is_candidate(uint8_t f)
+{
+	return (f & (PHA_OBJ_GC | PHA_OBJ_PERMANENT)) == PHA_OBJ_GC;
+}
+
+static inline int counts(uint8_t ef)
+{
+	return (ef & (PHA_EDGE_TRAVERSED | PHA_EDGE_WEAK)) == PHA_EDGE_TRAVERSED;
+}
+
+static struct pha_error *bad_edge(uint32_t e, uint32_t v, uint32_t w, uint32_t n)
+{
+	return pha_error_create(PHA_ERR_INTERNAL,
+				"gc arithmetic: edge %u of object %u points to %u, "
+				"beyond the %u objects", e, v, w, n);
+}
+
+struct pha_error *pha_gc_unreachable(const struct pha_graph *g, const uint8_t *oflags,
+				     const uint64_t *refcnt, uint8_t *unreachable_ret,
+				     uint64_t *negative_ret)
+{
+	const uint32_t n = g->n;
+	const uint32_t *first = g->first, *dst = g->dst;
+	const uint8_t *eflags = g->eflags;
+
+	if (negative_ret)
+		*negative_ret = 0;
+	if (n == 0)
+		return NULL;
+
+	/* 1. gc_refs = refcnt - references from candidates. */
+	int64_t *gc_refs = malloc((size_t)n * sizeof(*gc_refs));
+	if (!gc_refs)
+		return &pha_enomem;
+	for (uint32_t v = 0; v < n; v++) {
+		uint64_t r = refcnt[v];
+		gc_refs[v] = r >= HUGE_REFCNT ? (int64_t)HUGE_REFCNT : (int64_t)r;
+	}
+	for (uint32_t v = 0; v < n; v++) {
+		if (!is_candidate(oflags[v]))
+			continue;
+		for (uint32_t e = first[v]; e < first[v + 1]; e++) {
+			if (!counts(eflags[e]))
+				continue;
+			uint32_t w = dst[e];
+			if (w >= n) {
+				free(gc_refs);
+				return bad_edge(e, v, w, n);
+			}
+			if (is_candidate(oflags[w]))
+				gc_refs[w]--;
+		}
+	}
+
+	/* 2. Tentatively unreachable: candidates with gc_refs == 0 that are not
+	 * immortal. Everything else (non-candidates included) is 0 here; the
+	 * candidates among them are the alive seeds. */
+	uint64_t negative = 0;
+	for (uint32_t v = 0; v < n; v++) {
+		uint8_t f = oflags[v];
+		unreachable_ret[v] = 0;
+		if (!is_candidate(f))
+			continue;
+		if (gc_refs[v] < 0)
+			negative++;
+		else if (gc_refs[v] == 0 && !(f & PHA_OBJ_IMMORTAL))
+			unreachable_ret[v] = 1;
+	}
+	free(gc_refs);
+	if (negative_ret)
+		*negative_ret = negative;
+
+	/* 3. Everything reachable from an alive candidate over counted edges is
+	 * alive. Each object enters the stack at most once. */
+	uint32_t *stack = malloc((size_t)n * sizeof(*stack));
+	if (!stack)
+		return &pha_enomem;
+	size_t sp = 0;
+	for (uint32_t v = 0; v < n; v++)
+		if (is_candidate(oflags[v]) && !unreachable_ret[v])
+			stack[sp++] = v;
+	while (sp) {
+		uint32_t v = stack[--sp];
+		for (uint32_t e = first[v]; e < first[v + 1]; e++) {
+			if (!counts(eflags[e]))
+				continue;
+			uint32_t w = dst[e];
+			if (w >= n) {
+				free(stack);
+				return bad_edge(e, v, w, n);
+			}
+			if (unreachable_ret[w]) {
+				unreachable_ret[w] = 0;
+				stack[sp++] = w;
+			}
+		}
+	}
+	free(stack);
+	return NULL;
+}

@@ -1,0 +1,160 @@
+/* Strongly connected components: an iterative form of Tarjan's algorithm in
+ * the space-saving variant published by D. J. Pearce ("A space-efficient
+ * algorithm for finding strongly connected components", 2016), where one
+ * array per vertex (rindex) holds the preorder index, then the low-link,
+ * then the component number.
+ *
+ * rindex lives in the caller's comp_ret array. Extra memory: the component
+ * stack (n u32), the DFS stack of (vertex, edge cursor) frames (2n u32) and a
+ * root bit per vertex: about 12.1 bytes per object. No recursion.
+ *
+ * Invariants (k = components emitted so far, a = vertices visited but not yet
+ * in a component): active vertices have rindex in 1..a (index - 1 == a);
+ * finished vertices have rindex == n - (their component number), which is
+ * >= n - k + 1 > a because a + k <= n. So a finished vertex never lowers the
+ * low-link of an active one, and 0 always means "not visited yet".
+ */
+#include "graph.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct frame {
+	uint32_t v;
+	uint32_t e;	/* next edge of v to look at */
+};
+
+static inline void set_bit(uint64_t *bits, uint32_t v)
+{
+	bits[v >> 6] |= (uint64_t)1 << (v & 63);
+}
+
+static inline void clear_bit(uint64_t *bits, uint32_t v)
+{
+	bits[v >> 6] &= ~((uint64_t)1 << (v & 63));
+}
+
+static inline int test_bit(const uint64_t *bits, uint32_t v)
+{
+	return (bits[v >> 6] >> (v & 63)) & 1;
+}
+
+struct pha_error *pha_scc(const struct pha_graph *g, uint32_t *comp_ret,
+			  uint32_t *ncomp_ret, uint8_t *self_loop_ret)
+{
+	const uint32_t n = g->n;
+	const uint32_t *first = g->first, *dst = g->dst;
+	const uint8_t *eflags = g->eflags;
+
+	*ncomp_ret = 0;
+	if (self_loop_ret && n)
+		memset(self_loop_ret, 0, n);
+	if (n == 0)
+		return NULL;
+
+	uint32_t *rindex = comp_ret;
+	uint32_t *cstack = malloc((size_t)n * sizeof(*cstack));
+	struct frame *dfs = malloc((size_t)n * sizeof(*dfs));
+	uint64_t *root = malloc(((size_t)n + 63) / 64 * sizeof(*root));
+	if (!cstack || !dfs || !root) {
+		free(cstack);
+		free(dfs);
+		free(root);
+		return &pha_enomem;
+	}
+	memset(rindex, 0, (size_t)n * sizeof(*rindex));
+
+	struct pha_error *err = NULL;
+	uint32_t index = 1;	/* next preorder index */
+	uint32_t c = n;		/* rindex value of the next component */
+	size_t csp = 0, dsp = 0;
+
+	for (uint32_t r = 0; r < n; r++) {
+		if (rindex[r])
+			continue;
+		rindex[r] = index++;
+		set_bit(root, r);
+		dfs[dsp++] = (struct frame){ r, first[r] };
+		while (dsp) {
+			struct frame *f = &dfs[dsp - 1];
+			uint32_t v = f->v;
+			if (f->e < first[v + 1]) {
+				uint32_t e = f->e++;
+				if (eflags[e] & PHA_EDGE_WEAK)
+					continue;
+				uint32_t w = dst[e];
+				if (w >= n) {
+					err = pha_error_create(PHA_ERR_INTERNAL,
+							       "scc: edge %u of object %u points to %u, "
+							       "beyond the %u objects", e, v, w, n);
+					goto out;
+				}
+				if (w == v) {
+					if (self_loop_ret)
+						self_loop_ret[v] = 1;
+					continue;
+				}
+				if (rindex[w] == 0) {
+					/* Descend: dsp < n because w is not on the stack yet. */
+					rindex[w] = index++;
+					set_bit(root, w);
+					dfs[dsp++] = (struct frame){ w, first[w] };
+					continue;
+				}
+				if (rindex[w] < rindex[v]) {
+					rindex[v] = rindex[w];
+					clear_bit(root, v);
+				}
+				continue;
+			}
+
+			/* All edges of v done: return from v. */
+			dsp--;
+			if (test_bit(root, v)) {
+				/* v roots a component: v plus the stacked vertices
+				 * visited after it. */
+				index--;
+				while (csp && rindex[v] <= rindex[cstack[csp - 1]]) {
+					rindex[cstack[--csp]] = c;
+					index--;
+				}
+				rindex[v] = c--;
+			} else {
+				cstack[csp++] = v;
+			}
+			if (dsp) {
+				uint32_t u = dfs[dsp - 1].v;
+				if (rindex[v] < rindex[u]) {
+					rindex[u] = rindex[v];
+					clear_bit(root, u);
+				}
+			}
+		}
+	}
+
+	/* Components got rindex n, n-1, ... in emission order. */
+	for (uint32_t v = 0; v < n; v++)
+		comp_ret[v] = n - rindex[v];
+	*ncomp_ret = n - c;
+
+out:
+	free(cstack);
+	free(dfs);
+	free(root);
+	return err;
+}
+
+struct pha_error *pha_scc_sizes(uint32_t n, const uint32_t *comp, uint32_t ncomp,
+				uint32_t *size_ret)
+{
+	if (ncomp)
+		memset(size_ret, 0, (size_t)ncomp * sizeof(*size_ret));
+	for (uint32_t v = 0; v < n; v++) {
+		if (comp[v] >= ncomp)
+			return pha_error_create(PHA_ERR_INTERNAL,
+						"scc: object %u has component %u of only %u",
+						v, comp[v], ncomp);
+		size_ret[comp[v]]++;
+	}
+	return NULL;
+}
