@@ -1,4 +1,4 @@
-/* Minimal unit-test protocol shared by tests/unit/*.c.
+/* Minimal unit-test protocol shared by the unit tests in tests/unit.
  *
  * Each test program prints one line per test case:
  *   PASS <name>

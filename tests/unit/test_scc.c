@@ -10,7 +10,6 @@
  */
 #include "../../analyzer/graph.h"
 /* check.h's first comment contains "/" "*": tolerate it until it is fixed. */
-#pragma GCC diagnostic ignored "-Wcomment"
 #include "check.h"
 
 #include <stdint.h>

@@ -1,0 +1,1497 @@
+/* The table-driven CPython walker (3.11, 3.12).
+ *
+ * What it must reproduce exactly is what CPython's tp_traverse functions
+ * visit: the cycle-collector arithmetic subtracts one reference per visited
+ * pointer, so a missed or extra visit changes which objects look "held from
+ * outside". Such references are reported with PHA_REF_TRAVERSED; strong
+ * references that tp_traverse skips (str keys of unicode dicts, code object
+ * constants, names of types) are reported with flags 0, and weak ones with
+ * PHA_REF_WEAK. Types the walker does not know are scanned conservatively
+ * for words that point at plausible objects.
+ */
+#include "cpython.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Type flags (Include/object.h). */
+#define TPF_MANAGED_WEAKREF (1ULL << 3)	/* 3.12 */
+#define TPF_MANAGED_DICT (1ULL << 4)	/* 3.11 */
+#define TPF_HEAPTYPE (1ULL << 9)
+#define TPF_READY (1ULL << 12)
+#define TPF_HAVE_GC (1ULL << 14)
+#define TPF_BASE_EXC_SUBCLASS (1ULL << 30)
+#define TPF_TYPE_SUBCLASS (1ULL << 31)
+
+/* PyTypeObject members, identical in 3.8-3.15. */
+enum {
+	TP_NAME = 24, TP_BASICSIZE = 32, TP_ITEMSIZE = 40, TP_FLAGS = 168,
+	TP_WEAKLISTOFFSET = 208, TP_MEMBERS = 240, TP_BASE = 256, TP_DICT = 264,
+	TP_DICTOFFSET = 288, TP_BASES = 336, TP_MRO = 344, TP_CACHE = 352,
+	TP_SUBCLASSES = 360, TP_WEAKLIST = 368, TP_READ = 408,
+};
+
+/* PyMemberDef types (Include/structmember.h / descrobject.h). */
+enum { T_OBJECT = 6, T_OBJECT_EX = 16, MEMBER_READONLY = 1 };
+
+/* Frame owners (Include/internal/pycore_frame.h). */
+enum { OWNED_BY_THREAD = 0, OWNED_BY_GENERATOR = 1, OWNED_BY_FRAME_OBJECT = 2 };
+
+/* Bounds against corrupted memory: a walk longer than these is not a heap. */
+#define MAX_LIST_WALK (1u << 28)
+#define MAX_FRAMES 100000
+#define MAX_THREADS 100000
+#define MAX_INTERPS 256
+#define MAX_CONSERVATIVE_SCAN 65536
+#define MAX_CONTAINER (1ULL << 32)
+
+enum kind {
+	K_OTHER = 0,	/* unknown: scan conservatively */
+	K_NOREFS,	/* known to hold no object references */
+	K_OBJECT, K_TYPE, K_TUPLE, K_LIST, K_DICT, K_SET, K_STR, K_BYTES, K_BYTEARRAY,
+	K_INT, K_FUNCTION, K_CODE, K_CELL, K_METHOD, K_MODULE, K_FRAME, K_GEN, K_CORO,
+	K_ASYNCGEN, K_WEAKREF, K_PROPERTY, K_CLASSMETHOD, K_DEQUE, K_DEFAULTDICT,
+	K_ODICT, K_EXCEPTION, K_TRACEBACK, K_CFUNCTION, K_CMETHOD, K_DESCR,
+	K_METHODWRAPPER, K_MAPPINGPROXY, K_SLICE, K_RANGE, K_INSTANCEMETHOD,
+};
+
+static const struct {
+	const char *name;
+	enum kind kind;
+} static_kinds[] = {
+	{"object", K_OBJECT}, {"type", K_TYPE}, {"tuple", K_TUPLE}, {"list", K_LIST},
+	{"dict", K_DICT}, {"set", K_SET}, {"frozenset", K_SET}, {"str", K_STR},
+	{"bytes", K_BYTES}, {"bytearray", K_BYTEARRAY}, {"int", K_INT}, {"bool", K_INT},
+	{"float", K_NOREFS}, {"complex", K_NOREFS}, {"NoneType", K_NOREFS},
+	{"NotImplementedType", K_NOREFS}, {"ellipsis", K_NOREFS},
+	{"function", K_FUNCTION}, {"code", K_CODE}, {"cell", K_CELL}, {"method", K_METHOD},
+	{"module", K_MODULE}, {"frame", K_FRAME}, {"generator", K_GEN},
+	{"coroutine", K_CORO}, {"async_generator", K_ASYNCGEN},
+	{"weakref.ReferenceType", K_WEAKREF}, {"weakref.ProxyType", K_WEAKREF},
+	{"weakref.CallableProxyType", K_WEAKREF}, {"weakref", K_WEAKREF},
+	{"weakproxy", K_WEAKREF}, {"weakcallableproxy", K_WEAKREF},
+	{"property", K_PROPERTY}, {"classmethod", K_CLASSMETHOD},
+	{"staticmethod", K_CLASSMETHOD}, {"collections.deque", K_DEQUE},
+	{"collections.defaultdict", K_DEFAULTDICT}, {"collections.OrderedDict", K_ODICT},
+	{"traceback", K_TRACEBACK}, {"builtin_function_or_method", K_CFUNCTION},
+	{"builtin_method", K_CMETHOD}, {"method_descriptor", K_DESCR},
+	{"classmethod_descriptor", K_DESCR}, {"member_descriptor", K_DESCR},
+	{"getset_descriptor", K_DESCR}, {"wrapper_descriptor", K_DESCR},
+	{"method-wrapper", K_METHODWRAPPER}, {"mappingproxy", K_MAPPINGPROXY},
+	{"slice", K_SLICE}, {"range", K_RANGE}, {"instancemethod", K_INSTANCEMETHOD},
+};
+
+struct tinfo {
+	uint64_t addr;
+	uint64_t flags, basicsize, itemsize, base, metatype, cached_keys;
+	int64_t dictoffset, weaklistoffset;
+	uint64_t solid;			/* first non-heap type on the tp_base chain */
+	uint64_t solid_basicsize;
+	enum kind kind;			/* kind of the solid base */
+	bool visit_dict;		/* subtype_traverse visits the dict at dictoffset */
+	uint32_t nslots, nextra;
+	uint32_t *slots;		/* offsets subtype_traverse visits (heap chain) */
+	uint32_t *extra;		/* T_OBJECT members of static types (exceptions) */
+	char *name;			/* report name, computed lazily */
+};
+
+struct pha_py {
+	const struct pha_layout *layout;
+	const struct pha_py_offsets *o;
+	struct pha_services svc;
+	uint32_t hex;
+	uint64_t runtime;
+	uint64_t interps[MAX_INTERPS];
+	size_t ninterps;
+	uint64_t set_dummy;
+
+	struct tinfo **types;		/* open addressing by address */
+	size_t types_cap, ntypes;
+	struct tinfo bad_type;		/* marker: address known not to be a type */
+};
+
+/* ---- memory helpers ---- */
+
+static inline bool rd(struct pha_py *py, uint64_t addr, void *buf, size_t len)
+{
+	return py->svc.read(py->svc.ctx, addr, buf, len);
+}
+
+static inline bool rd64(struct pha_py *py, uint64_t addr, uint64_t *v)
+{
+	return rd(py, addr, v, 8);
+}
+
+static inline uint64_t u64_or0(struct pha_py *py, uint64_t addr)
+{
+	uint64_t v;
+	return rd64(py, addr, &v) ? v : 0;
+}
+
+static inline int64_t i64_or0(struct pha_py *py, uint64_t addr)
+{
+	return (int64_t)u64_or0(py, addr);
+}
+
+static inline uint32_t u32_or0(struct pha_py *py, uint64_t addr)
+{
+	uint32_t v;
+	return rd(py, addr, &v, 4) ? v : 0;
+}
+
+static inline int32_t i32_or0(struct pha_py *py, uint64_t addr)
+{
+	return (int32_t)u32_or0(py, addr);
+}
+
+static inline uint8_t u8_or0(struct pha_py *py, uint64_t addr)
+{
+	uint8_t v;
+	return rd(py, addr, &v, 1) ? v : 0;
+}
+
+static bool read_cstr(struct pha_py *py, uint64_t addr, char *buf, size_t size)
+{
+	if (!addr || size == 0)
+		return false;
+	for (size_t i = 0; i < size - 1; i++) {
+		if (!rd(py, addr + i, &buf[i], 1))
+			return false;
+		if (!buf[i])
+			return true;
+	}
+	buf[size - 1] = 0;
+	return true;
+}
+
+/* Emit one reference, skipping NULL. */
+static inline void ref(pha_ref_fn *cb, void *arg, uint64_t addr, unsigned flags)
+{
+	if (addr)
+		cb(arg, addr, flags);
+}
+
+static inline void ref_at(struct pha_py *py, pha_ref_fn *cb, void *arg, uint64_t field,
+			  unsigned flags)
+{
+	ref(cb, arg, u64_or0(py, field), flags);
+}
+
+/* An array of n object pointers at addr (tuple items, list items, values). */
+static void ref_array(struct pha_py *py, pha_ref_fn *cb, void *arg, uint64_t addr,
+		      uint64_t n, unsigned flags)
+{
+	if (n > MAX_CONTAINER)
+		return;
+	const uint64_t *p = py->svc.ptr(py->svc.ctx, addr, n * 8);
+	if (p) {
+		for (uint64_t i = 0; i < n; i++)
+			ref(cb, arg, p[i], flags);
+		return;
+	}
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t v;
+		if (!rd64(py, addr + 8 * i, &v))
+			return;
+		ref(cb, arg, v, flags);
+	}
+}
+
+/* ---- strings ---- */
+
+/* Decode a str object into UTF-8 (truncated to size-1 bytes). */
+static bool read_str(struct pha_py *py, uint64_t addr, char *buf, size_t size)
+{
+	const struct pha_py_offsets *o = py->o;
+	uint32_t state;
+	int64_t len;
+	if (!addr || size == 0 || !rd(py, addr + 32, &state, 4) || !rd(py, addr + 16, &len, 8) ||
+	    len < 0)
+		return false;
+	unsigned kind = (state >> 2) & 7, compact = (state >> 5) & 1, ascii = (state >> 6) & 1;
+	uint64_t data;
+	if (compact && ascii)
+		data = addr + o->str_ascii_size;
+	else if (compact)
+		data = addr + o->str_compact_size;
+	else
+		data = u64_or0(py, addr + o->str_data);
+	if (!data || (kind != 1 && kind != 2 && kind != 4))
+		return false;
+	size_t out = 0;
+	for (int64_t i = 0; i < len; i++) {
+		uint32_t c = 0;
+		if (!rd(py, data + (uint64_t)i * kind, &c, kind))
+			return false;
+		char tmp[4];
+		size_t n;
+		if (c < 0x80) {
+			tmp[0] = (char)c;
+			n = 1;
+		} else if (c < 0x800) {
+			tmp[0] = (char)(0xC0 | (c >> 6));
+			tmp[1] = (char)(0x80 | (c & 0x3F));
+			n = 2;
+		} else if (c < 0x10000) {
+			tmp[0] = (char)(0xE0 | (c >> 12));
+			tmp[1] = (char)(0x80 | ((c >> 6) & 0x3F));
+			tmp[2] = (char)(0x80 | (c & 0x3F));
+			n = 3;
+		} else {
+			tmp[0] = (char)(0xF0 | (c >> 18));
+			tmp[1] = (char)(0x80 | ((c >> 12) & 0x3F));
+			tmp[2] = (char)(0x80 | ((c >> 6) & 0x3F));
+			tmp[3] = (char)(0x80 | (c & 0x3F));
+			n = 4;
+		}
+		if (out + n >= size)
+			break;
+		memcpy(buf + out, tmp, n);
+		out += n;
+	}
+	buf[out] = 0;
+	return true;
+}
+
+/* ---- dicts (3.11+ keys layout) ---- */
+
+struct dkeys {
+	uint64_t addr;
+	int64_t refcnt;
+	uint8_t log2_size, log2_index_bytes, kind;
+	int64_t usable, nentries;
+	uint64_t entries;
+};
+
+enum { DICT_KEYS_GENERAL = 0, DICT_KEYS_UNICODE = 1, DICT_KEYS_SPLIT = 2 };
+
+static bool read_keys(struct pha_py *py, uint64_t keys, struct dkeys *k)
+{
+	uint8_t hdr[32];
+	if (!keys || !rd(py, keys, hdr, sizeof(hdr)))
+		return false;
+	k->addr = keys;
+	memcpy(&k->refcnt, hdr, 8);
+	k->log2_size = hdr[8];
+	k->log2_index_bytes = hdr[9];
+	k->kind = hdr[10];
+	memcpy(&k->usable, hdr + 16, 8);
+	memcpy(&k->nentries, hdr + 24, 8);
+	if (k->log2_size > 40 || k->log2_index_bytes > 43 || k->kind > 2 || k->nentries < 0 ||
+	    (uint64_t)k->nentries > (1ULL << k->log2_size))
+		return false;
+	k->entries = keys + 32 + (1ULL << k->log2_index_bytes);
+	return true;
+}
+
+static uint64_t keys_size(const struct dkeys *k)
+{
+	uint64_t n = 1ULL << k->log2_size;
+	return 32 + (1ULL << k->log2_index_bytes) +
+	       ((2 * n) / 3) * (k->kind == DICT_KEYS_GENERAL ? 24 : 16);
+}
+
+/* What dict_traverse visits, plus (flags 0) the keys it skips. */
+static void dict_refs(struct pha_py *py, uint64_t d, pha_ref_fn *cb, void *arg)
+{
+	struct dkeys k;
+	uint64_t values = u64_or0(py, d + 40);
+	if (!read_keys(py, u64_or0(py, d + 32), &k))
+		return;
+	uint64_t n = (uint64_t)k.nentries;
+	if (k.kind == DICT_KEYS_GENERAL) {
+		for (uint64_t i = 0; i < n; i++) {
+			uint64_t e[3];
+			if (!rd(py, k.entries + 24 * i, e, sizeof(e)))
+				return;
+			if (e[2]) {
+				ref(cb, arg, e[2], PHA_REF_TRAVERSED);
+				ref(cb, arg, e[1], PHA_REF_TRAVERSED);
+			}
+		}
+		return;
+	}
+	if (values) {
+		/* Split table: values live apart from the shared keys; the keys
+		 * (attribute names) belong to the type's cached keys. */
+		ref_array(py, cb, arg, values, n, PHA_REF_TRAVERSED);
+		return;
+	}
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t e[2];
+		if (!rd(py, k.entries + 16 * i, e, sizeof(e)))
+			return;
+		if (e[1]) {
+			ref(cb, arg, e[1], PHA_REF_TRAVERSED);
+			ref(cb, arg, e[0], 0);
+		}
+	}
+}
+
+/* Look a str key up in a dict by value; returns the value or 0. */
+static uint64_t dict_get_str(struct pha_py *py, uint64_t d, const char *key)
+{
+	struct dkeys k;
+	uint64_t values = u64_or0(py, d + 40);
+	if (!read_keys(py, u64_or0(py, d + 32), &k))
+		return 0;
+	size_t esize = k.kind == DICT_KEYS_GENERAL ? 24 : 16;
+	size_t koff = k.kind == DICT_KEYS_GENERAL ? 8 : 0;
+	char buf[256];
+	for (int64_t i = 0; i < k.nentries; i++) {
+		uint64_t kaddr = u64_or0(py, k.entries + esize * (uint64_t)i + koff);
+		if (!kaddr || !read_str(py, kaddr, buf, sizeof(buf)) || strcmp(buf, key) != 0)
+			continue;
+		if (values)
+			return u64_or0(py, values + 8 * (uint64_t)i);
+		return u64_or0(py, k.entries + esize * (uint64_t)i + koff + 8);
+	}
+	return 0;
+}
+
+static uint64_t dict_size(struct pha_py *py, uint64_t d, uint64_t basicsize)
+{
+	struct dkeys k;
+	uint64_t res = basicsize;
+	if (!read_keys(py, u64_or0(py, d + 32), &k))
+		return res;
+	if (u64_or0(py, d + 40))
+		res += 8 * (uint64_t)(k.nentries + k.usable);
+	if (k.refcnt == 1)
+		res += keys_size(&k);
+	return res;
+}
+
+/* ---- types ---- */
+
+static uint64_t hash64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	return x;
+}
+
+static struct tinfo **type_slot(struct pha_py *py, uint64_t addr)
+{
+	size_t mask = py->types_cap - 1;
+	for (size_t i = hash64(addr) & mask;; i = (i + 1) & mask) {
+		if (!py->types[i] || py->types[i]->addr == addr)
+			return &py->types[i];
+	}
+}
+
+static bool types_grow(struct pha_py *py)
+{
+	size_t cap = py->types_cap ? py->types_cap * 2 : 1024;
+	struct tinfo **old = py->types;
+	size_t oldcap = py->types_cap;
+	py->types = calloc(cap, sizeof(*py->types));
+	if (!py->types) {
+		py->types = old;
+		return false;
+	}
+	py->types_cap = cap;
+	for (size_t i = 0; i < oldcap; i++) {
+		if (old[i])
+			*type_slot(py, old[i]->addr) = old[i];
+	}
+	free(old);
+	return true;
+}
+
+static enum kind static_kind(struct pha_py *py, uint64_t t, uint64_t flags)
+{
+	char name[128];
+	if (!read_cstr(py, u64_or0(py, t + TP_NAME), name, sizeof(name)))
+		return K_OTHER;
+	for (size_t i = 0; i < sizeof(static_kinds) / sizeof(static_kinds[0]); i++) {
+		if (!strcmp(name, static_kinds[i].name))
+			return static_kinds[i].kind;
+	}
+	if (flags & TPF_BASE_EXC_SUBCLASS)
+		return K_EXCEPTION;
+	return K_OTHER;
+}
+
+static bool push_u32(uint32_t **arr, uint32_t *n, uint32_t v)
+{
+	uint32_t *p = realloc(*arr, (*n + 1) * sizeof(**arr));
+	if (!p)
+		return false;
+	p[(*n)++] = v;
+	*arr = p;
+	return true;
+}
+
+/* PyMemberDef entries of type t of kind T_OBJECT/T_OBJECT_EX. heap_slots
+ * selects traverse_slots' rule (T_OBJECT_EX, writable) for heap types. */
+static void collect_members(struct pha_py *py, uint64_t members, uint64_t count, bool heap_slots,
+			    uint32_t **arr, uint32_t *n)
+{
+	for (uint64_t i = 0; i < count && i < 4096; i++) {
+		uint8_t m[40];
+		if (!rd(py, members + 40 * i, m, sizeof(m)))
+			return;
+		uint64_t name, off;
+		int32_t type, mflags;
+		memcpy(&name, m, 8);
+		memcpy(&type, m + 8, 4);
+		memcpy(&off, m + 16, 8);
+		memcpy(&mflags, m + 24, 4);
+		if (!name)
+			return;
+		if (heap_slots ? (type == T_OBJECT_EX && !(mflags & MEMBER_READONLY))
+			       : (type == T_OBJECT || type == T_OBJECT_EX)) {
+			if (off >= 16 && off < (1u << 20) && !push_u32(arr, n, (uint32_t)off))
+				return;
+		}
+	}
+}
+
+/* Read and validate a type object; NULL if t is not plausibly a type. */
+static struct tinfo *get_type(struct pha_py *py, uint64_t t)
+{
+	if (!t || (t & 7))
+		return NULL;
+	if (py->ntypes * 2 >= py->types_cap && !types_grow(py))
+		return NULL;
+	struct tinfo **slot = type_slot(py, t);
+	if (*slot)
+		return *slot == &py->bad_type ? NULL : *slot;
+
+	uint8_t raw[TP_READ];
+	uint64_t mflags = 0;
+	struct tinfo *ti = NULL;
+	if (!rd(py, t, raw, sizeof(raw)))
+		goto bad;
+	uint64_t metatype, flags, basicsize, itemsize, base;
+	int64_t refcnt;
+	memcpy(&refcnt, raw, 8);
+	memcpy(&metatype, raw + 8, 8);
+	memcpy(&basicsize, raw + TP_BASICSIZE, 8);
+	memcpy(&itemsize, raw + TP_ITEMSIZE, 8);
+	memcpy(&flags, raw + TP_FLAGS, 8);
+	memcpy(&base, raw + TP_BASE, 8);
+	/* The type of a type is a type: its flags carry TYPE_SUBCLASS. */
+	if (!rd64(py, metatype + TP_FLAGS, &mflags) || !(mflags & TPF_TYPE_SUBCLASS) ||
+	    !(flags & TPF_READY) || basicsize < 16 || basicsize > (1u << 20) ||
+	    itemsize > 4096 || (uint32_t)refcnt == 0)
+		goto bad;
+
+	ti = calloc(1, sizeof(*ti));
+	if (!ti)
+		return NULL;
+	ti->addr = t;
+	ti->flags = flags;
+	ti->basicsize = basicsize;
+	ti->itemsize = itemsize;
+	ti->base = base;
+	ti->metatype = metatype;
+	memcpy(&ti->dictoffset, raw + TP_DICTOFFSET, 8);
+	memcpy(&ti->weaklistoffset, raw + TP_WEAKLISTOFFSET, 8);
+	*slot = ti;
+	py->ntypes++;
+
+	if (flags & TPF_HEAPTYPE) {
+		ti->cached_keys = u64_or0(py, t + py->o->ht_cached_keys);
+		/* subtype_traverse: slots of each heap type up the chain, then the
+		 * solid (static) base's own traverse. */
+		uint64_t b = t;
+		int depth = 0;
+		while (b && depth++ < 64) {
+			uint64_t bflags = u64_or0(py, b + TP_FLAGS);
+			if (!(bflags & TPF_HEAPTYPE))
+				break;
+			uint64_t nmembers = u64_or0(py, b + 16);	/* Py_SIZE(type) */
+			uint64_t bmeta = u64_or0(py, b + 8);
+			uint64_t meta_basicsize = u64_or0(py, bmeta + TP_BASICSIZE);
+			if (nmembers && meta_basicsize)
+				collect_members(py, b + meta_basicsize, nmembers, true,
+						&ti->slots, &ti->nslots);
+			b = u64_or0(py, b + TP_BASE);
+		}
+		ti->solid = b;
+		struct tinfo *solid = b ? get_type(py, b) : NULL;
+		if (solid) {
+			ti->kind = solid->kind;
+			ti->solid_basicsize = solid->basicsize;
+			ti->visit_dict = !(flags & TPF_MANAGED_DICT) && ti->dictoffset &&
+					 ti->dictoffset != solid->dictoffset;
+			if (solid->nextra) {
+				ti->extra = malloc(solid->nextra * sizeof(uint32_t));
+				if (ti->extra) {
+					memcpy(ti->extra, solid->extra, solid->nextra * sizeof(uint32_t));
+					ti->nextra = solid->nextra;
+				}
+			}
+		} else {
+			ti->kind = K_OTHER;
+			ti->solid_basicsize = basicsize;
+		}
+	} else {
+		ti->solid = t;
+		ti->solid_basicsize = basicsize;
+		ti->kind = static_kind(py, t, flags);
+		if (ti->kind == K_EXCEPTION) {
+			/* Fields of exception subclasses (StopIteration.value,
+			 * OSError.filename, …) are T_OBJECT members; BaseException's
+			 * own fields are visited through fixed offsets. */
+			for (uint64_t b = t; b; b = u64_or0(py, b + TP_BASE)) {
+				uint64_t members = u64_or0(py, b + TP_MEMBERS);
+				if (members)
+					collect_members(py, members, 4096, false, &ti->extra,
+							&ti->nextra);
+				if (u64_or0(py, b + TP_BASE) == 0)
+					break;
+			}
+		}
+	}
+	return ti;
+
+bad:
+	*slot = &py->bad_type;
+	/* bad_type entries keep their own address: store a per-address marker. */
+	{
+		struct tinfo *m = calloc(1, sizeof(*m));
+		if (m) {
+			m->addr = t;
+			m->kind = -1;
+			*slot = m;
+			py->ntypes++;
+		} else {
+			*slot = NULL;
+		}
+	}
+	return NULL;
+}
+
+static inline bool tinfo_bad(const struct tinfo *ti)
+{
+	return (int)ti->kind == -1;
+}
+
+static struct tinfo *type_of(struct pha_py *py, uint64_t t)
+{
+	if (!t || (t & 7))
+		return NULL;
+	if (py->ntypes * 2 >= py->types_cap && !types_grow(py))
+		return NULL;
+	struct tinfo *ti = *type_slot(py, t);
+	if (ti)
+		return tinfo_bad(ti) ? NULL : ti;
+	ti = get_type(py, t);
+	return ti && !tinfo_bad(ti) ? ti : NULL;
+}
+
+/* ---- object info and sizes ---- */
+
+static uint64_t preheader(struct pha_py *py, const struct tinfo *ti)
+{
+	uint64_t n = 0;
+	if (ti->flags & TPF_HAVE_GC)
+		n += 16;
+	uint64_t managed = TPF_MANAGED_DICT | (py->o->managed_weakref ? TPF_MANAGED_WEAKREF : 0);
+	if (ti->flags & managed)
+		n += 16;
+	return n;
+}
+
+static uint64_t str_size(struct pha_py *py, uint64_t a)
+{
+	const struct pha_py_offsets *o = py->o;
+	uint32_t state = u32_or0(py, a + 32);
+	uint64_t n = (uint64_t)i64_or0(py, a + 16);
+	unsigned kind = (state >> 2) & 7, compact = (state >> 5) & 1, ascii = (state >> 6) & 1;
+	uint64_t size, data;
+	if (compact && ascii) {
+		size = o->str_ascii_size + n + 1;
+		data = a + o->str_ascii_size;
+	} else if (compact) {
+		size = o->str_compact_size + (n + 1) * kind;
+		data = a + o->str_compact_size;
+	} else {
+		/* Legacy (non-compact) strings: str subclass instances. */
+		size = o->str_compact_size + 8;	/* sizeof(PyUnicodeObject) */
+		data = u64_or0(py, a + o->str_data);
+		if (data)
+			size += (n + 1) * kind;
+	}
+	if (o->str_has_wstr) {
+		uint64_t wstr = u64_or0(py, a + o->str_wstr);
+		if (wstr && wstr != data)
+			size += (compact && ascii ? n : (uint64_t)i64_or0(py, a + o->str_wstr_length)) * 4 + 4;
+	}
+	if (!(compact && ascii)) {
+		uint64_t utf8 = u64_or0(py, a + o->str_utf8);
+		if (utf8 && utf8 != data)
+			size += (uint64_t)i64_or0(py, a + o->str_utf8_length) + 1;
+	}
+	return size;
+}
+
+static uint64_t code_of_gen(struct pha_py *py, uint64_t g)
+{
+	const struct pha_py_offsets *o = py->o;
+	if (o->gen_has_code)
+		return u64_or0(py, g + o->gen_code);
+	return u64_or0(py, g + o->gen_iframe + o->if_code);
+}
+
+static uint64_t frame_slots(struct pha_py *py, uint64_t code)
+{
+	const struct pha_py_offsets *o = py->o;
+	if (o->co_framesize)
+		return (uint64_t)i32_or0(py, code + o->co_framesize) - o->if_localsplus / 8;
+	return (uint64_t)i32_or0(py, code + o->co_nlocalsplus) +
+	       (uint64_t)i32_or0(py, code + o->co_stacksize);
+}
+
+static uint64_t object_size(struct pha_py *py, uint64_t a, const struct tinfo *ti)
+{
+	const struct pha_py_offsets *o = py->o;
+	int64_t obsize = ti->itemsize ? i64_or0(py, a + 16) : 0;
+	uint64_t absize = (uint64_t)(obsize < 0 ? -obsize : obsize);
+	uint64_t size = ti->basicsize + absize * ti->itemsize;
+
+	switch (ti->kind) {
+	case K_LIST:
+		size = ti->basicsize + 8 * u64_or0(py, a + 32);
+		break;
+	case K_DICT:
+	case K_DEFAULTDICT:
+		size = dict_size(py, a, ti->basicsize);
+		break;
+	case K_ODICT:
+		size = dict_size(py, a, ti->basicsize) +
+		       8 * u64_or0(py, a + o->odict_fast_nodes_size);
+		if (u64_or0(py, a + o->odict_first))
+			size += 32 * u64_or0(py, a + 16);
+		break;
+	case K_SET:
+		size = ti->basicsize;
+		if (u64_or0(py, a + 40) != a + 64)
+			size += 16 * (u64_or0(py, a + 32) + 1);
+		break;
+	case K_STR:
+		size = str_size(py, a);
+		break;
+	case K_BYTEARRAY:
+		size = ti->basicsize + u64_or0(py, a + 24);
+		break;
+	case K_INT: {
+		uint64_t nd;
+		if (o->long_lv_tag)
+			nd = u64_or0(py, a + 16) >> 3;
+		else
+			nd = absize;
+		size = ti->basicsize + 4 * (nd ? nd : 1);
+		break;
+	}
+	case K_CODE: {
+		size = (ti->basicsize + 2 * absize + 7) & ~7ULL;
+		uint64_t extra = u64_or0(py, a + o->co_extra);
+		if (extra) {
+			int64_t ce = i64_or0(py, extra);
+			if (ce > 0)
+				size += 16 + (uint64_t)(ce - 1) * 8;
+		}
+		break;
+	}
+	case K_GEN:
+	case K_CORO:
+	case K_ASYNCGEN: {
+		uint64_t code = code_of_gen(py, a);
+		if (code)
+			size = o->gen_iframe + o->if_localsplus + 8 * frame_slots(py, code);
+		break;
+	}
+	case K_FRAME: {
+		uint64_t f = u64_or0(py, a + o->fo_frame);
+		uint64_t code = f ? u64_or0(py, f + o->if_code) : 0;
+		if (code)
+			size = o->fo_frame_data + o->if_localsplus + 8 * frame_slots(py, code);
+		break;
+	}
+	case K_DEQUE: {
+		uint64_t li = u64_or0(py, a + o->deque_leftindex);
+		size = ti->basicsize + 528 * ((li + absize + 63) / 64);
+		break;
+	}
+	case K_TYPE: {
+		struct tinfo *self = type_of(py, a);
+		if (self && (self->flags & TPF_HEAPTYPE)) {
+			size = o->heaptype_size;
+			struct dkeys k;
+			if (read_keys(py, self->cached_keys, &k))
+				size += keys_size(&k);
+		} else {
+			size = o->type_size;
+		}
+		break;
+	}
+	default:
+		break;
+	}
+	return size + preheader(py, ti);
+}
+
+struct pha_error *pha_cpython_object_info(struct pha_py *py, uint64_t addr,
+					  struct pha_object_info *info_ret)
+{
+	uint64_t hdr[2];
+	if (!addr || (addr & 7) || !rd(py, addr, hdr, sizeof(hdr)))
+		return pha_error_fault(addr, "object header at 0x%llx unreadable",
+				       (unsigned long long)addr);
+	struct tinfo *ti = type_of(py, hdr[1]);
+	if (!ti)
+		return pha_error_create(PHA_ERR_INPUT, "0x%llx: type pointer 0x%llx is not a type",
+					(unsigned long long)addr, (unsigned long long)hdr[1]);
+	struct pha_object_info info = {
+		.type = hdr[1],
+		.refcnt = hdr[0],
+		.conservative = ti->kind == K_OTHER,
+	};
+	if (py->o->immortal && (int32_t)(uint32_t)hdr[0] < 0) {
+		/* 3.12 immortal objects (PEP 683): the low 32 bits saturate. */
+		info.immortal = true;
+	} else if ((int64_t)hdr[0] <= 0) {
+		return pha_error_create(PHA_ERR_INPUT, "0x%llx: refcount %lld is not positive",
+					(unsigned long long)addr, (long long)hdr[0]);
+	}
+	info.size = object_size(py, addr, ti);
+	*info_ret = info;
+	return NULL;
+}
+
+/* ---- references ---- */
+
+/* _PyFrame_Traverse: frame object, locals dict, function, code, and the
+ * first stacktop slots of localsplus. Globals and builtins are borrowed. */
+static void iframe_refs(struct pha_py *py, uint64_t f, pha_ref_fn *cb, void *arg, unsigned flags)
+{
+	const struct pha_py_offsets *o = py->o;
+	ref_at(py, cb, arg, f + o->if_frame_obj, flags);
+	ref_at(py, cb, arg, f + o->if_locals, flags);
+	ref_at(py, cb, arg, f + o->if_func, flags);
+	ref_at(py, cb, arg, f + o->if_code, flags);
+	int32_t top = i32_or0(py, f + o->if_stacktop);
+	if (top > 0 && top < (1 << 20))
+		ref_array(py, cb, arg, f + o->if_localsplus, (uint64_t)top, flags);
+}
+
+static void conservative_refs(struct pha_py *py, uint64_t a, uint64_t start, uint64_t end,
+			      const struct tinfo *ti, pha_ref_fn *cb, void *arg)
+{
+	if (end > start + MAX_CONSERVATIVE_SCAN)
+		end = start + MAX_CONSERVATIVE_SCAN;
+	for (uint64_t off = start; off + 8 <= end; off += 8) {
+		/* The weakref list head is a borrowed pointer. */
+		if ((int64_t)off == ti->weaklistoffset)
+			continue;
+		uint64_t v;
+		if (!rd64(py, a + off, &v))
+			return;
+		if (!v || (v & 7) || v == a)
+			continue;
+		uint64_t t;
+		if (!rd64(py, v + 8, &t) || !type_of(py, t))
+			continue;
+		cb(arg, v, PHA_REF_TRAVERSED);
+	}
+}
+
+static void type_refs(struct pha_py *py, uint64_t t, pha_ref_fn *cb, void *arg)
+{
+	const struct pha_py_offsets *o = py->o;
+	struct tinfo *ti = type_of(py, t);
+	if (!ti)
+		return;
+	bool heap = ti->flags & TPF_HEAPTYPE;
+	/* type_traverse (heap types only; static types are not GC objects). */
+	unsigned f = heap ? PHA_REF_TRAVERSED : 0;
+	uint64_t tp_dict = u64_or0(py, t + TP_DICT);
+	if (!tp_dict && !heap && o->static_type_dict_in_interp && py->ninterps) {
+		/* 3.12: tp_subclasses of a static builtin type holds index + 1 of
+		 * its state in interp->types.builtins. */
+		uint64_t idx = u64_or0(py, t + TP_SUBCLASSES);
+		if (idx >= 1 && idx < 1000)
+			tp_dict = u64_or0(py, py->interps[0] + o->is_types_builtins +
+						      (idx - 1) * o->static_builtin_state_size +
+						      o->sbs_tp_dict);
+	}
+	ref(cb, arg, tp_dict, f);
+	ref_at(py, cb, arg, t + TP_CACHE, f);
+	ref_at(py, cb, arg, t + TP_MRO, f);
+	ref_at(py, cb, arg, t + TP_BASES, f);
+	ref_at(py, cb, arg, t + TP_BASE, heap ? PHA_REF_TRAVERSED : 0);
+	if (heap) {
+		ref_at(py, cb, arg, t + o->ht_module, PHA_REF_TRAVERSED);
+		ref_at(py, cb, arg, t + o->ht_name, 0);
+		ref_at(py, cb, arg, t + o->ht_qualname, 0);
+		ref_at(py, cb, arg, t + o->ht_slots, 0);
+		/* The attribute names of instances live in the cached keys. */
+		struct dkeys k;
+		if (read_keys(py, ti->cached_keys, &k)) {
+			for (int64_t i = 0; i < k.nentries; i++)
+				ref_at(py, cb, arg, k.entries + 16 * (uint64_t)i, 0);
+		}
+	}
+	if (heap || !o->static_type_dict_in_interp)
+		ref_at(py, cb, arg, t + TP_SUBCLASSES, 0);
+	ref_at(py, cb, arg, t + TP_WEAKLIST, PHA_REF_WEAK);
+}
+
+static void code_refs(struct pha_py *py, uint64_t c, pha_ref_fn *cb, void *arg)
+{
+	const struct pha_py_offsets *o = py->o;
+	static const size_t n = 9;
+	const uint32_t offs[] = {o->co_consts, o->co_names, o->co_exceptiontable,
+				 o->co_localsplusnames, o->co_localspluskinds, o->co_filename,
+				 o->co_name, o->co_qualname, o->co_linetable};
+	for (size_t i = 0; i < n; i++)
+		ref_at(py, cb, arg, c + offs[i], 0);
+	uint64_t cached = u64_or0(py, c + o->co_cached);
+	if (cached && o->code_has_cached)
+		ref_array(py, cb, arg, cached, 4, 0);	/* _co_code, _co_varnames, _co_cellvars, _co_freevars */
+	else
+		ref(cb, arg, cached, 0);
+}
+
+static void managed_dict_refs(struct pha_py *py, uint64_t a, const struct tinfo *ti,
+			      pha_ref_fn *cb, void *arg)
+{
+	const struct pha_py_offsets *o = py->o;
+	uint64_t values = 0, dict = 0;
+	if (o->managed_dict_tagged) {
+		/* 3.12: one word, values pointer tagged with bit 0. */
+		uint64_t w = u64_or0(py, a - 24);
+		if (w & 1)
+			values = w - 1;
+		else
+			dict = w;
+		ref_at(py, cb, arg, a - 32, PHA_REF_WEAK);	/* managed weakref list */
+	} else {
+		/* 3.11: values at obj-32 (NULL once a dict exists), dict at obj-24. */
+		values = u64_or0(py, a - 32);
+		dict = u64_or0(py, a - 24);
+	}
+	if (values) {
+		struct dkeys k;
+		if (read_keys(py, ti->cached_keys, &k))
+			ref_array(py, cb, arg, values, (uint64_t)k.nentries, PHA_REF_TRAVERSED);
+	}
+	/* 3.11 subtype_traverse visits both the values and the dict pointer. */
+	ref(cb, arg, dict, PHA_REF_TRAVERSED);
+}
+
+struct pha_error *pha_cpython_for_each_ref(struct pha_py *py, uint64_t a,
+					   const struct pha_object_info *info,
+					   pha_ref_fn *cb, void *arg)
+{
+	const struct pha_py_offsets *o = py->o;
+	struct tinfo *ti = type_of(py, info->type);
+	if (!ti)
+		return NULL;
+	const unsigned T = PHA_REF_TRAVERSED;
+	bool heap = ti->flags & TPF_HEAPTYPE;
+
+	if (heap) {
+		/* subtype_traverse: slots, the instance dict, then the type. */
+		for (uint32_t i = 0; i < ti->nslots; i++)
+			ref_at(py, cb, arg, a + ti->slots[i], T);
+		if (ti->flags & TPF_MANAGED_DICT) {
+			managed_dict_refs(py, a, ti, cb, arg);
+		} else if (ti->visit_dict) {
+			int64_t off = ti->dictoffset;
+			if (off < 0) {
+				int64_t n = ti->itemsize ? i64_or0(py, a + 16) : 0;
+				uint64_t sz = ti->basicsize + (uint64_t)(n < 0 ? -n : n) * ti->itemsize;
+				off += (int64_t)((sz + 7) & ~7ULL);
+			}
+			if (off > 0)
+				ref_at(py, cb, arg, a + (uint64_t)off, T);
+		}
+		ref(cb, arg, info->type, T);
+	}
+
+	switch (ti->kind) {
+	case K_OTHER:
+		if (heap)
+			conservative_refs(py, a, 16, ti->solid_basicsize, ti, cb, arg);
+		else {
+			int64_t n = ti->itemsize == 8 ? i64_or0(py, a + 16) : 0;
+			uint64_t end = ti->basicsize + (n > 0 ? (uint64_t)n * 8 : 0);
+			conservative_refs(py, a, 16, end, ti, cb, arg);
+		}
+		break;
+	case K_NOREFS:
+	case K_OBJECT:
+	case K_STR:
+	case K_BYTES:
+	case K_BYTEARRAY:
+	case K_INT:
+		break;
+	case K_TYPE:
+		type_refs(py, a, cb, arg);
+		break;
+	case K_TUPLE: {
+		int64_t n = i64_or0(py, a + 16);
+		if (n > 0)
+			ref_array(py, cb, arg, a + 24, (uint64_t)n, T);
+		break;
+	}
+	case K_LIST: {
+		int64_t n = i64_or0(py, a + 16);
+		if (n > 0)
+			ref_array(py, cb, arg, u64_or0(py, a + 24), (uint64_t)n, T);
+		break;
+	}
+	case K_DICT:
+		dict_refs(py, a, cb, arg);
+		break;
+	case K_DEFAULTDICT:
+		ref_at(py, cb, arg, a + 48, T);	/* default_factory */
+		dict_refs(py, a, cb, arg);
+		break;
+	case K_ODICT: {
+		ref_at(py, cb, arg, a + o->odict_inst_dict, T);
+		uint64_t node = u64_or0(py, a + o->odict_first);
+		uint64_t limit = u64_or0(py, a + 16) + 1;
+		for (uint64_t i = 0; node && i < limit && i < MAX_LIST_WALK; i++) {
+			ref_at(py, cb, arg, node, T);	/* node->key */
+			node = u64_or0(py, node + 16);
+		}
+		dict_refs(py, a, cb, arg);
+		break;
+	}
+	case K_SET: {
+		uint64_t mask = u64_or0(py, a + 32), table = u64_or0(py, a + 40);
+		if (mask >= MAX_CONTAINER)
+			break;
+		for (uint64_t i = 0; i <= mask; i++) {
+			uint64_t key;
+			if (!rd64(py, table + 16 * i, &key))
+				break;
+			if (key && key != py->set_dummy)
+				cb(arg, key, T);
+		}
+		break;
+	}
+	case K_FUNCTION: {
+		const uint32_t offs[] = {o->fn_code, o->fn_globals, o->fn_builtins, o->fn_module,
+					 o->fn_defaults, o->fn_kwdefaults, o->fn_doc, o->fn_name,
+					 o->fn_dict, o->fn_closure, o->fn_annotations,
+					 o->fn_qualname, o->fn_typeparams};
+		for (size_t i = 0; i < sizeof(offs) / sizeof(offs[0]); i++) {
+			if (offs[i])
+				ref_at(py, cb, arg, a + offs[i], T);
+		}
+		break;
+	}
+	case K_CODE:
+		code_refs(py, a, cb, arg);
+		break;
+	case K_CELL:
+		ref_at(py, cb, arg, a + 16, T);
+		break;
+	case K_METHOD:
+		ref_at(py, cb, arg, a + 16, T);	/* im_func */
+		ref_at(py, cb, arg, a + 24, T);	/* im_self */
+		break;
+	case K_INSTANCEMETHOD:
+		ref_at(py, cb, arg, a + 16, T);
+		break;
+	case K_MODULE:
+		ref_at(py, cb, arg, a + 16, T);	/* md_dict */
+		ref_at(py, cb, arg, a + 48, 0);	/* md_name */
+		break;
+	case K_FRAME: {
+		ref_at(py, cb, arg, a + o->fo_back, T);
+		ref_at(py, cb, arg, a + o->fo_trace, T);
+		uint64_t f = u64_or0(py, a + o->fo_frame);
+		if (f && u8_or0(py, f + o->if_owner) == OWNED_BY_FRAME_OBJECT)
+			iframe_refs(py, f, cb, arg, T);
+		break;
+	}
+	case K_GEN:
+	case K_CORO:
+	case K_ASYNCGEN: {
+		if (ti->kind == K_ASYNCGEN)
+			ref_at(py, cb, arg, a + o->gen_origin, T);
+		else
+			ref_at(py, cb, arg, a + o->gen_origin, 0);
+		if (o->gen_has_code)
+			ref_at(py, cb, arg, a + o->gen_code, T);
+		ref_at(py, cb, arg, a + o->gen_name, T);
+		ref_at(py, cb, arg, a + o->gen_qualname, T);
+		int8_t state = (int8_t)u8_or0(py, a + o->gen_frame_state);
+		if (state < o->gen_state_cleared)
+			iframe_refs(py, a + o->gen_iframe, cb, arg, T);
+		ref_at(py, cb, arg, a + o->gen_exc_value, T);
+		break;
+	}
+	case K_WEAKREF:
+		ref_at(py, cb, arg, a + 16, PHA_REF_WEAK);	/* wr_object */
+		ref_at(py, cb, arg, a + 24, T);			/* wr_callback */
+		break;
+	case K_PROPERTY:
+		for (uint64_t off = 16; off <= 48; off += 8)
+			ref_at(py, cb, arg, a + off, T);
+		break;
+	case K_CLASSMETHOD:
+		ref_at(py, cb, arg, a + 16, T);
+		ref_at(py, cb, arg, a + 24, T);
+		break;
+	case K_DEQUE: {
+		int64_t n = i64_or0(py, a + 16);
+		uint64_t block = u64_or0(py, a + o->deque_leftblock);
+		uint64_t idx = u64_or0(py, a + o->deque_leftindex);
+		for (int64_t i = 0; i < n && block && idx < 64; i++) {
+			ref_at(py, cb, arg, block + 8 + 8 * idx, T);
+			if (++idx == 64) {
+				block = u64_or0(py, block + 520);
+				idx = 0;
+			}
+		}
+		break;
+	}
+	case K_EXCEPTION: {
+		const uint32_t offs[] = {o->exc_dict, o->exc_args, o->exc_notes, o->exc_traceback,
+					 o->exc_context, o->exc_cause};
+		for (size_t i = 0; i < sizeof(offs) / sizeof(offs[0]); i++)
+			ref_at(py, cb, arg, a + offs[i], T);
+		for (uint32_t i = 0; i < ti->nextra; i++)
+			ref_at(py, cb, arg, a + ti->extra[i], T);
+		break;
+	}
+	case K_TRACEBACK:
+		ref_at(py, cb, arg, a + 16, T);
+		ref_at(py, cb, arg, a + 24, T);
+		break;
+	case K_CMETHOD:
+		ref_at(py, cb, arg, a + 56, T);	/* mm_class */
+		/* fall through */
+	case K_CFUNCTION:
+		ref_at(py, cb, arg, a + 24, T);	/* m_self */
+		ref_at(py, cb, arg, a + 32, T);	/* m_module */
+		break;
+	case K_DESCR:
+		ref_at(py, cb, arg, a + 16, T);	/* d_type */
+		ref_at(py, cb, arg, a + 24, 0);	/* d_name */
+		ref_at(py, cb, arg, a + 32, 0);	/* d_qualname */
+		break;
+	case K_METHODWRAPPER:
+		ref_at(py, cb, arg, a + 16, T);
+		ref_at(py, cb, arg, a + 24, T);
+		break;
+	case K_MAPPINGPROXY:
+		ref_at(py, cb, arg, a + 16, T);
+		break;
+	case K_SLICE:
+		ref_at(py, cb, arg, a + 16, T);
+		ref_at(py, cb, arg, a + 24, T);
+		ref_at(py, cb, arg, a + 32, T);
+		break;
+	case K_RANGE:
+		for (uint64_t off = 16; off <= 40; off += 8)
+			ref_at(py, cb, arg, a + off, 0);
+		break;
+	}
+	return NULL;
+}
+
+/* ---- type names ---- */
+
+const char *pha_cpython_type_name(struct pha_py *py, uint64_t t)
+{
+	struct tinfo *ti = type_of(py, t);
+	if (!ti)
+		return "<invalid type>";
+	if (ti->name)
+		return ti->name;
+	char qual[512], mod[512];
+	if (ti->flags & TPF_HEAPTYPE) {
+		if (!read_str(py, u64_or0(py, t + py->o->ht_qualname), qual, sizeof(qual)))
+			snprintf(qual, sizeof(qual), "<type at 0x%llx>", (unsigned long long)t);
+		uint64_t m = dict_get_str(py, u64_or0(py, t + TP_DICT), "__module__");
+		if (m && read_str(py, m, mod, sizeof(mod)) && strcmp(mod, "builtins") != 0) {
+			if (asprintf(&ti->name, "%s.%s", mod, qual) < 0)
+				ti->name = NULL;
+		} else {
+			ti->name = strdup(qual);
+		}
+	} else {
+		if (!read_cstr(py, u64_or0(py, t + TP_NAME), qual, sizeof(qual)))
+			snprintf(qual, sizeof(qual), "<type at 0x%llx>", (unsigned long long)t);
+		ti->name = strdup(qual);
+	}
+	return ti->name ? ti->name : "<out of memory>";
+}
+
+/* ---- GC lists ---- */
+
+struct pha_error *pha_cpython_enumerate_gc(struct pha_py *py,
+					   void (*cb)(void *arg, uint64_t addr, unsigned gen),
+					   void *arg)
+{
+	const struct pha_py_offsets *o = py->o;
+	for (size_t ii = 0; ii < py->ninterps; ii++) {
+		uint64_t gc = py->interps[ii] + o->is_gc;
+		if (i32_or0(py, gc + o->gc_collecting))
+			py->svc.warn(py->svc.ctx,
+				     "the core was taken during a garbage collection: objects on the "
+				     "collector's temporary lists are missing, and unreachable counts "
+				     "may be wrong");
+		for (unsigned gen = 0; gen < 4; gen++) {
+			uint64_t head = gc + (gen < 3 ? o->gc_gen_head[gen] : o->gc_permanent);
+			uint64_t prev = head, p;
+			if (!rd64(py, head, &p)) {
+				py->svc.warn(py->svc.ctx, "GC generation %u list head at 0x%llx unreadable",
+					     gen, (unsigned long long)head);
+				continue;
+			}
+			/* Mask exactly the two low flag bits of the links. */
+			p &= ~3ULL;
+			uint64_t steps = 0;
+			while (p != head) {
+				uint64_t links[2];
+				if (!p || !rd(py, p, links, sizeof(links))) {
+					py->svc.warn(py->svc.ctx,
+						     "GC generation %u list broken at 0x%llx after %llu "
+						     "objects: the rest of the list is missing",
+						     gen, (unsigned long long)p, (unsigned long long)steps);
+					break;
+				}
+				if ((links[1] & ~3ULL) != prev) {
+					py->svc.warn(py->svc.ctx,
+						     "GC generation %u list: back link of 0x%llx does not "
+						     "point at its predecessor (list being modified?)",
+						     gen, (unsigned long long)p);
+				}
+				cb(arg, p + 16, gen < 3 ? gen : PHA_GEN_PERMANENT);
+				prev = p;
+				p = links[0] & ~3ULL;
+				if (++steps > MAX_LIST_WALK) {
+					py->svc.warn(py->svc.ctx, "GC generation %u list too long, stopped",
+						     gen);
+					break;
+				}
+			}
+		}
+	}
+	return NULL;
+}
+
+/* ---- threads, frames, roots ---- */
+
+static uint64_t first_frame(struct pha_py *py, uint64_t ts)
+{
+	uint64_t cframe = u64_or0(py, ts + py->o->ts_cframe);
+	return cframe ? u64_or0(py, cframe + py->o->cf_current_frame) : 0;
+}
+
+/* A frame the interpreter shows in tracebacks: not a C-stack entry frame
+ * (3.12 owner 3), and past its first RESUME (3.11+ "incomplete" frames are
+ * skipped by CPython itself). */
+static bool frame_visible(struct pha_py *py, uint64_t f, uint64_t *code_ret, int64_t *lasti_ret)
+{
+	const struct pha_py_offsets *o = py->o;
+	uint8_t owner = u8_or0(py, f + o->if_owner);
+	if (owner > OWNED_BY_FRAME_OBJECT)
+		return false;
+	uint64_t code = u64_or0(py, f + o->if_code);
+	struct tinfo *ti = code ? type_of(py, u64_or0(py, code + 8)) : NULL;
+	if (!ti || ti->kind != K_CODE)
+		return false;
+	uint64_t instr = u64_or0(py, f + o->if_prev_instr);
+	int64_t lasti = ((int64_t)instr - (int64_t)(code + o->co_code_adaptive)) / 2;
+	int32_t firsttraceable = i32_or0(py, code + o->co_firsttraceable);
+	if (owner != OWNED_BY_GENERATOR && lasti < firsttraceable)
+		return false;
+	*code_ret = code;
+	*lasti_ret = lasti;
+	return true;
+}
+
+static bool varint(const uint8_t *p, size_t n, size_t *i, uint64_t *v)
+{
+	uint64_t r = 0;
+	unsigned shift = 0;
+	while (*i < n) {
+		uint8_t b = p[(*i)++];
+		r |= (uint64_t)(b & 63) << shift;
+		shift += 6;
+		if (!(b & 64)) {
+			*v = r;
+			return true;
+		}
+		if (shift > 60)
+			return false;
+	}
+	return false;
+}
+
+/* PEP 657 location table (3.11+): the line of code unit `lasti`. */
+static int code_line(struct pha_py *py, uint64_t code, int64_t lasti)
+{
+	const struct pha_py_offsets *o = py->o;
+	int line = i32_or0(py, code + o->co_firstlineno);
+	if (lasti < 0)
+		return line;
+	uint64_t table = u64_or0(py, code + o->co_linetable);
+	int64_t n = table ? i64_or0(py, table + 16) : 0;
+	if (n <= 0 || n > (1 << 24))
+		return -1;
+	uint8_t *buf = malloc((size_t)n);
+	if (!buf || !rd(py, table + 32, buf, (size_t)n)) {
+		free(buf);
+		return -1;
+	}
+	size_t i = 0;
+	int64_t addr = 0;
+	int result = -1;
+	while (i < (size_t)n) {
+		uint8_t b = buf[i++];
+		if (!(b & 0x80))
+			break;	/* entries start with bit 7 set */
+		unsigned code_kind = (b >> 3) & 15;
+		int64_t len = (b & 7) + 1;
+		int delta = 0;
+		bool has_line = true;
+		uint64_t v;
+		if (code_kind == 15) {
+			has_line = false;
+		} else if (code_kind == 14) {
+			if (!varint(buf, (size_t)n, &i, &v))
+				break;
+			delta = (v & 1) ? -(int)(v >> 1) : (int)(v >> 1);
+			for (int k = 0; k < 3; k++)
+				if (!varint(buf, (size_t)n, &i, &v))
+					goto out;
+		} else if (code_kind == 13) {
+			if (!varint(buf, (size_t)n, &i, &v))
+				break;
+			delta = (v & 1) ? -(int)(v >> 1) : (int)(v >> 1);
+		} else if (code_kind >= 10) {
+			delta = (int)code_kind - 10;
+			i += 2;
+		} else {
+			i += 1;
+		}
+		line += delta;
+		if (lasti >= addr && lasti < addr + len) {
+			result = has_line ? line : -1;
+			break;
+		}
+		addr += len;
+	}
+out:
+	free(buf);
+	return result;
+}
+
+struct frame_buf {
+	struct pha_frame_info *frames;
+	char **strings;
+	size_t n, cap, nstrings;
+};
+
+static void frame_buf_reset(struct frame_buf *fb)
+{
+	for (size_t i = 0; i < fb->nstrings; i++)
+		free(fb->strings[i]);
+	fb->nstrings = 0;
+	fb->n = 0;
+}
+
+static const char *frame_buf_str(struct frame_buf *fb, struct pha_py *py, uint64_t s)
+{
+	char buf[1024];
+	if (!read_str(py, s, buf, sizeof(buf)))
+		strcpy(buf, "?");
+	char **ns = realloc(fb->strings, (fb->nstrings + 1) * sizeof(*ns));
+	if (!ns)
+		return "?";
+	fb->strings = ns;
+	char *d = strdup(buf);
+	if (!d)
+		return "?";
+	fb->strings[fb->nstrings++] = d;
+	return d;
+}
+
+struct pha_error *pha_cpython_threads(struct pha_py *py,
+				      void (*cb)(void *arg, const struct pha_thread_info *t),
+				      void *arg)
+{
+	const struct pha_py_offsets *o = py->o;
+	struct frame_buf fb = {0};
+	for (size_t ii = 0; ii < py->ninterps; ii++) {
+		uint64_t ts = u64_or0(py, py->interps[ii] + o->is_threads_head);
+		for (size_t nt = 0; ts && nt < MAX_THREADS; nt++) {
+			frame_buf_reset(&fb);
+			uint64_t f = first_frame(py, ts);
+			for (size_t nf = 0; f && nf < MAX_FRAMES; nf++) {
+				uint64_t code;
+				int64_t lasti;
+				if (frame_visible(py, f, &code, &lasti)) {
+					if (fb.n == fb.cap) {
+						size_t cap = fb.cap ? fb.cap * 2 : 32;
+						struct pha_frame_info *nfr =
+							realloc(fb.frames, cap * sizeof(*nfr));
+						if (!nfr)
+							goto oom;
+						fb.frames = nfr;
+						fb.cap = cap;
+					}
+					struct pha_frame_info *fi = &fb.frames[fb.n++];
+					fi->function = frame_buf_str(&fb, py, u64_or0(py, code + o->co_qualname));
+					fi->filename = frame_buf_str(&fb, py, u64_or0(py, code + o->co_filename));
+					fi->line = code_line(py, code, lasti);
+				}
+				f = u64_or0(py, f + o->if_previous);
+			}
+			struct pha_thread_info t = {
+				.thread_id = u64_or0(py, ts + o->ts_thread_id),
+				.native_id = u64_or0(py, ts + o->ts_native_id),
+				.tstate = ts,
+				.nframes = fb.n,
+				.frames = fb.frames,
+			};
+			cb(arg, &t);
+			ts = u64_or0(py, ts + o->ts_next);
+		}
+	}
+	frame_buf_reset(&fb);
+	free(fb.frames);
+	free(fb.strings);
+	return NULL;
+oom:
+	frame_buf_reset(&fb);
+	free(fb.frames);
+	free(fb.strings);
+	return &pha_enomem;
+}
+
+struct pha_error *pha_cpython_roots(struct pha_py *py, pha_ref_fn *cb, void *arg)
+{
+	const struct pha_py_offsets *o = py->o;
+	for (size_t ii = 0; ii < py->ninterps; ii++) {
+		uint64_t is = py->interps[ii];
+		ref_at(py, cb, arg, is + o->is_modules, 0);
+		ref_at(py, cb, arg, is + o->is_sysdict, 0);
+		ref_at(py, cb, arg, is + o->is_builtins, 0);
+		if (o->is_interned)
+			ref_at(py, cb, arg, is + o->is_interned, 0);
+		uint64_t ts = u64_or0(py, is + o->is_threads_head);
+		for (size_t nt = 0; ts && nt < MAX_THREADS; nt++) {
+			ref_at(py, cb, arg, ts + o->ts_dict, 0);
+			ref_at(py, cb, arg, ts + o->ts_curexc, 0);
+			uint64_t item = u64_or0(py, ts + o->ts_exc_value_item);
+			if (item)
+				ref_at(py, cb, arg, item, 0);
+			uint64_t f = first_frame(py, ts);
+			for (size_t nf = 0; f && nf < MAX_FRAMES; nf++) {
+				if (u8_or0(py, f + o->if_owner) <= OWNED_BY_FRAME_OBJECT) {
+					iframe_refs(py, f, cb, arg, 0);
+					ref_at(py, cb, arg, f + o->if_globals, 0);
+					ref_at(py, cb, arg, f + o->if_builtins, 0);
+				}
+				f = u64_or0(py, f + o->if_previous);
+			}
+			ts = u64_or0(py, ts + o->ts_next);
+		}
+	}
+	return NULL;
+}
+
+/* ---- open / close ---- */
+
+static bool is_dict(struct pha_py *py, uint64_t a)
+{
+	struct tinfo *ti = a ? type_of(py, u64_or0(py, a + 8)) : NULL;
+	return ti && (ti->kind == K_DICT);
+}
+
+struct pha_error *pha_cpython_open(const struct pha_layout *layout,
+				   const struct pha_services *svc, uint64_t runtime,
+				   uint32_t hexversion, struct pha_py **py_ret)
+{
+	const struct pha_layout_impl *impl = (const struct pha_layout_impl *)layout;
+	struct pha_py *py = calloc(1, sizeof(*py));
+	if (!py)
+		return &pha_enomem;
+	py->layout = layout;
+	py->o = impl->off;
+	py->svc = *svc;
+	py->hex = hexversion;
+	py->runtime = runtime;
+	py->set_dummy = svc->symbol(svc->ctx, "_PySet_Dummy");
+	if (!types_grow(py)) {
+		free(py);
+		return &pha_enomem;
+	}
+
+	const struct pha_py_offsets *o = py->o;
+	uint64_t interp;
+	if (!rd64(py, runtime + o->rt_interpreters_head, &interp)) {
+		pha_cpython_close(py);
+		return pha_error_create(PHA_ERR_INPUT,
+					"_PyRuntime at 0x%llx is not readable in the core",
+					(unsigned long long)runtime);
+	}
+	while (interp && py->ninterps < MAX_INTERPS) {
+		/* Validate: every thread state points back at its interpreter,
+		 * and sys.modules / sys.__dict__ are dicts. */
+		uint64_t ts = u64_or0(py, interp + o->is_threads_head);
+		if (ts && u64_or0(py, ts + o->ts_interp) != interp) {
+			pha_cpython_close(py);
+			return pha_error_create(PHA_ERR_INPUT,
+						"interpreter state at 0x%llx does not match layout %s "
+						"(its first thread state does not point back at it)",
+						(unsigned long long)interp, layout->name);
+		}
+		if (!is_dict(py, u64_or0(py, interp + o->is_modules)) ||
+		    !is_dict(py, u64_or0(py, interp + o->is_sysdict))) {
+			if (py->ninterps == 0) {
+				pha_cpython_close(py);
+				return pha_error_create(PHA_ERR_INPUT,
+							"interpreter state at 0x%llx does not match layout %s "
+							"(sys.modules or sys.__dict__ is not a dict)",
+							(unsigned long long)interp, layout->name);
+			}
+			svc->warn(svc->ctx, "interpreter at 0x%llx skipped: sys.modules is not a dict "
+					    "(finalizing or corrupted)", (unsigned long long)interp);
+		} else {
+			py->interps[py->ninterps++] = interp;
+		}
+		interp = u64_or0(py, interp + o->is_next);
+	}
+	if (!py->ninterps) {
+		pha_cpython_close(py);
+		return pha_error_create(PHA_ERR_INPUT, "no interpreter state found from _PyRuntime "
+						       "at 0x%llx", (unsigned long long)runtime);
+	}
+	*py_ret = py;
+	return NULL;
+}
+
+void pha_cpython_close(struct pha_py *py)
+{
+	if (!py)
+		return;
+	for (size_t i = 0; i < py->types_cap; i++) {
+		struct tinfo *ti = py->types[i];
+		if (ti && ti != &py->bad_type) {
+			free(ti->slots);
+			free(ti->extra);
+			free(ti->name);
+			free(ti);
+		}
+	}
+	free(py->types);
+	free(py);
+}

@@ -1,0 +1,95 @@
+/* Shared CPython walker: one implementation of the pha_layout operations,
+ * parameterised by a per-version offset table (plugins/layouts.c).
+ * Offsets are x86-64 Linux, default (GIL) release builds.
+ */
+#ifndef PHA_CPYTHON_H
+#define PHA_CPYTHON_H
+
+#include "pha_layout.h"
+
+struct pha_py_offsets {
+	/* --- algorithm features (see layouts.c for the versions) --- */
+	unsigned managed_dict_tagged : 1;	/* 3.12: obj-24 is dict-or-(values|1) */
+	unsigned managed_weakref : 1;		/* 3.12: MANAGED_WEAKREF pre-header word */
+	unsigned long_lv_tag : 1;		/* 3.12: int size in lv_tag */
+	unsigned immortal : 1;			/* 3.12: immortal refcounts */
+	unsigned frame_cstack_owner : 1;	/* 3.12: owner 3 = C-stack entry frame */
+	unsigned str_has_wstr : 1;		/* <= 3.11: wstr cache in str objects */
+	unsigned code_has_cached : 1;		/* 3.12: _co_cached struct pointer */
+	unsigned gen_has_code : 1;		/* 3.11: gi_code field */
+	unsigned static_type_dict_in_interp : 1;	/* 3.12: static builtin tp_dict in interp */
+
+	/* _PyRuntimeState / PyInterpreterState */
+	uint32_t rt_interpreters_head;
+	uint32_t is_next, is_threads_head, is_modules, is_sysdict, is_builtins, is_gc;
+	uint32_t is_interned;		/* 0: not reachable from the interpreter */
+	uint32_t is_types_builtins;	/* 3.12: static_builtin_state array */
+	uint32_t static_builtin_state_size, sbs_tp_dict;
+	/* struct _gc_runtime_state */
+	uint32_t gc_gen_head[3], gc_permanent, gc_collecting;
+	/* PyThreadState / _PyCFrame */
+	uint32_t ts_next, ts_interp, ts_cframe, ts_thread_id, ts_native_id, ts_dict;
+	uint32_t ts_curexc, ts_exc_value_item;	/* exception roots */
+	uint32_t cf_current_frame;
+	/* _PyInterpreterFrame */
+	uint32_t if_code, if_func, if_globals, if_builtins, if_locals, if_frame_obj,
+		 if_previous, if_prev_instr, if_stacktop, if_owner, if_localsplus;
+	/* PyCodeObject */
+	uint32_t co_consts, co_names, co_exceptiontable, co_firstlineno, co_nlocalsplus,
+		 co_stacksize, co_framesize, co_localsplusnames, co_localspluskinds,
+		 co_filename, co_name, co_qualname, co_linetable, co_code_adaptive,
+		 co_firsttraceable, co_extra, co_cached;
+	/* PyTypeObject / PyHeapTypeObject sizes and members */
+	uint32_t type_size, heaptype_size;
+	uint32_t ht_name, ht_slots, ht_qualname, ht_cached_keys, ht_module;
+	/* str */
+	uint32_t str_ascii_size, str_compact_size, str_utf8_length, str_utf8, str_wstr,
+		 str_wstr_length, str_data;
+	/* function */
+	uint32_t fn_globals, fn_builtins, fn_name, fn_qualname, fn_code, fn_defaults,
+		 fn_kwdefaults, fn_closure, fn_doc, fn_dict, fn_module, fn_annotations,
+		 fn_typeparams;
+	/* generator / coroutine / async generator */
+	uint32_t gen_code, gen_name, gen_qualname, gen_exc_value, gen_origin,
+		 gen_frame_state, gen_iframe;
+	int8_t gen_state_cleared;
+	/* PyFrameObject (3.11+) */
+	uint32_t fo_back, fo_frame, fo_trace, fo_frame_data;
+	/* BaseException */
+	uint32_t exc_dict, exc_args, exc_notes, exc_traceback, exc_context, exc_cause;
+	/* collections */
+	uint32_t deque_leftblock, deque_leftindex, deque_rightindex;
+	uint32_t odict_first, odict_fast_nodes_size, odict_inst_dict;
+};
+
+struct pha_layout_impl {
+	struct pha_layout layout;
+	const struct pha_py_offsets *off;
+};
+
+/* The operations every table-driven layout uses. */
+struct pha_error *pha_cpython_open(const struct pha_layout *layout,
+				   const struct pha_services *svc, uint64_t runtime,
+				   uint32_t hexversion, struct pha_py **py_ret);
+void pha_cpython_close(struct pha_py *py);
+struct pha_error *pha_cpython_enumerate_gc(struct pha_py *py,
+					   void (*cb)(void *arg, uint64_t addr, unsigned gen),
+					   void *arg);
+struct pha_error *pha_cpython_roots(struct pha_py *py, pha_ref_fn *cb, void *arg);
+struct pha_error *pha_cpython_object_info(struct pha_py *py, uint64_t addr,
+					  struct pha_object_info *info_ret);
+struct pha_error *pha_cpython_for_each_ref(struct pha_py *py, uint64_t addr,
+					   const struct pha_object_info *info,
+					   pha_ref_fn *cb, void *arg);
+const char *pha_cpython_type_name(struct pha_py *py, uint64_t type);
+struct pha_error *pha_cpython_threads(struct pha_py *py,
+				      void (*cb)(void *arg, const struct pha_thread_info *t),
+				      void *arg);
+
+#define PHA_CPYTHON_OPS \
+	.open = pha_cpython_open, .close = pha_cpython_close, \
+	.enumerate_gc = pha_cpython_enumerate_gc, .roots = pha_cpython_roots, \
+	.object_info = pha_cpython_object_info, .for_each_ref = pha_cpython_for_each_ref, \
+	.type_name = pha_cpython_type_name, .threads = pha_cpython_threads
+
+#endif

@@ -1,0 +1,133 @@
+/* Layout plugin ABI: what the analyzer needs from a CPython version.
+ *
+ * A layout knows one family of CPython memory layouts (e.g. 3.11, 3.12).
+ * The host finds _PyRuntime and the exact PY_VERSION_HEX, picks the layout
+ * whose [min_hex, max_hex] contains it, and calls open() with services to
+ * read the dumped process's memory. Everything the layout returns is
+ * addresses, numbers and strings; it never sees the heap model.
+ *
+ * Adding a CPython version:
+ *   1. Verify the offsets of the new version against its headers/DWARF (the
+ *      project's tests compile an offsetof probe against each interpreter
+ *      the test matrix has) and add a `struct pha_py_offsets` table in
+ *      plugins/layouts.c, citing the CPython version that changed each
+ *      field.
+ *   2. If an algorithm changed (dict value order, frame chain, refcount
+ *      encoding…), add a feature flag to the table and branch on it in
+ *      plugins/cpython.c — never on the version number directly.
+ *   3. Add a `struct pha_layout` entry with its version range to the
+ *      registry in layouts.c, and the interpreter to the e2e matrix.
+ *
+ * ABI rules for a plugin loaded from a shared object: abi_version must equal
+ * PHA_LAYOUT_ABI_VERSION and struct_size must equal sizeof(struct
+ * pha_layout) exactly, or the host refuses it with a message naming the
+ * mismatch.
+ */
+#ifndef PHA_LAYOUT_H
+#define PHA_LAYOUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../analyzer/error.h"
+
+#define PHA_LAYOUT_ABI_VERSION 1
+
+/* Services the host gives a layout. */
+struct pha_services {
+	void *ctx;
+	/* Copy len bytes at addr; false on a fault. */
+	bool (*read)(void *ctx, uint64_t addr, void *buf, size_t len);
+	/* Zero-copy view of len bytes at addr inside one segment, or NULL. */
+	const void *(*ptr)(void *ctx, uint64_t addr, size_t len);
+	/* Runtime address of an ELF symbol in any loaded module, 0 if unknown. */
+	uint64_t (*symbol)(void *ctx, const char *name);
+	/* Add one line to the report's warnings. */
+	void (*warn)(void *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+	/* Debug log for -v. */
+	void (*log)(void *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+};
+
+/* Generation of a GC-tracked object as found on the GC lists. */
+enum {
+	PHA_GEN_PERMANENT = 3,	/* gc.freeze()'s permanent generation */
+};
+
+/* Flags of pha_ref callbacks (values equal PHA_EDGE_* in analyzer/graph.h). */
+enum {
+	PHA_REF_TRAVERSED = 1u << 0,	/* tp_traverse visits it */
+	PHA_REF_WEAK = 1u << 1,		/* a weak reference (weakref referent) */
+};
+
+typedef void pha_ref_fn(void *arg, uint64_t addr, unsigned flags);
+
+struct pha_object_info {
+	uint64_t type;		/* address of the type object */
+	uint64_t refcnt;	/* reference count (3.14+: the low 32 bits) */
+	uint64_t size;		/* shallow size as sys.getsizeof reports it */
+	bool immortal;		/* 3.12+ immortal refcount */
+	bool conservative;	/* referents are found by scanning memory */
+};
+
+struct pha_frame_info {
+	const char *function;	/* co_qualname, valid during the callback */
+	const char *filename;
+	int line;		/* -1 if unknown */
+};
+
+struct pha_thread_info {
+	uint64_t thread_id;	/* pthread_t */
+	uint64_t native_id;	/* kernel tid, 0 if unknown */
+	uint64_t tstate;	/* address of the PyThreadState */
+	size_t nframes;
+	const struct pha_frame_info *frames;	/* innermost first */
+};
+
+struct pha_py;	/* a layout's state for one interpreter runtime */
+
+struct pha_layout {
+	uint32_t abi_version;
+	uint32_t struct_size;
+	const char *name;		/* e.g. "cpython-3.12" */
+	uint32_t min_hex, max_hex;	/* PY_VERSION_HEX range, inclusive */
+	const char *description;
+
+	/* Validate the runtime at `runtime` (interpreter <-> thread-state back
+	 * pointers, modules/sysdict are dicts) and prepare. */
+	struct pha_error *(*open)(const struct pha_layout *layout, const struct pha_services *svc,
+				  uint64_t runtime, uint32_t hexversion, struct pha_py **py_ret);
+	void (*close)(struct pha_py *py);
+
+	/* Every object on the GC lists of every interpreter, with its
+	 * generation (0..2 or PHA_GEN_PERMANENT). */
+	struct pha_error *(*enumerate_gc)(struct pha_py *py,
+					  void (*cb)(void *arg, uint64_t addr, unsigned gen),
+					  void *arg);
+	/* Objects the interpreter holds directly: modules, sysdict, builtins,
+	 * frame locals/code/function/globals of every thread, thread-state
+	 * objects. Used to discover objects that no GC object references. */
+	struct pha_error *(*roots)(struct pha_py *py, pha_ref_fn *cb, void *arg);
+
+	/* Header, type and size of the object at addr. An error (fault, or
+	 * not plausibly an object) means the address is not used. */
+	struct pha_error *(*object_info)(struct pha_py *py, uint64_t addr,
+					 struct pha_object_info *info_ret);
+	/* References held by the object, in a deterministic order. */
+	struct pha_error *(*for_each_ref)(struct pha_py *py, uint64_t addr,
+					  const struct pha_object_info *info,
+					  pha_ref_fn *cb, void *arg);
+	/* The report name of a type: the text between the quotes of
+	 * repr(type). The string lives as long as py. */
+	const char *(*type_name)(struct pha_py *py, uint64_t type);
+
+	/* Thread stacks of every interpreter. */
+	struct pha_error *(*threads)(struct pha_py *py,
+				     void (*cb)(void *arg, const struct pha_thread_info *t),
+				     void *arg);
+};
+
+/* The compiled-in layouts, NULL-terminated. */
+extern const struct pha_layout *const pha_builtin_layouts[];
+
+#endif
