@@ -1,0 +1,424 @@
+/* Building the heap model.
+ *
+ * Phase 1 (discovery): seed with every object on the GC lists and every
+ * object the interpreter holds directly (roots), then follow references
+ * breadth-first; non-GC objects (str, int, untracked tuples…) are found
+ * this way. An address set maps addresses to discovery indices.
+ * Phase 2: drop addresses that turned out not to be objects, number the
+ * rest in address order, and build the CSR edge arrays by asking the
+ * layout for each object's references a second time (the walk is
+ * deterministic), which avoids storing 12+ bytes per edge during phase 1.
+ */
+#include "heap.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "progress.h"
+
+enum { GEN_NONE = 255 };
+
+struct build {
+	struct pha_target *t;
+	const struct pha_layout *l;
+	struct pha_py *py;
+
+	uint64_t *hkeys;	/* open addressing, 0 = empty */
+	uint32_t *hvals;
+	size_t hcap;
+
+	/* discovery-order attributes */
+	uint64_t *addr, *type, *size, *refcnt;
+	uint8_t *flags, *gen, *bad;
+	size_t n, cap;
+	bool oom;
+
+	/* phase 2 */
+	uint32_t *idmap;	/* discovery index -> id */
+	uint32_t *dst;
+	uint8_t *eflags;
+	uint64_t nedges, ecap;
+	uint64_t unknown_refs;
+};
+
+static inline uint64_t mix(uint64_t x)
+{
+	x ^= x >> 31;
+	x *= 0x9E3779B97F4A7C15ULL;
+	x ^= x >> 29;
+	return x;
+}
+
+static size_t hash_find(const struct build *b, uint64_t addr)
+{
+	size_t mask = b->hcap - 1;
+	size_t i = mix(addr) & mask;
+	while (b->hkeys[i] && b->hkeys[i] != addr)
+		i = (i + 1) & mask;
+	return i;
+}
+
+static bool hash_grow(struct build *b)
+{
+	size_t cap = b->hcap ? b->hcap * 2 : 1 << 16;
+	uint64_t *ok = b->hkeys;
+	uint32_t *ov = b->hvals;
+	size_t ocap = b->hcap;
+	b->hkeys = calloc(cap, sizeof(*b->hkeys));
+	b->hvals = malloc(cap * sizeof(*b->hvals));
+	if (!b->hkeys || !b->hvals) {
+		free(b->hkeys);
+		free(b->hvals);
+		b->hkeys = ok;
+		b->hvals = ov;
+		return false;
+	}
+	b->hcap = cap;
+	for (size_t i = 0; i < ocap; i++) {
+		if (ok[i]) {
+			size_t j = hash_find(b, ok[i]);
+			b->hkeys[j] = ok[i];
+			b->hvals[j] = ov[i];
+		}
+	}
+	free(ok);
+	free(ov);
+	return true;
+}
+
+#define GROW(arr, cap) do { \
+	void *p_ = realloc((arr), (cap) * sizeof(*(arr))); \
+	if (!p_) return UINT32_MAX; \
+	(arr) = p_; } while (0)
+
+static uint32_t grow_arrays(struct build *b)
+{
+	size_t cap = b->cap ? b->cap * 2 : 1 << 16;
+	GROW(b->addr, cap);
+	GROW(b->type, cap);
+	GROW(b->size, cap);
+	GROW(b->refcnt, cap);
+	GROW(b->flags, cap);
+	GROW(b->gen, cap);
+	GROW(b->bad, cap);
+	b->cap = cap;
+	return 0;
+}
+
+/* Index of addr, adding it if new; UINT32_MAX on OOM or too many objects. */
+static uint32_t add(struct build *b, uint64_t addr)
+{
+	if ((b->n + 1) * 2 > b->hcap && !hash_grow(b)) {
+		b->oom = true;
+		return UINT32_MAX;
+	}
+	size_t i = hash_find(b, addr);
+	if (b->hkeys[i])
+		return b->hvals[i];
+	if (b->n >= UINT32_MAX - 1) {
+		b->oom = true;
+		return UINT32_MAX;
+	}
+	if (b->n == b->cap && grow_arrays(b) == UINT32_MAX) {
+		b->oom = true;
+		return UINT32_MAX;
+	}
+	uint32_t idx = (uint32_t)b->n++;
+	b->hkeys[i] = addr;
+	b->hvals[i] = idx;
+	b->addr[idx] = addr;
+	b->flags[idx] = 0;
+	b->gen[idx] = GEN_NONE;
+	b->bad[idx] = 0;
+	b->type[idx] = 0;
+	return idx;
+}
+
+static void on_gc(void *arg, uint64_t addr, unsigned gen)
+{
+	struct build *b = arg;
+	uint32_t i = add(b, addr);
+	if (i == UINT32_MAX)
+		return;
+	b->gen[i] = (uint8_t)gen;
+	b->flags[i] |= gen == PHA_GEN_PERMANENT ? PHA_OBJ_PERMANENT : PHA_OBJ_GC;
+}
+
+static void on_discover(void *arg, uint64_t addr, unsigned flags)
+{
+	struct build *b = arg;
+	add(b, addr);
+}
+
+static struct pha_error *discover(struct build *b)
+{
+	struct pha_error *err;
+	if ((err = b->l->enumerate_gc(b->py, on_gc, b)))
+		return err;
+	if ((err = b->l->roots(b->py, on_discover, b)))
+		return err;
+	for (size_t i = 0; i < b->n && !b->oom; i++) {
+		struct pha_object_info info;
+		if ((i & 0xffff) == 0)
+			pha_progress("finding objects", i, 0);
+		err = b->l->object_info(b->py, b->addr[i], &info);
+		if (err) {
+			if (err == &pha_enomem)
+				return err;
+			pha_error_destroy(err);
+			b->bad[i] = 1;
+			continue;
+		}
+		b->type[i] = info.type;
+		b->size[i] = info.size;
+		b->refcnt[i] = info.refcnt;
+		if (info.immortal)
+			b->flags[i] |= PHA_OBJ_IMMORTAL;
+		if (info.conservative)
+			b->flags[i] |= PHA_OBJ_CONSERVATIVE;
+		add(b, info.type);
+		if ((err = b->l->for_each_ref(b->py, b->addr[i], &info, on_discover, b)))
+			return err;
+	}
+	pha_progress_done();
+	return b->oom ? &pha_enomem : NULL;
+}
+
+static void on_edge(void *arg, uint64_t addr, unsigned flags)
+{
+	struct build *b = arg;
+	size_t i = hash_find(b, addr);
+	uint32_t id = b->hkeys[i] ? b->idmap[b->hvals[i]] : PHA_NO_ID;
+	if (id == PHA_NO_ID) {
+		b->unknown_refs++;
+		return;
+	}
+	if (b->nedges == b->ecap) {
+		uint64_t cap = b->ecap ? b->ecap * 2 : 1 << 20;
+		if (cap > UINT32_MAX) {
+			b->oom = true;
+			return;
+		}
+		uint32_t *d = realloc(b->dst, cap * sizeof(*d));
+		if (!d) {
+			b->oom = true;
+			return;
+		}
+		b->dst = d;
+		uint8_t *f = realloc(b->eflags, cap);
+		if (!f) {
+			b->oom = true;
+			return;
+		}
+		b->eflags = f;
+		b->ecap = cap;
+	}
+	b->dst[b->nedges] = id;
+	b->eflags[b->nedges] = (uint8_t)flags;
+	b->nedges++;
+}
+
+static const uint64_t *sort_keys;
+
+static int cmp_by_addr(const void *x, const void *y)
+{
+	uint64_t a = sort_keys[*(const uint32_t *)x], c = sort_keys[*(const uint32_t *)y];
+	return a < c ? -1 : a > c;
+}
+
+static int cmp_u64(const void *x, const void *y)
+{
+	uint64_t a = *(const uint64_t *)x, c = *(const uint64_t *)y;
+	return a < c ? -1 : a > c;
+}
+
+static void build_deinit(struct build *b)
+{
+	free(b->hkeys);
+	free(b->hvals);
+	free(b->addr);
+	free(b->type);
+	free(b->size);
+	free(b->refcnt);
+	free(b->flags);
+	free(b->gen);
+	free(b->bad);
+	free(b->idmap);
+	free(b->dst);
+	free(b->eflags);
+}
+
+uint32_t pha_heap_find(const struct pha_heap *h, uint64_t addr)
+{
+	uint32_t lo = 0, hi = h->n;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (h->addr[mid] < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < h->n && h->addr[lo] == addr ? lo : PHA_NO_ID;
+}
+
+static uint32_t type_index(const struct pha_heap *h, uint64_t taddr)
+{
+	uint32_t lo = 0, hi = h->ntypes;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (h->types[mid].addr < taddr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+struct pha_error *pha_heap_build(struct pha_target *t, struct pha_heap **heap_ret)
+{
+	struct build b = {.t = t, .l = t->layout, .py = t->py};
+	struct pha_heap *h = calloc(1, sizeof(*h));
+	struct pha_error *err = NULL;
+	uint32_t *order = NULL;
+	uint64_t *taddrs = NULL;
+	if (!h)
+		return &pha_enomem;
+	if (!hash_grow(&b)) {
+		err = &pha_enomem;
+		goto out;
+	}
+	if ((err = discover(&b)))
+		goto out;
+
+	/* Number the good objects in address order. */
+	size_t ngood = 0;
+	order = malloc((b.n ? b.n : 1) * sizeof(*order));
+	b.idmap = malloc((b.n ? b.n : 1) * sizeof(*b.idmap));
+	if (!order || !b.idmap) {
+		err = &pha_enomem;
+		goto out;
+	}
+	for (size_t i = 0; i < b.n; i++) {
+		b.idmap[i] = PHA_NO_ID;
+		if (!b.bad[i])
+			order[ngood++] = (uint32_t)i;
+		else
+			h->bad_objects++;
+	}
+	sort_keys = b.addr;
+	qsort(order, ngood, sizeof(*order), cmp_by_addr);
+	for (size_t id = 0; id < ngood; id++)
+		b.idmap[order[id]] = (uint32_t)id;
+	if (h->bad_objects)
+		pha_target_warn(t, "%llu addresses referenced as objects could not be read as "
+				   "objects and were skipped", (unsigned long long)h->bad_objects);
+
+	h->n = (uint32_t)ngood;
+	size_t n1 = ngood ? ngood : 1;
+	h->addr = malloc(n1 * sizeof(*h->addr));
+	h->type = malloc(n1 * sizeof(*h->type));
+	h->size = malloc(n1 * sizeof(*h->size));
+	h->refcnt = malloc(n1 * sizeof(*h->refcnt));
+	h->flags = malloc(n1);
+	h->gen = malloc(n1);
+	h->first = malloc((n1 + 1) * sizeof(*h->first));
+	taddrs = malloc(n1 * sizeof(*taddrs));
+	if (!h->addr || !h->type || !h->size || !h->refcnt || !h->flags || !h->gen ||
+	    !h->first || !taddrs) {
+		err = &pha_enomem;
+		goto out;
+	}
+	for (size_t id = 0; id < ngood; id++) {
+		uint32_t i = order[id];
+		h->addr[id] = b.addr[i];
+		h->size[id] = b.size[i];
+		h->refcnt[id] = b.refcnt[i];
+		h->flags[id] = b.flags[i];
+		h->gen[id] = b.gen[i];
+		taddrs[id] = b.type[i];
+		if (b.flags[i] & PHA_OBJ_GC)
+			h->gc_listed++;
+		if (b.flags[i] & PHA_OBJ_PERMANENT)
+			h->permanent++;
+		if (b.flags[i] & PHA_OBJ_CONSERVATIVE)
+			h->conservative++;
+	}
+
+	/* Type table: distinct type addresses, sorted. */
+	qsort(taddrs, ngood, sizeof(*taddrs), cmp_u64);
+	size_t nt = 0;
+	for (size_t i = 0; i < ngood; i++) {
+		if (nt == 0 || taddrs[nt - 1] != taddrs[i])
+			taddrs[nt++] = taddrs[i];
+	}
+	h->types = calloc(nt ? nt : 1, sizeof(*h->types));
+	if (!h->types) {
+		err = &pha_enomem;
+		goto out;
+	}
+	h->ntypes = (uint32_t)nt;
+	for (size_t i = 0; i < nt; i++) {
+		h->types[i].addr = taddrs[i];
+		h->types[i].name = b.l->type_name(b.py, taddrs[i]);
+		h->types[i].obj = pha_heap_find(h, taddrs[i]);
+	}
+	for (size_t id = 0; id < ngood; id++)
+		h->type[id] = type_index(h, b.type[order[id]]);
+
+	/* Phase 2: edges in id order. */
+	for (size_t id = 0; id < ngood && !b.oom; id++) {
+		if ((id & 0xffff) == 0)
+			pha_progress("collecting references", id, ngood);
+		h->first[id] = (uint32_t)b.nedges;
+		struct pha_object_info info = {
+			.type = h->types[h->type[id]].addr,
+			.refcnt = h->refcnt[id],
+			.size = h->size[id],
+			.immortal = h->flags[id] & PHA_OBJ_IMMORTAL,
+			.conservative = h->flags[id] & PHA_OBJ_CONSERVATIVE,
+		};
+		if ((err = b.l->for_each_ref(b.py, h->addr[id], &info, on_edge, &b)))
+			goto out;
+	}
+	pha_progress_done();
+	if (b.oom) {
+		err = &pha_enomem;
+		goto out;
+	}
+	h->first[ngood] = (uint32_t)b.nedges;
+	h->nedges = b.nedges;
+	h->dst = b.dst ? b.dst : malloc(sizeof(uint32_t));
+	h->eflags = b.eflags ? b.eflags : malloc(1);
+	b.dst = NULL;
+	b.eflags = NULL;
+	h->unknown_refs = b.unknown_refs;
+	if (!h->dst || !h->eflags) {
+		err = &pha_enomem;
+		goto out;
+	}
+	*heap_ret = h;
+	h = NULL;
+out:
+	free(order);
+	free(taddrs);
+	build_deinit(&b);
+	pha_heap_destroy(h);
+	return err;
+}
+
+void pha_heap_destroy(struct pha_heap *h)
+{
+	if (!h)
+		return;
+	free(h->addr);
+	free(h->type);
+	free(h->size);
+	free(h->refcnt);
+	free(h->flags);
+	free(h->gen);
+	free(h->first);
+	free(h->dst);
+	free(h->eflags);
+	free(h->types);
+	free(h);
+}

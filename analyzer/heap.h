@@ -1,0 +1,58 @@
+/* The heap model: every object found in the dump, with dense uint32_t ids
+ * in address order, attributes in parallel arrays, and forward edges in
+ * CSR form. Both the core path and (later) the snapshot path end here. */
+#ifndef PHA_HEAP_H
+#define PHA_HEAP_H
+
+#include <stdint.h>
+
+#include "error.h"
+#include "graph.h"
+#include "target.h"
+
+#define PHA_NO_ID UINT32_MAX
+
+struct pha_heap_type {
+	uint64_t addr;		/* address of the type object */
+	const char *name;	/* report name (owned by the layout) */
+	uint32_t obj;		/* id of the type object, PHA_NO_ID if not in the heap */
+};
+
+struct pha_heap {
+	uint32_t n;
+	uint64_t *addr;		/* sorted ascending */
+	uint32_t *type;		/* index into types[] */
+	uint64_t *size;		/* shallow size (sys.getsizeof) */
+	uint64_t *refcnt;
+	uint8_t *flags;		/* PHA_OBJ_* */
+	uint8_t *gen;		/* GC generation 0..2, 3 permanent, 255 not on a GC list */
+
+	uint32_t *first;	/* n+1 */
+	uint32_t *dst;
+	uint8_t *eflags;	/* PHA_EDGE_* */
+	uint64_t nedges;
+
+	struct pha_heap_type *types;
+	uint32_t ntypes;
+
+	uint64_t gc_listed;		/* objects on the GC lists (gens 0..2) */
+	uint64_t permanent;		/* objects on the permanent generation */
+	uint64_t unknown_refs;		/* references to addresses that are not objects */
+	uint64_t bad_objects;		/* listed/referenced addresses dropped as unreadable */
+	uint64_t conservative;		/* objects whose referents were scanned for */
+};
+
+struct pha_error *pha_heap_build(struct pha_target *t, struct pha_heap **heap_ret);
+void pha_heap_destroy(struct pha_heap *heap);
+
+/* Id of the object at addr, PHA_NO_ID if none. */
+uint32_t pha_heap_find(const struct pha_heap *heap, uint64_t addr);
+
+static inline struct pha_graph pha_heap_graph(const struct pha_heap *h)
+{
+	return (struct pha_graph){
+		.n = h->n, .first = h->first, .dst = h->dst, .eflags = h->eflags,
+	};
+}
+
+#endif

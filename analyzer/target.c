@@ -1,0 +1,260 @@
+#include "target.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void pha_target_warn(struct pha_target *t, const char *fmt, ...)
+{
+	char *msg;
+	va_list ap;
+	va_start(ap, fmt);
+	int r = vasprintf(&msg, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		return;
+	/* The same degradation reported twice is one warning. */
+	for (size_t i = 0; i < t->nwarnings; i++) {
+		if (!strcmp(t->warnings[i], msg)) {
+			free(msg);
+			return;
+		}
+	}
+	char **n = realloc(t->warnings, (t->nwarnings + 1) * sizeof(*n));
+	if (!n) {
+		free(msg);
+		return;
+	}
+	t->warnings = n;
+	t->warnings[t->nwarnings++] = msg;
+	if (t->verbose)
+		fprintf(stderr, "pyheap-analyze: warning: %s\n", msg);
+}
+
+void pha_version_string(uint32_t hex, char *buf, size_t size)
+{
+	unsigned major = hex >> 24, minor = (hex >> 16) & 0xff, micro = (hex >> 8) & 0xff;
+	unsigned level = (hex >> 4) & 0xf, serial = hex & 0xf;
+	const char *lv = level == 0xA ? "a" : level == 0xB ? "b" : level == 0xC ? "rc" : "";
+	if (level == 0xF)
+		snprintf(buf, size, "%u.%u.%u", major, minor, micro);
+	else
+		snprintf(buf, size, "%u.%u.%u%s%u", major, minor, micro, lv, serial);
+}
+
+/* ---- services for layout plugins ---- */
+
+static bool svc_read(void *ctx, uint64_t addr, void *buf, size_t len)
+{
+	struct pha_target *t = ctx;
+	return pha_memory_read(&t->mem, addr, buf, len, NULL);
+}
+
+static const void *svc_ptr(void *ctx, uint64_t addr, size_t len)
+{
+	struct pha_target *t = ctx;
+	return pha_memory_ptr(&t->mem, addr, len);
+}
+
+static uint64_t svc_symbol(void *ctx, const char *name)
+{
+	struct pha_target *t = ctx;
+	if (t->pymod) {
+		uint64_t a = pha_module_symbol(t->pymod, name, NULL);
+		if (a)
+			return a;
+	}
+	return pha_modules_symbol(&t->mods, name, NULL);
+}
+
+static void svc_warn(void *ctx, const char *fmt, ...)
+{
+	struct pha_target *t = ctx;
+	char *msg;
+	va_list ap;
+	va_start(ap, fmt);
+	int r = vasprintf(&msg, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		return;
+	pha_target_warn(t, "%s", msg);
+	free(msg);
+}
+
+static void svc_log(void *ctx, const char *fmt, ...)
+{
+	struct pha_target *t = ctx;
+	if (t->verbose < 2)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("pyheap-analyze: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+/* ---- locating the interpreter ---- */
+
+static const char *base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+	return s ? s + 1 : path;
+}
+
+/* A module that looks like it carries the interpreter: libpython3.X.so or
+ * a python3.X executable. */
+static bool looks_like_python(const struct pha_module *m)
+{
+	const char *b = base_name(m->name);
+	return !strncmp(b, "libpython", 9) || !strncmp(b, "python", 6);
+}
+
+static struct pha_error *find_runtime(struct pha_target *t)
+{
+	/* Prefer the module that looks like Python; any module exporting
+	 * _PyRuntime (an embedding application) will do. */
+	const struct pha_module *found = NULL;
+	uint64_t addr = 0;
+	for (int pass = 0; pass < 2 && !addr; pass++) {
+		for (size_t i = 0; i < t->mods.nmods && !addr; i++) {
+			const struct pha_module *m = &t->mods.mods[i];
+			if (m->status != PHA_MODULE_OK || (pass == 0 && !looks_like_python(m)))
+				continue;
+			addr = pha_module_symbol(m, "_PyRuntime", NULL);
+			if (!addr)
+				addr = pha_module_section(m, ".PyRuntime", NULL);
+			if (addr)
+				found = m;
+		}
+	}
+	if (addr) {
+		t->runtime = addr;
+		t->pymod = found;
+		return NULL;
+	}
+	/* Not found: say why, naming the binary when it is missing. */
+	for (size_t i = 0; i < t->mods.nmods; i++) {
+		const struct pha_module *m = &t->mods.mods[i];
+		if (!looks_like_python(m))
+			continue;
+		if (m->status == PHA_MODULE_MISSING)
+			return pha_error_create(PHA_ERR_INPUT,
+						"%s: the core maps %s, which is not on this machine; "
+						"point at a copy with --sysroot DIR, --lib-search-path DIR "
+						"or --executable FILE",
+						t->core->path, m->name);
+		if (m->status == PHA_MODULE_MISMATCH)
+			return pha_error_create(PHA_ERR_INPUT,
+						"%s: %s on this machine is not the file the process "
+						"used (build-id differs); point at the right copy with "
+						"--sysroot DIR or --lib-search-path DIR",
+						t->core->path, m->name);
+	}
+	return pha_error_create(PHA_ERR_INPUT,
+				"%s: no CPython found in this core (no loaded module defines "
+				"_PyRuntime; process: %s)",
+				t->core->path, t->core->fname[0] ? t->core->fname : "unknown");
+}
+
+static struct pha_error *find_version(struct pha_target *t)
+{
+	/* Py_Version (3.11+) lives in .rodata, usually not in the core: the
+	 * memory reader fills it from the ELF file. */
+	uint64_t sym = pha_module_symbol(t->pymod, "Py_Version", NULL);
+	uint64_t v = 0;
+	if (sym && !pha_memory_read(&t->mem, sym, &v, 8, NULL) &&
+	    !pha_module_read_file(t->pymod, sym, &v, 8))
+		v = 0;
+	if (!v || (v >> 24) != 3)
+		return pha_error_create(PHA_ERR_INPUT,
+					"%s: cannot tell the Python version of %s (no readable "
+					"Py_Version; CPython before 3.11 is not supported yet)",
+					t->core->path, t->pymod->name);
+	t->hexversion = (uint32_t)v;
+	pha_version_string(t->hexversion, t->version, sizeof(t->version));
+	return NULL;
+}
+
+static struct pha_error *choose_layout(struct pha_target *t)
+{
+	for (size_t i = 0; pha_builtin_layouts[i]; i++) {
+		const struct pha_layout *l = pha_builtin_layouts[i];
+		if (t->hexversion >= l->min_hex && t->hexversion <= l->max_hex) {
+			t->layout = l;
+			return NULL;
+		}
+	}
+	char list[256] = "";
+	for (size_t i = 0; pha_builtin_layouts[i]; i++) {
+		char lo[32];
+		pha_version_string(pha_builtin_layouts[i]->min_hex, lo, sizeof(lo));
+		size_t n = strlen(list);
+		snprintf(list + n, sizeof(list) - n, "%s%s", i ? ", " : "",
+			 pha_builtin_layouts[i]->name);
+	}
+	return pha_error_create(PHA_ERR_INPUT,
+				"%s: unsupported Python version %s (0x%08x) in %s; supported layouts: %s",
+				t->core->path, t->version, t->hexversion, t->pymod->name, list);
+}
+
+struct pha_error *pha_target_open(const char *path, const struct pha_target_options *opts,
+				  struct pha_target **target_ret)
+{
+	struct pha_error *err;
+	struct pha_target *t = calloc(1, sizeof(*t));
+	if (!t)
+		return &pha_enomem;
+	t->verbose = opts->verbose;
+	pha_memory_init(&t->mem);
+
+	if ((err = pha_core_open(path, &t->core)))
+		goto out;
+	if (t->core->truncated)
+		pha_target_warn(t, "the core file is truncated: %llu bytes of memory it should "
+				   "hold are missing; objects there are skipped",
+				(unsigned long long)t->core->truncated_bytes);
+	if ((err = pha_core_memory(t->core, &t->mem)))
+		goto out;
+	if ((err = pha_modules_load(t->core, &t->mem, &opts->modules, &t->mods)))
+		goto out;
+	for (size_t i = 0; i < t->mods.nwarnings; i++)
+		pha_target_warn(t, "%s", t->mods.warnings[i]);
+
+	if ((err = find_runtime(t)) || (err = find_version(t)) || (err = choose_layout(t)))
+		goto out;
+	if (t->verbose)
+		fprintf(stderr, "pyheap-analyze: CPython %s, _PyRuntime at 0x%llx in %s, layout %s\n",
+			t->version, (unsigned long long)t->runtime, t->pymod->name,
+			t->layout->name);
+
+	t->svc = (struct pha_services){
+		.ctx = t, .read = svc_read, .ptr = svc_ptr, .symbol = svc_symbol,
+		.warn = svc_warn, .log = svc_log,
+	};
+	if ((err = t->layout->open(t->layout, &t->svc, t->runtime, t->hexversion, &t->py))) {
+		err = pha_error_prefix(err, "%s", path);
+		goto out;
+	}
+	*target_ret = t;
+	return NULL;
+out:
+	pha_target_destroy(t);
+	return err;
+}
+
+void pha_target_destroy(struct pha_target *t)
+{
+	if (!t)
+		return;
+	if (t->py)
+		t->layout->close(t->py);
+	pha_modules_deinit(&t->mods);
+	pha_memory_deinit(&t->mem);
+	pha_core_close(t->core);
+	for (size_t i = 0; i < t->nwarnings; i++)
+		free(t->warnings[i]);
+	free(t->warnings);
+	free(t);
+}

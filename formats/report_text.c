@@ -1,0 +1,103 @@
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "report_write.h"
+
+static void human(char *buf, size_t size, uint64_t bytes)
+{
+	static const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+	double v = (double)bytes;
+	int u = 0;
+	while (v >= 1024 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, size, "%" PRIu64 " B", bytes);
+	else
+		snprintf(buf, size, "%.1f %s", v, units[u]);
+}
+
+static void groups(struct pha_out *out, const struct pha_report_group *g, size_t n, int top,
+		   bool flag)
+{
+	for (size_t i = 0; i < n && (int)i < top; i++) {
+		char b[32];
+		human(b, sizeof(b), g[i].bytes);
+		pha_out_printf(out, "  %9" PRIu64 " × %-60s %9" PRIu64 " objects %10s%s\n",
+			       g[i].instances, g[i].signature, g[i].objects, b,
+			       flag && g[i].unreachable ? "  [unreachable]" : "");
+	}
+	if (n > (size_t)top)
+		pha_out_printf(out, "  … %zu more (see the report)\n", n - (size_t)top);
+}
+
+void pha_report_write_text(const struct pha_report *r, struct pha_out *out, int top)
+{
+	char b1[32], b2[32];
+	pha_out_printf(out, "pyheap-analyze %s — %s\n", PHA_VERSION, r->input_path);
+	pha_out_printf(out, "Python %s (layout %s)\n", r->version, r->layout);
+	pha_out_printf(out, "Process: pid %s%" PRId64 "%s, signal %d, %s\n", "",
+		       r->pid, "", r->signal, r->executable ? r->executable : "executable unknown");
+	if (r->argc) {
+		pha_out_puts(out, "Command:");
+		for (size_t i = 0; i < r->argc; i++)
+			pha_out_printf(out, " %s", r->argv[i]);
+		pha_out_puts(out, "\n");
+	}
+	human(b1, sizeof(b1), r->summary.bytes);
+	pha_out_printf(out, "\nObjects: %" PRIu64 " (%s), GC-tracked: %" PRIu64
+			    ", references: %" PRIu64 "\n",
+		       r->summary.objects, b1, r->summary.gc_objects, r->summary.edges);
+	human(b2, sizeof(b2), r->summary.unreachable_bytes);
+	pha_out_printf(out, "Unreachable (gc.collect() would free): %" PRIu64 " objects, %s\n",
+		       r->summary.unreachable_objects, b2);
+	human(b1, sizeof(b1), r->summary.cycle_bytes);
+	pha_out_printf(out, "Reference cycles: %" PRIu64 " (%" PRIu64 " objects, %s)\n",
+		       r->summary.cycles, r->summary.cycle_objects, b1);
+
+	pha_out_printf(out, "\nTop types by size:\n  %10s %12s  %s\n", "count", "size", "type");
+	for (size_t i = 0; i < r->ntypes && (int)i < top; i++) {
+		human(b1, sizeof(b1), r->types[i].bytes);
+		pha_out_printf(out, "  %10" PRIu64 " %12s  %s\n", r->types[i].count, b1,
+			       r->types[i].name);
+	}
+
+	if (r->nunreachable_types) {
+		pha_out_printf(out, "\nUnreachable objects by type:\n  %10s %12s  %s\n", "count",
+			       "size", "type");
+		for (size_t i = 0; i < r->nunreachable_types && (int)i < top; i++) {
+			const struct pha_report_type *t = r->unreachable_types[i];
+			human(b1, sizeof(b1), t->unreachable_bytes);
+			pha_out_printf(out, "  %10" PRIu64 " %12s  %s\n", t->unreachable, b1, t->name);
+		}
+		pha_out_puts(out, "\nUnreachable groups (by reference-cycle shape):\n");
+		groups(out, r->ugroups, r->nugroups, top, false);
+	}
+	if (r->ncycles) {
+		pha_out_puts(out, "\nReference cycles (grouped by shape):\n");
+		groups(out, r->cycles, r->ncycles, top, true);
+	}
+
+	pha_out_printf(out, "\nThreads: %zu\n", r->nthreads);
+	for (size_t i = 0; i < r->nthreads; i++) {
+		const struct pha_report_thread *t = &r->threads[i];
+		pha_out_printf(out, "  Thread 0x%" PRIx64 " (native id %" PRIu64 ")%s\n",
+			       t->thread_id, t->native_id, t->crashed ? " — received the signal" : "");
+		if (!t->nframes)
+			pha_out_puts(out, "    (no Python frames)\n");
+		for (size_t k = 0; k < t->nframes; k++) {
+			if (t->frames[k].line >= 0)
+				pha_out_printf(out, "    %s (%s:%d)\n", t->frames[k].function,
+					       t->frames[k].filename, t->frames[k].line);
+			else
+				pha_out_printf(out, "    %s (%s)\n", t->frames[k].function,
+					       t->frames[k].filename);
+		}
+	}
+	if (r->nwarnings) {
+		pha_out_printf(out, "\nWarnings (%zu):\n", r->nwarnings);
+		for (size_t i = 0; i < r->nwarnings; i++)
+			pha_out_printf(out, "  - %s\n", r->warnings[i]);
+	}
+}
