@@ -866,10 +866,11 @@ static void managed_dict_refs(struct pha_py *py, uint64_t a, const struct tinfo 
 	const struct pha_py_offsets *o = py->o;
 	uint64_t values = 0, dict = 0;
 	if (o->managed_dict_tagged) {
-		/* 3.12: one word, values pointer tagged with bit 0. */
+		/* 3.12: one word holding either the dict or the values pointer
+		 * minus one (so bit 0 is set; _PyDictOrValues_GetValues adds 1). */
 		uint64_t w = u64_or0(py, a - 24);
 		if (w & 1)
-			values = w - 1;
+			values = w + 1;
 		else
 			dict = w;
 		ref_at(py, cb, arg, a - 32, PHA_REF_WEAK);	/* managed weakref list */
