@@ -23,12 +23,15 @@ struct build {
 	const struct pha_layout *l;
 	struct pha_py *py;
 
-	uint64_t *hkeys;	/* open addressing, 0 = empty */
-	uint32_t *hvals;
+	/* Address set: open addressing over indices into addr[] (EMPTY = free
+	 * slot), 4 bytes a slot instead of 12 for key + value. */
+	uint32_t *slots;
 	size_t hcap;
 
-	/* discovery-order attributes */
-	uint64_t *addr, *type, *size, *refcnt;
+	/* Discovery order. Only what phase 2 cannot recompute is kept: type,
+	 * size and refcount are read again from the core, which is cheaper
+	 * than 24 bytes per object at the peak. */
+	uint64_t *addr;
 	uint8_t *flags, *gen, *bad;
 	size_t n, cap;
 	bool oom;
@@ -40,6 +43,8 @@ struct build {
 	uint64_t nedges, ecap;
 	uint64_t unknown_refs;
 };
+
+#define EMPTY UINT32_MAX
 
 static inline uint64_t mix(uint64_t x)
 {
@@ -53,7 +58,7 @@ static size_t hash_find(const struct build *b, uint64_t addr)
 {
 	size_t mask = b->hcap - 1;
 	size_t i = mix(addr) & mask;
-	while (b->hkeys[i] && b->hkeys[i] != addr)
+	while (b->slots[i] != EMPTY && b->addr[b->slots[i]] != addr)
 		i = (i + 1) & mask;
 	return i;
 }
@@ -61,28 +66,20 @@ static size_t hash_find(const struct build *b, uint64_t addr)
 static bool hash_grow(struct build *b)
 {
 	size_t cap = b->hcap ? b->hcap * 2 : 1 << 16;
-	uint64_t *ok = b->hkeys;
-	uint32_t *ov = b->hvals;
+	uint32_t *old = b->slots;
 	size_t ocap = b->hcap;
-	b->hkeys = calloc(cap, sizeof(*b->hkeys));
-	b->hvals = malloc(cap * sizeof(*b->hvals));
-	if (!b->hkeys || !b->hvals) {
-		free(b->hkeys);
-		free(b->hvals);
-		b->hkeys = ok;
-		b->hvals = ov;
+	b->slots = malloc(cap * sizeof(*b->slots));
+	if (!b->slots) {
+		b->slots = old;
 		return false;
 	}
+	memset(b->slots, 0xff, cap * sizeof(*b->slots));
 	b->hcap = cap;
 	for (size_t i = 0; i < ocap; i++) {
-		if (ok[i]) {
-			size_t j = hash_find(b, ok[i]);
-			b->hkeys[j] = ok[i];
-			b->hvals[j] = ov[i];
-		}
+		if (old[i] != EMPTY)
+			b->slots[hash_find(b, b->addr[old[i]])] = old[i];
 	}
-	free(ok);
-	free(ov);
+	free(old);
 	return true;
 }
 
@@ -95,9 +92,6 @@ static uint32_t grow_arrays(struct build *b)
 {
 	size_t cap = b->cap ? b->cap * 2 : 1 << 16;
 	GROW(b->addr, cap);
-	GROW(b->type, cap);
-	GROW(b->size, cap);
-	GROW(b->refcnt, cap);
 	GROW(b->flags, cap);
 	GROW(b->gen, cap);
 	GROW(b->bad, cap);
@@ -113,8 +107,8 @@ static uint32_t add(struct build *b, uint64_t addr)
 		return UINT32_MAX;
 	}
 	size_t i = hash_find(b, addr);
-	if (b->hkeys[i])
-		return b->hvals[i];
+	if (b->slots[i] != EMPTY)
+		return b->slots[i];
 	if (b->n >= UINT32_MAX - 1) {
 		b->oom = true;
 		return UINT32_MAX;
@@ -124,13 +118,11 @@ static uint32_t add(struct build *b, uint64_t addr)
 		return UINT32_MAX;
 	}
 	uint32_t idx = (uint32_t)b->n++;
-	b->hkeys[i] = addr;
-	b->hvals[i] = idx;
+	b->slots[i] = idx;
 	b->addr[idx] = addr;
 	b->flags[idx] = 0;
 	b->gen[idx] = GEN_NONE;
 	b->bad[idx] = 0;
-	b->type[idx] = 0;
 	return idx;
 }
 
@@ -169,13 +161,6 @@ static struct pha_error *discover(struct build *b)
 			b->bad[i] = 1;
 			continue;
 		}
-		b->type[i] = info.type;
-		b->size[i] = info.size;
-		b->refcnt[i] = info.refcnt;
-		if (info.immortal)
-			b->flags[i] |= PHA_OBJ_IMMORTAL;
-		if (info.conservative)
-			b->flags[i] |= PHA_OBJ_CONSERVATIVE;
 		add(b, info.type);
 		if ((err = b->l->for_each_ref(b->py, b->addr[i], &info, on_discover, b)))
 			return err;
@@ -188,7 +173,7 @@ static void on_edge(void *arg, uint64_t addr, unsigned flags)
 {
 	struct build *b = arg;
 	size_t i = hash_find(b, addr);
-	uint32_t id = b->hkeys[i] ? b->idmap[b->hvals[i]] : PHA_NO_ID;
+	uint32_t id = b->slots[i] != EMPTY ? b->idmap[b->slots[i]] : PHA_NO_ID;
 	if (id == PHA_NO_ID) {
 		b->unknown_refs++;
 		return;
@@ -234,12 +219,8 @@ static int cmp_u64(const void *x, const void *y)
 
 static void build_deinit(struct build *b)
 {
-	free(b->hkeys);
-	free(b->hvals);
+	free(b->slots);
 	free(b->addr);
-	free(b->type);
-	free(b->size);
-	free(b->refcnt);
 	free(b->flags);
 	free(b->gen);
 	free(b->bad);
@@ -322,48 +303,97 @@ struct pha_error *pha_heap_build(struct pha_target *t, struct pha_heap **heap_re
 	h->flags = malloc(n1);
 	h->gen = malloc(n1);
 	h->first = malloc((n1 + 1) * sizeof(*h->first));
-	taddrs = malloc(n1 * sizeof(*taddrs));
 	if (!h->addr || !h->type || !h->size || !h->refcnt || !h->flags || !h->gen ||
-	    !h->first || !taddrs) {
+	    !h->first) {
+		err = &pha_enomem;
+		goto out;
+	}
+	/* Attributes in id order; object_info is read again (it succeeded in
+	 * discovery and is deterministic). Distinct type addresses are
+	 * collected on the way. */
+	size_t tcap = 1024, nt = 0;
+	taddrs = calloc(tcap, sizeof(*taddrs));
+	if (!taddrs) {
 		err = &pha_enomem;
 		goto out;
 	}
 	for (size_t id = 0; id < ngood; id++) {
 		uint32_t i = order[id];
+		struct pha_object_info info;
+		if ((id & 0xffff) == 0)
+			pha_progress("reading objects", id, ngood);
+		if ((err = b.l->object_info(b.py, b.addr[i], &info)))
+			goto out;
 		h->addr[id] = b.addr[i];
-		h->size[id] = b.size[i];
-		h->refcnt[id] = b.refcnt[i];
-		h->flags[id] = b.flags[i];
+		h->size[id] = info.size;
+		h->refcnt[id] = info.refcnt;
+		h->flags[id] = b.flags[i] | (info.immortal ? PHA_OBJ_IMMORTAL : 0) |
+			       (info.conservative ? PHA_OBJ_CONSERVATIVE : 0);
 		h->gen[id] = b.gen[i];
-		taddrs[id] = b.type[i];
-		if (b.flags[i] & PHA_OBJ_GC)
+		if (h->flags[id] & PHA_OBJ_GC)
 			h->gc_listed++;
-		if (b.flags[i] & PHA_OBJ_PERMANENT)
+		if (h->flags[id] & PHA_OBJ_PERMANENT)
 			h->permanent++;
-		if (b.flags[i] & PHA_OBJ_CONSERVATIVE)
+		if (h->flags[id] & PHA_OBJ_CONSERVATIVE)
 			h->conservative++;
+		/* Set of type addresses (open addressing, 0 = empty). */
+		if ((nt + 1) * 2 > tcap) {
+			uint64_t *nset = calloc(tcap * 2, sizeof(*nset));
+			if (!nset) {
+				err = &pha_enomem;
+				goto out;
+			}
+			for (size_t k = 0; k < tcap; k++) {
+				if (!taddrs[k])
+					continue;
+				size_t j = mix(taddrs[k]) & (tcap * 2 - 1);
+				while (nset[j])
+					j = (j + 1) & (tcap * 2 - 1);
+				nset[j] = taddrs[k];
+			}
+			free(taddrs);
+			taddrs = nset;
+			tcap *= 2;
+		}
+		size_t j = mix(info.type) & (tcap - 1);
+		while (taddrs[j] && taddrs[j] != info.type)
+			j = (j + 1) & (tcap - 1);
+		if (!taddrs[j]) {
+			taddrs[j] = info.type;
+			nt++;
+		}
+		/* Keep the type address until the type table exists. */
+		h->type[id] = (uint32_t)j;
 	}
-
-	/* Type table: distinct type addresses, sorted. */
-	qsort(taddrs, ngood, sizeof(*taddrs), cmp_u64);
-	size_t nt = 0;
-	for (size_t i = 0; i < ngood; i++) {
-		if (nt == 0 || taddrs[nt - 1] != taddrs[i])
-			taddrs[nt++] = taddrs[i];
-	}
+	/* The type of each object as a slot number; turn slots into indices
+	 * of the sorted type table. */
+	uint32_t *slot_to_index = malloc(tcap * sizeof(*slot_to_index));
 	h->types = calloc(nt ? nt : 1, sizeof(*h->types));
-	if (!h->types) {
+	if (!slot_to_index || !h->types) {
+		free(slot_to_index);
 		err = &pha_enomem;
 		goto out;
 	}
-	h->ntypes = (uint32_t)nt;
-	for (size_t i = 0; i < nt; i++) {
-		h->types[i].addr = taddrs[i];
-		h->types[i].name = b.l->type_name(b.py, taddrs[i]);
-		h->types[i].obj = pha_heap_find(h, taddrs[i]);
+	h->ntypes = 0;
+	for (size_t k = 0; k < tcap; k++) {
+		if (taddrs[k])
+			h->types[h->ntypes++].addr = taddrs[k];
+	}
+	qsort(h->types, h->ntypes, sizeof(*h->types), cmp_u64);	/* addr is the first member */
+	for (size_t k = 0; k < tcap; k++) {
+		if (taddrs[k])
+			slot_to_index[k] = type_index(h, taddrs[k]);
 	}
 	for (size_t id = 0; id < ngood; id++)
-		h->type[id] = type_index(h, b.type[order[id]]);
+		h->type[id] = slot_to_index[h->type[id]];
+	free(slot_to_index);
+	for (uint32_t i = 0; i < h->ntypes; i++) {
+		h->types[i].name = b.l->type_name(b.py, h->types[i].addr);
+		h->types[i].obj = pha_heap_find(h, h->types[i].addr);
+	}
+	free(order);
+	order = NULL;
+	pha_progress_done();
 
 	/* Phase 2: edges in id order. */
 	for (size_t id = 0; id < ngood && !b.oom; id++) {
