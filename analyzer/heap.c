@@ -11,6 +11,7 @@
  */
 #include "heap.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -157,6 +158,9 @@ static struct pha_error *discover(struct build *b)
 		if (err) {
 			if (err == &pha_enomem)
 				return err;
+			if (b->t->verbose >= 2)
+				fprintf(stderr, "pyheap-analyze: skipped 0x%llx: %s\n",
+					(unsigned long long)b->addr[i], err->message);
 			pha_error_destroy(err);
 			b->bad[i] = 1;
 			continue;

@@ -29,7 +29,7 @@
 enum {
 	TP_NAME = 24, TP_BASICSIZE = 32, TP_ITEMSIZE = 40, TP_FLAGS = 168,
 	TP_WEAKLISTOFFSET = 208, TP_MEMBERS = 240, TP_BASE = 256, TP_DICT = 264,
-	TP_DICTOFFSET = 288, TP_BASES = 336, TP_MRO = 344, TP_CACHE = 352,
+	TP_TRAVERSE = 184, TP_DICTOFFSET = 288, TP_BASES = 336, TP_MRO = 344, TP_CACHE = 352,
 	TP_SUBCLASSES = 360, TP_WEAKLIST = 368, TP_READ = 408,
 };
 
@@ -106,6 +106,10 @@ struct pha_py {
 	uint64_t interps[MAX_INTERPS];
 	size_t ninterps;
 	uint64_t set_dummy;
+	/* tp_traverse of classes made by a class statement (type_new sets it
+	 * to subtype_traverse); 0 if it could not be found. Heap types with
+	 * another tp_traverse come from PyType_FromSpec (C extensions). */
+	uint64_t subtype_traverse;
 
 	struct tinfo **types;		/* open addressing by address */
 	size_t types_cap, ntypes;
@@ -497,25 +501,43 @@ static struct tinfo *get_type(struct pha_py *py, uint64_t t)
 
 	if (flags & TPF_HEAPTYPE) {
 		ti->cached_keys = u64_or0(py, t + py->o->ht_cached_keys);
-		/* subtype_traverse: slots of each heap type up the chain, then the
-		 * solid (static) base's own traverse. */
+		/* subtype_traverse: slots of each class-statement type up the
+		 * chain, then the traverse of the first type that is not one
+		 * (a static type, or a C extension's heap type). */
 		uint64_t b = t;
 		int depth = 0;
+		enum kind spec_kind = K_OBJECT;
+		bool spec = false;
 		while (b && depth++ < 64) {
 			uint64_t bflags = u64_or0(py, b + TP_FLAGS);
 			if (!(bflags & TPF_HEAPTYPE))
 				break;
+			uint64_t trav = u64_or0(py, b + TP_TRAVERSE);
+			uint64_t bbase = u64_or0(py, b + TP_BASE);
+			if (py->subtype_traverse && trav != py->subtype_traverse &&
+			    trav != u64_or0(py, bbase + TP_TRAVERSE)) {
+				/* A C extension heap type with its own tp_traverse
+				 * (3.12: collections.deque/defaultdict are such). */
+				spec = true;
+				spec_kind = static_kind(py, b, bflags);
+				break;
+			}
 			uint64_t nmembers = u64_or0(py, b + 16);	/* Py_SIZE(type) */
 			uint64_t bmeta = u64_or0(py, b + 8);
 			uint64_t meta_basicsize = u64_or0(py, bmeta + TP_BASICSIZE);
 			if (nmembers && meta_basicsize)
 				collect_members(py, b + meta_basicsize, nmembers, true,
 						&ti->slots, &ti->nslots);
-			b = u64_or0(py, b + TP_BASE);
+			b = bbase;
 		}
 		ti->solid = b;
-		struct tinfo *solid = b ? get_type(py, b) : NULL;
-		if (solid) {
+		struct tinfo *solid = b && !spec ? get_type(py, b) : NULL;
+		if (spec) {
+			ti->kind = spec_kind;
+			ti->solid_basicsize = u64_or0(py, b + TP_BASICSIZE);
+			ti->visit_dict = !(flags & TPF_MANAGED_DICT) && ti->dictoffset &&
+					 ti->dictoffset != i64_or0(py, b + TP_DICTOFFSET);
+		} else if (solid) {
 			ti->kind = solid->kind;
 			ti->solid_basicsize = solid->basicsize;
 			ti->visit_dict = !(flags & TPF_MANAGED_DICT) && ti->dictoffset &&
@@ -687,7 +709,9 @@ static uint64_t object_size(struct pha_py *py, uint64_t a, const struct tinfo *t
 			nd = u64_or0(py, a + 16) >> 3;
 		else
 			nd = absize;
-		size = ti->basicsize + 4 * (nd ? nd : 1);
+		/* int.__sizeof__ uses offsetof(PyLongObject, ob_digit), not
+		 * tp_basicsize (bool's basicsize is larger). */
+		size = 24 + 4 * (nd ? nd : 1);
 		break;
 	}
 	case K_CODE: {
@@ -716,8 +740,10 @@ static uint64_t object_size(struct pha_py *py, uint64_t a, const struct tinfo *t
 		break;
 	}
 	case K_DEQUE: {
+		/* deque has tp_itemsize 0 but keeps its length in ob_size. */
 		uint64_t li = u64_or0(py, a + o->deque_leftindex);
-		size = ti->basicsize + 528 * ((li + absize + 63) / 64);
+		uint64_t len = u64_or0(py, a + 16);
+		size = ti->basicsize + 528 * ((li + len + 63) / 64);
 		break;
 	}
 	case K_TYPE: {
@@ -796,8 +822,10 @@ static void conservative_refs(struct pha_py *py, uint64_t a, uint64_t start, uin
 			return;
 		if (!v || (v & 7) || v == a)
 			continue;
-		uint64_t t;
-		if (!rd64(py, v + 8, &t) || !type_of(py, t))
+		/* A plausible object: positive refcount and a valid type. */
+		uint64_t hdr[2];
+		if (!rd(py, v, hdr, sizeof(hdr)) || (int32_t)(uint32_t)hdr[0] == 0 ||
+		    (!py->o->immortal && (int64_t)hdr[0] <= 0) || !type_of(py, hdr[1]))
 			continue;
 		cb(arg, v, PHA_REF_TRAVERSED);
 	}
@@ -1020,9 +1048,12 @@ struct pha_error *pha_cpython_for_each_ref(struct pha_py *py, uint64_t a,
 	case K_GEN:
 	case K_CORO:
 	case K_ASYNCGEN: {
+		/* gi_origin_or_finalizer: the finalizer of an async generator
+		 * (visited), the origin tuple of a coroutine (not visited); plain
+		 * generators do not use it. */
 		if (ti->kind == K_ASYNCGEN)
 			ref_at(py, cb, arg, a + o->gen_origin, T);
-		else
+		else if (ti->kind == K_CORO)
 			ref_at(py, cb, arg, a + o->gen_origin, 0);
 		if (o->gen_has_code)
 			ref_at(py, cb, arg, a + o->gen_code, T);
@@ -1411,6 +1442,28 @@ struct pha_error *pha_cpython_roots(struct pha_py *py, pha_ref_fn *cb, void *arg
 
 /* ---- open / close ---- */
 
+/* subtype_traverse is static in typeobject.c: take it from a class every
+ * process defines with a class statement, importlib's ModuleSpec. */
+static void find_subtype_traverse(struct pha_py *py)
+{
+	uint64_t sym = py->svc.symbol(py->svc.ctx, "subtype_traverse");
+	if (sym) {
+		py->subtype_traverse = sym;
+		return;
+	}
+	uint64_t modules = u64_or0(py, py->interps[0] + py->o->is_modules);
+	uint64_t mod = dict_get_str(py, modules, "_frozen_importlib");
+	uint64_t md = mod ? u64_or0(py, mod + 16) : 0;
+	uint64_t cls = md ? dict_get_str(py, md, "ModuleSpec") : 0;
+	uint64_t trav = cls ? u64_or0(py, cls + TP_TRAVERSE) : 0;
+	if (cls && (u64_or0(py, cls + TP_FLAGS) & TPF_HEAPTYPE) && trav)
+		py->subtype_traverse = trav;
+	else
+		py->svc.warn(py->svc.ctx, "could not identify classes defined in Python (no "
+					  "_frozen_importlib.ModuleSpec): C extension heap types are "
+					  "walked as if they were Python classes");
+}
+
 static bool is_dict(struct pha_py *py, uint64_t a)
 {
 	struct tinfo *ti = a ? type_of(py, u64_or0(py, a + 8)) : NULL;
@@ -1476,6 +1529,7 @@ struct pha_error *pha_cpython_open(const struct pha_layout *layout,
 		return pha_error_create(PHA_ERR_INPUT, "no interpreter state found from _PyRuntime "
 						       "at 0x%llx", (unsigned long long)runtime);
 	}
+	find_subtype_traverse(py);
 	*py_ret = py;
 	return NULL;
 }
