@@ -134,24 +134,26 @@ static struct pha_error *find_runtime(struct pha_target *t)
 		t->pymod = found;
 		return NULL;
 	}
-	/* Not found: say why, naming the binary when it is missing. */
+	/* Not found: say why, naming every interpreter binary that is missing
+	 * or is not the file the process used. */
+	char names[2048] = "";
+	bool mismatch = false;
 	for (size_t i = 0; i < t->mods.nmods; i++) {
 		const struct pha_module *m = &t->mods.mods[i];
-		if (!looks_like_python(m))
+		if (!looks_like_python(m) ||
+		    (m->status != PHA_MODULE_MISSING && m->status != PHA_MODULE_MISMATCH))
 			continue;
-		if (m->status == PHA_MODULE_MISSING)
-			return pha_error_create(PHA_ERR_INPUT,
-						"%s: the core maps %s, which is not on this machine; "
-						"point at a copy with --sysroot DIR, --lib-search-path DIR "
-						"or --executable FILE",
-						t->core->path, m->name);
-		if (m->status == PHA_MODULE_MISMATCH)
-			return pha_error_create(PHA_ERR_INPUT,
-						"%s: %s on this machine is not the file the process "
-						"used (build-id differs); point at the right copy with "
-						"--sysroot DIR or --lib-search-path DIR",
-						t->core->path, m->name);
+		mismatch |= m->status == PHA_MODULE_MISMATCH;
+		size_t n = strlen(names);
+		snprintf(names + n, sizeof(names) - n, "%s%s%s", n ? ", " : "", m->name,
+			 m->status == PHA_MODULE_MISMATCH ? " (build-id differs)" : " (not found)");
 	}
+	if (names[0])
+		return pha_error_create(PHA_ERR_INPUT,
+					"%s: the interpreter's binaries are needed but %s on this "
+					"machine: %s; point at copies with --sysroot DIR, "
+					"--lib-search-path DIR or --executable FILE",
+					t->core->path, mismatch ? "do not match" : "missing", names);
 	return pha_error_create(PHA_ERR_INPUT,
 				"%s: no CPython found in this core (no loaded module defines "
 				"_PyRuntime; process: %s)",
@@ -167,11 +169,21 @@ static struct pha_error *find_version(struct pha_target *t)
 	if (sym && !pha_memory_read(&t->mem, sym, &v, 8, NULL) &&
 	    !pha_module_read_file(t->pymod, sym, &v, 8))
 		v = 0;
-	if (!v || (v >> 24) != 3)
+	if (!v || (v >> 24) != 3) {
+		/* Before 3.11 there is no Py_Version: the file name still tells
+		 * the minor version (libpython3.10.so.1.0, python3.9). */
+		const char *b = base_name(t->pymod->name);
+		const char *p = strstr(b, "python3.");
+		unsigned minor;
+		if (p && sscanf(p + 8, "%u", &minor) == 1)
+			return pha_error_create(PHA_ERR_INPUT,
+						"%s: unsupported Python version 3.%u (from %s, which has "
+						"no Py_Version); this build supports CPython 3.11 and 3.12",
+						t->core->path, minor, t->pymod->name);
 		return pha_error_create(PHA_ERR_INPUT,
 					"%s: cannot tell the Python version of %s (no readable "
-					"Py_Version; CPython before 3.11 is not supported yet)",
-					t->core->path, t->pymod->name);
+					"Py_Version)", t->core->path, t->pymod->name);
+	}
 	t->hexversion = (uint32_t)v;
 	pha_version_string(t->hexversion, t->version, sizeof(t->version));
 	return NULL;
