@@ -326,7 +326,7 @@ struct pha_error *pha_report_build(struct pha_target *t, const struct pha_heap *
 		cstart[c] -= csize[c];
 
 	/* One group per interesting component, merged by signature below. */
-	size_t ncyc = 0, nug = 0;
+	size_t ncyc = 0, nug = 0, cyc_cap = 0, ug_cap = 0;
 	for (uint32_t c = 0; c < ncomp; c++) {
 		uint32_t first = members[cstart[c]];
 		bool cyclic = csize[c] >= 2 || self[first];
@@ -349,35 +349,48 @@ struct pha_error *pha_report_build(struct pha_target *t, const struct pha_heap *
 			goto out;
 		}
 		if (cyclic) {
-			struct pha_report_group *ng = realloc(r->cycles, (ncyc + 1) * sizeof(*ng));
+			if (ncyc == cyc_cap) {
+				cyc_cap = cyc_cap ? cyc_cap * 2 : 64;
+				struct pha_report_group *ng = realloc(r->cycles, cyc_cap * sizeof(*ng));
+				if (!ng) {
+					free(sig);
+					err = &pha_enomem;
+					goto out;
+				}
+				r->cycles = ng;
+			}
 			char *dup = unreach ? strdup(sig) : sig;
-			if (!ng || !dup) {
+			if (!dup) {
 				free(sig);
 				err = &pha_enomem;
 				goto out;
 			}
-			r->cycles = ng;
 			r->cycles[ncyc++] = (struct pha_report_group){
 				.signature = dup, .instances = 1, .objects = csize[c], .bytes = bytes,
 				.unreachable = unreach > 0,
 			};
+			r->ncycles = ncyc;	/* so pha_report_destroy frees it on error */
 			r->summary.cycles++;
 			r->summary.cycle_objects += csize[c];
 			r->summary.cycle_bytes += bytes;
 			if (!unreach)
 				continue;
 		}
-		struct pha_report_group *ng = realloc(r->ugroups, (nug + 1) * sizeof(*ng));
-		if (!ng) {
-			free(sig);
-			err = &pha_enomem;
-			goto out;
+		if (nug == ug_cap) {
+			ug_cap = ug_cap ? ug_cap * 2 : 64;
+			struct pha_report_group *ng = realloc(r->ugroups, ug_cap * sizeof(*ng));
+			if (!ng) {
+				free(sig);
+				err = &pha_enomem;
+				goto out;
+			}
+			r->ugroups = ng;
 		}
-		r->ugroups = ng;
 		r->ugroups[nug++] = (struct pha_report_group){
 			.signature = sig, .instances = 1, .objects = unreach, .bytes = ubytes,
 			.unreachable = true,
 		};
+		r->nugroups = nug;
 	}
 	r->ncycles = merge_groups(r->cycles, ncyc);
 	r->nugroups = merge_groups(r->ugroups, nug);
