@@ -53,7 +53,10 @@ struct pha_modules {
  * PHA_SEG_MISSING parts of mem that lie inside file-backed mappings with
  * the files' bytes at the right file offsets. A missing or mismatched file
  * is not an error: it is recorded in the module status and warnings, and its
- * memory stays missing. */
+ * memory stays missing.
+ * mem must come from pha_core_memory (finished). Segments added to mem
+ * point into the files' mappings owned by *mods_ret: deinit the modules
+ * only after the last read of mem. On error mem is left as it was. */
 struct pha_error *pha_modules_load(const struct pha_core *core, struct pha_memory *mem,
 				   const struct pha_module_options *opts,
 				   struct pha_modules *mods_ret);
