@@ -58,6 +58,8 @@ static int cmp_seg(const void *a, const void *b)
 
 struct pha_error *pha_memory_finish(struct pha_memory *mem)
 {
+	if (mem->nsegs == 0)
+		return NULL;
 	qsort(mem->segs, mem->nsegs, sizeof(*mem->segs), cmp_seg);
 	for (size_t i = 1; i < mem->nsegs; i++) {
 		if (mem->segs[i].start < mem->segs[i - 1].end)
