@@ -1,0 +1,289 @@
+/* Layout probe: the offsets and sizes of struct pha_py_offsets
+ * (plugins/cpython.h), computed by the compiler from one interpreter's own
+ * installed headers, internal ones included.
+ *
+ * Build (tests/layout/check_layouts.sh does this for every interpreter it
+ * finds):
+ *   cc -DPy_BUILD_CORE -I$INC -I$INC/internal [-I$EXTRA] probe.c -o probe
+ * where $INC is PREFIX/include/python3.X and $EXTRA the directory that holds
+ * an out-of-tree pyconfig.h (Debian's multiarch include directory).
+ *
+ * Output: one line per field, `name<TAB>value<TAB>C expression`, with the
+ * field names of struct pha_py_offsets (array elements as gc_gen_head[1]).
+ * A name may appear more than once when several CPython structures must
+ * agree with one table entry (generators, coroutines and async generators
+ * share the gen_* offsets). The first line is `#hexversion<TAB>0x...`, the
+ * PY_VERSION_HEX of the headers.
+ *
+ * Every other field of the struct is declared by a comment line instead,
+ * so that a new field cannot go unnoticed (check_layouts.sh fails on a
+ * field that is neither printed nor declared):
+ *   #absent<TAB>name     the member does not exist in this version; the
+ *                        table must hold 0 there (the walker's "absent")
+ *   #unchecked<TAB>name  headers cannot tell: members of structs private to
+ *                        a .c file (deque_*, odict_*), and feature flags that
+ *                        describe how the walker reads memory
+ *
+ * Member names are chosen per version with PY_VERSION_HEX; a guard that
+ * picks the wrong member fails to compile rather than printing a wrong
+ * number, so only 3.11 and 3.12 are accepted.
+ */
+#ifndef Py_BUILD_CORE
+#define Py_BUILD_CORE 1
+#endif
+#include "Python.h"
+
+#if PY_VERSION_HEX < 0x030B0000 || PY_VERSION_HEX >= 0x030D0000
+#error "tests/layout/probe.c knows the member names of CPython 3.11 and 3.12 only"
+#endif
+
+#include "pycore_gc.h"
+#include "pycore_frame.h"
+#include "pycore_interp.h"
+#include "pycore_runtime.h"
+#if PY_VERSION_HEX >= 0x030C0000
+#include "pycore_typeobject.h"	/* static_builtin_state, struct types_state */
+#endif
+
+#include <stddef.h>
+#include <stdio.h>
+
+#define V312 (PY_VERSION_HEX >= 0x030C0000)
+
+static void emit(const char *name, long long value, const char *expr)
+{
+	printf("%s\t%lld\t%s\n", name, value, expr);
+}
+
+/* offsetof with a member designator: GCC and Clang accept nested members
+ * and constant array indices (interpreters.head, generations[1].head). */
+#define OFF(name, type, member) \
+	emit(name, (long long)offsetof(type, member), "offsetof(" #type ", " #member ")")
+#define OFF2(name, type, member, type2, member2) \
+	emit(name, (long long)(offsetof(type, member) + offsetof(type2, member2)), \
+	     "offsetof(" #type ", " #member ") + offsetof(" #type2 ", " #member2 ")")
+#define SIZE(name, type) emit(name, (long long)sizeof(type), "sizeof(" #type ")")
+#define VALUE(name, value, why) emit(name, (long long)(value), why)
+#define ABSENT(name) printf("#absent\t%s\n", name)
+#define UNCHECKED(name) printf("#unchecked\t%s\n", name)
+
+/* The three generator-like types share _PyGenObject_HEAD; the walker uses
+ * the gen_* offsets for all of them, so every one is checked. */
+#define GEN_FIELDS(type, p) \
+	do { \
+		OFF("gen_name", type, p##_name); \
+		OFF("gen_qualname", type, p##_qualname); \
+		OFF2("gen_exc_value", type, p##_exc_state, _PyErr_StackItem, exc_value); \
+		OFF("gen_origin", type, p##_origin_or_finalizer); \
+		OFF("gen_frame_state", type, p##_frame_state); \
+		OFF("gen_iframe", type, p##_iframe); \
+	} while (0)
+
+int main(void)
+{
+	printf("#hexversion\t0x%08lx\n", (unsigned long)PY_VERSION_HEX);
+
+	/* Feature flags that a header macro answers. The others
+	 * (managed_dict_tagged, frame_cstack_owner, code_has_cached,
+	 * gen_has_code, static_type_dict_in_interp) describe how the walker
+	 * reads memory, which headers cannot confirm. */
+	UNCHECKED("managed_dict_tagged");
+	UNCHECKED("frame_cstack_owner");
+	UNCHECKED("code_has_cached");
+	UNCHECKED("gen_has_code");
+	UNCHECKED("static_type_dict_in_interp");
+#ifdef PyUnicode_WSTR_LENGTH
+	VALUE("str_has_wstr", 1, "defined(PyUnicode_WSTR_LENGTH)");
+#else
+	VALUE("str_has_wstr", 0, "!defined(PyUnicode_WSTR_LENGTH)");
+#endif
+#ifdef _Py_IMMORTAL_REFCNT
+	VALUE("immortal", 1, "defined(_Py_IMMORTAL_REFCNT)");
+#else
+	VALUE("immortal", 0, "!defined(_Py_IMMORTAL_REFCNT)");
+#endif
+#ifdef Py_TPFLAGS_MANAGED_WEAKREF
+	VALUE("managed_weakref", 1, "defined(Py_TPFLAGS_MANAGED_WEAKREF)");
+#else
+	VALUE("managed_weakref", 0, "!defined(Py_TPFLAGS_MANAGED_WEAKREF)");
+#endif
+#ifdef _PyLong_NON_SIZE_BITS
+	VALUE("long_lv_tag", 1, "defined(_PyLong_NON_SIZE_BITS)");
+#else
+	VALUE("long_lv_tag", 0, "!defined(_PyLong_NON_SIZE_BITS)");
+#endif
+
+	/* _PyRuntimeState / PyInterpreterState */
+	OFF("rt_interpreters_head", _PyRuntimeState, interpreters.head);
+	OFF("is_next", PyInterpreterState, next);
+	OFF("is_threads_head", PyInterpreterState, threads.head);
+#if V312
+	OFF("is_modules", PyInterpreterState, imports.modules);
+#else
+	OFF("is_modules", PyInterpreterState, modules);
+#endif
+	OFF("is_sysdict", PyInterpreterState, sysdict);
+	OFF("is_builtins", PyInterpreterState, builtins);
+	OFF("is_gc", PyInterpreterState, gc);
+#if V312
+	OFF("is_interned", PyInterpreterState, cached_objects.interned_strings);
+	OFF("is_types_builtins", PyInterpreterState, types.builtins);
+	SIZE("static_builtin_state_size", static_builtin_state);
+	OFF("sbs_tp_dict", static_builtin_state, tp_dict);
+#else
+	/* The interned dict is a file-static variable of unicodeobject.c, and
+	 * static builtin types keep their own tp_dict. */
+	ABSENT("is_interned");
+	ABSENT("is_types_builtins");
+	ABSENT("static_builtin_state_size");
+	ABSENT("sbs_tp_dict");
+#endif
+
+	/* struct _gc_runtime_state: the walker reads each generation's list
+	 * head, so the offset is of the head inside the generation. */
+	OFF("gc_gen_head[0]", struct _gc_runtime_state, generations[0].head);
+	OFF("gc_gen_head[1]", struct _gc_runtime_state, generations[1].head);
+	OFF("gc_gen_head[2]", struct _gc_runtime_state, generations[2].head);
+	OFF("gc_permanent", struct _gc_runtime_state, permanent_generation.head);
+	OFF("gc_collecting", struct _gc_runtime_state, collecting);
+
+	/* PyThreadState / _PyCFrame */
+	OFF("ts_next", PyThreadState, next);
+	OFF("ts_interp", PyThreadState, interp);
+	OFF("ts_cframe", PyThreadState, cframe);
+	OFF("ts_thread_id", PyThreadState, thread_id);
+	OFF("ts_native_id", PyThreadState, native_thread_id);
+	OFF("ts_dict", PyThreadState, dict);
+#if V312
+	OFF("ts_curexc", PyThreadState, current_exception);	/* gh-102192 */
+#else
+	OFF("ts_curexc", PyThreadState, curexc_value);
+#endif
+	OFF("ts_exc_value_item", PyThreadState, exc_info);
+	OFF("cf_current_frame", _PyCFrame, current_frame);
+
+	/* _PyInterpreterFrame */
+	OFF("if_code", _PyInterpreterFrame, f_code);
+#if V312
+	OFF("if_func", _PyInterpreterFrame, f_funcobj);
+#else
+	OFF("if_func", _PyInterpreterFrame, f_func);
+#endif
+	OFF("if_globals", _PyInterpreterFrame, f_globals);
+	OFF("if_builtins", _PyInterpreterFrame, f_builtins);
+	OFF("if_locals", _PyInterpreterFrame, f_locals);
+	OFF("if_frame_obj", _PyInterpreterFrame, frame_obj);
+	OFF("if_previous", _PyInterpreterFrame, previous);
+	OFF("if_prev_instr", _PyInterpreterFrame, prev_instr);
+	OFF("if_stacktop", _PyInterpreterFrame, stacktop);
+	OFF("if_owner", _PyInterpreterFrame, owner);
+	OFF("if_localsplus", _PyInterpreterFrame, localsplus);
+
+	/* PyCodeObject */
+	OFF("co_consts", PyCodeObject, co_consts);
+	OFF("co_names", PyCodeObject, co_names);
+	OFF("co_exceptiontable", PyCodeObject, co_exceptiontable);
+	OFF("co_firstlineno", PyCodeObject, co_firstlineno);
+	OFF("co_nlocalsplus", PyCodeObject, co_nlocalsplus);
+	OFF("co_stacksize", PyCodeObject, co_stacksize);
+#if V312
+	OFF("co_framesize", PyCodeObject, co_framesize);
+#else
+	ABSENT("co_framesize");
+#endif
+	OFF("co_localsplusnames", PyCodeObject, co_localsplusnames);
+	OFF("co_localspluskinds", PyCodeObject, co_localspluskinds);
+	OFF("co_filename", PyCodeObject, co_filename);
+	OFF("co_name", PyCodeObject, co_name);
+	OFF("co_qualname", PyCodeObject, co_qualname);
+	OFF("co_linetable", PyCodeObject, co_linetable);
+	OFF("co_code_adaptive", PyCodeObject, co_code_adaptive);
+	OFF("co_firsttraceable", PyCodeObject, _co_firsttraceable);
+	OFF("co_extra", PyCodeObject, co_extra);
+#if V312
+	OFF("co_cached", PyCodeObject, _co_cached);
+#else
+	OFF("co_cached", PyCodeObject, _co_code);
+#endif
+
+	/* PyTypeObject / PyHeapTypeObject */
+	SIZE("type_size", PyTypeObject);
+	SIZE("heaptype_size", PyHeapTypeObject);
+	OFF("ht_name", PyHeapTypeObject, ht_name);
+	OFF("ht_slots", PyHeapTypeObject, ht_slots);
+	OFF("ht_qualname", PyHeapTypeObject, ht_qualname);
+	OFF("ht_cached_keys", PyHeapTypeObject, ht_cached_keys);
+	OFF("ht_module", PyHeapTypeObject, ht_module);
+
+	/* str */
+	SIZE("str_ascii_size", PyASCIIObject);
+	SIZE("str_compact_size", PyCompactUnicodeObject);
+	OFF("str_utf8_length", PyCompactUnicodeObject, utf8_length);
+	OFF("str_utf8", PyCompactUnicodeObject, utf8);
+#if !V312
+	OFF("str_wstr", PyASCIIObject, wstr);	/* removed by PEP 623 in 3.12 */
+	OFF("str_wstr_length", PyCompactUnicodeObject, wstr_length);
+#else
+	ABSENT("str_wstr");
+	ABSENT("str_wstr_length");
+#endif
+	OFF("str_data", PyUnicodeObject, data);
+
+	/* function */
+	OFF("fn_globals", PyFunctionObject, func_globals);
+	OFF("fn_builtins", PyFunctionObject, func_builtins);
+	OFF("fn_name", PyFunctionObject, func_name);
+	OFF("fn_qualname", PyFunctionObject, func_qualname);
+	OFF("fn_code", PyFunctionObject, func_code);
+	OFF("fn_defaults", PyFunctionObject, func_defaults);
+	OFF("fn_kwdefaults", PyFunctionObject, func_kwdefaults);
+	OFF("fn_closure", PyFunctionObject, func_closure);
+	OFF("fn_doc", PyFunctionObject, func_doc);
+	OFF("fn_dict", PyFunctionObject, func_dict);
+	OFF("fn_module", PyFunctionObject, func_module);
+	OFF("fn_annotations", PyFunctionObject, func_annotations);
+#if V312
+	OFF("fn_typeparams", PyFunctionObject, func_typeparams);	/* PEP 695 */
+#else
+	ABSENT("fn_typeparams");
+#endif
+
+	/* generator / coroutine / async generator */
+#if !V312
+	OFF("gen_code", PyGenObject, gi_code);
+	OFF("gen_code", PyCoroObject, cr_code);
+	OFF("gen_code", PyAsyncGenObject, ag_code);
+#else
+	ABSENT("gen_code");
+#endif
+	GEN_FIELDS(PyGenObject, gi);
+	GEN_FIELDS(PyCoroObject, cr);
+	GEN_FIELDS(PyAsyncGenObject, ag);
+	VALUE("gen_state_cleared", FRAME_CLEARED, "FRAME_CLEARED");
+
+	/* PyFrameObject */
+	OFF("fo_back", PyFrameObject, f_back);
+	OFF("fo_frame", PyFrameObject, f_frame);
+	OFF("fo_trace", PyFrameObject, f_trace);
+	OFF("fo_frame_data", PyFrameObject, _f_frame_data);
+
+	/* BaseException */
+	OFF("exc_dict", PyBaseExceptionObject, dict);
+	OFF("exc_args", PyBaseExceptionObject, args);
+	OFF("exc_notes", PyBaseExceptionObject, notes);
+	OFF("exc_traceback", PyBaseExceptionObject, traceback);
+	OFF("exc_context", PyBaseExceptionObject, context);
+	OFF("exc_cause", PyBaseExceptionObject, cause);
+
+	/* dequeobject and PyODictObject are defined in
+	 * Modules/_collectionsmodule.c and Objects/odictobject.c, not in any
+	 * header. */
+	UNCHECKED("deque_leftblock");
+	UNCHECKED("deque_leftindex");
+	UNCHECKED("deque_rightindex");
+	UNCHECKED("odict_first");
+	UNCHECKED("odict_fast_nodes_size");
+	UNCHECKED("odict_inst_dict");
+
+	return ferror(stdout) || fclose(stdout) ? 1 : 0;
+}
