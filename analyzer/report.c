@@ -310,14 +310,22 @@ struct pha_error *pha_report_build(struct pha_target *t, const struct pha_heap *
 	csize = calloc(ncomp + 1, sizeof(*csize));
 	cstart = calloc(ncomp + 1, sizeof(*cstart));
 	members = malloc((n ? n : 1) * sizeof(*members));
-	tmp = malloc((n ? n : 1) * sizeof(*tmp));
-	scratch = malloc((n ? n : 1) * sizeof(*scratch));
-	if (!csize || !cstart || !members || !tmp || !scratch) {
+	if (!csize || !cstart || !members) {
 		err = &pha_enomem;
 		goto out;
 	}
 	for (uint32_t v = 0; v < n; v++)
 		csize[comp[v]]++;
+	/* Signature scratch sized by the largest component, not the heap. */
+	uint32_t maxc = 1;
+	for (uint32_t c = 0; c < ncomp; c++)
+		maxc = csize[c] > maxc ? csize[c] : maxc;
+	tmp = malloc(maxc * sizeof(*tmp));
+	scratch = malloc(maxc * sizeof(*scratch));
+	if (!tmp || !scratch) {
+		err = &pha_enomem;
+		goto out;
+	}
 	for (uint32_t c = 0; c < ncomp; c++)
 		cstart[c + 1] = cstart[c] + csize[c];
 	for (uint32_t v = 0; v < n; v++)
