@@ -1,0 +1,93 @@
+#!/bin/sh
+# Check (and, as root with apt-get, install) what pyheap-analyze needs.
+#
+#   sh tests/deps.sh build   compiler, make, pkg-config; libdw libelf libzstd msgpack
+#   sh tests/deps.sh all     the above, plus what the tests use: /usr/bin/python3.11
+#                            (the interpreter under test), gdb (gcore), the zstd CLI,
+#                            python3-jsonschema for /usr/bin/python3
+#
+# Silent when everything is present.  Missing pieces: as root with apt-get,
+# `apt-get update -qq` (once) and `apt-get install -y --no-install-recommends`;
+# otherwise the exact `sudo apt-get install ...` command is printed and the
+# script exits 1.  POSIX sh.
+
+set -u
+
+mode=${1:-all}
+case $mode in
+build|all) ;;
+*) echo "usage: sh tests/deps.sh build|all" >&2; exit 2 ;;
+esac
+
+missing=""      # Debian packages to install
+why=""          # what is missing, for the message
+
+need() {        # need PACKAGE WHAT
+	case " $missing " in
+	*" $1 "*) ;;
+	*) missing="${missing:+$missing }$1"; why="${why:+$why, }$2" ;;
+	esac
+}
+
+check_all() {
+	missing=""
+	why=""
+	command -v gcc >/dev/null 2>&1 || need gcc "gcc"
+	command -v make >/dev/null 2>&1 || need make "make"
+	if command -v pkg-config >/dev/null 2>&1; then
+		pkg-config --exists libdw || need libdw-dev "pkg-config libdw"
+		pkg-config --exists libelf || need libelf-dev "pkg-config libelf"
+		pkg-config --exists libzstd || need libzstd-dev "pkg-config libzstd"
+		pkg-config --exists msgpack || need libmsgpack-dev "pkg-config msgpack"
+	else
+		need pkg-config "pkg-config"
+		need libdw-dev "libdw"
+		need libelf-dev "libelf"
+		need libzstd-dev "libzstd"
+		need libmsgpack-dev "msgpack"
+	fi
+	if [ "$mode" = all ]; then
+		[ -x /usr/bin/python3.11 ] || need python3.11 "/usr/bin/python3.11"
+		command -v gdb >/dev/null 2>&1 || need gdb "gdb"
+		command -v gcore >/dev/null 2>&1 || need gdb "gcore"
+		command -v zstd >/dev/null 2>&1 || need zstd "zstd"
+		if [ -x /usr/bin/python3 ]; then
+			/usr/bin/python3 -c 'import jsonschema' >/dev/null 2>&1 ||
+				need python3-jsonschema "python3-jsonschema (for /usr/bin/python3)"
+		else
+			need python3 "/usr/bin/python3"
+			need python3-jsonschema "python3-jsonschema"
+		fi
+	fi
+}
+
+check_all
+[ -z "$missing" ] && exit 0
+
+uid=$(id -u 2>/dev/null || echo 1)
+if [ "$uid" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+	echo "pyheap-analyze: missing: $why" >&2
+	echo "Install them with:" >&2
+	echo "  sudo apt-get install -y --no-install-recommends $missing" >&2
+	exit 1
+fi
+
+echo "deps.sh: installing $missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+if ! apt-get update -qq >/dev/null; then
+	echo "pyheap-analyze: apt-get update failed" >&2
+	exit 1
+fi
+# shellcheck disable=SC2086  # one word per package
+if ! apt-get install -y --no-install-recommends $missing >/dev/null; then
+	echo "pyheap-analyze: apt-get install $missing failed" >&2
+	exit 1
+fi
+
+still="$missing"
+check_all
+if [ -n "$missing" ]; then
+	echo "pyheap-analyze: still missing after installing $still: $why" >&2
+	exit 1
+fi
+exit 0

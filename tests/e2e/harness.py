@@ -1,0 +1,745 @@
+"""Shared helpers of the end-to-end tests (stdlib only, run by /usr/bin/python3).
+
+- interpreters: which real CPythons exist here (missing ones are SKIPs);
+- cores: run a scenario under an interpreter and get its core, either from
+  the kernel (os.abort() with RLIMIT_CORE unlimited) or from gdb's gcore
+  while the scenario sleeps; cached per run in a temporary directory;
+- the tool: run it with a timeout and a peak-RSS measurement, load its
+  report (json or zstd) and its --dump-objects TSV;
+- the schema: validate a report with python3-jsonschema when importable,
+  else with tests/e2e/schema_check.py;
+- Reporter: the PASS/FAIL/SKIP lines.
+
+Also a small command line used by tests/demo.sh and tests/bench.sh:
+    harness.py core --python P --scenario NAME --out DIR [--mode auto|kernel|gcore]
+    harness.py bench --bin BIN [--records N]
+"""
+
+import hashlib
+import json
+import os
+import re
+import resource
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.dont_write_bytecode = True
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+SCENARIO_DIR = os.path.join(REPO, "tests", "scenarios")
+SCHEMA_PATH = os.path.join(REPO, "formats", "report.schema.json")
+
+# Scenarios the end-to-end suite runs (big.py is for tests/bench.sh only).
+SCENARIOS = ("garbage", "reachable", "threads", "frozen")
+# Scenarios that also get a gcore core (every interpreter).
+GCORE_SCENARIOS = ("garbage", "threads")
+
+DUMP_HEADER = "address\ttype\tsize\trefcnt\tflags\tunreachable"
+DUMP_FLAGS = {"gc", "permanent", "immortal", "conservative"}
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+SCENARIO_TIMEOUT = 180
+GCORE_TIMEOUT = 300
+
+
+# ----------------------------------------------------------------------------
+# Result lines
+
+class Reporter:
+    """Prints one line per check and counts them.  Never raises."""
+
+    def __init__(self, prefix=""):
+        self.prefix = prefix
+        self.counts = {"PASS": 0, "FAIL": 0, "SKIP": 0}
+
+    def _line(self, kind, name, text):
+        self.counts[kind] += 1
+        line = "%s %s%s" % (kind, self.prefix, name)
+        if text:
+            line += ": " + " ".join(str(text).split("\n"))
+        print(line, flush=True)
+
+    def ok(self, name, detail=""):
+        self._line("PASS", name, detail)
+
+    def fail(self, name, detail):
+        self._line("FAIL", name, detail or "failed")
+
+    def skip(self, name, reason):
+        self._line("SKIP", name, reason or "skipped")
+
+    def check(self, name, problems, detail=""):
+        """problems: list of strings; empty = PASS."""
+        if problems:
+            shown = "; ".join(problems[:8])
+            if len(problems) > 8:
+                shown += "; ... %d more" % (len(problems) - 8)
+            self.fail(name, shown)
+            return False
+        self.ok(name, detail)
+        return True
+
+    @property
+    def failed(self):
+        return self.counts["FAIL"]
+
+
+def note(text):
+    """Progress information that is not a result line."""
+    print("# " + text, flush=True)
+
+
+# ----------------------------------------------------------------------------
+# Interpreters
+
+def pyenv_root():
+    root = os.environ.get("PYENV_ROOT")
+    if root and os.path.isdir(root):
+        return root
+    exe = shutil.which("pyenv")
+    if exe:
+        try:
+            out = subprocess.run([exe, "root"], capture_output=True, text=True, timeout=30)
+            if out.returncode == 0 and os.path.isdir(out.stdout.strip()):
+                return out.stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            pass
+    home = os.path.expanduser("~/.pyenv")
+    return home if os.path.isdir(home) else None
+
+
+def wanted_interpreters():
+    """(label, path) of every interpreter the suite wants, present or not."""
+    out = [("debian-3.11", "/usr/bin/python3.11")]
+    root = pyenv_root() or os.path.expanduser("~/.pyenv")
+    for version in ("3.11.7", "3.12.1"):
+        minor = ".".join(version.split(".")[:2])
+        out.append(("pyenv-" + version,
+                    os.path.join(root, "versions", version, "bin", "python" + minor)))
+    return out
+
+
+def probe_interpreter(path):
+    """None if `path` runs and is CPython 3.11/3.12, else the reason."""
+    if not os.path.exists(path):
+        return "not installed (%s)" % path
+    if not os.access(path, os.X_OK):
+        return "not executable (%s)" % path
+    try:
+        out = subprocess.run([path, "-E", "-s", "-B", "-c",
+                              "import sys; print(sys.implementation.name, *sys.version_info[:2])"],
+                             capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError) as e:
+        return "cannot run %s: %s" % (path, e)
+    words = out.stdout.split()
+    if out.returncode != 0 or len(words) != 3:
+        return "%s does not run (exit %d): %s" % (path, out.returncode, out.stderr.strip()[:200])
+    if words[0] != "cpython" or (words[1], words[2]) not in (("3", "11"), ("3", "12")):
+        return "%s is %s %s.%s, not CPython 3.11/3.12" % (path, *words)
+    return None
+
+
+def find_interpreters():
+    """([(label, path)] usable, [(label, reason)] missing)."""
+    found, missing = [], []
+    for label, path in wanted_interpreters():
+        why = probe_interpreter(path)
+        if why is None:
+            found.append((label, path))
+        else:
+            missing.append((label, why))
+    return found, missing
+
+
+# ----------------------------------------------------------------------------
+# Processes
+
+def _core_limit():
+    try:
+        resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+    except (ValueError, OSError):
+        soft, hard = resource.getrlimit(resource.RLIMIT_CORE)
+        resource.setrlimit(resource.RLIMIT_CORE, (hard, hard))
+
+
+def _no_core_limit():
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+class Ran:
+    """Outcome of one process run."""
+
+    def __init__(self):
+        self.returncode = None      # exit code, or -signal
+        self.status = None          # raw wait status
+        self.timed_out = False
+        self.stdout = b""
+        self.stderr = b""
+        self.seconds = 0.0
+        self.maxrss_kb = 0
+        self.error = None           # could not start
+        self.pid = None
+
+    @property
+    def signalled(self):
+        return self.returncode is not None and self.returncode < 0
+
+    @property
+    def core_dumped(self):
+        return self.status is not None and os.WIFSIGNALED(self.status) and os.WCOREDUMP(self.status)
+
+    def describe(self):
+        if self.error:
+            return "could not run: %s" % self.error
+        if self.timed_out:
+            return "timed out after %.0f s" % self.seconds
+        if self.signalled:
+            return "killed by signal %d (%s)" % (-self.returncode, signal.Signals(-self.returncode).name)
+        return "exit %d" % self.returncode
+
+    def stderr_text(self):
+        return self.stderr.decode("utf-8", "replace")
+
+    def stdout_text(self):
+        return self.stdout.decode("utf-8", "replace")
+
+
+def run_process(argv, cwd=None, timeout=60, env=None, preexec=None, stdin=subprocess.DEVNULL):
+    """Run argv to completion (or kill its process group after `timeout`),
+    with stdout/stderr in temporary files (no pipe deadlocks), measuring
+    wall time and peak RSS (wait4)."""
+    r = Ran()
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        t0 = time.monotonic()
+        try:
+            p = subprocess.Popen(argv, cwd=cwd, env=env, stdin=stdin, stdout=out, stderr=err,
+                                 preexec_fn=preexec, start_new_session=True)
+        except OSError as e:
+            r.error = str(e)
+            return r
+        r.pid = p.pid
+        delay = 0.001
+        while True:
+            pid, status, ru = os.wait4(p.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() - t0 > timeout:
+                r.timed_out = True
+                try:
+                    os.killpg(p.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                pid, status, ru = os.wait4(p.pid, 0)
+                break
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
+        r.seconds = time.monotonic() - t0
+        r.status = status
+        r.returncode = os.waitstatus_to_exitcode(status)
+        p.returncode = r.returncode
+        r.maxrss_kb = ru.ru_maxrss
+        out.seek(0)
+        err.seek(0)
+        r.stdout = out.read()
+        r.stderr = err.read()
+    return r
+
+
+def tool_env():
+    env = dict(os.environ)
+    env.setdefault("ASAN_OPTIONS", "detect_leaks=1")
+    env.setdefault("UBSAN_OPTIONS", "halt_on_error=1:print_stacktrace=1")
+    return env
+
+
+def run_tool(binary, args, cwd, timeout=300):
+    """Run the analyzer; a missing binary is a Ran with .error set."""
+    if not os.path.isfile(binary) or not os.access(binary, os.X_OK):
+        r = Ran()
+        r.error = "binary not found or not executable: %s" % binary
+        return r
+    return run_process([binary] + list(args), cwd=cwd, timeout=timeout, env=tool_env(),
+                       preexec=_no_core_limit)
+
+
+def sanitizer_trouble(stderr_text):
+    for marker in ("AddressSanitizer", "LeakSanitizer", "runtime error:",
+                   "UndefinedBehaviorSanitizer"):
+        if marker in stderr_text:
+            i = stderr_text.index(marker)
+            return stderr_text[max(0, i - 40): i + 200].replace("\n", " | ")
+    return None
+
+
+# ----------------------------------------------------------------------------
+# Cores
+
+def core_pattern():
+    try:
+        with open("/proc/sys/kernel/core_pattern") as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
+def kernel_core_unavailable():
+    """None if the kernel writes plain core files we can find, else why not."""
+    pat = core_pattern()
+    if not pat:
+        return "cannot read /proc/sys/kernel/core_pattern"
+    if pat.startswith("|"):
+        return "core_pattern pipes cores to a handler (%s)" % pat.split()[0]
+    return None
+
+
+def _find_kernel_core(cwd, pid, since):
+    pat = core_pattern()
+    directory = cwd if not pat.startswith("/") else os.path.dirname(pat)
+    prefix = os.path.basename(pat).split("%")[0]
+    cands = []
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return None
+    for name in names:
+        path = os.path.join(directory, name)
+        if not name.startswith(prefix) or not os.path.isfile(path):
+            continue
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        if st.st_mtime >= since - 1:
+            cands.append((str(pid) in name, st.st_mtime, path))
+    if not cands:
+        return None
+    cands.sort()
+    return cands[-1][2]
+
+
+class CoreResult:
+    def __init__(self):
+        self.core = None            # path of the core
+        self.truth = None           # dict (None when the scenario failed)
+        self.truth_path = None
+        self.mode = None            # "kernel" or "gcore"
+        self.seconds = 0.0          # generation time
+        self.error = None           # why there is no core
+        self.fallback = None        # why kernel mode fell back to gcore
+        self.cached = False
+
+    def load_truth(self):
+        try:
+            with open(self.truth_path) as f:
+                self.truth = json.load(f)
+        except (OSError, ValueError) as e:
+            errfile = self.truth_path + ".error"
+            extra = ""
+            if os.path.exists(errfile):
+                with open(errfile) as f:
+                    extra = " -- child traceback: " + f.read().strip().splitlines()[-1]
+            self.error = "truth missing or invalid: %s%s" % (e, extra)
+
+
+def scenario_argv(python, scenario, mode, truth_path):
+    return [python, "-E", "-s", "-B", os.path.join(SCENARIO_DIR, scenario + ".py"), mode, truth_path]
+
+
+def make_kernel_core(python, scenario, workdir, extra_args=()):
+    res = CoreResult()
+    res.mode = "kernel"
+    res.truth_path = os.path.join(workdir, "truth.json")
+    why = kernel_core_unavailable()
+    if why:
+        res.error = why
+        return res
+    t0 = time.time()
+    r = run_process(scenario_argv(python, scenario, "abort", res.truth_path) + list(extra_args),
+                    cwd=workdir, timeout=SCENARIO_TIMEOUT, preexec=_core_limit)
+    res.seconds = r.seconds
+    if r.returncode != -signal.SIGABRT:
+        res.error = "scenario did not abort: %s; stderr: %s" % (r.describe(), r.stderr_text().strip()[-300:])
+        return res
+    core = _find_kernel_core(workdir, r.pid, t0)
+    if core is None or not r.core_dumped:
+        res.error = "process aborted but no core appeared (core_pattern %r, WCOREDUMP=%s)" % (
+            core_pattern(), bool(r.core_dumped))
+        return res
+    final = os.path.join(workdir, "core")
+    if core != final:
+        os.replace(core, final)
+    res.core = final
+    res.load_truth()
+    return res
+
+
+def make_gcore_core(python, scenario, workdir, extra_args=()):
+    res = CoreResult()
+    res.mode = "gcore"
+    res.truth_path = os.path.join(workdir, "truth.json")
+    gcore = shutil.which("gcore") or ("/usr/bin/gcore" if os.path.exists("/usr/bin/gcore") else None)
+    if gcore is None:
+        res.error = "gcore (gdb) is not installed"
+        return res
+    t0 = time.monotonic()
+    errpath = os.path.join(workdir, "scenario.stderr")
+    with open(errpath, "wb") as err:
+        try:
+            p = subprocess.Popen(scenario_argv(python, scenario, "sleep", res.truth_path) + list(extra_args),
+                                 cwd=workdir, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                 stderr=err, preexec_fn=_no_core_limit, start_new_session=True)
+        except OSError as e:
+            res.error = "cannot start scenario: %s" % e
+            return res
+    try:
+        line = b""
+        deadline = time.monotonic() + SCENARIO_TIMEOUT
+        while not line.endswith(b"\n") and time.monotonic() < deadline:
+            ready, _, _ = select.select([p.stdout], [], [], 0.5)
+            if ready:
+                chunk = os.read(p.stdout.fileno(), 256)
+                if not chunk:
+                    break
+                line += chunk
+        if not line.startswith(b"READY"):
+            with open(errpath, "rb") as f:
+                errtext = f.read().decode("utf-8", "replace").strip()[-300:]
+            res.error = "scenario never said READY (got %r); stderr: %s" % (line[:80], errtext)
+            return res
+        pid = p.pid
+        prefix = os.path.join(workdir, "gcore")
+        env = dict(os.environ)
+        env["DEBUGINFOD_URLS"] = ""
+        g = run_process([gcore, "-o", prefix, str(pid)], cwd=workdir, timeout=GCORE_TIMEOUT, env=env)
+        produced = "%s.%d" % (prefix, pid)
+        if g.returncode != 0 or not os.path.exists(produced):
+            res.error = "gcore failed: %s; %s" % (g.describe(), (g.stderr_text() + g.stdout_text()).strip()[-300:])
+            return res
+        final = os.path.join(workdir, "core")
+        os.replace(produced, final)
+        res.core = final
+    finally:
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        p.wait()
+        p.stdout.close()
+        res.seconds = time.monotonic() - t0
+    res.load_truth()
+    return res
+
+
+def make_core(python, scenario, workdir, mode, extra_args=()):
+    """mode: kernel | gcore | auto (kernel, else gcore with .fallback set)."""
+    os.makedirs(workdir, exist_ok=True)
+    if mode == "gcore":
+        return make_gcore_core(python, scenario, workdir, extra_args)
+    res = make_kernel_core(python, scenario, workdir, extra_args)
+    if mode == "auto" and res.core is None:
+        why = res.error
+        res = make_gcore_core(python, scenario, workdir, extra_args)
+        res.fallback = why
+    return res
+
+
+def run_selfcheck(python, scenario, workdir):
+    """Run the scenario in selfcheck mode: (child truth, parent truth, error)."""
+    os.makedirs(workdir, exist_ok=True)
+    path = os.path.join(workdir, "selfcheck.json")
+    r = run_process(scenario_argv(python, scenario, "selfcheck", path), cwd=workdir,
+                    timeout=SCENARIO_TIMEOUT, preexec=_no_core_limit)
+    if r.returncode != 0:
+        return None, None, "selfcheck run: %s; stderr: %s" % (r.describe(), r.stderr_text().strip()[-300:])
+    try:
+        with open(path) as f:
+            child = json.load(f)
+        with open(path + ".parent.json") as f:
+            parent = json.load(f)
+    except (OSError, ValueError) as e:
+        return None, None, "selfcheck output: %s" % e
+    return child, parent, None
+
+
+def _fingerprint(python, scenario, mode, extra_args):
+    h = hashlib.sha256()
+    for p in (os.path.join(SCENARIO_DIR, scenario + ".py"), os.path.join(SCENARIO_DIR, "_truth.py")):
+        with open(p, "rb") as f:
+            h.update(f.read())
+    real = os.path.realpath(python)
+    st = os.stat(real)
+    h.update(("%s|%d|%d|%s|%r" % (real, st.st_size, int(st.st_mtime), mode, list(extra_args))).encode())
+    return h.hexdigest()[:12]
+
+
+class CoreCache:
+    """Cores of one test run, under `root` (a temporary directory unless
+    the caller gives one to share between runners, e.g. tests/run.sh)."""
+
+    def __init__(self, root=None):
+        self.own = root is None
+        self.root = root or tempfile.mkdtemp(prefix="pyheap-e2e-")
+        os.makedirs(self.root, exist_ok=True)
+
+    def get(self, label, python, scenario, mode, extra_args=()):
+        key = _fingerprint(python, scenario, mode, extra_args)
+        workdir = os.path.join(self.root, label, "%s-%s-%s" % (scenario, mode, key))
+        meta_path = os.path.join(workdir, "meta.json")
+        if os.path.exists(meta_path):
+            with open(meta_path) as f:
+                meta = json.load(f)
+            res = CoreResult()
+            res.__dict__.update(meta)
+            res.cached = True
+            if res.core and os.path.exists(res.core):
+                res.load_truth()
+                return res
+            if not res.core:
+                return res
+        if os.path.isdir(workdir):
+            shutil.rmtree(workdir)
+        res = make_core(python, scenario, workdir, mode, extra_args)
+        meta = {k: v for k, v in res.__dict__.items() if k not in ("truth", "cached")}
+        with open(meta_path, "w") as f:
+            json.dump(meta, f)
+        return res
+
+    def compressed(self, core):
+        """A zstd-compressed copy of `core` (made once)."""
+        dst = core + ".zst"
+        if not os.path.exists(dst):
+            r = run_process(["zstd", "-q", "-k", "-1", "-T0", core, "-o", dst + ".tmp"], timeout=600)
+            if r.returncode != 0:
+                raise RuntimeError("zstd failed: %s %s" % (r.describe(), r.stderr_text().strip()))
+            os.replace(dst + ".tmp", dst)
+        return dst
+
+    def cleanup(self):
+        if self.own:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+
+# ----------------------------------------------------------------------------
+# Reports and object dumps
+
+class LoadError(Exception):
+    pass
+
+
+def _no_dupes(pairs):
+    d = {}
+    for k, v in pairs:
+        if k in d:
+            raise LoadError("duplicate key %r in a JSON object" % k)
+        d[k] = v
+    return d
+
+
+def _bad_constant(name):
+    raise LoadError("non-standard JSON constant %s" % name)
+
+
+def decompress_if_zstd(data, what="file"):
+    if data[:4] != ZSTD_MAGIC:
+        return data
+    p = subprocess.run(["zstd", "-dc"], input=data, capture_output=True)
+    if p.returncode != 0:
+        raise LoadError("zstd -dc failed on %s: %s" % (what, p.stderr.decode(errors="replace").strip()))
+    return p.stdout
+
+
+def parse_report_bytes(data, what="report"):
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise LoadError("%s is not UTF-8: %s" % (what, e))
+    try:
+        return json.loads(text, object_pairs_hook=_no_dupes, parse_constant=_bad_constant)
+    except ValueError as e:
+        raise LoadError("%s is not valid JSON: %s" % (what, e))
+
+
+def read_report(path):
+    """(raw JSON bytes after decompression, parsed dict)."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise LoadError("cannot read report %s: %s" % (path, e))
+    raw = decompress_if_zstd(data, path)
+    return raw, parse_report_bytes(raw, path)
+
+
+def load_dump_objects(path):
+    """{address: (type, size, refcnt, flags frozenset, unreachable 0/1)}, or
+    raise LoadError naming the first malformed lines."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            lines = f.read().split("\n")
+    except (OSError, UnicodeDecodeError) as e:
+        raise LoadError("cannot read %s: %s" % (path, e))
+    if lines and lines[-1] == "":
+        lines.pop()
+    if not lines or lines[0] != DUMP_HEADER:
+        raise LoadError("header is %r, expected %r" % (lines[0] if lines else "", DUMP_HEADER))
+    rows = {}
+    problems = []
+    for no, line in enumerate(lines[1:], 2):
+        cols = line.split("\t")
+        try:
+            if len(cols) != 6:
+                raise ValueError("%d columns" % len(cols))
+            addr_s, typ, size_s, ref_s, flags_s, unr_s = cols
+            if not re.fullmatch(r"0x[0-9a-fA-F]+", addr_s):
+                raise ValueError("address %r is not 0x-hex" % addr_s)
+            addr = int(addr_s, 16)
+            size = int(size_s)
+            refcnt = int(ref_s)
+            flags = frozenset() if flags_s == "-" else frozenset(flags_s.split(","))
+            if not flags <= DUMP_FLAGS or (flags_s != "-" and not flags):
+                raise ValueError("flags %r" % flags_s)
+            if unr_s not in ("0", "1"):
+                raise ValueError("unreachable %r" % unr_s)
+            if not typ or size < 0:
+                raise ValueError("type %r size %d" % (typ, size))
+            if addr in rows:
+                raise ValueError("duplicate address %s" % addr_s)
+            rows[addr] = (typ, size, refcnt, flags, int(unr_s))
+        except ValueError as e:
+            problems.append("line %d: %s" % (no, e))
+            if len(problems) >= 5:
+                break
+    if problems:
+        raise LoadError("; ".join(problems))
+    return rows
+
+
+# ----------------------------------------------------------------------------
+# Schema
+
+def load_schema():
+    with open(SCHEMA_PATH) as f:
+        return json.load(f)
+
+
+def jsonschema_validator(schema):
+    """A function instance -> [errors] using python3-jsonschema, or None."""
+    try:
+        import jsonschema
+    except ImportError:
+        return None
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    v = cls(schema)
+
+    def validate(instance):
+        out = []
+        for e in sorted(v.iter_errors(instance), key=lambda e: list(e.absolute_path)):
+            out.append("%s: %s" % ("/".join(str(p) for p in e.absolute_path) or "(root)", e.message[:200]))
+        return out
+    return validate
+
+
+def fallback_validator(schema):
+    sys.path.insert(0, HERE)
+    import schema_check
+    schema_check.check_schema(schema)
+    return lambda instance: schema_check.validate(instance, schema)
+
+
+def report_validator():
+    """(name, function instance -> [errors])."""
+    schema = load_schema()
+    v = jsonschema_validator(schema)
+    if v is not None:
+        return "python3-jsonschema", v
+    return "schema_check.py", fallback_validator(schema)
+
+
+# ----------------------------------------------------------------------------
+# Command line for demo.sh and bench.sh
+
+def _cli_core(args):
+    res = make_core(args.python, args.scenario, args.out, args.mode, args.extra)
+    if res.core is None:
+        print("error: %s" % res.error, file=sys.stderr)
+        return 1
+    if res.fallback:
+        print("note: kernel core unavailable (%s); used gcore" % res.fallback, file=sys.stderr)
+    print(res.core)
+    return 0
+
+
+def _cli_bench(args):
+    interps = []
+    for label, path in wanted_interpreters():
+        if label == "pyenv-3.11.7":
+            continue
+        why = probe_interpreter(path)
+        if why:
+            print("SKIP bench/%s: %s" % (label, why))
+        else:
+            interps.append((label, path))
+    tmp = tempfile.mkdtemp(prefix="pyheap-bench-")
+    status = 0
+    try:
+        print("%-14s %10s %10s %11s %11s %9s %10s" % (
+            "interpreter", "core MB", "gen s", "objects", "edges", "wall s", "peak MB"))
+        for label, path in interps:
+            work = os.path.join(tmp, label)
+            res = make_core(path, "big", work, "auto", [str(args.records)])
+            if res.core is None:
+                print("FAIL bench/%s: no core: %s" % (label, res.error))
+                status = 1
+                continue
+            out = os.path.join(work, "report.json")
+            r = run_tool(args.bin, ["-q", "-o", out, res.core], cwd=work, timeout=3600)
+            if r.returncode != 0:
+                print("FAIL bench/%s: %s: %s" % (label, r.describe(), r.stderr_text().strip()[-300:]))
+                status = 1
+                continue
+            try:
+                _, rep = read_report(out)
+                s = rep["summary"]
+                objects, edges = s.get("objects"), s.get("edges")
+            except (LoadError, KeyError, TypeError) as e:
+                print("FAIL bench/%s: report: %s" % (label, e))
+                status = 1
+                continue
+            print("%-14s %10.1f %10.1f %11s %11s %9.2f %10.1f" % (
+                label, os.path.getsize(res.core) / 1e6, res.seconds, objects, edges,
+                r.seconds, r.maxrss_kb / 1024.0))
+            if res.truth:
+                print("  truth: gc_objects=%d collected=%d (%s core)" % (
+                    res.truth["gc_objects"], res.truth["collected"], res.mode))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return status
+
+
+def main(argv=None):
+    import argparse
+    ap = argparse.ArgumentParser(prog="harness.py")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    c = sub.add_parser("core", help="run a scenario and print the path of its core")
+    c.add_argument("--python", required=True)
+    c.add_argument("--scenario", required=True)
+    c.add_argument("--out", required=True)
+    c.add_argument("--mode", choices=("auto", "kernel", "gcore"), default="auto")
+    c.add_argument("extra", nargs="*", help="extra scenario arguments")
+    b = sub.add_parser("bench", help="time the tool on the big scenario")
+    b.add_argument("--bin", required=True)
+    b.add_argument("--records", type=int, default=130000)
+    args = ap.parse_args(argv)
+    if args.cmd == "core":
+        return _cli_core(args)
+    return _cli_bench(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

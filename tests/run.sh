@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# The whole test suite, one summary line.
+#
+#   bash tests/run.sh --bin BIN --unit DIR [--asan-bin BIN2 --asan-unit DIR2]
+#
+# 1. every unit test binary DIR/test_* (those the Makefile's UNIT_TESTS and
+#    tests/unit/test_*.c promise; a missing one is a FAIL);
+# 2. tests/e2e/run_e2e.py --bin BIN   (real interpreters, real cores);
+# 3. tests/e2e/bad_input.py --bin BIN (bad input, usage errors);
+# 4. with --asan-*: the unit tests in DIR2, bad_input.py and run_e2e.py --quick
+#    with the ASan+UBSan binary; their case names get the prefix "asan/".
+#
+# Every PASS/FAIL/SKIP line is echoed as it comes; then the skipped cases with
+# their reasons, the failed ones, and exactly one last line
+# "N passed, N failed, N skipped".  Exit 1 if anything failed or nothing passed.
+# Cores are generated once into a temporary directory shared by all runners.
+
+set -u
+
+usage() {
+	echo "usage: bash tests/run.sh --bin BIN --unit DIR [--asan-bin BIN --asan-unit DIR]" >&2
+	exit 2
+}
+
+BIN="" UNIT="" ASAN_BIN="" ASAN_UNIT=""
+while [ $# -gt 0 ]; do
+	case $1 in
+	--bin) [ $# -ge 2 ] || usage; BIN=$2; shift 2 ;;
+	--unit) [ $# -ge 2 ] || usage; UNIT=$2; shift 2 ;;
+	--asan-bin) [ $# -ge 2 ] || usage; ASAN_BIN=$2; shift 2 ;;
+	--asan-unit) [ $# -ge 2 ] || usage; ASAN_UNIT=$2; shift 2 ;;
+	*) usage ;;
+	esac
+done
+[ -n "$BIN" ] && [ -n "$UNIT" ] || usage
+if { [ -n "$ASAN_BIN" ] && [ -z "$ASAN_UNIT" ]; } || { [ -z "$ASAN_BIN" ] && [ -n "$ASAN_UNIT" ]; }; then
+	usage
+fi
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+PY=/usr/bin/python3
+abs() { case $1 in /*) printf '%s\n' "$1" ;; *) printf '%s\n' "$PWD/$1" ;; esac; }
+BIN=$(abs "$BIN")
+UNIT=$(abs "$UNIT")
+[ -n "$ASAN_BIN" ] && ASAN_BIN=$(abs "$ASAN_BIN") && ASAN_UNIT=$(abs "$ASAN_UNIT")
+cd "$ROOT" || exit 1
+
+RESULTS=$(mktemp "${TMPDIR:-/tmp}/pyheap-results.XXXXXX") || exit 1
+CACHE=$(mktemp -d "${TMPDIR:-/tmp}/pyheap-cores.XXXXXX") || exit 1
+trap 'rm -rf "$CACHE" "$RESULTS"' EXIT
+export PYTHONDONTWRITEBYTECODE=1
+
+count() { grep -c "^$1 " "$RESULTS"; }
+
+# result LINE: record and echo one result line.
+result() {
+	printf '%s\n' "$1" >>"$RESULTS"
+	printf '%s\n' "$1"
+}
+
+# stream PREFIX CMD...: run CMD, echo its output, prefix and record its
+# result lines.  Returns CMD's exit status.
+stream() {
+	local prefix=$1
+	shift
+	"$@" 2>&1 | while IFS= read -r line; do
+		case $line in
+		"PASS "* | "FAIL "* | "SKIP "*)
+			line="${line%% *} $prefix${line#* }"
+			printf '%s\n' "$line" >>"$RESULTS"
+			;;
+		esac
+		printf '%s\n' "$line"
+	done
+	return "${PIPESTATUS[0]}"
+}
+
+# The unit test binaries the tree promises.
+unit_names() {
+	{
+		sed -n 's/^UNIT_TESTS[[:space:]]*:=//p' Makefile | tr -s ' \t' '\n'
+		for f in tests/unit/test_*.c; do
+			[ -e "$f" ] && basename "$f" .c
+		done
+	} | grep -E '^test_[A-Za-z0-9_]+$' | sort -u
+}
+
+run_units() {   # PREFIX DIR
+	local prefix=$1 dir=$2 name bin before fails rc extra
+	local names
+	names=$(unit_names)
+	for extra in "$dir"/test_*; do
+		[ -f "$extra" ] && [ -x "$extra" ] || continue
+		names=$(printf '%s\n%s\n' "$names" "$(basename "$extra")" | grep . | sort -u)
+	done
+	if [ -z "$names" ]; then
+		result "SKIP ${prefix}unit: no unit tests declared (Makefile UNIT_TESTS, tests/unit/test_*.c)"
+		return
+	fi
+	for name in $names; do
+		bin=$dir/$name
+		if [ ! -x "$bin" ]; then
+			result "FAIL ${prefix}unit/$name: $bin is missing (not built?)"
+			continue
+		fi
+		before=$(wc -l <"$RESULTS")
+		stream "$prefix" timeout 600 "$bin"
+		rc=$?
+		fails=$(tail -n +"$((before + 1))" "$RESULTS" | grep -c '^FAIL ')
+		if [ "$rc" -eq 124 ]; then
+			result "FAIL ${prefix}unit/$name: timed out after 600 s"
+		elif [ "$rc" -gt 128 ]; then
+			result "FAIL ${prefix}unit/$name: killed by signal $((rc - 128))"
+		elif [ "$rc" -ne 0 ] && [ "$fails" -eq 0 ]; then
+			result "FAIL ${prefix}unit/$name: exit $rc without a FAIL line"
+		elif [ "$(wc -l <"$RESULTS")" -eq "$before" ]; then
+			result "FAIL ${prefix}unit/$name: printed no PASS/FAIL/SKIP line"
+		fi
+	done
+}
+
+run_py() {      # PREFIX NAME SCRIPT ARGS...
+	local prefix=$1 name=$2 before rc fails
+	shift 2
+	before=$(wc -l <"$RESULTS")
+	stream "$prefix" "$PY" "$@" --cache-dir "$CACHE"
+	rc=$?
+	fails=$(tail -n +"$((before + 1))" "$RESULTS" | grep -c '^FAIL ')
+	if [ "$rc" -ne 0 ] && [ "$fails" -eq 0 ]; then
+		result "FAIL ${prefix}$name: the runner exited with status $rc without a FAIL line"
+	elif [ "$(wc -l <"$RESULTS")" -eq "$before" ]; then
+		result "FAIL ${prefix}$name: the runner printed no result"
+	fi
+}
+
+echo "# unit tests ($UNIT)"
+run_units "" "$UNIT"
+echo "# end-to-end ($BIN)"
+run_py "" e2e tests/e2e/run_e2e.py --bin "$BIN"
+echo "# bad input ($BIN)"
+run_py "" bad_input tests/e2e/bad_input.py --bin "$BIN"
+
+if [ -n "$ASAN_BIN" ]; then
+	export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
+	export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}"
+	echo "# unit tests under ASan+UBSan ($ASAN_UNIT)"
+	run_units "asan/" "$ASAN_UNIT"
+	echo "# bad input under ASan+UBSan ($ASAN_BIN)"
+	run_py "asan/" bad_input tests/e2e/bad_input.py --bin "$ASAN_BIN"
+	echo "# end-to-end, quick, under ASan+UBSan ($ASAN_BIN)"
+	run_py "asan/" e2e tests/e2e/run_e2e.py --quick --timeout 900 --bin "$ASAN_BIN"
+fi
+
+passed=$(count PASS)
+failed=$(count FAIL)
+skipped=$(count SKIP)
+echo
+if [ "$skipped" -gt 0 ]; then
+	echo "Skipped:"
+	grep '^SKIP ' "$RESULTS" | sed 's/^SKIP /  /'
+fi
+if [ "$failed" -gt 0 ]; then
+	echo "Failed:"
+	grep '^FAIL ' "$RESULTS" | sed 's/^FAIL /  /'
+fi
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
