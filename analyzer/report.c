@@ -124,6 +124,8 @@ static char *signature(const struct pha_report_type *types, uint32_t *groups, si
  * signatures. Returns the new count. */
 static size_t merge_groups(struct pha_report_group *g, size_t n)
 {
+	if (n == 0)
+		return 0;
 	qsort(g, n, sizeof(*g), cmp_groups_by_sig);
 	size_t out = 0;
 	for (size_t i = 0; i < n; i++) {

@@ -246,7 +246,14 @@ struct pha_error *pha_target_open(const char *path, const struct pha_target_opti
 		.warn = svc_warn, .log = svc_log,
 	};
 	if ((err = t->layout->open(t->layout, &t->svc, t->runtime, t->hexversion, &t->py))) {
-		err = pha_error_prefix(err, "%s", path);
+		/* On a truncated core the likeliest cause is the missing part. */
+		if (t->core->truncated)
+			err = pha_error_prefix(err, "%s: truncated beyond use: %llu bytes of the "
+						    "process's memory are cut off and the interpreter "
+						    "state cannot be read", path,
+					       (unsigned long long)t->core->truncated_bytes);
+		else
+			err = pha_error_prefix(err, "%s", path);
 		goto out;
 	}
 	*target_ret = t;

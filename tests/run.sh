@@ -135,6 +135,13 @@ run_py() {      # PREFIX NAME SCRIPT ARGS...
 
 echo "# unit tests ($UNIT)"
 run_units "" "$UNIT"
+echo "# layout tables against each interpreter's headers"
+before=$(wc -l <"$RESULTS")
+stream "" bash tests/layout/check_layouts.sh
+rc=$?
+if [ "$rc" -ne 0 ] && ! tail -n +"$((before + 1))" "$RESULTS" | grep -q '^FAIL '; then
+	result "FAIL layout: check_layouts.sh exited with status $rc without a FAIL line"
+fi
 echo "# end-to-end ($BIN)"
 run_py "" e2e tests/e2e/run_e2e.py --bin "$BIN"
 echo "# bad input ($BIN)"
