@@ -51,6 +51,9 @@ check_all() {
 		command -v gdb >/dev/null 2>&1 || need gdb "gdb"
 		command -v gcore >/dev/null 2>&1 || need gdb "gcore"
 		command -v zstd >/dev/null 2>&1 || need zstd "zstd"
+		# Internal headers of Debian's 3.11, for the layout-table check.
+		[ -f /usr/include/python3.11/internal/pycore_frame.h ] ||
+			need libpython3.11-dev "CPython 3.11 internal headers"
 		if [ -x /usr/bin/python3 ]; then
 			/usr/bin/python3 -c 'import jsonschema' >/dev/null 2>&1 ||
 				need python3-jsonschema "python3-jsonschema (for /usr/bin/python3)"
