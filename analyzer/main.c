@@ -240,6 +240,7 @@ int main(int argc, char **argv)
 	struct pha_report *r = NULL;
 	struct pha_out *out = NULL;
 	struct pha_error *err;
+	int code = 0;
 	if ((err = pha_target_open(core, &topts, &t)))
 		goto fail;
 	if ((err = pha_heap_build(t, &h)))
@@ -270,22 +271,14 @@ int main(int argc, char **argv)
 			}
 		}
 	}
-	pha_report_destroy(r);
-	pha_heap_destroy(h);
-	pha_target_destroy(t);
-	free(default_out);
-	if (search) {
-		for (size_t i = 0; search[i]; i++)
-			free(search[i]);
-		free(search);
-	}
-	return 0;
+	goto out;
 
 fail:
 	pha_progress_done();
 	fprintf(stderr, "pyheap-analyze: %s\n", err->message);
-	int code = pha_error_exit_code(err);
+	code = pha_error_exit_code(err);
 	pha_error_destroy(err);
+out:
 	pha_report_destroy(r);
 	pha_heap_destroy(h);
 	pha_target_destroy(t);

@@ -5,14 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-void pha_target_warn(struct pha_target *t, const char *fmt, ...)
+static void target_vwarn(struct pha_target *t, const char *fmt, va_list ap)
 {
 	char *msg;
-	va_list ap;
-	va_start(ap, fmt);
-	int r = vasprintf(&msg, fmt, ap);
-	va_end(ap);
-	if (r < 0)
+	if (vasprintf(&msg, fmt, ap) < 0)
 		return;
 	/* The same degradation reported twice is one warning. */
 	for (size_t i = 0; i < t->nwarnings; i++) {
@@ -30,6 +26,14 @@ void pha_target_warn(struct pha_target *t, const char *fmt, ...)
 	t->warnings[t->nwarnings++] = msg;
 	if (t->verbose)
 		fprintf(stderr, "pyheap-analyze: warning: %s\n", msg);
+}
+
+void pha_target_warn(struct pha_target *t, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	target_vwarn(t, fmt, ap);
+	va_end(ap);
 }
 
 void pha_version_string(uint32_t hex, char *buf, size_t size)
@@ -70,16 +74,10 @@ static uint64_t svc_symbol(void *ctx, const char *name)
 
 static void svc_warn(void *ctx, const char *fmt, ...)
 {
-	struct pha_target *t = ctx;
-	char *msg;
 	va_list ap;
 	va_start(ap, fmt);
-	int r = vasprintf(&msg, fmt, ap);
+	target_vwarn(ctx, fmt, ap);
 	va_end(ap);
-	if (r < 0)
-		return;
-	pha_target_warn(t, "%s", msg);
-	free(msg);
 }
 
 static void svc_log(void *ctx, const char *fmt, ...)

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "zstdio.h"
+#include "le.h"
 
 /* Layout of the x86-64 core notes (struct elf_prstatus / elf_prpsinfo of
  * the kernel's 64-bit ABI). Offsets rather than the C structs because the
@@ -34,24 +35,6 @@ enum {
 
 /* NT_FILE's number; older <elf.h> lack it. */
 #define PHA_NT_FILE 0x46494c45
-
-/* All multi-byte values in an x86-64 core are little-endian; decode them
- * byte by byte so the code does not depend on the host's byte order or on
- * alignment. Callers have bounds-checked p. */
-static uint16_t le16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | (uint16_t)p[1] << 8);
-}
-
-static uint32_t le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t le64(const uint8_t *p)
-{
-	return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
-}
 
 /* A bounds-checked reader over [base, base+size): every note field goes
  * through it, so a lying size field can never make us read past the data.

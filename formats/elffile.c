@@ -1,4 +1,5 @@
 #include "elffile.h"
+#include "le.h"
 
 #include <elf.h>
 #include <errno.h>
@@ -62,21 +63,6 @@ struct mod_priv {
 static struct mod_priv *priv_of(const struct pha_module *mod)
 {
 	return mod->priv;
-}
-
-static uint16_t le16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | (uint16_t)p[1] << 8);
-}
-
-static uint32_t le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t le64(const uint8_t *p)
-{
-	return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
 }
 
 static void hex(const uint8_t *id, size_t len, char *out)
