@@ -4,7 +4,9 @@
 #   sh tests/deps.sh build   compiler, make, pkg-config; libdw libelf libzstd msgpack
 #   sh tests/deps.sh all     the above, plus what the tests use: /usr/bin/python3.11
 #                            (the interpreter under test), gdb (gcore), the zstd CLI,
-#                            python3-jsonschema for /usr/bin/python3
+#                            python3-jsonschema for /usr/bin/python3; for
+#                            tests/provision.sh: readelf (binutils) and, on
+#                            Debian, debian-archive-keyring
 #
 # Silent when everything is present.  Missing pieces: as root with apt-get,
 # `apt-get update -qq` (once) and `apt-get install -y --no-install-recommends`;
@@ -51,6 +53,12 @@ check_all() {
 		command -v gdb >/dev/null 2>&1 || need gdb "gdb"
 		command -v gcore >/dev/null 2>&1 || need gdb "gcore"
 		command -v zstd >/dev/null 2>&1 || need zstd "zstd"
+		# tests/provision.sh: build kind / stripped from readelf; the Debian
+		# archive keys of bullseye, trixie and sid for its private apt config.
+		command -v readelf >/dev/null 2>&1 || need binutils "readelf (binutils)"
+		if [ -f /etc/debian_version ] && [ ! -f /usr/share/keyrings/debian-archive-keyring.gpg ]; then
+			need debian-archive-keyring "the Debian archive keyring"
+		fi
 		# Internal headers of Debian's 3.11, for the layout-table check.
 		[ -f /usr/include/python3.11/internal/pycore_frame.h ] ||
 			need libpython3.11-dev "CPython 3.11 internal headers"

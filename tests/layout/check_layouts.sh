@@ -9,7 +9,10 @@
 #
 # Interpreters: every pyenv version ($PYENV_ROOT, `pyenv root` or ~/.pyenv)
 # with an include/python3.X directory, the system's /usr/include/python3.X
-# (Debian: libpython3.X-dev), and each PREFIX given (PREFIX/include/python3.X).
+# (Debian: libpython3.X-dev), every interpreter tests/provision.sh unpacked
+# into its cache (CACHE/matrix.tsv; CACHE = $PYHEAP_CACHE_DIR, default
+# ${XDG_CACHE_HOME:-~/.cache}/pyheap-analyze) with its libpython3.X-dev
+# headers, and each PREFIX given (PREFIX/include/python3.X).
 #
 # Output: one line per check, starting with PASS, FAIL or SKIP; lines
 # starting with `#` are details. Exit status 1 if any check failed, else 0.
@@ -275,6 +278,20 @@ for py in /usr/bin/python3.*; do
 	found=1
 	echo "SKIP layout/$sys_label-${x#python}: $py has no headers in /usr/include/$x (Debian: apt-get install lib$x-dev)"
 done
+
+# Interpreters provisioned by tests/provision.sh (Debian packages unpacked
+# into its cache, headers from libpython3.X-dev); pyenv and /usr/include ones
+# are checked above.
+matrix=${PYHEAP_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/pyheap-analyze}/matrix.tsv
+if [ -f "$matrix" ]; then
+	while IFS=$'\t' read -r label status _ _ _ _ _ py inc _; do
+		[ "$label" = label ] && continue
+		[ "$status" = ok ] || continue
+		case $inc in "" | /usr/include/* | "$pyenv_root"/*) continue ;; esac
+		found=1
+		check_interpreter "$label" "$inc" "$py"
+	done <"$matrix"
+fi
 
 # Prefixes given on the command line.
 for prefix in "$@"; do
