@@ -1,14 +1,30 @@
 #!/usr/bin/env bash
 # The whole test suite, one summary line.
 #
-#   bash tests/run.sh --bin BIN --unit DIR [--asan-bin BIN2 --asan-unit DIR2]
+#   bash tests/run.sh --bin BIN --unit DIR [--asan-bin BIN2 --asan-unit DIR2] [--ci]
 #
 # 1. every unit test binary DIR/test_* (those the Makefile's UNIT_TESTS and
 #    tests/unit/test_*.c promise; a missing one is a FAIL);
-# 2. tests/e2e/run_e2e.py --bin BIN   (real interpreters, real cores);
-# 3. tests/e2e/bad_input.py --bin BIN (bad input, usage errors);
-# 4. with --asan-*: the unit tests in DIR2, bad_input.py and run_e2e.py --quick
-#    with the ASan+UBSan binary; their case names get the prefix "asan/".
+# 2. tests/provision.sh: the interpreter matrix (pyenv, system, Debian
+#    bullseye/trixie/sid interpreters unpacked into the cache; cached between
+#    runs; what cannot be obtained is a SKIP of run_e2e.py);
+# 3. tests/layout/check_layouts.sh (layout tables against every interpreter's
+#    headers, the provisioned ones included);
+# 4. tests/e2e/run_e2e.py --bin BIN   (every interpreter of the matrix, real
+#    cores; versions the tool does not support yet are SKIPs), which writes
+#    CACHE/e2e-results.json for tests/supported_versions.py;
+# 5. tests/e2e/bad_input.py --bin BIN (bad input, usage errors);
+# 6. with --asan-*: the unit tests in DIR2, bad_input.py and run_e2e.py --quick
+#    with the ASan+UBSan binary; their case names get the prefix "asan/";
+# 7. the matrix rule: how many distinct minor versions (3.X) passed their
+#    end-to-end scenarios.  Under CI (CI=true or --ci) fewer than
+#    PYHEAP_MIN_MINORS (default 6) is a FAIL line; locally it is a warning
+#    unless PYHEAP_MIN_MINORS is set (0 turns the rule off).
+#
+# Environment: PYHEAP_CACHE_DIR (provisioning cache, default
+# ${XDG_CACHE_HOME:-~/.cache}/pyheap-analyze), PYHEAP_PROVISION=0 (do not run
+# tests/provision.sh; use its last manifest), PYHEAP_PROVISION_OFFLINE=1 (no
+# network: only what is cached), PYHEAP_MIN_MINORS, CI.
 #
 # Every PASS/FAIL/SKIP line is echoed as it comes; then the skipped cases with
 # their reasons, the failed ones, and exactly one last line
@@ -18,13 +34,17 @@
 set -u
 
 usage() {
-	echo "usage: bash tests/run.sh --bin BIN --unit DIR [--asan-bin BIN --asan-unit DIR]" >&2
+	echo "usage: bash tests/run.sh --bin BIN --unit DIR [--asan-bin BIN --asan-unit DIR] [--ci]" >&2
 	exit 2
 }
 
-BIN="" UNIT="" ASAN_BIN="" ASAN_UNIT=""
+BIN="" UNIT="" ASAN_BIN="" ASAN_UNIT="" CI_MODE=0
+[ "${CI:-}" = true ] && CI_MODE=1
+# The number of distinct minor versions CI requires (the issue's rule).
+CI_MIN_MINORS_DEFAULT=6
 while [ $# -gt 0 ]; do
 	case $1 in
+	--ci) CI_MODE=1; shift ;;
 	--bin) [ $# -ge 2 ] || usage; BIN=$2; shift 2 ;;
 	--unit) [ $# -ge 2 ] || usage; UNIT=$2; shift 2 ;;
 	--asan-bin) [ $# -ge 2 ] || usage; ASAN_BIN=$2; shift 2 ;;
@@ -49,6 +69,9 @@ RESULTS=$(mktemp "${TMPDIR:-/tmp}/pyheap-results.XXXXXX") || exit 1
 CACHE=$(mktemp -d "${TMPDIR:-/tmp}/pyheap-cores.XXXXXX") || exit 1
 trap 'rm -rf "$CACHE" "$RESULTS"' EXIT
 export PYTHONDONTWRITEBYTECODE=1
+PYHEAP_CACHE_DIR=${PYHEAP_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/pyheap-analyze}
+export PYHEAP_CACHE_DIR
+E2E_RESULTS=$PYHEAP_CACHE_DIR/e2e-results.json
 
 count() { grep -c "^$1 " "$RESULTS"; }
 
@@ -135,6 +158,17 @@ run_py() {      # PREFIX NAME SCRIPT ARGS...
 
 echo "# unit tests ($UNIT)"
 run_units "" "$UNIT"
+echo "# interpreter matrix (tests/provision.sh, cache $PYHEAP_CACHE_DIR)"
+if [ "${PYHEAP_PROVISION:-1}" = 0 ]; then
+	echo "# PYHEAP_PROVISION=0: not provisioning; using the last manifest if there is one"
+else
+	before=$(wc -l <"$RESULTS")
+	stream "" bash tests/provision.sh
+	rc=$?
+	if [ "$rc" -ne 0 ] && ! tail -n +"$((before + 1))" "$RESULTS" | grep -q '^FAIL '; then
+		result "FAIL provision: tests/provision.sh exited with status $rc"
+	fi
+fi
 echo "# layout tables against each interpreter's headers"
 before=$(wc -l <"$RESULTS")
 stream "" bash tests/layout/check_layouts.sh
@@ -143,7 +177,8 @@ if [ "$rc" -ne 0 ] && ! tail -n +"$((before + 1))" "$RESULTS" | grep -q '^FAIL '
 	result "FAIL layout: check_layouts.sh exited with status $rc without a FAIL line"
 fi
 echo "# end-to-end ($BIN)"
-run_py "" e2e tests/e2e/run_e2e.py --bin "$BIN"
+mkdir -p "$PYHEAP_CACHE_DIR" && rm -f "$E2E_RESULTS"
+run_py "" e2e tests/e2e/run_e2e.py --bin "$BIN" --results "$E2E_RESULTS"
 echo "# bad input ($BIN)"
 run_py "" bad_input tests/e2e/bad_input.py --bin "$BIN"
 
@@ -156,6 +191,25 @@ if [ -n "$ASAN_BIN" ]; then
 	run_py "asan/" bad_input tests/e2e/bad_input.py --bin "$ASAN_BIN"
 	echo "# end-to-end, quick, under ASan+UBSan ($ASAN_BIN)"
 	run_py "asan/" e2e tests/e2e/run_e2e.py --quick --timeout 900 --bin "$ASAN_BIN"
+fi
+
+# The matrix rule: distinct minor versions whose e2e scenarios passed.
+minors=""
+[ -f "$E2E_RESULTS" ] && minors=$("$PY" tests/supported_versions.py --results "$E2E_RESULTS" --minors 2>/dev/null)
+nminors=$(printf '%s\n' "$minors" | wc -w)
+enforce=$CI_MODE min=$CI_MIN_MINORS_DEFAULT
+if [ -n "${PYHEAP_MIN_MINORS:-}" ]; then
+	enforce=1 min=$PYHEAP_MIN_MINORS
+fi
+if ! [ "$min" -ge 0 ] 2>/dev/null; then
+	result "FAIL matrix/minor-versions: PYHEAP_MIN_MINORS=$min is not a number"
+elif [ "$nminors" -ge "$min" ]; then
+	[ "$min" -gt 0 ] && result "PASS matrix/minor-versions: $nminors distinct minor versions passed their end-to-end scenarios (${minors:-none}; at least $min required)"
+elif [ "$enforce" = 1 ]; then
+	result "FAIL matrix/minor-versions: only $nminors distinct minor versions passed their end-to-end scenarios (${minors:-none}); at least $min required (PYHEAP_MIN_MINORS; CI=${CI:-})"
+else
+	echo "# WARNING: only $nminors distinct minor versions passed their end-to-end scenarios (${minors:-none});" \
+		"CI (CI=true or --ci) requires $min -- see tests/supported_versions.py --print"
 fi
 
 passed=$(count PASS)

@@ -1,6 +1,8 @@
 """Shared helpers of the end-to-end tests (stdlib only, run by /usr/bin/python3).
 
-- interpreters: which real CPythons exist here (missing ones are SKIPs);
+- interpreters: which real CPythons exist here: the system's, pyenv builds
+  and the ones tests/provision.sh put into its cache and listed in
+  CACHE/matrix.json (missing ones are SKIPs);
 - cores: run a scenario under an interpreter and get its core, either from
   the kernel (os.abort() with RLIMIT_CORE unlimited) or from gdb's gcore
   while the scenario sleeps; cached per run in a temporary directory;
@@ -56,9 +58,14 @@ class Reporter:
     def __init__(self, prefix=""):
         self.prefix = prefix
         self.counts = {"PASS": 0, "FAIL": 0, "SKIP": 0}
+        # Counts per first component of the check name (the interpreter
+        # label for the end-to-end checks): {component: {kind: n}}.
+        self.by_first = {}
 
     def _line(self, kind, name, text):
         self.counts[kind] += 1
+        first = self.by_first.setdefault(name.split("/", 1)[0], {"PASS": 0, "FAIL": 0, "SKIP": 0})
+        first[kind] += 1
         line = "%s %s%s" % (kind, self.prefix, name)
         if text:
             line += ": " + " ".join(str(text).split("\n"))
@@ -113,9 +120,26 @@ def pyenv_root():
     return home if os.path.isdir(home) else None
 
 
+def system_label(minor):
+    """Label of the system's /usr/bin/python3.X: debian-<codename>-3.X on
+    Debian (debian-bookworm-3.11 here), system-3.X elsewhere."""
+    if not os.path.exists("/etc/debian_version"):
+        return "system-" + minor
+    codename = ""
+    try:
+        with open("/etc/os-release") as f:
+            for line in f:
+                if line.startswith("VERSION_CODENAME="):
+                    codename = line.split("=", 1)[1].strip().strip('"')
+    except OSError:
+        pass
+    return "debian-%s%s" % (codename + "-" if codename else "", minor)
+
+
 def wanted_interpreters():
-    """(label, path) of every interpreter the suite wants, present or not."""
-    out = [("debian-3.11", "/usr/bin/python3.11")]
+    """(label, path) of the baseline interpreters (CPython 3.11/3.12) that
+    bad_input.py and the benchmark use, present or not."""
+    out = [(system_label("3.11"), "/usr/bin/python3.11")]
     root = pyenv_root() or os.path.expanduser("~/.pyenv")
     for version in ("3.11.7", "3.12.1"):
         minor = ".".join(version.split(".")[:2])
@@ -124,28 +148,39 @@ def wanted_interpreters():
     return out
 
 
-def probe_interpreter(path):
-    """None if `path` runs and is CPython 3.11/3.12, else the reason."""
+def interpreter_version(path):
+    """("3.X.Y", None) if `path` runs and is CPython, else (None, reason)."""
     if not os.path.exists(path):
-        return "not installed (%s)" % path
+        return None, "not installed (%s)" % path
     if not os.access(path, os.X_OK):
-        return "not executable (%s)" % path
+        return None, "not executable (%s)" % path
     try:
         out = subprocess.run([path, "-E", "-s", "-B", "-c",
-                              "import sys; print(sys.implementation.name, *sys.version_info[:2])"],
+                              "import sys; print(sys.implementation.name, *sys.version_info[:3])"],
                              capture_output=True, text=True, timeout=60)
     except (OSError, subprocess.SubprocessError) as e:
-        return "cannot run %s: %s" % (path, e)
+        return None, "cannot run %s: %s" % (path, e)
     words = out.stdout.split()
-    if out.returncode != 0 or len(words) != 3:
-        return "%s does not run (exit %d): %s" % (path, out.returncode, out.stderr.strip()[:200])
-    if words[0] != "cpython" or (words[1], words[2]) not in (("3", "11"), ("3", "12")):
-        return "%s is %s %s.%s, not CPython 3.11/3.12" % (path, *words)
+    if out.returncode != 0 or len(words) != 4:
+        return None, "%s does not run (exit %d): %s" % (path, out.returncode, out.stderr.strip()[:200])
+    if words[0] != "cpython":
+        return None, "%s is %s, not CPython" % (path, words[0])
+    return ".".join(words[1:]), None
+
+
+def probe_interpreter(path, minors=("3.11", "3.12")):
+    """None if `path` runs and is CPython of one of `minors`, else the reason."""
+    version, why = interpreter_version(path)
+    if why:
+        return why
+    minor = ".".join(version.split(".")[:2])
+    if minors is not None and minor not in minors:
+        return "%s is CPython %s, not %s" % (path, version, "/".join(minors))
     return None
 
 
 def find_interpreters():
-    """([(label, path)] usable, [(label, reason)] missing)."""
+    """([(label, path)] usable, [(label, reason)] missing) of the baseline."""
     found, missing = [], []
     for label, path in wanted_interpreters():
         why = probe_interpreter(path)
@@ -154,6 +189,181 @@ def find_interpreters():
         else:
             missing.append((label, why))
     return found, missing
+
+
+# The interpreter matrix: tests/provision.sh provisions Debian interpreters
+# into a cache and describes everything it found in CACHE/matrix.json.
+
+MIN_MINOR = 8       # oldest CPython 3.X the matrix looks for
+
+
+def cache_dir():
+    """tests/provision.sh's cache: $PYHEAP_CACHE_DIR, else
+    ${XDG_CACHE_HOME:-~/.cache}/pyheap-analyze."""
+    d = os.environ.get("PYHEAP_CACHE_DIR")
+    if d:
+        return d
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
+    return os.path.join(base, "pyheap-analyze")
+
+
+def manifest_path():
+    return os.path.join(cache_dir(), "matrix.json")
+
+
+def load_manifest():
+    """The entries of CACHE/matrix.json ([] when it does not exist), or
+    raises ValueError when it is unreadable."""
+    path = manifest_path()
+    if not os.path.exists(path):
+        return []
+    try:
+        with open(path) as f:
+            data = json.load(f)
+    except (OSError, ValueError) as e:
+        raise ValueError("%s: %s" % (path, e))
+    entries = data.get("interpreters") if isinstance(data, dict) else None
+    if not isinstance(entries, list):
+        raise ValueError("%s: no interpreters list" % path)
+    return [e for e in entries if isinstance(e, dict) and isinstance(e.get("label"), str)]
+
+
+class Interp:
+    """One interpreter of the matrix."""
+
+    def __init__(self, label, python, source, version=None, kind=None, stripped=None):
+        self.label = label
+        self.python = python
+        self.source = source
+        self.version = version
+        self.kind = kind            # "static" | "shared" | None (unknown)
+        self.stripped = stripped    # "yes" | "no" | None (unknown)
+
+    @property
+    def minor(self):
+        return ".".join(self.version.split(".")[:2]) if self.version else None
+
+    def describe(self):
+        bits = [self.source]
+        if self.kind:
+            bits.append(self.kind)
+        if self.stripped:
+            bits.append("stripped" if self.stripped == "yes" else "not stripped")
+        return ", ".join(bits)
+
+
+def _version_key(v):
+    return tuple(int(x) if x.isdigit() else 0 for x in v.split("."))
+
+
+def matrix_interpreters():
+    """([Interp] usable, [(label, reason)] unavailable): the system's
+    /usr/bin/python3.X (X >= 8), every pyenv build of CPython >= 3.8, and
+    every interpreter in tests/provision.sh's manifest.  The system one
+    comes first (run_e2e.py --quick uses it).  Probing runs each one."""
+    wanted = []         # (label, path, source, meta from the manifest)
+    seen = set()
+
+    def want(label, path, source, meta=None):
+        if label not in seen:
+            seen.add(label)
+            wanted.append((label, path, source, meta or {}))
+
+    try:
+        manifest = load_manifest()
+        manifest_error = None
+    except ValueError as e:
+        manifest, manifest_error = [], str(e)
+    by_label = {e["label"]: e for e in manifest}
+
+    want(system_label("3.11"), "/usr/bin/python3.11", "Debian system package",
+         by_label.get(system_label("3.11")))
+    names = [n for n in os.listdir("/usr/bin") if re.match(r"^python3\.\d+$", n)]
+    for name in sorted(names, key=lambda n: _version_key(n[6:])):
+        m = re.match(r"^python(3\.(\d+))$", name)
+        if int(m.group(2)) >= MIN_MINOR:
+            lab = system_label(m.group(1))
+            want(lab, "/usr/bin/" + name, "system package", by_label.get(lab))
+    root = pyenv_root()
+    if root and os.path.isdir(os.path.join(root, "versions")):
+        for v in sorted(os.listdir(os.path.join(root, "versions")), key=_version_key):
+            m = re.match(r"^3\.(\d+)\.\d+$", v)
+            if m and int(m.group(1)) >= MIN_MINOR:
+                want("pyenv-" + v, os.path.join(root, "versions", v, "bin", "python3." + m.group(1)),
+                     "pyenv build", by_label.get("pyenv-" + v))
+
+    found, missing = [], []
+    if manifest_error:
+        missing.append(("matrix", "cannot read the provisioning manifest: %s" % manifest_error))
+    elif not manifest:
+        missing.append(("debian-*", "no provisioning manifest %s (run bash tests/provision.sh)"
+                        % manifest_path()))
+    for e in manifest:
+        if e["label"] in seen:
+            continue
+        if e.get("status") != "ok" or not e.get("python"):
+            seen.add(e["label"])
+            missing.append((e["label"], "not provisioned: %s" % (e.get("reason") or "unknown reason")))
+            continue
+        want(e["label"], e["python"], e.get("source") or "provisioned", e)
+
+    for label, path, source, meta in wanted:
+        version, why = interpreter_version(path)
+        if why:
+            missing.append((label, why))
+            continue
+        if int(version.split(".")[1]) < MIN_MINOR:
+            continue
+        found.append(Interp(label, path, meta.get("source") or source, version,
+                            meta.get("kind") or None, meta.get("stripped") or None))
+    return found, missing
+
+
+def make_probe_core(python, workdir):
+    """A core of `python -c 'import os; os.abort()'` (kernel core, else
+    gcore of a sleeping interpreter): (core path, None) or (None, why).
+    Used to ask the tool whether it supports the interpreter at all."""
+    os.makedirs(workdir, exist_ok=True)
+    final = os.path.join(workdir, "core")
+    if os.path.exists(final):
+        return final, None
+    why = kernel_core_unavailable()
+    if why is None:
+        t0 = time.time()
+        r = run_process([python, "-E", "-s", "-B", "-c", "import os; os.abort()"], cwd=workdir,
+                        timeout=SCENARIO_TIMEOUT, preexec=_core_limit)
+        core = _find_kernel_core(workdir, r.pid, t0) if r.pid else None
+        if core and r.core_dumped:
+            os.replace(core, final)
+            return final, None
+        why = "no kernel core (%s)" % r.describe()
+    gcore = shutil.which("gcore")
+    if gcore is None:
+        return None, "%s and no gcore" % why
+    p = subprocess.Popen([python, "-E", "-s", "-B", "-c",
+                          "import sys, time; print('READY', flush=True); time.sleep(600)"],
+                         cwd=workdir, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, preexec_fn=_no_core_limit, start_new_session=True)
+    try:
+        ready, _, _ = select.select([p.stdout], [], [], SCENARIO_TIMEOUT)
+        if not ready or not p.stdout.readline().startswith(b"READY"):
+            return None, "%s; the interpreter never said READY for gcore" % why
+        env = dict(os.environ)
+        env["DEBUGINFOD_URLS"] = ""
+        prefix = os.path.join(workdir, "gcore")
+        g = run_process([gcore, "-o", prefix, str(p.pid)], cwd=workdir, timeout=GCORE_TIMEOUT, env=env)
+        produced = "%s.%d" % (prefix, p.pid)
+        if g.returncode != 0 or not os.path.exists(produced):
+            return None, "%s; gcore failed: %s" % (why, g.describe())
+        os.replace(produced, final)
+        return final, None
+    finally:
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        p.wait()
+        p.stdout.close()
 
 
 # ----------------------------------------------------------------------------

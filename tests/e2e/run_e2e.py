@@ -3,20 +3,38 @@
 
     /usr/bin/python3 tests/e2e/run_e2e.py --bin PATH [--quick] [--interp LABEL]...
         [--scenario NAME]... [--cache-dir DIR] [--prefix P] [--timeout S]
+        [--results FILE]
 
-For every interpreter (debian-3.11, pyenv-3.11.7, pyenv-3.12.1; missing ones
-are SKIPs) and every scenario (tests/scenarios: garbage, reachable, threads,
-frozen) it generates a kernel core (os.abort()) and, for some scenarios, a
-gcore core, runs the tool on it and compares the report with the truth the
-scenario recorded in a forked child (tests/scenarios/_truth.py).  One line
-per check:  PASS|FAIL|SKIP <interp>/<scenario>/<core kind>/<check>[: details].
-Exit 1 if anything failed.  --quick: first interpreter only, kernel cores
-only (the ASan pass of tests/run.sh).
+For every interpreter of the matrix (harness.matrix_interpreters(): the
+system's /usr/bin/python3.X, pyenv builds of 3.8+, and what tests/provision.sh
+provisioned into its cache, e.g. debian-bookworm-3.11, pyenv-3.12.1,
+debian-sid-3.14; missing ones are SKIPs) and every scenario (tests/scenarios:
+garbage, reachable, threads, frozen) it generates a kernel core (os.abort())
+and, for some scenarios, a gcore core, runs the tool on it and compares the
+report with the truth the scenario recorded in a forked child
+(tests/scenarios/_truth.py).  One line per check:
+PASS|FAIL|SKIP <interp>/<scenario>/<core kind>/<check>[: details].
+
+Which versions the tool supports: an interpreter whose minor version the
+tool's --list-layouts claims is tested in full (a refusal is then a FAIL).
+Any other one is asked once, with a core of `python -c 'import os;
+os.abort()'`: when the tool refuses it as an unsupported Python version
+(exit 3), the interpreter is one SKIP naming the version; when it analyzes
+it, the interpreter is tested in full; anything else is a FAIL.
+
+Exit 1 if anything failed.  --quick: first interpreter only (the system's
+3.11), kernel cores only (the ASan pass of tests/run.sh).  --interp takes
+labels or shell patterns (debian-sid-*).  --results FILE: per interpreter
+label, version, source, build kind, counts and status (verified, failed,
+unsupported, unavailable) as JSON, for tests/supported_versions.py.
 """
 
 import argparse
 import collections
+import fnmatch
 import json
+import re
+import time
 import os
 import shutil
 import sys
@@ -784,16 +802,81 @@ class Ctx:
     pass
 
 
+def claimed_minors(binary):
+    """The CPython minor versions the tool's --list-layouts claims, e.g.
+    {"3.11", "3.12"}, from ranges like "CPython 3.11.0 - 3.12.x" or layout
+    names like "cpython-3.13".  (set, None) or (set(), why)."""
+    r = H.run_tool(binary, ["--list-layouts"], cwd="/", timeout=60)
+    if r.returncode != 0:
+        return set(), "--list-layouts: %s" % r.describe()
+    out = set()
+    for line in r.stdout_text().splitlines():
+        for a, b, c, d in re.findall(r"(\d+)\.(\d+)(?:\.[0-9a-z+]+)?\s*(?:-|–|\.\.)\s*(\d+)\.(\d+)", line):
+            if a == c == "3":
+                out.update("3.%d" % m for m in range(int(b), int(d) + 1))
+        for b in re.findall(r"\bcpython-3\.(\d+)\b", line, flags=re.I):
+            out.add("3." + b)
+    return out, None
+
+
+def support_gate(ctx, interp, root):
+    """None when `interp` is to be tested in full, else "unsupported"
+    (one SKIP printed) or "failed" (one FAIL printed)."""
+    if interp.minor in ctx.claimed:
+        return None
+    name = "%s/supported" % interp.label
+    core, why = H.make_probe_core(interp.python, os.path.join(root, interp.label, "probe-core"))
+    if core is None:
+        ctx.rep.fail(name, "cannot make a core to ask the tool about %s: %s" % (interp.version, why))
+        return "failed"
+    r = H.run_tool(ctx.binary, ["-q", "-o", "-", "--format", "json", core],
+                   cwd=os.path.dirname(core), timeout=ctx.timeout)
+    err = r.stderr_text()
+    if r.returncode == 3 and re.search(r"unsupported Python version", err):
+        ctx.rep.skip(name, "Python %s (%s) is not supported by this build of the tool "
+                     "(--list-layouts claims %s): %s" % (
+                         interp.version, interp.describe(),
+                         ", ".join(sorted(ctx.claimed, key=H._version_key)) or "nothing",
+                         err.strip().splitlines()[-1][:200] if err.strip() else "exit 3"))
+        return "unsupported"
+    if r.returncode == 0:
+        H.note("%s: Python %s is not claimed by --list-layouts but the tool analyzes it; "
+               "testing it in full" % (interp.label, interp.version))
+        return None
+    ctx.rep.fail(name, "Python %s: the tool neither analyzes nor refuses it as unsupported: %s; %s" % (
+        interp.version, CoreCase.run_problem(r) or r.describe(), err.strip()[-300:]))
+    return "failed"
+
+
+def write_results(path, ctx, rows):
+    data = {
+        "format": "pyheap-analyze.e2e-results/1",
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "tool": ctx.version,
+        "binary": ctx.binary,
+        "claimed": sorted(ctx.claimed, key=H._version_key),
+        "scenarios": ctx.scenarios,
+        "interpreters": rows,
+    }
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(data, f, indent=1, sort_keys=True)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--bin", required=True, help="the pyheap-analyze binary")
     ap.add_argument("--quick", action="store_true", help="first interpreter only, kernel cores only")
-    ap.add_argument("--interp", action="append", help="only this interpreter label (repeatable)")
+    ap.add_argument("--interp", action="append",
+                    help="only interpreters with this label or shell pattern (repeatable)")
     ap.add_argument("--scenario", action="append", help="only this scenario (repeatable)")
     ap.add_argument("--cache-dir", help="keep/reuse cores here (default: a temporary directory)")
     ap.add_argument("--prefix", default="", help="prefix for every check name (e.g. asan/)")
     ap.add_argument("--timeout", type=float, default=300, help="seconds per tool run")
     ap.add_argument("--keep", action="store_true", help="keep the tool's outputs next to the cached cores")
+    ap.add_argument("--results", help="write per-interpreter results (JSON) here")
     args = ap.parse_args(argv)
 
     rep = H.Reporter(args.prefix)
@@ -811,23 +894,45 @@ def main(argv=None):
     for s in scenarios:
         if not os.path.exists(os.path.join(H.SCENARIO_DIR, s + ".py")):
             ap.error("no scenario %s in %s" % (s, H.SCENARIO_DIR))
-    interps, missing = H.find_interpreters()
+    interps, missing = H.matrix_interpreters()
+
+    def selected(label):
+        return not args.interp or any(fnmatch.fnmatchcase(label, pat) for pat in args.interp)
+
+    rows = []
     for label, why in missing:
-        if not args.interp or label in args.interp:
+        if selected(label):
             rep.skip(label, "interpreter unavailable: %s" % why)
-    if args.interp:
-        interps = [i for i in interps if i[0] in args.interp]
+            rows.append({"label": label, "status": "unavailable", "reason": why})
+    interps = [i for i in interps if selected(i.label)]
     if args.quick:
         interps = interps[:1]
     if not interps:
-        rep.fail("interpreters", "no usable CPython 3.11/3.12 interpreter found")
+        rep.fail("interpreters", "no usable CPython interpreter found")
+    ctx.claimed, why = claimed_minors(ctx.binary) if os.access(ctx.binary, os.X_OK) else (set(), "no binary")
+    if why:
+        rep.fail("layouts", "cannot ask the tool which versions it supports: %s" % why)
+    ctx.scenarios = scenarios
+    H.note("matrix: %s; the tool claims %s" % (
+        ", ".join("%s (%s)" % (i.label, i.version) for i in interps) or "nothing",
+        ", ".join(sorted(ctx.claimed, key=H._version_key)) or "nothing"))
 
     kernel_why = H.kernel_core_unavailable()
     cache = H.CoreCache(args.cache_dir)
     ctx.cache = cache
     ctx.keep = args.keep
     try:
-        for label, python in interps:
+        for interp in interps:
+            label, python = interp.label, interp.python
+            row = {"label": label, "version": interp.version, "minor": interp.minor,
+                   "source": interp.source, "kind": interp.kind, "stripped": interp.stripped,
+                   "python": python}
+            rows.append(row)
+            gate = support_gate(ctx, interp, cache.root)
+            if gate is not None:
+                row["status"] = gate
+                continue
+            before = dict(rep.by_first.get(label, {"PASS": 0, "FAIL": 0, "SKIP": 0}))
             for scenario in scenarios:
                 selfcheck(rep, label, python, scenario,
                           os.path.join(cache.root, label, "selfcheck-%s-%s" % (scenario, ctx.run_id)))
@@ -861,9 +966,18 @@ def main(argv=None):
                     if not check_truth(rep, prefix + "/truth", res, label):
                         continue
                     CoreCase(ctx, label, scenario, mode, res).go()
+            after = rep.by_first.get(label, {"PASS": 0, "FAIL": 0, "SKIP": 0})
+            for k in ("PASS", "FAIL", "SKIP"):
+                row[k.lower()] = after[k] - before.get(k, 0)
+            row["status"] = "failed" if row["fail"] or not row["pass"] else "verified"
     finally:
         ctx.cache = None
         cache.cleanup()
+        if args.results:
+            try:
+                write_results(args.results, ctx, rows)
+            except OSError as e:
+                rep.fail("results", "cannot write %s: %s" % (args.results, e))
     c = rep.counts
     print("# run_e2e: %d passed, %d failed, %d skipped" % (c["PASS"], c["FAIL"], c["SKIP"]), flush=True)
     return 1 if rep.failed else 0
