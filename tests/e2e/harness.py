@@ -121,11 +121,34 @@ def wanted_interpreters():
         minor = ".".join(version.split(".")[:2])
         out.append(("pyenv-" + version,
                     os.path.join(root, "versions", version, "bin", "python" + minor)))
+    # 3.8-3.10: the newest final release of each minor that pyenv has built
+    # (the reference patch level when none is installed, so the SKIP names it).
+    for minor, default in (("3.8", "3.8.18"), ("3.9", "3.9.18"), ("3.10", "3.10.13")):
+        version = _newest_pyenv(root, minor) or default
+        out.append(("pyenv-" + version,
+                    os.path.join(root, "versions", version, "bin", "python" + minor)))
     return out
 
 
+def _newest_pyenv(root, minor):
+    """The highest installed final release 3.X.N under pyenv's versions/."""
+    try:
+        names = os.listdir(os.path.join(root, "versions"))
+    except OSError:
+        return None
+    best = None
+    for name in names:
+        m = re.fullmatch(re.escape(minor) + r"\.(\d+)", name)
+        if m and (best is None or int(m.group(1)) > best[0]):
+            best = (int(m.group(1)), name)
+    return best[1] if best else None
+
+
+SUPPORTED_MINORS = (("3", "8"), ("3", "9"), ("3", "10"), ("3", "11"), ("3", "12"))
+
+
 def probe_interpreter(path):
-    """None if `path` runs and is CPython 3.11/3.12, else the reason."""
+    """None if `path` runs and is CPython 3.8-3.12, else the reason."""
     if not os.path.exists(path):
         return "not installed (%s)" % path
     if not os.access(path, os.X_OK):
@@ -139,8 +162,8 @@ def probe_interpreter(path):
     words = out.stdout.split()
     if out.returncode != 0 or len(words) != 3:
         return "%s does not run (exit %d): %s" % (path, out.returncode, out.stderr.strip()[:200])
-    if words[0] != "cpython" or (words[1], words[2]) not in (("3", "11"), ("3", "12")):
-        return "%s is %s %s.%s, not CPython 3.11/3.12" % (path, *words)
+    if words[0] != "cpython" or (words[1], words[2]) not in SUPPORTED_MINORS:
+        return "%s is %s %s.%s, not CPython 3.8-3.12" % (path, *words)
     return None
 
 

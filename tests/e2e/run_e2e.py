@@ -4,7 +4,7 @@
     /usr/bin/python3 tests/e2e/run_e2e.py --bin PATH [--quick] [--interp LABEL]...
         [--scenario NAME]... [--cache-dir DIR] [--prefix P] [--timeout S]
 
-For every interpreter (debian-3.11, pyenv-3.11.7, pyenv-3.12.1; missing ones
+For every interpreter (debian-3.11, pyenv 3.8.x-3.12.x; missing ones
 are SKIPs) and every scenario (tests/scenarios: garbage, reachable, threads,
 frozen) it generates a kernel core (os.abort()) and, for some scenarios, a
 gcore core, runs the tool on it and compares the report with the truth the
@@ -820,7 +820,7 @@ def main(argv=None):
     if args.quick:
         interps = interps[:1]
     if not interps:
-        rep.fail("interpreters", "no usable CPython 3.11/3.12 interpreter found")
+        rep.fail("interpreters", "no usable CPython 3.8-3.12 interpreter found")
 
     kernel_why = H.kernel_core_unavailable()
     cache = H.CoreCache(args.cache_dir)
