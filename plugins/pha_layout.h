@@ -125,6 +125,12 @@ struct pha_layout {
 	struct pha_error *(*threads)(struct pha_py *py,
 				     void (*cb)(void *arg, const struct pha_thread_info *t),
 				     void *arg);
+
+	/* Optional (NULL: not provided). The exact PY_VERSION_HEX as the heap
+	 * says it (sys.hexversion), 0 if it cannot be read. The host uses it
+	 * before 3.11, where the binary has no Py_Version: it opens the layout
+	 * of the minor version the file name gives, then asks. */
+	uint32_t (*hexversion)(struct pha_py *py);
 };
 
 /* The compiled-in layouts, NULL-terminated. */
