@@ -856,6 +856,13 @@ static uint64_t object_size(struct pha_py *py, uint64_t a, const struct tinfo *t
 			if (cells)
 				size += 8 * u64_or0(py, cells + 16);
 		}
+		if (o->co_opcache && u64_or0(py, a + o->co_opcache)) {
+			/* <= 3.10 opcache: a map byte per code unit, then entries. */
+			uint64_t bytecode = u64_or0(py, a + o->co_code);
+			if (bytecode)
+				size += u64_or0(py, bytecode + 16) / 2;
+			size += (uint64_t)u8_or0(py, a + o->co_opcache_size) * o->opcache_entry_size;
+		}
 		uint64_t extra = u64_or0(py, a + o->co_extra);
 		if (extra) {
 			int64_t ce = i64_or0(py, extra);

@@ -79,6 +79,9 @@ struct pha_py_offsets {
 	uint32_t co_nlocals, co_code, co_varnames, co_freevars, co_cellvars, co_cell2arg;
 	uint32_t gen_frame;			/* <= 3.10: gi_frame */
 	uint32_t prop_last;			/* last member property_traverse visits (0: 48) */
+	/* 3.8 - 3.10 LOAD_GLOBAL/LOAD_ATTR cache of a code object, counted by
+	 * code.__sizeof__: one map byte per code unit + co_opcache_size entries */
+	uint32_t co_opcache, co_opcache_size, opcache_entry_size;
 };
 
 struct pha_layout_impl {

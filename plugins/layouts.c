@@ -27,7 +27,8 @@
 	.co_consts = 56, .co_names = 64, .co_varnames = 72, .co_freevars = 80, \
 	.co_cellvars = 88, .co_cell2arg = 96, .co_filename = 104, .co_name = 112, \
 	.co_linetable = 120,	/* co_lnotab in 3.8/3.9 */ \
-	.co_extra = 144, \
+	.co_extra = 144, .co_opcache = 160, .co_opcache_size = 172, \
+	.opcache_entry_size = 32, \
 	.str_ascii_size = 48, .str_compact_size = 72, .str_utf8_length = 48, \
 	.str_utf8 = 56, .str_wstr = 40, .str_wstr_length = 64, .str_data = 72, \
 	.gen_frame = 16, \

@@ -68,7 +68,8 @@ extern const struct pha_layout *const pha_builtin_layouts[];
 	U32(fo_code) U32(fo_builtins) U32(fo_globals) U32(fo_locals) U32(fo_valuestack) \
 	U32(fo_stacktop) U32(fo_stackdepth) U32(fo_lasti) U32(fo_lineno) U32(fo_localsplus) \
 	U32(co_nlocals) U32(co_code) U32(co_varnames) U32(co_freevars) U32(co_cellvars) \
-	U32(co_cell2arg) U32(gen_frame) U32(prop_last)
+	U32(co_cell2arg) U32(gen_frame) U32(prop_last) \
+	U32(co_opcache) U32(co_opcache_size) U32(opcache_entry_size)
 
 /* The list, turned back into a struct: same size and offsets as the real
  * one, or the list is out of date. */

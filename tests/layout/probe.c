@@ -43,6 +43,7 @@
 
 #if LEGACY
 #include "frameobject.h"
+#include "pycore_code.h"	/* _PyOpcache */
 #if PY_VERSION_HEX < 0x03090000
 #include "pycore_pystate.h"	/* 3.8: _PyRuntimeState, struct _is, GC state */
 #else
@@ -127,6 +128,9 @@ static void legacy_members(void)
 	ABSENT("co_cell2arg");
 	ABSENT("gen_frame");
 	UNCHECKED("prop_last");	/* propertyobject is private to descrobject.c */
+	ABSENT("co_opcache");	/* replaced by inline caches in 3.11 */
+	ABSENT("co_opcache_size");
+	ABSENT("opcache_entry_size");
 }
 
 int main(void)
@@ -467,6 +471,9 @@ int main(void)
 	OFF("co_linetable", PyCodeObject, co_lnotab);
 #endif
 	OFF("co_extra", PyCodeObject, co_extra);
+	OFF("co_opcache", PyCodeObject, co_opcache);
+	OFF("co_opcache_size", PyCodeObject, co_opcache_size);
+	SIZE("opcache_entry_size", _PyOpcache);
 	ABSENT("co_exceptiontable");
 	ABSENT("co_nlocalsplus");
 	ABSENT("co_framesize");
