@@ -246,6 +246,8 @@ def run_cases(b, rep, cache, work):
     b.expect_error("usage/unknown-option", ["--no-such-option", "x"], 2, cause=r"no-such-option")
     b.expect_error("usage/missing-option-argument", ["-o"], 2, cause=r"-o|argument|requires")
     b.expect_error("usage/bad-format", ["--format", "yaml", "x"], 2, cause=r"yaml|format")
+    b.expect_error("usage/bad-force-layout", ["--force-layout", "three", "x"], 2,
+                   cause=r"force-layout", also=("three",))
     r, _ = b.run(["--help"])
     p = b.basic(r) or ([] if r.returncode == 0 else ["exit %d, expected 0" % r.returncode])
     if not p and "usage" not in r.stdout_text().lower():
@@ -349,6 +351,37 @@ def run_cases(b, rep, cache, work):
             continue
         b.expect_error(name, ["-q", core], 3, core, r"support|unknown|layout|version",
                        also=("%d.%d" % minor,))
+        if minor == (3, 7):
+            # --force-layout names a layout this build does not have.
+            b.expect_error("bad/force-layout-unknown-3.7", ["-q", "--force-layout", "3.7", core], 3,
+                           cause=r"no such layout", also=("3.7",))
+
+    # -- --force-layout on a supported version: analyzed, with a warning -------
+    p39 = [(l, p) for l, p in interps if l.startswith("pyenv-3.9")]
+    if not p39:
+        rep.skip("bad/force-layout-warns", "no pyenv 3.9 interpreter here")
+    else:
+        label, python = p39[0]
+        res = cache.get(label, python, "garbage", "kernel")
+        if res.core is None:
+            res = cache.get(label, python, "garbage", "gcore")
+        if res.core is None:
+            rep.fail("bad/force-layout-warns", "could not make a core: %s" % res.error)
+        else:
+            r, d = b.run(["-q", "--force-layout", "3.9", "-o", "report.json", res.core])
+            p = b.basic(r) or ([] if r.returncode == 0 else ["exit %d: %s" % (
+                r.returncode, r.stderr_text().strip()[-200:])])
+            if not p:
+                try:
+                    _, rpt = H.read_report(os.path.join(d, "report.json"))
+                    warns = [w for w in rpt.get("warnings") or [] if isinstance(w, str)]
+                    if not any(re.search(r"force", w, re.I) for w in warns):
+                        p.append("no warning names the forced layout: %s" % warns[:3])
+                    if (rpt.get("python") or {}).get("layout") != "cpython-3.9":
+                        p.append("layout %r" % (rpt.get("python") or {}).get("layout"))
+                except H.LoadError as e:
+                    p.append(str(e))
+            rep.check("bad/force-layout-warns", p, "exit %s" % r.returncode)
 
     # -- output that cannot be written ------------------------------------------
     if real:
