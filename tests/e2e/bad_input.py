@@ -356,6 +356,44 @@ def run_cases(b, rep, cache, work):
             b.expect_error("bad/force-layout-unknown-3.7", ["-q", "--force-layout", "3.7", core], 3,
                            cause=r"no such layout", also=("3.7",))
 
+    # -- before 3.11 the exact version comes from sys.hexversion in the heap:
+    # a pre-release value is refused (naming it), --force-layout accepts it,
+    # and a value of another minor version than the file name is an error.
+    found = pyenv_versions((3, 9))
+    if not found:
+        for case in ("prerelease-refused", "prerelease-forced", "hexversion-mismatch"):
+            rep.skip("bad/" + case, "no pyenv CPython 3.9 installed")
+    else:
+        version, exe = found[0]
+        cases = (("prerelease", 0x030900B1), ("mismatch", 0x030A00F0))
+        cores = {}
+        for tag, hexv in cases:
+            cores[tag], why = kernel_core_of(
+                [exe, "-E", "-s", "-c", "import os, sys; sys.hexversion = %d; os.abort()" % hexv],
+                os.path.join(work, "hex-%s-%s" % (tag, version)))
+            if cores[tag] is None:
+                rep.fail("bad/hexversion-%s" % tag, "could not make a core of %s: %s" % (exe, why))
+        if cores["prerelease"]:
+            core = cores["prerelease"]
+            b.expect_error("bad/prerelease-refused", ["-q", core], 3, core, r"unsupported",
+                           also=("3.9.0b1", "--force-layout"))
+            r, d = b.run(["-q", "--force-layout", "3.9", "-o", "report.json", core])
+            p = b.basic(r) or ([] if r.returncode == 0 else ["exit %d: %s" % (
+                r.returncode, r.stderr_text().strip()[-200:])])
+            if not p:
+                try:
+                    _, rpt = H.read_report(os.path.join(d, "report.json"))
+                    py = rpt.get("python") or {}
+                    if py.get("version") != "3.9.0b1" or py.get("hexversion") != 0x030900B1:
+                        p.append("python %r, expected 3.9.0b1 / 0x030900b1" % py)
+                except H.LoadError as e:
+                    p.append(str(e))
+            rep.check("bad/prerelease-forced", p, "exit %s" % r.returncode)
+        if cores["mismatch"]:
+            core = cores["mismatch"]
+            b.expect_error("bad/hexversion-mismatch", ["-q", core], 3, core, r"hexversion",
+                           also=("3.9", "3.10.0"))
+
     # -- --force-layout on a supported version: analyzed, with a warning -------
     p39 = [(l, p) for l, p in interps if l.startswith("pyenv-3.9")]
     if not p39:
