@@ -795,14 +795,21 @@ static uint64_t tuple_len(struct pha_py *py, uint64_t t)
 	return n > 0 && n < (1 << 24) ? (uint64_t)n : 0;
 }
 
-static uint64_t legacy_frame_extras(struct pha_py *py, uint64_t code)
+/* frame_nslots: co_nlocals + cells + frees, the f_localsplus slots
+ * before the value stack. */
+static uint64_t legacy_frame_nslots(struct pha_py *py, uint64_t code)
 {
 	const struct pha_py_offsets *o = py->o;
 	int32_t nlocals = i32_or0(py, code + o->co_nlocals);
-	int32_t stack = i32_or0(py, code + o->co_stacksize);
-	return (uint64_t)(nlocals > 0 ? nlocals : 0) + (uint64_t)(stack > 0 ? stack : 0) +
+	return (uint64_t)(nlocals > 0 ? nlocals : 0) +
 	       tuple_len(py, u64_or0(py, code + o->co_cellvars)) +
 	       tuple_len(py, u64_or0(py, code + o->co_freevars));
+}
+
+static uint64_t legacy_frame_extras(struct pha_py *py, uint64_t code)
+{
+	int32_t stack = i32_or0(py, code + py->o->co_stacksize);
+	return legacy_frame_nslots(py, code) + (uint64_t)(stack > 0 ? stack : 0);
 }
 
 static uint64_t object_size(struct pha_py *py, uint64_t a, const struct tinfo *ti)
@@ -1117,18 +1124,9 @@ static void frame_refs_v1(struct pha_py *py, uint64_t f, pha_ref_fn *cb, void *a
 	ref_at(py, cb, arg, f + o->fo_trace, T);
 	uint64_t code = u64_or0(py, f + o->fo_code);
 	uint64_t valuestack = u64_or0(py, f + o->fo_valuestack);
-	uint64_t locals = f + o->fo_localsplus;
-	uint64_t nslots;
-	if (o->fo_stackdepth) {
-		/* 3.10 frame_nslots: f_valuestack - f_localsplus. */
-		nslots = valuestack >= locals ? (valuestack - locals) / 8 : 0;
-	} else {
-		nslots = code ? legacy_frame_extras(py, code) -
-					(uint64_t)i32_or0(py, code + o->co_stacksize)
-			      : 0;
-	}
+	uint64_t nslots = code ? legacy_frame_nslots(py, code) : 0;
 	if (nslots < (1u << 24))
-		ref_array(py, cb, arg, locals, nslots, T);
+		ref_array(py, cb, arg, f + o->fo_localsplus, nslots, T);
 	if (!valuestack)
 		return;
 	if (o->fo_stackdepth) {
