@@ -46,6 +46,8 @@ static const char usage_text[] =
 	"                            (cores from containers or other machines)\n"
 	"\n"
 	"      --list-layouts        list the CPython layouts this build knows\n"
+	"      --force-layout X.Y    use the layout of CPython X.Y whatever the version\n"
+	"                            found (pre-releases and unverified versions)\n"
 	"  -h, --help                this help\n"
 	"  -V, --version             version\n"
 	"\n"
@@ -134,7 +136,7 @@ int main(int argc, char **argv)
 	struct pha_target_options topts = {0};
 	char **search = NULL;
 
-	enum { OPT_FORMAT = 256, OPT_EXE, OPT_LIBPATH, OPT_SYSROOT, OPT_DUMP, OPT_TOP, OPT_LIST };
+	enum { OPT_FORMAT = 256, OPT_EXE, OPT_LIBPATH, OPT_SYSROOT, OPT_DUMP, OPT_TOP, OPT_LIST, OPT_FORCE };
 	static const struct option longopts[] = {
 		{"output", required_argument, NULL, 'o'},
 		{"format", required_argument, NULL, OPT_FORMAT},
@@ -144,6 +146,7 @@ int main(int argc, char **argv)
 		{"dump-objects", required_argument, NULL, OPT_DUMP},
 		{"top", required_argument, NULL, OPT_TOP},
 		{"list-layouts", no_argument, NULL, OPT_LIST},
+		{"force-layout", required_argument, NULL, OPT_FORCE},
 		{"quiet", no_argument, NULL, 'q'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
@@ -187,6 +190,15 @@ int main(int argc, char **argv)
 			if (*end || v < 1 || v > 1000000)
 				die_usage("--top needs a number from 1 to 1000000, not '%s'", optarg);
 			top = (int)v;
+			break;
+		}
+		case OPT_FORCE: {
+			unsigned maj, min;
+			char extra;
+			if (sscanf(optarg, "%u.%u%c", &maj, &min, &extra) != 2 || maj != 3 || min > 255)
+				die_usage("--force-layout needs a version 3.Y, not '%s'", optarg);
+			topts.force_minor = min;
+			topts.force_layout = true;
 			break;
 		}
 		case OPT_LIST:

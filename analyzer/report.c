@@ -426,6 +426,14 @@ struct pha_error *pha_report_build(struct pha_target *t, const struct pha_heap *
 		err = &pha_enomem;
 		goto out;
 	}
+	/* Before 3.11 the thread state has no native id: the core's thread
+	 * whose fs_base is the pthread_t (glibc x86-64) is the same thread. */
+	for (size_t i = 0; i < r->nthreads; i++) {
+		for (size_t j = 0; !r->threads[i].native_id && j < t->core->nthreads; j++) {
+			if (r->threads[i].thread_id && t->core->threads[j].fs_base == r->threads[i].thread_id)
+				r->threads[i].native_id = (uint64_t)t->core->threads[j].tid;
+		}
+	}
 	for (size_t i = 0; i < r->nthreads; i++) {
 		if (t->core->nthreads && r->threads[i].native_id &&
 		    r->threads[i].native_id == (uint64_t)t->core->threads[0].tid && t->core->signo)

@@ -158,7 +158,12 @@ static struct pha_error *find_runtime(struct pha_target *t)
 				t->core->path, t->core->fname[0] ? t->core->fname : "unknown");
 }
 
-static struct pha_error *find_version(struct pha_target *t)
+/* The version as far as the binary tells it. 3.11+: Py_Version, exact.
+ * Before 3.11 there is no Py_Version: the file name gives the minor
+ * version (libpython3.10.so.1.0, python3.9), and the exact version is
+ * read from the heap (sys.hexversion) once that minor's layout is open. */
+static struct pha_error *find_version(struct pha_target *t, const struct pha_target_options *opts,
+				      bool *exact_ret, unsigned *minor_ret)
 {
 	/* Py_Version (3.11+) lives in .rodata, usually not in the core: the
 	 * memory reader fills it from the ELF file. */
@@ -167,28 +172,77 @@ static struct pha_error *find_version(struct pha_target *t)
 	if (sym && !pha_memory_read(&t->mem, sym, &v, 8, NULL) &&
 	    !pha_module_read_file(t->pymod, sym, &v, 8))
 		v = 0;
-	if (!v || (v >> 24) != 3) {
-		/* Before 3.11 there is no Py_Version: the file name still tells
-		 * the minor version (libpython3.10.so.1.0, python3.9). */
-		const char *b = base_name(t->pymod->name);
-		const char *p = strstr(b, "python3.");
-		unsigned minor;
-		if (p && sscanf(p + 8, "%u", &minor) == 1)
-			return pha_error_create(PHA_ERR_INPUT,
-						"%s: unsupported Python version 3.%u (from %s, which has "
-						"no Py_Version); this build supports CPython 3.11 and 3.12",
-						t->core->path, minor, t->pymod->name);
+	if (v && (v >> 24) == 3) {
+		t->hexversion = (uint32_t)v;
+		pha_version_string(t->hexversion, t->version, sizeof(t->version));
+		*exact_ret = true;
+		*minor_ret = (t->hexversion >> 16) & 0xff;
+		return NULL;
+	}
+	const char *b = base_name(t->pymod->name);
+	const char *p = strstr(b, "python3.");
+	unsigned minor;
+	if (p && sscanf(p + 8, "%u", &minor) == 1 && minor < 256) {
+		*minor_ret = minor;
+	} else if (opts->force_layout) {
+		*minor_ret = opts->force_minor;
+	} else {
 		return pha_error_create(PHA_ERR_INPUT,
 					"%s: cannot tell the Python version of %s (no readable "
-					"Py_Version)", t->core->path, t->pymod->name);
+					"Py_Version, and the file name has no python3.X); name it "
+					"with --force-layout 3.X",
+					t->core->path, t->pymod->name);
 	}
-	t->hexversion = (uint32_t)v;
-	pha_version_string(t->hexversion, t->version, sizeof(t->version));
+	/* Provisional until the heap says more: 3.X.0 final. */
+	t->hexversion = 0x030000F0u | (*minor_ret << 16);
+	snprintf(t->version, sizeof(t->version), "3.%u", *minor_ret);
+	*exact_ret = false;
 	return NULL;
 }
 
-static struct pha_error *choose_layout(struct pha_target *t)
+static void layout_list(char *list, size_t size)
 {
+	list[0] = 0;
+	for (size_t i = 0; pha_builtin_layouts[i]; i++) {
+		size_t n = strlen(list);
+		snprintf(list + n, size - n, "%s%s", i ? ", " : "", pha_builtin_layouts[i]->name);
+	}
+}
+
+/* The layout of minor version 3.<minor>, or NULL. */
+static const struct pha_layout *layout_of_minor(unsigned minor)
+{
+	for (size_t i = 0; pha_builtin_layouts[i]; i++) {
+		const struct pha_layout *l = pha_builtin_layouts[i];
+		if ((l->min_hex >> 16) == (0x0300u | minor))
+			return l;
+	}
+	return NULL;
+}
+
+static struct pha_error *choose_layout(struct pha_target *t, const struct pha_target_options *opts,
+				       bool exact, unsigned minor)
+{
+	char list[256];
+	layout_list(list, sizeof(list));
+	if (opts->force_layout) {
+		t->layout = layout_of_minor(opts->force_minor);
+		if (!t->layout)
+			return pha_error_create(PHA_ERR_INPUT,
+						"--force-layout 3.%u: no such layout in this build "
+						"(layouts: %s)", opts->force_minor, list);
+		return NULL;
+	}
+	if (!exact) {
+		t->layout = layout_of_minor(minor);
+		if (t->layout)
+			return NULL;
+		return pha_error_create(PHA_ERR_INPUT,
+					"%s: unsupported Python version 3.%u (from %s, which has "
+					"no Py_Version); this build supports CPython 3.8 - 3.12 "
+					"(layouts: %s)",
+					t->core->path, minor, t->pymod->name, list);
+	}
 	for (size_t i = 0; pha_builtin_layouts[i]; i++) {
 		const struct pha_layout *l = pha_builtin_layouts[i];
 		if (t->hexversion >= l->min_hex && t->hexversion <= l->max_hex) {
@@ -196,17 +250,48 @@ static struct pha_error *choose_layout(struct pha_target *t)
 			return NULL;
 		}
 	}
-	char list[256] = "";
-	for (size_t i = 0; pha_builtin_layouts[i]; i++) {
-		char lo[32];
-		pha_version_string(pha_builtin_layouts[i]->min_hex, lo, sizeof(lo));
-		size_t n = strlen(list);
-		snprintf(list + n, sizeof(list) - n, "%s%s", i ? ", " : "",
-			 pha_builtin_layouts[i]->name);
-	}
 	return pha_error_create(PHA_ERR_INPUT,
 				"%s: unsupported Python version %s (0x%08x) in %s; supported layouts: %s",
 				t->core->path, t->version, t->hexversion, t->pymod->name, list);
+}
+
+/* Before 3.11: the exact version from the heap, checked against what the
+ * chosen layout was verified for (final releases of its minor version). */
+static struct pha_error *heap_version(struct pha_target *t, const struct pha_target_options *opts,
+				      unsigned minor)
+{
+	const struct pha_layout *l = t->layout;
+	uint32_t hv = l->hexversion ? l->hexversion(t->py) : 0;
+	if (!hv) {
+		if (opts->force_layout) {
+			pha_target_warn(t, "the exact Python version could not be read (sys.hexversion); "
+					   "reported as %s", t->version);
+			return NULL;
+		}
+		return pha_error_create(PHA_ERR_INPUT,
+					"%s: Python 3.%u (from the name of %s), but its exact version "
+					"cannot be read from the heap (sys.hexversion); --force-layout "
+					"3.%u tries layout %s anyway",
+					t->core->path, minor, t->pymod->name, minor, l->name);
+	}
+	t->hexversion = hv;
+	pha_version_string(hv, t->version, sizeof(t->version));
+	if (opts->force_layout)
+		return NULL;
+	if (((hv >> 16) & 0xff) != minor)
+		return pha_error_create(PHA_ERR_INPUT,
+					"%s: %s is named for Python 3.%u but sys.hexversion says %s",
+					t->core->path, t->pymod->name, minor, t->version);
+	if (hv < l->min_hex || hv > l->max_hex || ((hv >> 4) & 0xf) != 0xf) {
+		char lo[32];
+		pha_version_string(l->min_hex, lo, sizeof(lo));
+		return pha_error_create(PHA_ERR_INPUT,
+					"%s: unsupported Python version %s (0x%08x) in %s: layout %s "
+					"is verified for final releases from %s on only; "
+					"--force-layout 3.%u uses it anyway",
+					t->core->path, t->version, hv, t->pymod->name, l->name, lo, minor);
+	}
+	return NULL;
 }
 
 struct pha_error *pha_target_open(const char *path, const struct pha_target_options *opts,
@@ -232,12 +317,11 @@ struct pha_error *pha_target_open(const char *path, const struct pha_target_opti
 	for (size_t i = 0; i < t->mods.nwarnings; i++)
 		pha_target_warn(t, "%s", t->mods.warnings[i]);
 
-	if ((err = find_runtime(t)) || (err = find_version(t)) || (err = choose_layout(t)))
+	bool exact = false;
+	unsigned minor = 0;
+	if ((err = find_runtime(t)) || (err = find_version(t, opts, &exact, &minor)) ||
+	    (err = choose_layout(t, opts, exact, minor)))
 		goto out;
-	if (t->verbose)
-		fprintf(stderr, "pyheap-analyze: CPython %s, _PyRuntime at 0x%llx in %s, layout %s\n",
-			t->version, (unsigned long long)t->runtime, t->pymod->name,
-			t->layout->name);
 
 	t->svc = (struct pha_services){
 		.ctx = t, .read = svc_read, .ptr = svc_ptr, .symbol = svc_symbol,
@@ -254,6 +338,15 @@ struct pha_error *pha_target_open(const char *path, const struct pha_target_opti
 			err = pha_error_prefix(err, "%s", path);
 		goto out;
 	}
+	if (!exact && (err = heap_version(t, opts, minor)))
+		goto out;
+	if (opts->force_layout)
+		pha_target_warn(t, "layout %s forced (--force-layout) for CPython %s: results may "
+				   "be wrong", t->layout->name, t->version);
+	if (t->verbose)
+		fprintf(stderr, "pyheap-analyze: CPython %s%s, _PyRuntime at 0x%llx in %s, layout %s\n",
+			t->version, exact ? "" : " (version from sys.hexversion)",
+			(unsigned long long)t->runtime, t->pymod->name, t->layout->name);
 	*target_ret = t;
 	return NULL;
 out:

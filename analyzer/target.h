@@ -15,6 +15,8 @@
 struct pha_target_options {
 	struct pha_module_options modules;
 	int verbose;
+	bool force_layout;		/* --force-layout 3.<force_minor> */
+	unsigned force_minor;
 };
 
 struct pha_target {

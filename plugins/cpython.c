@@ -1,4 +1,4 @@
-/* The table-driven CPython walker (3.11, 3.12).
+/* The table-driven CPython walker (3.8 - 3.12).
  *
  * What it must reproduce exactly is what CPython's tp_traverse functions
  * visit: the cycle-collector arithmetic subtracts one reference per visited
@@ -106,6 +106,7 @@ struct pha_py {
 	uint64_t interps[MAX_INTERPS];
 	size_t ninterps;
 	uint64_t set_dummy;
+	uint64_t str_type;		/* &PyUnicode_Type (3.8-3.10 dict keys), 0 if unknown */
 	/* tp_traverse of classes made by a class statement (type_new sets it
 	 * to subtype_traverse); 0 if it could not be found. Heap types with
 	 * another tp_traverse come from PyType_FromSpec (C extensions). */
@@ -297,9 +298,110 @@ static uint64_t keys_size(const struct dkeys *k)
 	       ((2 * n) / 3) * (k->kind == DICT_KEYS_GENERAL ? 24 : 16);
 }
 
+/* ---- dicts, 3.8 - 3.10 keys layout ----
+ * PyDictKeysObject{dk_refcnt, dk_size, dk_lookup, dk_usable, dk_nentries}
+ * (40 bytes), then dk_size indices of 1/2/4/8 bytes by dk_size, then
+ * 24-byte {hash, key, value} entries. A split table keeps its values in
+ * ma_values[i]. */
+
+static bool read_keys_v1(struct pha_py *py, uint64_t keys, struct dkeys *k)
+{
+	int64_t hdr[5];
+	if (!keys || !rd(py, keys, hdr, sizeof(hdr)))
+		return false;
+	int64_t n = hdr[1];
+	if (n < 1 || n > (1LL << 40) || (n & (n - 1)) || hdr[4] < 0 || hdr[4] > n)
+		return false;
+	unsigned w = n <= 0xff ? 1 : n <= 0xffff ? 2 : n <= 0xffffffffLL ? 4 : 8;
+	k->addr = keys;
+	k->refcnt = hdr[0];
+	k->usable = hdr[3];
+	k->nentries = hdr[4];
+	k->kind = DICT_KEYS_GENERAL;
+	k->log2_size = (uint8_t)__builtin_ctzll((uint64_t)n);
+	k->log2_index_bytes = (uint8_t)__builtin_ctzll((uint64_t)n * w);
+	k->entries = keys + 40 + (uint64_t)n * w;
+	return true;
+}
+
+/* _PyDict_KeysSize: header, indices, USABLE_FRACTION(n) entries. */
+static uint64_t keys_size_v1(const struct dkeys *k)
+{
+	uint64_t n = 1ULL << k->log2_size;
+	return 40 + (1ULL << k->log2_index_bytes) + ((2 * n) / 3) * 24;
+}
+
+static bool is_exact_str(struct pha_py *py, uint64_t o);
+
+/* dict_traverse of 3.8 - 3.10: values (ma_values[i] for a split table);
+ * keys only when dk_lookup is the general lookdict, which a table uses
+ * once it holds a key that is not an exact str. lookdict is a static
+ * function (no symbol in a stripped binary), so the key's own type
+ * decides: exact str keys are never GC objects, so whether they count as
+ * visited does not change the collector's arithmetic. */
+static void dict_refs_v1(struct pha_py *py, uint64_t d, pha_ref_fn *cb, void *arg)
+{
+	struct dkeys k;
+	uint64_t values = u64_or0(py, d + 40);
+	if (!read_keys_v1(py, u64_or0(py, d + 32), &k))
+		return;
+	uint64_t n = (uint64_t)k.nentries;
+	if (values) {
+		ref_array(py, cb, arg, values, n, PHA_REF_TRAVERSED);
+		return;
+	}
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t e[3];
+		if (!rd(py, k.entries + 24 * i, e, sizeof(e)))
+			return;
+		if (e[2]) {
+			ref(cb, arg, e[2], PHA_REF_TRAVERSED);
+			ref(cb, arg, e[1], is_exact_str(py, e[1]) ? 0 : PHA_REF_TRAVERSED);
+		}
+	}
+}
+
+static uint64_t dict_get_str_v1(struct pha_py *py, uint64_t d, const char *key)
+{
+	struct dkeys k;
+	uint64_t values = u64_or0(py, d + 40);
+	if (!read_keys_v1(py, u64_or0(py, d + 32), &k))
+		return 0;
+	char buf[256];
+	for (int64_t i = 0; i < k.nentries; i++) {
+		uint64_t e = k.entries + 24 * (uint64_t)i;
+		uint64_t kaddr = u64_or0(py, e + 8);
+		if (!kaddr || !read_str(py, kaddr, buf, sizeof(buf)) || strcmp(buf, key) != 0)
+			continue;
+		if (values)
+			return u64_or0(py, values + 8 * (uint64_t)i);
+		return u64_or0(py, e + 16);
+	}
+	return 0;
+}
+
+/* dict.__sizeof__ of 3.8 - 3.10: a split table adds USABLE_FRACTION(n)
+ * value slots; keys count when the dict owns them (dk_refcnt == 1). */
+static uint64_t dict_size_v1(struct pha_py *py, uint64_t d, uint64_t basicsize)
+{
+	struct dkeys k;
+	uint64_t res = basicsize;
+	if (!read_keys_v1(py, u64_or0(py, d + 32), &k))
+		return res;
+	if (u64_or0(py, d + 40))
+		res += 8 * (((2ULL << k.log2_size)) / 3);
+	if (k.refcnt == 1)
+		res += keys_size_v1(&k);
+	return res;
+}
+
 /* What dict_traverse visits, plus (flags 0) the keys it skips. */
 static void dict_refs(struct pha_py *py, uint64_t d, pha_ref_fn *cb, void *arg)
 {
+	if (py->o->dict_keys_v1) {
+		dict_refs_v1(py, d, cb, arg);
+		return;
+	}
 	struct dkeys k;
 	uint64_t values = u64_or0(py, d + 40);
 	if (!read_keys(py, u64_or0(py, d + 32), &k))
@@ -337,6 +439,8 @@ static void dict_refs(struct pha_py *py, uint64_t d, pha_ref_fn *cb, void *arg)
 /* Look a str key up in a dict by value; returns the value or 0. */
 static uint64_t dict_get_str(struct pha_py *py, uint64_t d, const char *key)
 {
+	if (py->o->dict_keys_v1)
+		return dict_get_str_v1(py, d, key);
 	struct dkeys k;
 	uint64_t values = u64_or0(py, d + 40);
 	if (!read_keys(py, u64_or0(py, d + 32), &k))
@@ -357,6 +461,8 @@ static uint64_t dict_get_str(struct pha_py *py, uint64_t d, const char *key)
 
 static uint64_t dict_size(struct pha_py *py, uint64_t d, uint64_t basicsize)
 {
+	if (py->o->dict_keys_v1)
+		return dict_size_v1(py, d, basicsize);
 	struct dkeys k;
 	uint64_t res = basicsize;
 	if (!read_keys(py, u64_or0(py, d + 32), &k))
@@ -608,6 +714,16 @@ static struct tinfo *type_of(struct pha_py *py, uint64_t t)
 	return ti && !tinfo_bad(ti) ? ti : NULL;
 }
 
+/* An exact str (not a subclass): what keeps a 3.8 - 3.10 dict off lookdict. */
+static bool is_exact_str(struct pha_py *py, uint64_t o)
+{
+	uint64_t t = u64_or0(py, o + 8);
+	if (py->str_type)
+		return t == py->str_type;
+	struct tinfo *ti = type_of(py, t);
+	return ti && ti->kind == K_STR && !(ti->flags & TPF_HEAPTYPE);
+}
+
 /* ---- object info and sizes ---- */
 
 static uint64_t preheader(struct pha_py *py, const struct tinfo *ti)
@@ -671,6 +787,31 @@ static uint64_t frame_slots(struct pha_py *py, uint64_t code)
 	       (uint64_t)i32_or0(py, code + o->co_stacksize);
 }
 
+/* <= 3.10: co_stacksize + co_nlocals + cells + frees, the slots a frame
+ * of this code has (f_localsplus). */
+static uint64_t tuple_len(struct pha_py *py, uint64_t t)
+{
+	int64_t n = t ? i64_or0(py, t + 16) : 0;
+	return n > 0 && n < (1 << 24) ? (uint64_t)n : 0;
+}
+
+/* frame_nslots: co_nlocals + cells + frees, the f_localsplus slots
+ * before the value stack. */
+static uint64_t legacy_frame_nslots(struct pha_py *py, uint64_t code)
+{
+	const struct pha_py_offsets *o = py->o;
+	int32_t nlocals = i32_or0(py, code + o->co_nlocals);
+	return (uint64_t)(nlocals > 0 ? nlocals : 0) +
+	       tuple_len(py, u64_or0(py, code + o->co_cellvars)) +
+	       tuple_len(py, u64_or0(py, code + o->co_freevars));
+}
+
+static uint64_t legacy_frame_extras(struct pha_py *py, uint64_t code)
+{
+	int32_t stack = i32_or0(py, code + py->o->co_stacksize);
+	return legacy_frame_nslots(py, code) + (uint64_t)(stack > 0 ? stack : 0);
+}
+
 static uint64_t object_size(struct pha_py *py, uint64_t a, const struct tinfo *ti)
 {
 	const struct pha_py_offsets *o = py->o;
@@ -711,11 +852,24 @@ static uint64_t object_size(struct pha_py *py, uint64_t a, const struct tinfo *t
 			nd = absize;
 		/* int.__sizeof__ uses offsetof(PyLongObject, ob_digit), not
 		 * tp_basicsize (bool's basicsize is larger). */
-		size = 24 + 4 * (nd ? nd : 1);
+		size = 24 + 4 * (nd || o->int_size_no_min ? nd : 1);
 		break;
 	}
 	case K_CODE: {
 		size = (ti->basicsize + 2 * absize + 7) & ~7ULL;
+		if (o->co_cell2arg && u64_or0(py, a + o->co_cell2arg)) {
+			/* <= 3.10: the cell-to-argument map, one Py_ssize_t per cell. */
+			uint64_t cells = u64_or0(py, a + o->co_cellvars);
+			if (cells)
+				size += 8 * u64_or0(py, cells + 16);
+		}
+		if (o->co_opcache && u64_or0(py, a + o->co_opcache)) {
+			/* <= 3.10 opcache: a map byte per code unit, then entries. */
+			uint64_t bytecode = u64_or0(py, a + o->co_code);
+			if (bytecode)
+				size += u64_or0(py, bytecode + 16) / 2;
+			size += (uint64_t)u8_or0(py, a + o->co_opcache_size) * o->opcache_entry_size;
+		}
 		uint64_t extra = u64_or0(py, a + o->co_extra);
 		if (extra) {
 			int64_t ce = i64_or0(py, extra);
@@ -727,12 +881,22 @@ static uint64_t object_size(struct pha_py *py, uint64_t a, const struct tinfo *t
 	case K_GEN:
 	case K_CORO:
 	case K_ASYNCGEN: {
+		if (o->frame_objects)
+			break;	/* <= 3.10: the frame is a separate object */
 		uint64_t code = code_of_gen(py, a);
 		if (code)
 			size = o->gen_iframe + o->if_localsplus + 8 * frame_slots(py, code);
 		break;
 	}
 	case K_FRAME: {
+		if (o->frame_objects) {
+			/* frame_sizeof (<= 3.10): from the code object, not ob_size
+			 * (frames come from a free list and may be larger). */
+			uint64_t code = u64_or0(py, a + o->fo_code);
+			if (code)
+				size = ti->basicsize + 8 * (legacy_frame_extras(py, code) - 1);
+			break;
+		}
 		uint64_t f = u64_or0(py, a + o->fo_frame);
 		uint64_t code = f ? u64_or0(py, f + o->if_code) : 0;
 		if (code)
@@ -751,10 +915,17 @@ static uint64_t object_size(struct pha_py *py, uint64_t a, const struct tinfo *t
 		if (self && (self->flags & TPF_HEAPTYPE)) {
 			size = o->heaptype_size;
 			struct dkeys k;
-			if (read_keys(py, self->cached_keys, &k))
+			if (o->dict_keys_v1) {
+				if (read_keys_v1(py, self->cached_keys, &k))
+					size += keys_size_v1(&k);
+			} else if (read_keys(py, self->cached_keys, &k)) {
 				size += keys_size(&k);
+			}
 		} else {
 			size = o->type_size;
+			/* <= 3.10: _PyObject_IS_GC is false for static types. */
+			if (o->sizeof_is_gc)
+				return size;
 		}
 		break;
 	}
@@ -856,13 +1027,19 @@ static void type_refs(struct pha_py *py, uint64_t t, pha_ref_fn *cb, void *arg)
 	ref_at(py, cb, arg, t + TP_BASES, f);
 	ref_at(py, cb, arg, t + TP_BASE, heap ? PHA_REF_TRAVERSED : 0);
 	if (heap) {
-		ref_at(py, cb, arg, t + o->ht_module, PHA_REF_TRAVERSED);
+		if (o->ht_module)	/* 3.9+ */
+			ref_at(py, cb, arg, t + o->ht_module, PHA_REF_TRAVERSED);
 		ref_at(py, cb, arg, t + o->ht_name, 0);
 		ref_at(py, cb, arg, t + o->ht_qualname, 0);
 		ref_at(py, cb, arg, t + o->ht_slots, 0);
 		/* The attribute names of instances live in the cached keys. */
 		struct dkeys k;
-		if (read_keys(py, ti->cached_keys, &k)) {
+		if (o->dict_keys_v1) {
+			if (read_keys_v1(py, ti->cached_keys, &k)) {
+				for (int64_t i = 0; i < k.nentries; i++)
+					ref_at(py, cb, arg, k.entries + 24 * (uint64_t)i + 8, 0);
+			}
+		} else if (read_keys(py, ti->cached_keys, &k)) {
 			for (int64_t i = 0; i < k.nentries; i++)
 				ref_at(py, cb, arg, k.entries + 16 * (uint64_t)i, 0);
 		}
@@ -916,6 +1093,72 @@ static void managed_dict_refs(struct pha_py *py, uint64_t a, const struct tinfo 
 	ref(cb, arg, dict, PHA_REF_TRAVERSED);
 }
 
+/* ---- references, 3.8 - 3.10 ---- */
+
+/* code objects are not GC objects: everything they hold is reported
+ * untraversed. co_zombieframe is a dead frame kept for reuse (refcount
+ * 0, untracked), not an object. */
+static void code_refs_v1(struct pha_py *py, uint64_t c, pha_ref_fn *cb, void *arg)
+{
+	const struct pha_py_offsets *o = py->o;
+	const uint32_t offs[] = {o->co_code, o->co_consts, o->co_names, o->co_varnames,
+				 o->co_freevars, o->co_cellvars, o->co_filename, o->co_name,
+				 o->co_linetable};
+	for (size_t i = 0; i < sizeof(offs) / sizeof(offs[0]); i++)
+		ref_at(py, cb, arg, c + offs[i], 0);
+}
+
+/* frame_traverse (<= 3.10): f_back, f_code, f_builtins, f_globals,
+ * f_locals, f_trace, the locals/cells/frees slots, then the value stack:
+ * 3.8/3.9 up to f_stacktop (NULL while the frame executes), 3.10 the
+ * first f_stackdepth entries (-1 while it executes). */
+static void frame_refs_v1(struct pha_py *py, uint64_t f, pha_ref_fn *cb, void *arg)
+{
+	const struct pha_py_offsets *o = py->o;
+	const unsigned T = PHA_REF_TRAVERSED;
+	ref_at(py, cb, arg, f + o->fo_back, T);
+	ref_at(py, cb, arg, f + o->fo_code, T);
+	ref_at(py, cb, arg, f + o->fo_builtins, T);
+	ref_at(py, cb, arg, f + o->fo_globals, T);
+	ref_at(py, cb, arg, f + o->fo_locals, T);
+	ref_at(py, cb, arg, f + o->fo_trace, T);
+	uint64_t code = u64_or0(py, f + o->fo_code);
+	uint64_t valuestack = u64_or0(py, f + o->fo_valuestack);
+	uint64_t nslots = code ? legacy_frame_nslots(py, code) : 0;
+	if (nslots < (1u << 24))
+		ref_array(py, cb, arg, f + o->fo_localsplus, nslots, T);
+	if (!valuestack)
+		return;
+	if (o->fo_stackdepth) {
+		int32_t depth = i32_or0(py, f + o->fo_stackdepth);
+		if (depth > 0 && depth < (1 << 24))
+			ref_array(py, cb, arg, valuestack, (uint64_t)depth, T);
+	} else {
+		uint64_t top = u64_or0(py, f + o->fo_stacktop);
+		if (top > valuestack && top - valuestack < (8ULL << 24))
+			ref_array(py, cb, arg, valuestack, (top - valuestack) / 8, T);
+	}
+}
+
+/* gen_traverse (<= 3.10): gi_frame, gi_code, gi_name, gi_qualname and
+ * the exception state (type, value, traceback); async generators also
+ * visit ag_finalizer, coroutines keep cr_origin unvisited. */
+static void gen_refs_v1(struct pha_py *py, uint64_t g, enum kind kind, pha_ref_fn *cb, void *arg)
+{
+	const struct pha_py_offsets *o = py->o;
+	const unsigned T = PHA_REF_TRAVERSED;
+	if (kind == K_ASYNCGEN)
+		ref_at(py, cb, arg, g + o->gen_origin, T);
+	else if (kind == K_CORO)
+		ref_at(py, cb, arg, g + o->gen_origin, 0);
+	ref_at(py, cb, arg, g + o->gen_frame, T);
+	ref_at(py, cb, arg, g + o->gen_code, T);
+	ref_at(py, cb, arg, g + o->gen_name, T);
+	ref_at(py, cb, arg, g + o->gen_qualname, T);
+	for (unsigned i = 0; i < 3; i++)
+		ref_at(py, cb, arg, g + o->gen_exc_value + 8 * i, T);
+}
+
 struct pha_error *pha_cpython_for_each_ref(struct pha_py *py, uint64_t a,
 					   const struct pha_object_info *info,
 					   pha_ref_fn *cb, void *arg)
@@ -931,7 +1174,7 @@ struct pha_error *pha_cpython_for_each_ref(struct pha_py *py, uint64_t a,
 		/* subtype_traverse: slots, the instance dict, then the type. */
 		for (uint32_t i = 0; i < ti->nslots; i++)
 			ref_at(py, cb, arg, a + ti->slots[i], T);
-		if (ti->flags & TPF_MANAGED_DICT) {
+		if ((ti->flags & TPF_MANAGED_DICT) && !o->dict_keys_v1) {
 			managed_dict_refs(py, a, ti, cb, arg);
 		} else if (ti->visit_dict) {
 			int64_t off = ti->dictoffset;
@@ -1021,7 +1264,10 @@ struct pha_error *pha_cpython_for_each_ref(struct pha_py *py, uint64_t a,
 		break;
 	}
 	case K_CODE:
-		code_refs(py, a, cb, arg);
+		if (o->frame_objects)
+			code_refs_v1(py, a, cb, arg);
+		else
+			code_refs(py, a, cb, arg);
 		break;
 	case K_CELL:
 		ref_at(py, cb, arg, a + 16, T);
@@ -1038,6 +1284,10 @@ struct pha_error *pha_cpython_for_each_ref(struct pha_py *py, uint64_t a,
 		ref_at(py, cb, arg, a + 48, 0);	/* md_name */
 		break;
 	case K_FRAME: {
+		if (o->frame_objects) {
+			frame_refs_v1(py, a, cb, arg);
+			break;
+		}
 		ref_at(py, cb, arg, a + o->fo_back, T);
 		ref_at(py, cb, arg, a + o->fo_trace, T);
 		uint64_t f = u64_or0(py, a + o->fo_frame);
@@ -1048,6 +1298,10 @@ struct pha_error *pha_cpython_for_each_ref(struct pha_py *py, uint64_t a,
 	case K_GEN:
 	case K_CORO:
 	case K_ASYNCGEN: {
+		if (o->frame_objects) {
+			gen_refs_v1(py, a, ti->kind, cb, arg);
+			break;
+		}
 		/* gi_origin_or_finalizer: the finalizer of an async generator
 		 * (visited), the origin tuple of a coroutine (not visited); plain
 		 * generators do not use it. */
@@ -1070,7 +1324,7 @@ struct pha_error *pha_cpython_for_each_ref(struct pha_py *py, uint64_t a,
 		ref_at(py, cb, arg, a + 24, T);			/* wr_callback */
 		break;
 	case K_PROPERTY:
-		for (uint64_t off = 16; off <= 48; off += 8)
+		for (uint64_t off = 16; off <= (o->prop_last ? o->prop_last : 48); off += 8)
 			ref_at(py, cb, arg, a + off, T);
 		break;
 	case K_CLASSMETHOD:
@@ -1093,8 +1347,10 @@ struct pha_error *pha_cpython_for_each_ref(struct pha_py *py, uint64_t a,
 	case K_EXCEPTION: {
 		const uint32_t offs[] = {o->exc_dict, o->exc_args, o->exc_notes, o->exc_traceback,
 					 o->exc_context, o->exc_cause};
-		for (size_t i = 0; i < sizeof(offs) / sizeof(offs[0]); i++)
-			ref_at(py, cb, arg, a + offs[i], T);
+		for (size_t i = 0; i < sizeof(offs) / sizeof(offs[0]); i++) {
+			if (offs[i])	/* exc_notes: 3.11+ */
+				ref_at(py, cb, arg, a + offs[i], T);
+		}
 		for (uint32_t i = 0; i < ti->nextra; i++)
 			ref_at(py, cb, arg, a + ti->extra[i], T);
 		break;
@@ -1172,6 +1428,12 @@ struct pha_error *pha_cpython_enumerate_gc(struct pha_py *py,
 	const struct pha_py_offsets *o = py->o;
 	for (size_t ii = 0; ii < py->ninterps; ii++) {
 		uint64_t gc = py->interps[ii] + o->is_gc;
+		if (o->gc_in_runtime) {
+			/* 3.8: one GC state for the whole runtime. */
+			if (ii > 0)
+				break;
+			gc = py->runtime + o->rt_gc;
+		}
 		if (i32_or0(py, gc + o->gc_collecting))
 			py->svc.warn(py->svc.ctx,
 				     "the core was taken during a garbage collection: objects on the "
@@ -1355,11 +1617,169 @@ static const char *frame_buf_str(struct frame_buf *fb, struct pha_py *py, uint64
 	return d;
 }
 
+/* ---- threads and frames, 3.8 - 3.10 (frame objects) ---- */
+
+/* 3.8/3.9 co_lnotab: (bytecode offset delta, signed line delta) pairs;
+ * the line of byte offset `addr` (PyCode_Addr2Line). */
+static int lnotab_line(const uint8_t *p, size_t n, int line, int64_t addr)
+{
+	int64_t a = 0;
+	for (size_t i = 0; i + 1 < n; i += 2) {
+		a += p[i];
+		if (a > addr)
+			break;
+		line += (int8_t)p[i + 1];
+	}
+	return line;
+}
+
+/* 3.10 co_linetable (PEP 626): (byte length, signed line delta) pairs,
+ * delta -128 = the range has no line. */
+static int linetable310_line(const uint8_t *p, size_t n, int line, int64_t addr)
+{
+	int64_t start = 0;
+	for (size_t i = 0; i + 1 < n; i += 2) {
+		int64_t end = start + p[i];
+		int8_t delta = (int8_t)p[i + 1];
+		if (delta != -128)
+			line += delta;
+		if (addr >= start && addr < end)
+			return delta == -128 ? -1 : line;
+		start = end;
+	}
+	return -1;
+}
+
+/* PyFrame_GetLineNumber of a frame object. */
+static int frame_line_v1(struct pha_py *py, uint64_t f, uint64_t code)
+{
+	const struct pha_py_offsets *o = py->o;
+	int32_t lineno = i32_or0(py, f + o->fo_lineno);
+	/* While tracing, f_lineno is authoritative (3.10: whenever non-zero;
+	 * 3.8/3.9: when f_trace is set). */
+	if (o->lasti_units ? lineno != 0 : (u64_or0(py, f + o->fo_trace) != 0))
+		return lineno;
+	int line = i32_or0(py, code + o->co_firstlineno);
+	int64_t lasti = i32_or0(py, f + o->fo_lasti);
+	if (lasti < 0)
+		return line;
+	if (o->lasti_units)
+		lasti *= 2;
+	uint64_t table = u64_or0(py, code + o->co_linetable);
+	int64_t n = table ? i64_or0(py, table + 16) : -1;
+	if (n < 0 || n > (1 << 24))
+		return -1;
+	if (n == 0)
+		return o->lasti_units ? -1 : line;
+	uint8_t *buf = malloc((size_t)n);
+	if (!buf || !rd(py, table + 32, buf, (size_t)n)) {
+		free(buf);
+		return -1;
+	}
+	int r = o->lasti_units ? linetable310_line(buf, (size_t)n, line, lasti)
+			       : lnotab_line(buf, (size_t)n, line, lasti);
+	free(buf);
+	return r;
+}
+
+static bool is_code(struct pha_py *py, uint64_t code)
+{
+	struct tinfo *ti = code ? type_of(py, u64_or0(py, code + 8)) : NULL;
+	return ti && ti->kind == K_CODE;
+}
+
+static bool grow_frames(struct frame_buf *fb)
+{
+	if (fb->n < fb->cap)
+		return true;
+	size_t cap = fb->cap ? fb->cap * 2 : 32;
+	struct pha_frame_info *nfr = realloc(fb->frames, cap * sizeof(*nfr));
+	if (!nfr)
+		return false;
+	fb->frames = nfr;
+	fb->cap = cap;
+	return true;
+}
+
+static struct pha_error *threads_v1(struct pha_py *py,
+				    void (*cb)(void *arg, const struct pha_thread_info *t),
+				    void *arg)
+{
+	const struct pha_py_offsets *o = py->o;
+	struct frame_buf fb = {0};
+	struct pha_error *err = NULL;
+	for (size_t ii = 0; ii < py->ninterps && !err; ii++) {
+		uint64_t ts = u64_or0(py, py->interps[ii] + o->is_threads_head);
+		for (size_t nt = 0; ts && nt < MAX_THREADS; nt++) {
+			frame_buf_reset(&fb);
+			uint64_t f = u64_or0(py, ts + o->ts_frame);
+			for (size_t nf = 0; f && nf < MAX_FRAMES; nf++) {
+				uint64_t code = u64_or0(py, f + o->fo_code);
+				if (is_code(py, code)) {
+					if (!grow_frames(&fb)) {
+						err = &pha_enomem;
+						break;
+					}
+					/* No co_qualname before 3.11: co_name is what
+					 * tracebacks show. */
+					struct pha_frame_info *fi = &fb.frames[fb.n++];
+					fi->function = frame_buf_str(&fb, py, u64_or0(py, code + o->co_name));
+					fi->filename = frame_buf_str(&fb, py, u64_or0(py, code + o->co_filename));
+					fi->line = frame_line_v1(py, f, code);
+				}
+				f = u64_or0(py, f + o->fo_back);
+			}
+			if (err)
+				break;
+			/* No native thread id in the thread state before 3.11: the
+			 * host matches thread_id (pthread_t) with the core's threads. */
+			struct pha_thread_info t = {
+				.thread_id = u64_or0(py, ts + o->ts_thread_id),
+				.native_id = 0,
+				.tstate = ts,
+				.nframes = fb.n,
+				.frames = fb.frames,
+			};
+			cb(arg, &t);
+			ts = u64_or0(py, ts + o->ts_next);
+		}
+	}
+	frame_buf_reset(&fb);
+	free(fb.frames);
+	free(fb.strings);
+	return err;
+}
+
+/* Roots of 3.8 - 3.10 threads: the thread-state objects and every frame
+ * object on the thread's stack (their contents are their referents). */
+static void thread_roots_v1(struct pha_py *py, uint64_t ts, pha_ref_fn *cb, void *arg)
+{
+	const struct pha_py_offsets *o = py->o;
+	ref_at(py, cb, arg, ts + o->ts_dict, 0);
+	ref_at(py, cb, arg, ts + o->ts_curexc_type, 0);
+	ref_at(py, cb, arg, ts + o->ts_curexc, 0);
+	ref_at(py, cb, arg, ts + o->ts_curexc_tb, 0);
+	/* exc_info -> _PyErr_StackItem {type, value, traceback, previous}. */
+	uint64_t item = u64_or0(py, ts + o->ts_exc_value_item);
+	for (size_t n = 0; item && n < MAX_FRAMES; n++) {
+		for (unsigned i = 0; i < 3; i++)
+			ref_at(py, cb, arg, item + 8 * i, 0);
+		item = u64_or0(py, item + o->esi_size - 8);
+	}
+	uint64_t f = u64_or0(py, ts + o->ts_frame);
+	for (size_t nf = 0; f && nf < MAX_FRAMES; nf++) {
+		ref(cb, arg, f, 0);
+		f = u64_or0(py, f + o->fo_back);
+	}
+}
+
 struct pha_error *pha_cpython_threads(struct pha_py *py,
 				      void (*cb)(void *arg, const struct pha_thread_info *t),
 				      void *arg)
 {
 	const struct pha_py_offsets *o = py->o;
+	if (o->frame_objects)
+		return threads_v1(py, cb, arg);
 	struct frame_buf fb = {0};
 	for (size_t ii = 0; ii < py->ninterps; ii++) {
 		uint64_t ts = u64_or0(py, py->interps[ii] + o->is_threads_head);
@@ -1419,6 +1839,10 @@ struct pha_error *pha_cpython_roots(struct pha_py *py, pha_ref_fn *cb, void *arg
 		if (o->is_interned)
 			ref_at(py, cb, arg, is + o->is_interned, 0);
 		uint64_t ts = u64_or0(py, is + o->is_threads_head);
+		for (size_t nt = 0; ts && nt < MAX_THREADS && o->frame_objects; nt++) {
+			thread_roots_v1(py, ts, cb, arg);
+			ts = u64_or0(py, ts + o->ts_next);
+		}
 		for (size_t nt = 0; ts && nt < MAX_THREADS; nt++) {
 			ref_at(py, cb, arg, ts + o->ts_dict, 0);
 			ref_at(py, cb, arg, ts + o->ts_curexc, 0);
@@ -1484,6 +1908,8 @@ struct pha_error *pha_cpython_open(const struct pha_layout *layout,
 	py->hex = hexversion;
 	py->runtime = runtime;
 	py->set_dummy = svc->symbol(svc->ctx, "_PySet_Dummy");
+	if (impl->off->dict_keys_v1)
+		py->str_type = svc->symbol(svc->ctx, "PyUnicode_Type");
 	if (!types_grow(py)) {
 		free(py);
 		return &pha_enomem;
@@ -1532,6 +1958,26 @@ struct pha_error *pha_cpython_open(const struct pha_layout *layout,
 	find_subtype_traverse(py);
 	*py_ret = py;
 	return NULL;
+}
+
+/* sys.hexversion from the interpreter's sys dict: a small int (3.8 - 3.11
+ * ob_size digits of 30 bits; 3.12+ lv_tag). */
+uint32_t pha_cpython_hexversion(struct pha_py *py)
+{
+	const struct pha_py_offsets *o = py->o;
+	if (!py->ninterps)
+		return 0;
+	uint64_t v = dict_get_str(py, u64_or0(py, py->interps[0] + o->is_sysdict), "hexversion");
+	struct tinfo *ti = v ? type_of(py, u64_or0(py, v + 8)) : NULL;
+	if (!ti || ti->kind != K_INT)
+		return 0;
+	int64_t nd = o->long_lv_tag ? (int64_t)(u64_or0(py, v + 16) >> 3) : i64_or0(py, v + 16);
+	if (nd < 1 || nd > 2)
+		return 0;
+	uint64_t val = u32_or0(py, v + 24);
+	if (nd == 2)
+		val |= (uint64_t)u32_or0(py, v + 28) << 30;
+	return val >> 24 == 3 ? (uint32_t)val : 0;
 }
 
 void pha_cpython_close(struct pha_py *py)

@@ -60,6 +60,28 @@ struct pha_py_offsets {
 	/* collections */
 	uint32_t deque_leftblock, deque_leftindex, deque_rightindex;
 	uint32_t odict_first, odict_fast_nodes_size, odict_inst_dict;
+
+	/* --- CPython 3.8 - 3.10 (frame objects, 40-byte dict keys header) ---
+	 * Zero in the 3.11+ tables: the features below are off there. */
+	unsigned frame_objects : 1;	/* <= 3.10: PyFrameObject chain from tstate->frame */
+	unsigned dict_keys_v1 : 1;	/* <= 3.10: dk_size/dk_lookup keys, 24-byte entries */
+	unsigned gc_in_runtime : 1;	/* 3.8: one GC state in _PyRuntime for all interpreters */
+	unsigned lasti_units : 1;	/* 3.10: f_lasti counts code units; co_linetable */
+	unsigned sizeof_is_gc : 1;	/* <= 3.10: getsizeof adds the GC head per _PyObject_IS_GC */
+	unsigned int_size_no_min : 1;	/* <= 3.10: int.__sizeof__ of 0 is 24 (no digit) */
+	uint32_t rt_gc;				/* 3.8: _PyRuntime.gc */
+	uint32_t ts_frame, ts_curexc_type, ts_curexc_tb;	/* PyThreadState */
+	uint32_t esi_size;			/* _PyErr_StackItem: type, value, traceback */
+	/* PyFrameObject (<= 3.10) */
+	uint32_t fo_code, fo_builtins, fo_globals, fo_locals, fo_valuestack,
+		 fo_stacktop, fo_stackdepth, fo_lasti, fo_lineno, fo_localsplus;
+	/* PyCodeObject (<= 3.10) */
+	uint32_t co_nlocals, co_code, co_varnames, co_freevars, co_cellvars, co_cell2arg;
+	uint32_t gen_frame;			/* <= 3.10: gi_frame */
+	uint32_t prop_last;			/* last member property_traverse visits (0: 48) */
+	/* 3.8 - 3.10 LOAD_GLOBAL/LOAD_ATTR cache of a code object, counted by
+	 * code.__sizeof__: one map byte per code unit + co_opcache_size entries */
+	uint32_t co_opcache, co_opcache_size, opcache_entry_size;
 };
 
 struct pha_layout_impl {
@@ -82,6 +104,7 @@ struct pha_error *pha_cpython_for_each_ref(struct pha_py *py, uint64_t addr,
 					   const struct pha_object_info *info,
 					   pha_ref_fn *cb, void *arg);
 const char *pha_cpython_type_name(struct pha_py *py, uint64_t type);
+uint32_t pha_cpython_hexversion(struct pha_py *py);
 struct pha_error *pha_cpython_threads(struct pha_py *py,
 				      void (*cb)(void *arg, const struct pha_thread_info *t),
 				      void *arg);
@@ -90,6 +113,7 @@ struct pha_error *pha_cpython_threads(struct pha_py *py,
 	.open = pha_cpython_open, .close = pha_cpython_close, \
 	.enumerate_gc = pha_cpython_enumerate_gc, .roots = pha_cpython_roots, \
 	.object_info = pha_cpython_object_info, .for_each_ref = pha_cpython_for_each_ref, \
-	.type_name = pha_cpython_type_name, .threads = pha_cpython_threads
+	.type_name = pha_cpython_type_name, .threads = pha_cpython_threads, \
+	.hexversion = pha_cpython_hexversion
 
 #endif

@@ -3,7 +3,10 @@
  * A layout knows one family of CPython memory layouts (e.g. 3.11, 3.12).
  * The host finds _PyRuntime and the exact PY_VERSION_HEX, picks the layout
  * whose [min_hex, max_hex] contains it, and calls open() with services to
- * read the dumped process's memory. Everything the layout returns is
+ * read the dumped process's memory. Before 3.11 the binary has no
+ * Py_Version: the host opens the layout of the minor version the file
+ * name gives, asks it for sys.hexversion (hexversion() below) and checks
+ * that against [min_hex, max_hex] afterwards. Everything the layout returns is
  * addresses, numbers and strings; it never sees the heap model.
  *
  * Adding a CPython version:
@@ -125,6 +128,12 @@ struct pha_layout {
 	struct pha_error *(*threads)(struct pha_py *py,
 				     void (*cb)(void *arg, const struct pha_thread_info *t),
 				     void *arg);
+
+	/* Optional (NULL: not provided). The exact PY_VERSION_HEX as the heap
+	 * says it (sys.hexversion), 0 if it cannot be read. The host uses it
+	 * before 3.11, where the binary has no Py_Version: it opens the layout
+	 * of the minor version the file name gives, then asks. */
+	uint32_t (*hexversion)(struct pha_py *py);
 };
 
 /* The compiled-in layouts, NULL-terminated. */

@@ -246,6 +246,8 @@ def run_cases(b, rep, cache, work):
     b.expect_error("usage/unknown-option", ["--no-such-option", "x"], 2, cause=r"no-such-option")
     b.expect_error("usage/missing-option-argument", ["-o"], 2, cause=r"-o|argument|requires")
     b.expect_error("usage/bad-format", ["--format", "yaml", "x"], 2, cause=r"yaml|format")
+    b.expect_error("usage/bad-force-layout", ["--force-layout", "three", "x"], 2,
+                   cause=r"force-layout", also=("three",))
     r, _ = b.run(["--help"])
     p = b.basic(r) or ([] if r.returncode == 0 else ["exit %d, expected 0" % r.returncode])
     if not p and "usage" not in r.stdout_text().lower():
@@ -294,7 +296,7 @@ def run_cases(b, rep, cache, work):
         else:
             real = res.core
     else:
-        rep.skip("bad/truncated-*", "no CPython 3.11/3.12 interpreter to make a core with")
+        rep.skip("bad/truncated-*", "no CPython 3.8-3.12 interpreter to make a core with")
     if real:
         truncation_cases(b, rep, real, work)
 
@@ -332,7 +334,7 @@ def run_cases(b, rep, cache, work):
                                res.core, rsn, also=(lib,))
 
     # -- Python versions the tool does not support --------------------------------
-    for minor in ((3, 10), (3, 13)):
+    for minor in ((3, 7), (3, 13)):
         name = "bad/unsupported-version-%d.%d" % minor
         found = pyenv_versions(minor)
         if not found:
@@ -349,6 +351,76 @@ def run_cases(b, rep, cache, work):
             continue
         b.expect_error(name, ["-q", core], 3, core, r"support|unknown|layout|version",
                        also=("%d.%d" % minor,))
+        if minor == (3, 7):
+            # --force-layout names a layout this build does not have.
+            b.expect_error("bad/force-layout-unknown-3.7", ["-q", "--force-layout", "3.7", core], 3,
+                           cause=r"no such layout", also=("3.7",))
+
+    # -- before 3.11 the exact version comes from sys.hexversion in the heap:
+    # a pre-release value is refused (naming it), --force-layout accepts it,
+    # and a value of another minor version than the file name is an error.
+    found = pyenv_versions((3, 9))
+    if not found:
+        for case in ("prerelease-refused", "prerelease-forced", "hexversion-mismatch"):
+            rep.skip("bad/" + case, "no pyenv CPython 3.9 installed")
+    else:
+        version, exe = found[0]
+        cases = (("prerelease", 0x030900B1), ("mismatch", 0x030A00F0))
+        cores = {}
+        for tag, hexv in cases:
+            cores[tag], why = kernel_core_of(
+                [exe, "-E", "-s", "-c", "import os, sys; sys.hexversion = %d; os.abort()" % hexv],
+                os.path.join(work, "hex-%s-%s" % (tag, version)))
+            if cores[tag] is None:
+                rep.fail("bad/hexversion-%s" % tag, "could not make a core of %s: %s" % (exe, why))
+        if cores["prerelease"]:
+            core = cores["prerelease"]
+            b.expect_error("bad/prerelease-refused", ["-q", core], 3, core, r"unsupported",
+                           also=("3.9.0b1", "--force-layout"))
+            r, d = b.run(["-q", "--force-layout", "3.9", "-o", "report.json", core])
+            p = b.basic(r) or ([] if r.returncode == 0 else ["exit %d: %s" % (
+                r.returncode, r.stderr_text().strip()[-200:])])
+            if not p:
+                try:
+                    _, rpt = H.read_report(os.path.join(d, "report.json"))
+                    py = rpt.get("python") or {}
+                    if py.get("version") != "3.9.0b1" or py.get("hexversion") != 0x030900B1:
+                        p.append("python %r, expected 3.9.0b1 / 0x030900b1" % py)
+                except H.LoadError as e:
+                    p.append(str(e))
+            rep.check("bad/prerelease-forced", p, "exit %s" % r.returncode)
+        if cores["mismatch"]:
+            core = cores["mismatch"]
+            b.expect_error("bad/hexversion-mismatch", ["-q", core], 3, core, r"hexversion",
+                           also=("3.9", "3.10.0"))
+
+    # -- --force-layout on a supported version: analyzed, with a warning -------
+    p39 = [(i.label, i.python) for i in H.matrix_interpreters()[0]
+           if i.label.startswith("pyenv-3.9")]
+    if not p39:
+        rep.skip("bad/force-layout-warns", "no pyenv 3.9 interpreter here")
+    else:
+        label, python = p39[0]
+        res = cache.get(label, python, "garbage", "kernel")
+        if res.core is None:
+            res = cache.get(label, python, "garbage", "gcore")
+        if res.core is None:
+            rep.fail("bad/force-layout-warns", "could not make a core: %s" % res.error)
+        else:
+            r, d = b.run(["-q", "--force-layout", "3.9", "-o", "report.json", res.core])
+            p = b.basic(r) or ([] if r.returncode == 0 else ["exit %d: %s" % (
+                r.returncode, r.stderr_text().strip()[-200:])])
+            if not p:
+                try:
+                    _, rpt = H.read_report(os.path.join(d, "report.json"))
+                    warns = [w for w in rpt.get("warnings") or [] if isinstance(w, str)]
+                    if not any(re.search(r"force", w, re.I) for w in warns):
+                        p.append("no warning names the forced layout: %s" % warns[:3])
+                    if (rpt.get("python") or {}).get("layout") != "cpython-3.9":
+                        p.append("layout %r" % (rpt.get("python") or {}).get("layout"))
+                except H.LoadError as e:
+                    p.append(str(e))
+            rep.check("bad/force-layout-warns", p, "exit %s" % r.returncode)
 
     # -- output that cannot be written ------------------------------------------
     if real:

@@ -60,7 +60,16 @@ extern const struct pha_layout *const pha_builtin_layouts[];
 	U32(exc_dict) U32(exc_args) U32(exc_notes) U32(exc_traceback) \
 	U32(exc_context) U32(exc_cause) \
 	U32(deque_leftblock) U32(deque_leftindex) U32(deque_rightindex) \
-	U32(odict_first) U32(odict_fast_nodes_size) U32(odict_inst_dict)
+	U32(odict_first) U32(odict_fast_nodes_size) U32(odict_inst_dict) \
+	\
+	FLAG(frame_objects) FLAG(dict_keys_v1) FLAG(gc_in_runtime) FLAG(lasti_units) \
+	FLAG(sizeof_is_gc) FLAG(int_size_no_min) \
+	U32(rt_gc) U32(ts_frame) U32(ts_curexc_type) U32(ts_curexc_tb) U32(esi_size) \
+	U32(fo_code) U32(fo_builtins) U32(fo_globals) U32(fo_locals) U32(fo_valuestack) \
+	U32(fo_stacktop) U32(fo_stackdepth) U32(fo_lasti) U32(fo_lineno) U32(fo_localsplus) \
+	U32(co_nlocals) U32(co_code) U32(co_varnames) U32(co_freevars) U32(co_cellvars) \
+	U32(co_cell2arg) U32(gen_frame) U32(prop_last) \
+	U32(co_opcache) U32(co_opcache_size) U32(opcache_entry_size)
 
 /* The list, turned back into a struct: same size and offsets as the real
  * one, or the list is out of date. */

@@ -26,23 +26,39 @@
  *
  * Member names are chosen per version with PY_VERSION_HEX; a guard that
  * picks the wrong member fails to compile rather than printing a wrong
- * number, so only 3.11 and 3.12 are accepted.
+ * number, so only 3.8 - 3.12 are accepted. 3.8 - 3.10 (frame objects, the
+ * old dict keys) and 3.11/3.12 (interpreter frames) have separate bodies;
+ * each declares the other family's members absent or unchecked.
  */
 #ifndef Py_BUILD_CORE
 #define Py_BUILD_CORE 1
 #endif
 #include "Python.h"
 
-#if PY_VERSION_HEX < 0x030B0000 || PY_VERSION_HEX >= 0x030D0000
-#error "tests/layout/probe.c knows the member names of CPython 3.11 and 3.12 only"
+#if PY_VERSION_HEX < 0x03080000 || PY_VERSION_HEX >= 0x030D0000
+#error "tests/layout/probe.c knows the member names of CPython 3.8 - 3.12 only"
 #endif
 
+#define LEGACY (PY_VERSION_HEX < 0x030B0000)	/* 3.8 - 3.10 */
+
+#if LEGACY
+#include "frameobject.h"
+#include "pycore_code.h"	/* _PyOpcache */
+#if PY_VERSION_HEX < 0x03090000
+#include "pycore_pystate.h"	/* 3.8: _PyRuntimeState, struct _is, GC state */
+#else
+#include "pycore_gc.h"
+#include "pycore_interp.h"
+#include "pycore_runtime.h"
+#endif
+#else
 #include "pycore_gc.h"
 #include "pycore_frame.h"
 #include "pycore_interp.h"
 #include "pycore_runtime.h"
 #if PY_VERSION_HEX >= 0x030C0000
 #include "pycore_typeobject.h"	/* static_builtin_state, struct types_state */
+#endif
 #endif
 
 #include <stddef.h>
@@ -67,6 +83,7 @@ static void emit(const char *name, long long value, const char *expr)
 #define ABSENT(name) printf("#absent\t%s\n", name)
 #define UNCHECKED(name) printf("#unchecked\t%s\n", name)
 
+#if !LEGACY
 /* The three generator-like types share _PyGenObject_HEAD; the walker uses
  * the gen_* offsets for all of them, so every one is checked. */
 #define GEN_FIELDS(type, p) \
@@ -79,9 +96,47 @@ static void emit(const char *name, long long value, const char *expr)
 		OFF("gen_iframe", type, p##_iframe); \
 	} while (0)
 
+/* Members only the frame-object walker (3.8 - 3.10) reads. */
+static void legacy_members(void)
+{
+	UNCHECKED("frame_objects");
+	UNCHECKED("dict_keys_v1");
+	UNCHECKED("gc_in_runtime");
+	UNCHECKED("lasti_units");
+	UNCHECKED("sizeof_is_gc");
+	UNCHECKED("int_size_no_min");
+	ABSENT("rt_gc");
+	ABSENT("ts_frame");
+	ABSENT("ts_curexc_type");
+	ABSENT("ts_curexc_tb");
+	UNCHECKED("esi_size");	/* exists, not read from 3.11 on */
+	ABSENT("fo_code");
+	ABSENT("fo_builtins");
+	ABSENT("fo_globals");
+	ABSENT("fo_locals");
+	ABSENT("fo_valuestack");
+	ABSENT("fo_stacktop");
+	ABSENT("fo_stackdepth");
+	ABSENT("fo_lasti");
+	UNCHECKED("fo_lineno");	/* exists, not read from 3.11 on */
+	ABSENT("fo_localsplus");
+	UNCHECKED("co_nlocals");	/* exists, not read from 3.11 on */
+	ABSENT("co_code");
+	ABSENT("co_varnames");
+	ABSENT("co_freevars");
+	ABSENT("co_cellvars");
+	ABSENT("co_cell2arg");
+	ABSENT("gen_frame");
+	UNCHECKED("prop_last");	/* propertyobject is private to descrobject.c */
+	ABSENT("co_opcache");	/* replaced by inline caches in 3.11 */
+	ABSENT("co_opcache_size");
+	ABSENT("opcache_entry_size");
+}
+
 int main(void)
 {
 	printf("#hexversion\t0x%08lx\n", (unsigned long)PY_VERSION_HEX);
+	legacy_members();
 
 	/* Feature flags that a header macro answers. The others
 	 * (managed_dict_tagged, frame_cstack_owner, code_has_cached,
@@ -287,3 +342,217 @@ int main(void)
 
 	return ferror(stdout) || fclose(stdout) ? 1 : 0;
 }
+
+#else /* LEGACY: CPython 3.8 - 3.10 */
+
+#define V39 (PY_VERSION_HEX >= 0x03090000)
+#define V310 (PY_VERSION_HEX >= 0x030A0000)
+
+/* Generators, coroutines and async generators share _PyGenObject_HEAD. */
+#define GEN_FIELDS(type, p) \
+	do { \
+		OFF("gen_frame", type, p##_frame); \
+		OFF("gen_code", type, p##_code); \
+		OFF("gen_name", type, p##_name); \
+		OFF("gen_qualname", type, p##_qualname); \
+		OFF2("gen_exc_value", type, p##_exc_state, _PyErr_StackItem, exc_type); \
+	} while (0)
+
+int main(void)
+{
+	printf("#hexversion\t0x%08lx\n", (unsigned long)PY_VERSION_HEX);
+
+	/* Feature flags: how the walker reads memory. */
+	UNCHECKED("managed_dict_tagged");
+	UNCHECKED("frame_cstack_owner");
+	UNCHECKED("code_has_cached");
+	UNCHECKED("gen_has_code");
+	UNCHECKED("static_type_dict_in_interp");
+	UNCHECKED("frame_objects");
+	UNCHECKED("dict_keys_v1");
+	UNCHECKED("gc_in_runtime");
+	UNCHECKED("lasti_units");
+	UNCHECKED("sizeof_is_gc");
+	UNCHECKED("int_size_no_min");
+	VALUE("str_has_wstr", 1, "3.8 - 3.10 str objects have wstr");
+	VALUE("immortal", 0, "no immortal objects before 3.12");
+	VALUE("managed_weakref", 0, "no managed pre-header before 3.11");
+	VALUE("long_lv_tag", 0, "ob_size digits before 3.12");
+
+	/* _PyRuntimeState / PyInterpreterState */
+	OFF("rt_interpreters_head", _PyRuntimeState, interpreters.head);
+#if V39
+	ABSENT("rt_gc");
+	OFF("is_gc", PyInterpreterState, gc);
+#else
+	OFF("rt_gc", _PyRuntimeState, gc);	/* moved into the interpreter in 3.9 */
+	ABSENT("is_gc");
+#endif
+	OFF("is_next", PyInterpreterState, next);
+	OFF("is_threads_head", PyInterpreterState, tstate_head);
+	OFF("is_modules", PyInterpreterState, modules);
+	OFF("is_sysdict", PyInterpreterState, sysdict);
+	OFF("is_builtins", PyInterpreterState, builtins);
+	ABSENT("is_interned");
+	ABSENT("is_types_builtins");
+	ABSENT("static_builtin_state_size");
+	ABSENT("sbs_tp_dict");
+
+	OFF("gc_gen_head[0]", struct _gc_runtime_state, generations[0].head);
+	OFF("gc_gen_head[1]", struct _gc_runtime_state, generations[1].head);
+	OFF("gc_gen_head[2]", struct _gc_runtime_state, generations[2].head);
+	OFF("gc_permanent", struct _gc_runtime_state, permanent_generation.head);
+	OFF("gc_collecting", struct _gc_runtime_state, collecting);
+
+	/* PyThreadState */
+	OFF("ts_next", PyThreadState, next);
+	OFF("ts_interp", PyThreadState, interp);
+	OFF("ts_frame", PyThreadState, frame);
+	OFF("ts_thread_id", PyThreadState, thread_id);
+	OFF("ts_dict", PyThreadState, dict);
+	OFF("ts_curexc_type", PyThreadState, curexc_type);
+	OFF("ts_curexc", PyThreadState, curexc_value);
+	OFF("ts_curexc_tb", PyThreadState, curexc_traceback);
+	OFF("ts_exc_value_item", PyThreadState, exc_info);
+	SIZE("esi_size", _PyErr_StackItem);
+	/* 3.10's tstate->cframe exists but frames are reached via tstate->frame. */
+	ABSENT("ts_cframe");
+	ABSENT("ts_native_id");
+	ABSENT("cf_current_frame");
+	ABSENT("if_code");
+	ABSENT("if_func");
+	ABSENT("if_globals");
+	ABSENT("if_builtins");
+	ABSENT("if_locals");
+	ABSENT("if_frame_obj");
+	ABSENT("if_previous");
+	ABSENT("if_prev_instr");
+	ABSENT("if_stacktop");
+	ABSENT("if_owner");
+	ABSENT("if_localsplus");
+
+	/* PyFrameObject */
+	OFF("fo_back", PyFrameObject, f_back);
+	OFF("fo_code", PyFrameObject, f_code);
+	OFF("fo_builtins", PyFrameObject, f_builtins);
+	OFF("fo_globals", PyFrameObject, f_globals);
+	OFF("fo_locals", PyFrameObject, f_locals);
+	OFF("fo_valuestack", PyFrameObject, f_valuestack);
+#if V310
+	ABSENT("fo_stacktop");
+	OFF("fo_stackdepth", PyFrameObject, f_stackdepth);
+#else
+	OFF("fo_stacktop", PyFrameObject, f_stacktop);
+	ABSENT("fo_stackdepth");
+#endif
+	OFF("fo_trace", PyFrameObject, f_trace);
+	OFF("fo_lasti", PyFrameObject, f_lasti);
+	OFF("fo_lineno", PyFrameObject, f_lineno);
+	OFF("fo_localsplus", PyFrameObject, f_localsplus);
+	ABSENT("fo_frame");
+	ABSENT("fo_frame_data");
+
+	/* PyCodeObject */
+	OFF("co_nlocals", PyCodeObject, co_nlocals);
+	OFF("co_stacksize", PyCodeObject, co_stacksize);
+	OFF("co_firstlineno", PyCodeObject, co_firstlineno);
+	OFF("co_code", PyCodeObject, co_code);
+	OFF("co_consts", PyCodeObject, co_consts);
+	OFF("co_names", PyCodeObject, co_names);
+	OFF("co_varnames", PyCodeObject, co_varnames);
+	OFF("co_freevars", PyCodeObject, co_freevars);
+	OFF("co_cellvars", PyCodeObject, co_cellvars);
+	OFF("co_cell2arg", PyCodeObject, co_cell2arg);
+	OFF("co_filename", PyCodeObject, co_filename);
+	OFF("co_name", PyCodeObject, co_name);
+#if V310
+	OFF("co_linetable", PyCodeObject, co_linetable);	/* PEP 626 */
+#else
+	OFF("co_linetable", PyCodeObject, co_lnotab);
+#endif
+	OFF("co_extra", PyCodeObject, co_extra);
+	OFF("co_opcache", PyCodeObject, co_opcache);
+	OFF("co_opcache_size", PyCodeObject, co_opcache_size);
+	SIZE("opcache_entry_size", _PyOpcache);
+	ABSENT("co_exceptiontable");
+	ABSENT("co_nlocalsplus");
+	ABSENT("co_framesize");
+	ABSENT("co_localsplusnames");
+	ABSENT("co_localspluskinds");
+	ABSENT("co_qualname");
+	ABSENT("co_code_adaptive");
+	ABSENT("co_firsttraceable");
+	ABSENT("co_cached");
+
+	/* PyTypeObject / PyHeapTypeObject */
+	SIZE("type_size", PyTypeObject);
+	SIZE("heaptype_size", PyHeapTypeObject);
+	OFF("ht_name", PyHeapTypeObject, ht_name);
+	OFF("ht_slots", PyHeapTypeObject, ht_slots);
+	OFF("ht_qualname", PyHeapTypeObject, ht_qualname);
+	OFF("ht_cached_keys", PyHeapTypeObject, ht_cached_keys);
+#if V39
+	OFF("ht_module", PyHeapTypeObject, ht_module);	/* PEP 573 */
+#else
+	ABSENT("ht_module");
+#endif
+
+	/* str */
+	SIZE("str_ascii_size", PyASCIIObject);
+	SIZE("str_compact_size", PyCompactUnicodeObject);
+	OFF("str_utf8_length", PyCompactUnicodeObject, utf8_length);
+	OFF("str_utf8", PyCompactUnicodeObject, utf8);
+	OFF("str_wstr", PyASCIIObject, wstr);
+	OFF("str_wstr_length", PyCompactUnicodeObject, wstr_length);
+	OFF("str_data", PyUnicodeObject, data);
+
+	/* function */
+	OFF("fn_globals", PyFunctionObject, func_globals);
+#if V310
+	OFF("fn_builtins", PyFunctionObject, func_builtins);	/* bpo-42990 */
+#else
+	ABSENT("fn_builtins");
+#endif
+	OFF("fn_name", PyFunctionObject, func_name);
+	OFF("fn_qualname", PyFunctionObject, func_qualname);
+	OFF("fn_code", PyFunctionObject, func_code);
+	OFF("fn_defaults", PyFunctionObject, func_defaults);
+	OFF("fn_kwdefaults", PyFunctionObject, func_kwdefaults);
+	OFF("fn_closure", PyFunctionObject, func_closure);
+	OFF("fn_doc", PyFunctionObject, func_doc);
+	OFF("fn_dict", PyFunctionObject, func_dict);
+	OFF("fn_module", PyFunctionObject, func_module);
+	OFF("fn_annotations", PyFunctionObject, func_annotations);
+	ABSENT("fn_typeparams");
+
+	/* generator / coroutine / async generator; gen_origin is cr_origin of
+	 * a coroutine and ag_finalizer of an async generator. */
+	GEN_FIELDS(PyGenObject, gi);
+	GEN_FIELDS(PyCoroObject, cr);
+	GEN_FIELDS(PyAsyncGenObject, ag);
+	OFF("gen_origin", PyCoroObject, cr_origin);
+	OFF("gen_origin", PyAsyncGenObject, ag_finalizer);
+	ABSENT("gen_frame_state");
+	ABSENT("gen_iframe");
+	ABSENT("gen_state_cleared");
+
+	/* BaseException */
+	OFF("exc_dict", PyBaseExceptionObject, dict);
+	OFF("exc_args", PyBaseExceptionObject, args);
+	OFF("exc_traceback", PyBaseExceptionObject, traceback);
+	OFF("exc_context", PyBaseExceptionObject, context);
+	OFF("exc_cause", PyBaseExceptionObject, cause);
+	ABSENT("exc_notes");
+
+	/* Private to .c files: dequeobject, PyODictObject, propertyobject. */
+	UNCHECKED("deque_leftblock");
+	UNCHECKED("deque_leftindex");
+	UNCHECKED("deque_rightindex");
+	UNCHECKED("odict_first");
+	UNCHECKED("odict_fast_nodes_size");
+	UNCHECKED("odict_inst_dict");
+	UNCHECKED("prop_last");
+
+	return ferror(stdout) || fclose(stdout) ? 1 : 0;
+}
+#endif

@@ -1,4 +1,4 @@
-"""Ground truth recorded inside the interpreter (CPython 3.11 / 3.12, stdlib only).
+"""Ground truth recorded inside the interpreter (CPython 3.8 - 3.12, stdlib only).
 
 Every scenario program in this directory is run as
 
@@ -70,17 +70,36 @@ def typename(obj):
     return r[8:-2] if r.startswith("<class '") and r.endswith("'>") else r
 
 
+def code_name(code):
+    """The function name a frame shows: co_qualname (3.11+); before 3.11
+    code objects carry only co_name (what tracebacks print there)."""
+    return getattr(code, "co_qualname", code.co_name)
+
+
+def _ins_lines(code):
+    """(instruction, line) pairs from the interpreter's own line table.
+    Before 3.11 instructions have no `positions`: an instruction belongs
+    to the line of the last line start at or before it."""
+    line = None
+    for ins in dis.get_instructions(code):
+        if hasattr(ins, "positions"):
+            line = ins.positions.lineno
+        elif ins.starts_line is not None:
+            line = ins.starts_line
+        yield ins, line
+
+
 def _attr_line(code, attr):
     """Line of the instruction loading attribute `attr` in `code`, as the
     interpreter's own line table says (so the expected line of a frame
     blocked in that call comes from CPython, not from reading the source)."""
     lines = set()
-    for ins in dis.get_instructions(code):
+    for ins, line in _ins_lines(code):
         if ins.opname in ("LOAD_ATTR", "LOAD_METHOD") and ins.argval == attr:
-            lines.add(ins.positions.lineno)
+            lines.add(line)
     if len(lines) != 1:
         raise RuntimeError("%s: expected one load of %r, found lines %r"
-                           % (code.co_qualname, attr, sorted(lines)))
+                           % (code_name(code), attr, sorted(lines)))
     return lines.pop()
 
 
@@ -93,7 +112,7 @@ def _stack(frame):
     out = []
     while frame is not None:
         code = frame.f_code
-        out.append([code.co_qualname, code.co_filename, frame.f_lineno])
+        out.append([code_name(code), code.co_filename, frame.f_lineno])
         frame = frame.f_back
     return out
 
@@ -504,6 +523,16 @@ def _measure_and_write(path, pre, classes, samples, want_cycles, max_cycle):
         return 1
 
 
+def _orig_argv():
+    """The interpreter's own command line (sys.orig_argv is new in 3.10;
+    before that the kernel's copy in /proc says the same)."""
+    if hasattr(sys, "orig_argv"):
+        return list(sys.orig_argv)
+    with open("/proc/self/cmdline", "rb") as f:
+        raw = f.read()
+    return [a.decode("utf-8", "surrogateescape") for a in raw.split(b"\0")[:-1]]
+
+
 def run(scenario, classes=(), samples=(), cycles=True, max_cycle=MAX_CYCLE_SIZE):
     """The end of every scenario: see the module docstring."""
     if len(sys.argv) < 3 or sys.argv[1] not in MODES:
@@ -516,7 +545,7 @@ def run(scenario, classes=(), samples=(), cycles=True, max_cycle=MAX_CYCLE_SIZE)
     me = sys._getframe()
     outer = _stack(me.f_back)
     dump_attr = "abort" if mode == "abort" else "sleep"
-    main_frames = [[me.f_code.co_qualname, me.f_code.co_filename,
+    main_frames = [[code_name(me.f_code), me.f_code.co_filename,
                     _attr_line(run.__code__, dump_attr)]] + outer
     del me
     main_ident = _thread.get_ident()
@@ -547,7 +576,7 @@ def run(scenario, classes=(), samples=(), cycles=True, max_cycle=MAX_CYCLE_SIZE)
         "process": {
             "pid": os.getpid(),
             "executable": sys.executable,
-            "argv": list(sys.orig_argv),
+            "argv": _orig_argv(),
         },
         "threads": threads,
         "main_thread": {"ident": main_ident,
