@@ -113,19 +113,35 @@ def pyenv_root():
     return home if os.path.isdir(home) else None
 
 
+SUPPORTED_MINORS = ("11", "12", "13", "14", "15")
+
+
+def extra_interpreters():
+    """(label, command) pairs from PYHEAP_EXTRA_INTERPRETERS, a whitespace-
+    separated list of LABEL=COMMAND where COMMAND is an executable (a
+    wrapper script may run a foreign interpreter through its own dynamic
+    loader). The label must end in -3.X[.Y] (the minor version checked)."""
+    out = []
+    for item in os.environ.get("PYHEAP_EXTRA_INTERPRETERS", "").split():
+        label, sep, cmd = item.partition("=")
+        if sep and label and cmd:
+            out.append((label, cmd))
+    return out
+
+
 def wanted_interpreters():
     """(label, path) of every interpreter the suite wants, present or not."""
     out = [("debian-3.11", "/usr/bin/python3.11")]
     root = pyenv_root() or os.path.expanduser("~/.pyenv")
-    for version in ("3.11.7", "3.12.1"):
+    for version in ("3.11.7", "3.12.1", "3.13.0"):
         minor = ".".join(version.split(".")[:2])
         out.append(("pyenv-" + version,
                     os.path.join(root, "versions", version, "bin", "python" + minor)))
-    return out
+    return out + extra_interpreters()
 
 
 def probe_interpreter(path):
-    """None if `path` runs and is CPython 3.11/3.12, else the reason."""
+    """None if `path` runs and is CPython 3.11 - 3.15, else the reason."""
     if not os.path.exists(path):
         return "not installed (%s)" % path
     if not os.access(path, os.X_OK):
@@ -139,8 +155,8 @@ def probe_interpreter(path):
     words = out.stdout.split()
     if out.returncode != 0 or len(words) != 3:
         return "%s does not run (exit %d): %s" % (path, out.returncode, out.stderr.strip()[:200])
-    if words[0] != "cpython" or (words[1], words[2]) not in (("3", "11"), ("3", "12")):
-        return "%s is %s %s.%s, not CPython 3.11/3.12" % (path, *words)
+    if words[0] != "cpython" or words[1] != "3" or words[2] not in SUPPORTED_MINORS:
+        return "%s is %s %s.%s, not CPython 3.11 - 3.15" % (path, *words)
     return None
 
 

@@ -820,7 +820,7 @@ def main(argv=None):
     if args.quick:
         interps = interps[:1]
     if not interps:
-        rep.fail("interpreters", "no usable CPython 3.11/3.12 interpreter found")
+        rep.fail("interpreters", "no usable CPython 3.11 - 3.15 interpreter found")
 
     kernel_why = H.kernel_core_unavailable()
     cache = H.CoreCache(args.cache_dir)
