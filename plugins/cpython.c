@@ -106,6 +106,7 @@ struct pha_py {
 	struct pha_services svc;
 	uint32_t hex;
 	uint64_t runtime;
+	bool dict_visits_embedded;	/* see dict_visits_embedded_hex */
 	uint64_t interps[MAX_INTERPS];
 	size_t ninterps;
 	uint64_t set_dummy;
@@ -340,9 +341,10 @@ static void dict_refs(struct pha_py *py, uint64_t d, pha_ref_fn *cb, void *arg)
 {
 	struct dkeys k;
 	uint64_t values = u64_or0(py, d + 40);
-	/* 3.13+: values embedded in their object belong to the object, which
-	 * holds (and its traverse visits) those references, not the dict. */
-	if (values && py->o->dict_values_header && u8_or0(py, values + 2))
+	/* 3.13.0: values embedded in their object are visited by the object,
+	 * not by the dict (3.13.1+: by the dict, which the object visits). */
+	if (values && py->o->dict_values_header && !py->dict_visits_embedded &&
+	    u8_or0(py, values + 2))
 		return;
 	values = values_array(py, values);
 	if (!read_keys(py, u64_or0(py, d + 32), &k))
@@ -971,7 +973,7 @@ static void managed_dict_refs(struct pha_py *py, uint64_t a, const struct tinfo 
 		 * otherwise the dict pointer at obj-24. */
 		ref_at(py, cb, arg, a - 32, PHA_REF_WEAK);	/* managed weakref list */
 		dict = u64_or0(py, a - 24);
-		if (ti->flags & TPF_INLINE_VALUES) {
+		if ((ti->flags & TPF_INLINE_VALUES) && !(dict && py->dict_visits_embedded)) {
 			uint8_t vh[4];
 			uint64_t v = a + ti->basicsize;
 			if (rd(py, v, vh, sizeof(vh)) && vh[3]) {
@@ -1497,6 +1499,20 @@ static const char *frame_buf_str(struct frame_buf *fb, struct pha_py *py, uint64
 	return d;
 }
 
+/* A frame whose first bytes are all zero is not a frame: a real one has a
+ * code object or an owner, and links to its caller. */
+static bool frame_zeroed(struct pha_py *py, uint64_t f)
+{
+	uint64_t w[8];
+	if (!rd(py, f, w, sizeof(w)))
+		return false;
+	for (size_t i = 0; i < 8; i++) {
+		if (w[i])
+			return false;
+	}
+	return true;
+}
+
 struct pha_error *pha_cpython_threads(struct pha_py *py,
 				      void (*cb)(void *arg, const struct pha_thread_info *t),
 				      void *arg)
@@ -1511,6 +1527,15 @@ struct pha_error *pha_cpython_threads(struct pha_py *py,
 			for (size_t nf = 0; f && nf < MAX_FRAMES; nf++) {
 				uint64_t code;
 				int64_t lasti;
+				if (frame_zeroed(py, f)) {
+					py->svc.warn(py->svc.ctx, "thread %llu: the frame at 0x%llx reads as "
+								  "zeros (the core writer could not read that memory, "
+								  "e.g. gdb's gcore on thread stacks with guard "
+								  "regions): its stack is cut there",
+						     (unsigned long long)u64_or0(py, ts + o->ts_native_id),
+						     (unsigned long long)f);
+					break;
+				}
 				if (frame_visible(py, f, &code, &lasti)) {
 					if (fb.n == fb.cap) {
 						size_t cap = fb.cap ? fb.cap * 2 : 32;
@@ -1526,7 +1551,15 @@ struct pha_error *pha_cpython_threads(struct pha_py *py,
 					fi->filename = frame_buf_str(&fb, py, u64_or0(py, code + o->co_filename));
 					fi->line = code_line(py, code, lasti);
 				}
-				f = u64_or0(py, f + o->if_previous);
+				uint64_t prev;
+				if (!rd64(py, f + o->if_previous, &prev)) {
+					py->svc.warn(py->svc.ctx, "thread %llu: frame at 0x%llx unreadable: "
+								  "its stack is cut there",
+						     (unsigned long long)u64_or0(py, ts + o->ts_native_id),
+						     (unsigned long long)f);
+					break;
+				}
+				f = prev;
 			}
 			struct pha_thread_info t = {
 				.thread_id = u64_or0(py, ts + o->ts_thread_id),
@@ -1725,6 +1758,8 @@ struct pha_error *pha_cpython_open(const struct pha_layout *layout,
 		py->oc.mod_name = 48;
 	py->svc = *svc;
 	py->hex = hexversion;
+	py->dict_visits_embedded = py->oc.dict_visits_embedded_hex &&
+				   hexversion >= py->oc.dict_visits_embedded_hex;
 	py->runtime = runtime;
 	py->set_dummy = svc->symbol(svc->ctx, "_PySet_Dummy");
 	if (!types_grow(py)) {

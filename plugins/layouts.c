@@ -253,6 +253,7 @@ static const struct pha_py_offsets py313 = {
 	.odict_first = 48, .odict_fast_nodes_size = 72, .odict_inst_dict = 96,
 
 	.tuple_ob_item = 24, .mod_name = 48,
+	.dict_visits_embedded_hex = 0x030D01F0,
 	.debug_map = dbg313, .debug_size = 584,
 };
 
@@ -325,6 +326,7 @@ static const struct pha_py_offsets py314 = {
 	.odict_first = 48, .odict_fast_nodes_size = 72, .odict_inst_dict = 96,
 
 	.tuple_ob_item = 32, .mod_name = 48,
+	.dict_visits_embedded_hex = 0x030E00F0,
 	.debug_map = dbg314, .debug_size = 760,
 };
 
@@ -396,6 +398,7 @@ static const struct pha_py_offsets py314inc = {
 	.odict_first = 48, .odict_fast_nodes_size = 72, .odict_inst_dict = 96,
 
 	.tuple_ob_item = 32, .mod_name = 48,
+	.dict_visits_embedded_hex = 0x030E00F0,
 	.debug_map = dbg314, .debug_size = 760,
 };
 
@@ -469,6 +472,7 @@ static const struct pha_py_offsets py315 = {
 	.odict_first = 48, .odict_fast_nodes_size = 72, .odict_inst_dict = 96,
 
 	.tuple_ob_item = 32, .mod_name = 40,
+	.dict_visits_embedded_hex = 0x030F00F0,
 	.debug_map = dbg315, .debug_size = 888,
 };
 
