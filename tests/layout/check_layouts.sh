@@ -74,6 +74,7 @@ header_fields() {
 						continue
 					k = split(p, w, /[ \t]+/)
 					name = w[k]
+					sub(/^\*+/, "", name)	# pointer members
 					if (match(name, /\[[0-9]+\]$/)) {
 						len = substr(name, RSTART + 1, RLENGTH - 2) + 0
 						base = substr(name, 1, RSTART - 1)
@@ -120,9 +121,20 @@ header_hexversion() {
 # e.g. _Py_TIER2 in 3.15); Py_BUILD_CORE is set anyway and _FORTIFY_SOURCE
 # only matters to code generation.
 core_defines() {
-	local py=$1 flags f
-	[ -x "$py" ] || return 0
-	flags=$("$py" -S -c 'import sysconfig; print(sysconfig.get_config_var("PY_CORE_CFLAGS") or "")' 2>/dev/null) || return 0
+	local py=$1 flags="" f data
+	if [ -x "$py" ]; then
+		flags=$("$py" -S -c 'import sysconfig; print(sysconfig.get_config_var("PY_CORE_CFLAGS") or "")' 2>/dev/null) || flags=""
+	fi
+	if [ -z "$flags" ]; then
+		# An interpreter that does not run here (another distribution's
+		# glibc): read its installed sysconfig data instead.
+		for data in "$(dirname "$(dirname "$py")")"/lib/$(basename "$py")/_sysconfigdata_*.py; do
+			[ -f "$data" ] || continue
+			flags=$(sed -n "s/^ *'PY_CORE_CFLAGS': '\(.*\)',\$/\1/p" "$data" | head -n1)
+			break
+		done
+	fi
+	[ -n "$flags" ] || return 0
 	for f in $flags; do
 		case $f in
 		-DPy_BUILD_CORE*|-D_FORTIFY_SOURCE*) ;;
@@ -284,7 +296,10 @@ for prefix in "$@"; do
 		[ -d "$inc" ] || continue
 		any=1
 		x=$(basename "$inc")
-		check_interpreter "$(basename "$prefix")-${x#python}" "$inc" "$prefix/bin/${x%m}"
+		name=$(basename "$prefix")
+		# An extracted Debian package root is PREFIX/usr: name it by PREFIX.
+		[ "$name" = usr ] && name=$(basename "$(dirname "$prefix")")
+		check_interpreter "$name-${x#python}" "$inc" "$prefix/bin/${x%m}"
 	done
 	[ "$any" = 1 ] || echo "SKIP layout/$(basename "$prefix"): no include/python3.X in $prefix"
 done

@@ -24,8 +24,9 @@
 extern const struct pha_layout *const pha_builtin_layouts[];
 
 /* FLAG: 1-bit feature flag; U32: uint32_t offset or size; ARR: uint32_t
- * array with its length; I8: int8_t value. */
-#define PY_OFFSET_FIELDS(FLAG, U32, ARR, I8) \
+ * array with its length; I8: int8_t value; PTR: a pointer (printed as 1 if
+ * set, else 0). */
+#define PY_OFFSET_FIELDS(FLAG, U32, ARR, I8, PTR) \
 	FLAG(managed_dict_tagged) FLAG(managed_weakref) FLAG(long_lv_tag) \
 	FLAG(immortal) FLAG(frame_cstack_owner) FLAG(str_has_wstr) \
 	FLAG(code_has_cached) FLAG(gen_has_code) FLAG(static_type_dict_in_interp) \
@@ -60,7 +61,14 @@ extern const struct pha_layout *const pha_builtin_layouts[];
 	U32(exc_dict) U32(exc_args) U32(exc_notes) U32(exc_traceback) \
 	U32(exc_context) U32(exc_cause) \
 	U32(deque_leftblock) U32(deque_leftindex) U32(deque_rightindex) \
-	U32(odict_first) U32(odict_fast_nodes_size) U32(odict_inst_dict)
+	U32(odict_first) U32(odict_fast_nodes_size) U32(odict_inst_dict) \
+	\
+	FLAG(tstate_current_frame) FLAG(managed_dict_plain) FLAG(dict_values_header) \
+	FLAG(stackref) FLAG(refcnt32) FLAG(bytearray_bytes_object) \
+	FLAG(static_builtin_search) FLAG(static_type_no_preheader) \
+	U32(ts_current_frame) U32(if_stackpointer) U32(tuple_ob_item) U32(mod_name) \
+	U32(fn_annotate) ARR(fo_extra, 3) U32(dict_visits_embedded_hex) \
+	U32(gc_generation0) U32(gc_size) PTR(debug_map) U32(debug_size)
 
 /* The list, turned back into a struct: same size and offsets as the real
  * one, or the list is out of date. */
@@ -68,8 +76,9 @@ extern const struct pha_layout *const pha_builtin_layouts[];
 #define M_U32(n) uint32_t n;
 #define M_ARR(n, len) uint32_t n[len];
 #define M_I8(n) int8_t n;
+#define M_PTR(n) const void *n;
 struct mirror {
-	PY_OFFSET_FIELDS(M_FLAG, M_U32, M_ARR, M_I8)
+	PY_OFFSET_FIELDS(M_FLAG, M_U32, M_ARR, M_I8, M_PTR)
 };
 _Static_assert(sizeof(struct mirror) == sizeof(struct pha_py_offsets),
 	       "PY_OFFSET_FIELDS does not match struct pha_py_offsets (plugins/cpython.h)");
@@ -82,7 +91,7 @@ _Static_assert(sizeof(struct mirror) == sizeof(struct pha_py_offsets),
 	_Static_assert(sizeof(((struct mirror *)0)->n) == \
 		       sizeof(((struct pha_py_offsets *)0)->n), \
 		       "PY_OFFSET_FIELDS: length of " #n);
-PY_OFFSET_FIELDS(A_FLAG, SAME_OFFSET, A_ARR, SAME_OFFSET)
+PY_OFFSET_FIELDS(A_FLAG, SAME_OFFSET, A_ARR, SAME_OFFSET, SAME_OFFSET)
 
 static void dump(const struct pha_py_offsets *o)
 {
@@ -92,7 +101,8 @@ static void dump(const struct pha_py_offsets *o)
 	for (size_t i = 0; i < (len); i++) \
 		printf("%s[%zu]\t%lu\n", #n, i, (unsigned long)o->n[i]);
 #define D_I8(n) printf("%s\t%d\n", #n, (int)o->n);
-	PY_OFFSET_FIELDS(D_FLAG, D_U32, D_ARR, D_I8)
+#define D_PTR(n) printf("%s\t%d\n", #n, o->n != NULL);
+	PY_OFFSET_FIELDS(D_FLAG, D_U32, D_ARR, D_I8, D_PTR)
 }
 
 static int usage(void)
