@@ -46,6 +46,7 @@ static const char usage_text[] =
 	"                            (cores from containers or other machines)\n"
 	"\n"
 	"      --list-layouts        list the CPython layouts this build knows\n"
+	"      --force-layout X.Y    use layout cpython-X.Y whatever the version says\n"
 	"  -h, --help                this help\n"
 	"  -V, --version             version\n"
 	"\n"
@@ -134,7 +135,8 @@ int main(int argc, char **argv)
 	struct pha_target_options topts = {0};
 	char **search = NULL;
 
-	enum { OPT_FORMAT = 256, OPT_EXE, OPT_LIBPATH, OPT_SYSROOT, OPT_DUMP, OPT_TOP, OPT_LIST };
+	enum { OPT_FORMAT = 256, OPT_EXE, OPT_LIBPATH, OPT_SYSROOT, OPT_DUMP, OPT_TOP, OPT_LIST,
+	       OPT_FORCE };
 	static const struct option longopts[] = {
 		{"output", required_argument, NULL, 'o'},
 		{"format", required_argument, NULL, OPT_FORMAT},
@@ -144,6 +146,7 @@ int main(int argc, char **argv)
 		{"dump-objects", required_argument, NULL, OPT_DUMP},
 		{"top", required_argument, NULL, OPT_TOP},
 		{"list-layouts", no_argument, NULL, OPT_LIST},
+		{"force-layout", required_argument, NULL, OPT_FORCE},
 		{"quiet", no_argument, NULL, 'q'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
@@ -189,6 +192,9 @@ int main(int argc, char **argv)
 			top = (int)v;
 			break;
 		}
+		case OPT_FORCE:
+			topts.force_layout = optarg;
+			break;
 		case OPT_LIST:
 			for (size_t i = 0; pha_builtin_layouts[i]; i++)
 				printf("%-14s %s\n", pha_builtin_layouts[i]->name,

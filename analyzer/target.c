@@ -1,5 +1,6 @@
 #include "target.h"
 
+#include <elf.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,6 +110,41 @@ static bool looks_like_python(const struct pha_module *m)
 	return !strncmp(b, "libpython", 9) || !strncmp(b, "python", 6);
 }
 
+/* 3.13+ without any interpreter binary: _PyRuntime starts with
+ * _Py_DebugOffsets ("xdebugpy", version, free_threaded, then the runtime
+ * state's size and offsets), and the runtime lives in writable memory the
+ * core holds. Accept the first 8-aligned cookie whose table is plausible
+ * and whose interpreters_head leads to readable memory. */
+static bool scan_debug_offsets(struct pha_target *t)
+{
+	for (size_t i = 0; i < t->mem.nsegs; i++) {
+		const struct pha_segment *s = &t->mem.segs[i];
+		if (s->source != PHA_SEG_CORE || !(s->prot & PF_W) || !s->data)
+			continue;
+		for (uint64_t a = (s->start + 7) & ~7ULL; a + 48 <= s->end; a += 8) {
+			const uint8_t *p = s->data + (a - s->start);
+			if (memcmp(p, "xdebugpy", 8) != 0)
+				continue;
+			uint64_t v[5];
+			memcpy(v, p + 8, sizeof(v));
+			/* version, free_threaded, runtime size, finalizing, interpreters_head */
+			unsigned major = v[0] >> 24, minor = (v[0] >> 16) & 0xff;
+			if (major != 3 || minor < 13 || minor > 15 || v[1] > 1 ||
+			    v[2] < 100000 || v[2] > 4000000 || v[4] >= v[2])
+				continue;
+			uint64_t interp, probe;
+			if (!pha_memory_read_u64(&t->mem, a + v[4], &interp) || !interp ||
+			    !pha_memory_read_u64(&t->mem, interp, &probe))
+				continue;
+			t->runtime = a;
+			t->hexversion = (uint32_t)v[0];
+			pha_version_string(t->hexversion, t->version, sizeof(t->version));
+			return true;
+		}
+	}
+	return false;
+}
+
 static struct pha_error *find_runtime(struct pha_target *t)
 {
 	/* Prefer the module that looks like Python; any module exporting
@@ -146,6 +182,14 @@ static struct pha_error *find_runtime(struct pha_target *t)
 		snprintf(names + n, sizeof(names) - n, "%s%s%s", n ? ", " : "", m->name,
 			 m->status == PHA_MODULE_MISMATCH ? " (build-id differs)" : " (not found)");
 	}
+	if (scan_debug_offsets(t)) {
+		pha_target_warn(t, "no interpreter binary%s%s: _PyRuntime (CPython %s) was found by "
+				   "scanning the core for _Py_DebugOffsets; what only the binaries "
+				   "hold (symbols, read-only data such as the names of static types) "
+				   "is missing, so type names and sizes of such objects may be "
+				   "degraded", names[0] ? " usable: " : "", names, t->version);
+		return NULL;
+	}
 	if (names[0])
 		return pha_error_create(PHA_ERR_INPUT,
 					"%s: the interpreter's binaries are needed but %s on this "
@@ -160,6 +204,8 @@ static struct pha_error *find_runtime(struct pha_target *t)
 
 static struct pha_error *find_version(struct pha_target *t)
 {
+	if (!t->pymod)
+		return NULL;	/* from the _Py_DebugOffsets found by scanning */
 	/* Py_Version (3.11+) lives in .rodata, usually not in the core: the
 	 * memory reader fills it from the ELF file. */
 	uint64_t sym = pha_module_symbol(t->pymod, "Py_Version", NULL);
@@ -176,7 +222,7 @@ static struct pha_error *find_version(struct pha_target *t)
 		if (p && sscanf(p + 8, "%u", &minor) == 1)
 			return pha_error_create(PHA_ERR_INPUT,
 						"%s: unsupported Python version 3.%u (from %s, which has "
-						"no Py_Version); this build supports CPython 3.11 and 3.12",
+						"no Py_Version); this build supports CPython 3.11 - 3.15",
 						t->core->path, minor, t->pymod->name);
 		return pha_error_create(PHA_ERR_INPUT,
 					"%s: cannot tell the Python version of %s (no readable "
@@ -187,8 +233,24 @@ static struct pha_error *find_version(struct pha_target *t)
 	return NULL;
 }
 
-static struct pha_error *choose_layout(struct pha_target *t)
+static struct pha_error *choose_layout(struct pha_target *t, const char *force)
 {
+	const char *where = t->pymod ? t->pymod->name : "the core";
+	if (force) {
+		char name[64];
+		snprintf(name, sizeof(name), "cpython-%s", force);
+		for (size_t i = 0; pha_builtin_layouts[i]; i++) {
+			if (!strcmp(pha_builtin_layouts[i]->name, name) ||
+			    !strcmp(pha_builtin_layouts[i]->name, force)) {
+				t->layout = pha_builtin_layouts[i];
+				pha_target_warn(t, "layout %s forced (--force-layout) for CPython %s; "
+						   "results are unverified", t->layout->name, t->version);
+				return NULL;
+			}
+		}
+		return pha_error_create(PHA_ERR_USAGE, "--force-layout %s: no such layout (see "
+						       "--list-layouts)", force);
+	}
 	for (size_t i = 0; pha_builtin_layouts[i]; i++) {
 		const struct pha_layout *l = pha_builtin_layouts[i];
 		if (t->hexversion >= l->min_hex && t->hexversion <= l->max_hex) {
@@ -205,8 +267,9 @@ static struct pha_error *choose_layout(struct pha_target *t)
 			 pha_builtin_layouts[i]->name);
 	}
 	return pha_error_create(PHA_ERR_INPUT,
-				"%s: unsupported Python version %s (0x%08x) in %s; supported layouts: %s",
-				t->core->path, t->version, t->hexversion, t->pymod->name, list);
+				"%s: unsupported Python version %s (0x%08x) in %s; supported layouts: %s "
+				"(final releases only; --force-layout X.Y tries one anyway)",
+				t->core->path, t->version, t->hexversion, where, list);
 }
 
 struct pha_error *pha_target_open(const char *path, const struct pha_target_options *opts,
@@ -232,12 +295,13 @@ struct pha_error *pha_target_open(const char *path, const struct pha_target_opti
 	for (size_t i = 0; i < t->mods.nwarnings; i++)
 		pha_target_warn(t, "%s", t->mods.warnings[i]);
 
-	if ((err = find_runtime(t)) || (err = find_version(t)) || (err = choose_layout(t)))
+	if ((err = find_runtime(t)) || (err = find_version(t)) ||
+	    (err = choose_layout(t, opts->force_layout)))
 		goto out;
 	if (t->verbose)
 		fprintf(stderr, "pyheap-analyze: CPython %s, _PyRuntime at 0x%llx in %s, layout %s\n",
-			t->version, (unsigned long long)t->runtime, t->pymod->name,
-			t->layout->name);
+			t->version, (unsigned long long)t->runtime,
+			t->pymod ? t->pymod->name : "the core (found by scanning)", t->layout->name);
 
 	t->svc = (struct pha_services){
 		.ctx = t, .read = svc_read, .ptr = svc_ptr, .symbol = svc_symbol,

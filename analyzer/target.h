@@ -15,6 +15,7 @@
 struct pha_target_options {
 	struct pha_module_options modules;
 	int verbose;
+	const char *force_layout;	/* "3.13": use cpython-3.13 whatever the version */
 };
 
 struct pha_target {
@@ -24,7 +25,8 @@ struct pha_target {
 	int verbose;
 
 	uint64_t runtime;		/* &_PyRuntime */
-	const struct pha_module *pymod;	/* module that defines it */
+	const struct pha_module *pymod;	/* module that defines it; NULL when
+					 * found by scanning for _Py_DebugOffsets */
 	uint32_t hexversion;
 	char version[32];		/* "3.12.1", "3.13.0rc2" */
 	const struct pha_layout *layout;

@@ -454,8 +454,21 @@ static bool types_grow(struct pha_py *py)
 static enum kind static_kind(struct pha_py *py, uint64_t t, uint64_t flags)
 {
 	char name[128];
-	if (!read_cstr(py, u64_or0(py, t + TP_NAME), name, sizeof(name)))
+	if (!read_cstr(py, u64_or0(py, t + TP_NAME), name, sizeof(name))) {
+		/* The name is in the binary's read-only data, which the core
+		 * lacks when the binaries are missing: the fast-subclass flags
+		 * still identify the core builtin types. */
+		static const struct { uint64_t flag; enum kind kind; } by_flag[] = {
+			{1ULL << 31, K_TYPE}, {1ULL << 30, K_EXCEPTION}, {1ULL << 29, K_DICT},
+			{1ULL << 28, K_STR}, {1ULL << 27, K_BYTES}, {1ULL << 26, K_TUPLE},
+			{1ULL << 25, K_LIST}, {1ULL << 24, K_INT},
+		};
+		for (size_t i = 0; i < sizeof(by_flag) / sizeof(by_flag[0]); i++) {
+			if (flags & by_flag[i].flag)
+				return by_flag[i].kind;
+		}
 		return K_OTHER;
+	}
 	for (size_t i = 0; i < sizeof(static_kinds) / sizeof(static_kinds[0]); i++) {
 		if (!strcmp(name, static_kinds[i].name))
 			return static_kinds[i].kind;
@@ -721,6 +734,8 @@ static uint64_t object_size(struct pha_py *py, uint64_t a, const struct tinfo *t
 	const struct pha_py_offsets *o = py->o;
 	int64_t obsize = ti->itemsize ? i64_or0(py, a + 16) : 0;
 	uint64_t absize = (uint64_t)(obsize < 0 ? -obsize : obsize);
+	if (absize > MAX_CONTAINER)
+		absize = 0;	/* not a size: a misidentified type */
 	uint64_t size = ti->basicsize + absize * ti->itemsize;
 
 	switch (ti->kind) {

@@ -266,6 +266,9 @@ class CoreCase:
         self.safe("json-stdout", self.c_json_stdout)
         self.safe("text-stdout", self.c_text_stdout)
         self.safe("zstd-core", self.c_zstd_core)
+        minor = tuple(int(x) for x in self.truth["python"]["version"].split(".")[:2])
+        if minor >= (3, 13) and self.mode == "kernel":
+            self.safe("no-binaries", self.c_no_binaries)
         if not self.ctx.keep:
             shutil.rmtree(self.work, ignore_errors=True)
 
@@ -407,6 +410,36 @@ class CoreCase:
         detail = "report %d, child len(gc.get_objects()) %d, parent before fork %s (diff %.3f%%)" % (
             got, want, parent, 100.0 * diff / max(want, 1))
         self.check(check, [detail] if diff > GC_TOLERANCE * want else [], detail)
+
+    def c_no_binaries(self, check):
+        """3.13+: with no binary on disk (an empty --sysroot) the runtime is
+        found by scanning the core for _Py_DebugOffsets; the run degrades
+        (static type names live in the binaries) but must say so, know the
+        exact version and walk the same GC lists."""
+        empty = os.path.join(self.work, "empty-root")
+        os.makedirs(empty, exist_ok=True)
+        r, d = self.run(["-q", "--sysroot", empty, "-o", "report.json", self.core], "nobin")
+        problem = self.run_problem(r)
+        if problem:
+            self.check(check, [problem])
+            return
+        _, rep = H.read_report(os.path.join(d, "report.json"))
+        p = []
+        if (rep.get("python") or {}).get("version") != self.truth["python"]["version"]:
+            p.append("version %r, interpreter %r" % ((rep.get("python") or {}).get("version"),
+                                                     self.truth["python"]["version"]))
+        if not any("scanning the core for _Py_DebugOffsets" in str(w) for w in rep.get("warnings") or []):
+            p.append("no warning that _PyRuntime was found by scanning")
+        got, want = rep["summary"]["gc_objects"], self.report["summary"]["gc_objects"]
+        if got != want:
+            p.append("gc_objects %d, %d with the binaries" % (got, want))
+        want_types = self.truth.get("scenario_types_with_permanent") or self.truth["scenario_types"]
+        have = by_name(rep["types"])
+        for name, w in sorted(want_types.items()):
+            if (have.get(name) or {}).get("count") != w["count"]:
+                p.append("%s: %r objects, interpreter %d" % (name, (have.get(name) or {}).get("count"), w["count"]))
+        self.check(check, p, "%.1f s, gc_objects %d, %d warning(s)" % (
+            r.seconds, got, len(rep.get("warnings") or [])))
 
     def c_permanent(self, check):
         got = self.report["summary"]["permanent_objects"]
