@@ -252,6 +252,22 @@ check_interpreter() {
 	fi
 	[ -n "$absent" ] && echo "#   not in $minor, 0 in the table: $absent"
 	[ -n "$unchecked" ] && echo "#   not checkable from headers: $unchecked"
+
+	# 3.13+: the debug-offsets table of the binary itself.
+	if [ "$(((hex >> 16) & 255))" -ge 13 ]; then
+		local pyx=$(basename "$inc") bindir libdir
+		bindir=$(dirname "$py")
+		libdir=$(dirname "$bindir")/lib
+		if python3 "$here/check_debug_offsets.py" "$label" "$dump" "$layout" "$hex" \
+			"$libdir/lib${pyx}.so.1.0" "$libdir/x86_64-linux-gnu/lib${pyx}.so.1.0" \
+			"$bindir/$pyx" >"$tmp/dbg-$label.txt" 2>&1; then
+			cat "$tmp/dbg-$label.txt"
+		else
+			cat "$tmp/dbg-$label.txt"
+			grep -q '^FAIL ' "$tmp/dbg-$label.txt" || echo "FAIL layout/$label/debug-offsets: check_debug_offsets.py failed"
+			failed=1
+		fi
+	fi
 	return 0
 }
 

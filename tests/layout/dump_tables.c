@@ -6,6 +6,8 @@
  *   dump_tables --for-hex HEX the name of the layout whose version range
  *                             holds PY_VERSION_HEX HEX; exit 1 if none
  *   dump_tables --list        every layout: name, min_hex, max_hex
+ *   dump_tables --debug-map NAME  the _Py_DebugOffsets members layout NAME
+ *                             reads: position, member, static value
  *
  * The field list below must name every member of struct pha_py_offsets in
  * declaration order. The compiler checks it: a mirror struct built from the
@@ -107,7 +109,7 @@ static void dump(const struct pha_py_offsets *o)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: dump_tables NAME | --for-hex HEX | --list\n");
+	fprintf(stderr, "usage: dump_tables NAME | --for-hex HEX | --list | --debug-map NAME\n");
 	return 2;
 }
 
@@ -130,6 +132,23 @@ int main(int argc, char **argv)
 				goto out;
 			}
 		}
+		return 1;
+	}
+	if (argc == 3 && strcmp(argv[1], "--debug-map") == 0) {
+		for (const struct pha_layout *const *l = pha_builtin_layouts; *l; l++) {
+			if (strcmp((*l)->name, argv[2]) != 0)
+				continue;
+			const struct pha_py_offsets *o = ((const struct pha_layout_impl *)*l)->off;
+			if (o->debug_map) {
+				printf("#size\t%lu\n", (unsigned long)o->debug_size);
+				for (const struct pha_py_debug_map *m = o->debug_map; m->name; m++)
+					printf("%u\t%s\t%lu\n", (unsigned)m->pos, m->name,
+					       (unsigned long)*(const uint32_t *)((const char *)o +
+										   m->field));
+			}
+			goto out;
+		}
+		fprintf(stderr, "dump_tables: no layout named %s\n", argv[2]);
 		return 1;
 	}
 	if (argc != 2 || argv[1][0] == '-')
