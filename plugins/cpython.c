@@ -456,8 +456,11 @@ static enum kind static_kind(struct pha_py *py, uint64_t t, uint64_t flags)
 	char name[128];
 	if (!read_cstr(py, u64_or0(py, t + TP_NAME), name, sizeof(name))) {
 		/* The name is in the binary's read-only data, which the core
-		 * lacks when the binaries are missing: the fast-subclass flags
-		 * still identify the core builtin types. */
+		 * lacks when the binaries are missing (3.13+ cores are analyzed
+		 * without them): the fast-subclass flags still identify the core
+		 * builtin types. */
+		if (!py->o->debug_map)
+			return K_OTHER;
 		static const struct { uint64_t flag; enum kind kind; } by_flag[] = {
 			{1ULL << 31, K_TYPE}, {1ULL << 30, K_EXCEPTION}, {1ULL << 29, K_DICT},
 			{1ULL << 28, K_STR}, {1ULL << 27, K_BYTES}, {1ULL << 26, K_TUPLE},
