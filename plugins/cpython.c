@@ -341,8 +341,9 @@ static void dict_refs(struct pha_py *py, uint64_t d, pha_ref_fn *cb, void *arg)
 {
 	struct dkeys k;
 	uint64_t values = u64_or0(py, d + 40);
-	/* 3.13.0: values embedded in their object are visited by the object,
-	 * not by the dict (3.13.1+: by the dict, which the object visits). */
+	/* 3.13.0-3.13.2: values embedded in their object are visited by the
+	 * object, not by the dict (3.13.3+: by the dict, which the object
+	 * visits). */
 	if (values && py->o->dict_values_header && !py->dict_visits_embedded &&
 	    u8_or0(py, values + 2))
 		return;

@@ -81,10 +81,10 @@ struct pha_py_offsets {
 	uint32_t fn_annotate;			/* 3.14 */
 	uint32_t fo_extra[3];			/* 3.13 frame object: f_extra_locals,
 						 * f_locals_cache, (3.14) f_overwritten_fast_locals */
-	/* 3.13.1+ (gh-issue fixed after 3.13.0): an object whose inline values
-	 * were materialised into a dict visits that dict, and the dict visits
-	 * the embedded values; 3.13.0 visited the values from the object and
-	 * never the dict. First PY_VERSION_HEX with the new rule, 0 = never. */
+	/* 3.13.3+ (gh-130327): an object whose inline values were
+	 * materialised into a dict visits that dict, and the dict visits the
+	 * embedded values; before, the object visited its valid inline values
+	 * and never the dict. First PY_VERSION_HEX with the new rule, 0 = never. */
 	uint32_t dict_visits_embedded_hex;
 	uint32_t gc_generation0;		/* 0: no generation0 pointer to validate with */
 	uint32_t gc_size;

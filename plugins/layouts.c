@@ -253,7 +253,10 @@ static const struct pha_py_offsets py313 = {
 	.odict_first = 48, .odict_fast_nodes_size = 72, .odict_inst_dict = 96,
 
 	.tuple_ob_item = 24, .mod_name = 48,
-	.dict_visits_embedded_hex = 0x030D01F0,
+	/* gh-130327 ("always traverse managed dictionaries"), released in
+	 * 3.13.3 per its merge date; verified: 3.13.0 old rule, 3.13.5 and
+	 * 3.13.18 new rule. */
+	.dict_visits_embedded_hex = 0x030D03F0,
 	.debug_map = dbg313, .debug_size = 584,
 };
 
