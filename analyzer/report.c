@@ -177,6 +177,9 @@ static void on_thread(void *arg, const struct pha_thread_info *ti)
 	}
 }
 
+static bool argv_from_stack(struct pha_target *t, struct pha_report *r);
+static void argv_from_psargs(const struct pha_core *core, struct pha_report *r);
+
 static void fill_process(struct pha_target *t, struct pha_report *r)
 {
 	const struct pha_core *core = t->core;
@@ -193,22 +196,95 @@ static void fill_process(struct pha_target *t, struct pha_report *r)
 			}
 		}
 	}
-	/* pr_psargs: the command line, space-separated and cut at 80 bytes by
-	 * the kernel. */
-	if (core->have_prpsinfo && core->psargs[0]) {
-		char *copy = strdup(core->psargs), *save = NULL;
-		for (char *tok = copy ? strtok_r(copy, " ", &save) : NULL; tok;
-		     tok = strtok_r(NULL, " ", &save)) {
-			char **na = realloc(r->argv, (r->argc + 1) * sizeof(*na));
-			if (!na)
-				break;
-			r->argv = na;
-			r->argv[r->argc] = strdup(tok);
-			if (r->argv[r->argc])
-				r->argc++;
+	if (!argv_from_stack(t, r))
+		argv_from_psargs(core, r);
+}
+
+static bool push_arg(struct pha_report *r, const char *s)
+{
+	char **na = realloc(r->argv, (r->argc + 1) * sizeof(*na));
+	if (!na)
+		return false;
+	r->argv = na;
+	r->argv[r->argc] = strdup(s);
+	if (!r->argv[r->argc])
+		return false;
+	r->argc++;
+	return true;
+}
+
+/* The whole command line from the process's initial stack: the string of
+ * argv[0] is the lowest string of the area around AT_EXECFN, and the argv
+ * array that points at it is preceded by argc and ended by NULL. */
+static bool argv_from_stack(struct pha_target *t, struct pha_report *r)
+{
+	const struct pha_core *core = t->core;
+	if (!core->auxv_execfn || !core->have_prpsinfo || !core->psargs[0])
+		return false;
+	const struct pha_segment *seg = pha_memory_find(&t->mem, core->auxv_execfn);
+	if (!seg || !seg->data)
+		return false;
+	const uint8_t *base = seg->data;
+	uint64_t len = seg->end - seg->start;
+	char arg0[sizeof(core->psargs)];
+	size_t n0 = strcspn(core->psargs, " ");
+	memcpy(arg0, core->psargs, n0);
+	arg0[n0] = 0;
+	if (n0 == 0 || n0 + 1 >= sizeof(core->psargs) - 1)
+		return false;	/* argv[0] itself may be cut off */
+	/* Every occurrence of "\0arg0\0" is a candidate for the argv[0] string. */
+	for (uint64_t i = 1; i + n0 + 1 < len; i++) {
+		if (base[i - 1] || memcmp(base + i, arg0, n0 + 1))
+			continue;
+		uint64_t str = seg->start + i;
+		for (uint64_t w = 8; w + 8 <= len; w += 8) {
+			uint64_t v, argc, end;
+			memcpy(&v, base + w, 8);
+			if (v != str)
+				continue;
+			memcpy(&argc, base + w - 8, 8);
+			if (argc < 1 || argc > 65536 || w + 8 * (argc + 1) > len)
+				continue;
+			memcpy(&end, base + w + 8 * argc, 8);
+			if (end)
+				continue;
+			size_t done = 0;
+			for (uint64_t k = 0; k < argc; k++) {
+				uint64_t a;
+				char buf[4096];
+				memcpy(&a, base + w + 8 * k, 8);
+				if (!pha_memory_read_cstr(&t->mem, a, buf, sizeof(buf)) || !push_arg(r, buf))
+					break;
+				done++;
+			}
+			if (done == argc)
+				return true;
+			for (size_t k = 0; k < r->argc; k++)
+				free(r->argv[k]);
+			free(r->argv);
+			r->argv = NULL;
+			r->argc = 0;
 		}
-		free(copy);
 	}
+	return false;
+}
+
+/* pr_psargs: the command line, space-separated and cut at 80 bytes by the
+ * kernel; a last word that reaches the cut may itself be cut, so it goes. */
+static void argv_from_psargs(const struct pha_core *core, struct pha_report *r)
+{
+	if (!core->have_prpsinfo || !core->psargs[0])
+		return;
+	char *copy = strdup(core->psargs), *save = NULL;
+	bool cut = strlen(core->psargs) >= sizeof(core->psargs) - 2;
+	for (char *tok = copy ? strtok_r(copy, " ", &save) : NULL; tok;
+	     tok = strtok_r(NULL, " ", &save)) {
+		if (cut && tok + strlen(tok) == copy + strlen(core->psargs))
+			break;
+		if (!push_arg(r, tok))
+			break;
+	}
+	free(copy);
 }
 
 struct pha_error *pha_report_build(struct pha_target *t, const struct pha_heap *h,

@@ -1,5 +1,6 @@
 #include "target.h"
 
+#include <elf.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,6 +110,41 @@ static bool looks_like_python(const struct pha_module *m)
 	return !strncmp(b, "libpython", 9) || !strncmp(b, "python", 6);
 }
 
+/* 3.13+ without any interpreter binary: _PyRuntime starts with
+ * _Py_DebugOffsets ("xdebugpy", version, free_threaded, then the runtime
+ * state's size and offsets), and the runtime lives in writable memory the
+ * core holds. Accept the first 8-aligned cookie whose table is plausible
+ * and whose interpreters_head leads to readable memory. */
+static bool scan_debug_offsets(struct pha_target *t)
+{
+	for (size_t i = 0; i < t->mem.nsegs; i++) {
+		const struct pha_segment *s = &t->mem.segs[i];
+		if (s->source != PHA_SEG_CORE || !(s->prot & PF_W) || !s->data)
+			continue;
+		for (uint64_t a = (s->start + 7) & ~7ULL; a + 48 <= s->end; a += 8) {
+			const uint8_t *p = s->data + (a - s->start);
+			if (memcmp(p, "xdebugpy", 8) != 0)
+				continue;
+			uint64_t v[5];
+			memcpy(v, p + 8, sizeof(v));
+			/* version, free_threaded, runtime size, finalizing, interpreters_head */
+			unsigned major = v[0] >> 24, minor = (v[0] >> 16) & 0xff;
+			if (major != 3 || minor < 13 || minor > 15 || v[1] > 1 ||
+			    v[2] < 100000 || v[2] > 4000000 || v[4] >= v[2])
+				continue;
+			uint64_t interp, probe;
+			if (!pha_memory_read_u64(&t->mem, a + v[4], &interp) || !interp ||
+			    !pha_memory_read_u64(&t->mem, interp, &probe))
+				continue;
+			t->runtime = a;
+			t->hexversion = (uint32_t)v[0];
+			pha_version_string(t->hexversion, t->version, sizeof(t->version));
+			return true;
+		}
+	}
+	return false;
+}
+
 static struct pha_error *find_runtime(struct pha_target *t)
 {
 	/* Prefer the module that looks like Python; any module exporting
@@ -146,12 +182,30 @@ static struct pha_error *find_runtime(struct pha_target *t)
 		snprintf(names + n, sizeof(names) - n, "%s%s%s", n ? ", " : "", m->name,
 			 m->status == PHA_MODULE_MISMATCH ? " (build-id differs)" : " (not found)");
 	}
+	if (scan_debug_offsets(t)) {
+		pha_target_warn(t, "no interpreter binary%s%s: _PyRuntime (CPython %s) was found by "
+				   "scanning the core for _Py_DebugOffsets; what only the binaries "
+				   "hold (symbols, read-only data such as the names of static types) "
+				   "is missing, so type names and sizes of such objects may be "
+				   "degraded", names[0] ? " usable: " : "", names, t->version);
+		return NULL;
+	}
 	if (names[0])
 		return pha_error_create(PHA_ERR_INPUT,
 					"%s: the interpreter's binaries are needed but %s on this "
 					"machine: %s; point at copies with --sysroot DIR, "
 					"--lib-search-path DIR or --executable FILE",
 					t->core->path, mismatch ? "do not match" : "missing", names);
+	/* An interpreter older than 3.7 has no _PyRuntime at all: name it. */
+	for (size_t i = 0; i < t->mods.nmods; i++) {
+		const char *p = strstr(base_name(t->mods.mods[i].name), "python3.");
+		unsigned minor;
+		if (looks_like_python(&t->mods.mods[i]) && p && sscanf(p + 8, "%u", &minor) == 1)
+			return pha_error_create(PHA_ERR_INPUT,
+						"%s: unsupported Python version 3.%u (from %s, which "
+						"defines no _PyRuntime); this build supports CPython "
+						"3.8 - 3.15", t->core->path, minor, t->mods.mods[i].name);
+	}
 	return pha_error_create(PHA_ERR_INPUT,
 				"%s: no CPython found in this core (no loaded module defines "
 				"_PyRuntime; process: %s)",
@@ -165,6 +219,12 @@ static struct pha_error *find_runtime(struct pha_target *t)
 static struct pha_error *find_version(struct pha_target *t, const struct pha_target_options *opts,
 				      bool *exact_ret, unsigned *minor_ret)
 {
+	if (!t->pymod) {
+		/* Set from the _Py_DebugOffsets found by scanning the core. */
+		*exact_ret = true;
+		*minor_ret = (t->hexversion >> 16) & 0xff;
+		return NULL;
+	}
 	/* Py_Version (3.11+) lives in .rodata, usually not in the core: the
 	 * memory reader fills it from the ELF file. */
 	uint64_t sym = pha_module_symbol(t->pymod, "Py_Version", NULL);
@@ -209,21 +269,24 @@ static void layout_list(char *list, size_t size)
 	}
 }
 
-/* The layout of minor version 3.<minor>, or NULL. */
+/* The layout of minor version 3.<minor>, or NULL; of several (3.14's two
+ * GC designs) the one for the latest releases. */
 static const struct pha_layout *layout_of_minor(unsigned minor)
 {
+	const struct pha_layout *found = NULL;
 	for (size_t i = 0; pha_builtin_layouts[i]; i++) {
 		const struct pha_layout *l = pha_builtin_layouts[i];
 		if ((l->min_hex >> 16) == (0x0300u | minor))
-			return l;
+			found = l;
 	}
-	return NULL;
+	return found;
 }
 
 static struct pha_error *choose_layout(struct pha_target *t, const struct pha_target_options *opts,
 				       bool exact, unsigned minor)
 {
 	char list[256];
+	const char *where = t->pymod ? t->pymod->name : "the core";
 	layout_list(list, sizeof(list));
 	if (opts->force_layout) {
 		t->layout = layout_of_minor(opts->force_minor);
@@ -251,8 +314,9 @@ static struct pha_error *choose_layout(struct pha_target *t, const struct pha_ta
 		}
 	}
 	return pha_error_create(PHA_ERR_INPUT,
-				"%s: unsupported Python version %s (0x%08x) in %s; supported layouts: %s",
-				t->core->path, t->version, t->hexversion, t->pymod->name, list);
+				"%s: unsupported Python version %s (0x%08x) in %s; supported layouts: %s "
+				"(final releases only; --force-layout X.Y tries one anyway)",
+				t->core->path, t->version, t->hexversion, where, list);
 }
 
 /* Before 3.11: the exact version from the heap, checked against what the
@@ -346,7 +410,8 @@ struct pha_error *pha_target_open(const char *path, const struct pha_target_opti
 	if (t->verbose)
 		fprintf(stderr, "pyheap-analyze: CPython %s%s, _PyRuntime at 0x%llx in %s, layout %s\n",
 			t->version, exact ? "" : " (version from sys.hexversion)",
-			(unsigned long long)t->runtime, t->pymod->name, t->layout->name);
+			(unsigned long long)t->runtime,
+			t->pymod ? t->pymod->name : "the core (found by scanning)", t->layout->name);
 	*target_ret = t;
 	return NULL;
 out:

@@ -26,7 +26,8 @@ struct pha_target {
 	int verbose;
 
 	uint64_t runtime;		/* &_PyRuntime */
-	const struct pha_module *pymod;	/* module that defines it */
+	const struct pha_module *pymod;	/* module that defines it; NULL when
+					 * found by scanning for _Py_DebugOffsets */
 	uint32_t hexversion;
 	char version[32];		/* "3.12.1", "3.13.0rc2" */
 	const struct pha_layout *layout;

@@ -1,4 +1,4 @@
-/* The table-driven CPython walker (3.8 - 3.12).
+/* The table-driven CPython walker (3.8 - 3.15).
  *
  * What it must reproduce exactly is what CPython's tp_traverse functions
  * visit: the cycle-collector arithmetic subtracts one reference per visited
@@ -17,6 +17,7 @@
 #include <string.h>
 
 /* Type flags (Include/object.h). */
+#define TPF_INLINE_VALUES (1ULL << 2)	/* 3.13 */
 #define TPF_MANAGED_WEAKREF (1ULL << 3)	/* 3.12 */
 #define TPF_MANAGED_DICT (1ULL << 4)	/* 3.11 */
 #define TPF_HEAPTYPE (1ULL << 9)
@@ -99,10 +100,13 @@ struct tinfo {
 
 struct pha_py {
 	const struct pha_layout *layout;
-	const struct pha_py_offsets *o;
+	const struct pha_py_offsets *o;	/* points at oc */
+	struct pha_py_offsets oc;	/* the layout's table, 3.13+: updated from
+					 * the core's _Py_DebugOffsets */
 	struct pha_services svc;
 	uint32_t hex;
 	uint64_t runtime;
+	bool dict_visits_embedded;	/* see dict_visits_embedded_hex */
 	uint64_t interps[MAX_INTERPS];
 	size_t ninterps;
 	uint64_t set_dummy;
@@ -182,6 +186,34 @@ static inline void ref_at(struct pha_py *py, pha_ref_fn *cb, void *arg, uint64_t
 			  unsigned flags)
 {
 	ref(cb, arg, u64_or0(py, field), flags);
+}
+
+/* 3.14+ _PyStackRef (GIL build): the object is bits & ~3; NULL is encoded
+ * as 1; tag 3 is a small int, not an object; bit 0 alone marks a
+ * reference that does not own a refcount (borrowed or immortal), which
+ * the collector skips when it subtracts references (_PyGC_VisitStackRef). */
+static inline void stackref(pha_ref_fn *cb, void *arg, uint64_t bits, unsigned flags)
+{
+	if ((bits & 3) == 3 || !(bits & ~3ULL))
+		return;
+	cb(arg, bits & ~3ULL, (bits & 1) ? 0 : flags);
+}
+
+/* A frame field that is a PyObject* (<= 3.13) or a _PyStackRef (3.14+). */
+static inline void frame_ref_at(struct pha_py *py, pha_ref_fn *cb, void *arg, uint64_t field,
+				unsigned flags)
+{
+	if (py->o->stackref)
+		stackref(cb, arg, u64_or0(py, field), flags);
+	else
+		ref_at(py, cb, arg, field, flags);
+}
+
+/* An object pointer stored in a frame field (masking a _PyStackRef). */
+static inline uint64_t frame_obj_at(struct pha_py *py, uint64_t field)
+{
+	uint64_t v = u64_or0(py, field);
+	return py->o->stackref ? ((v & 3) == 3 ? 0 : v & ~3ULL) : v;
 }
 
 /* An array of n object pointers at addr (tuple items, list items, values). */
@@ -395,6 +427,13 @@ static uint64_t dict_size_v1(struct pha_py *py, uint64_t d, uint64_t basicsize)
 	return res;
 }
 
+/* The value array of a split dict: 3.13+ PyDictValues has a 8-byte
+ * header {capacity, size, embedded, valid} before values[]. */
+static inline uint64_t values_array(struct pha_py *py, uint64_t values)
+{
+	return values && py->o->dict_values_header ? values + 8 : values;
+}
+
 /* What dict_traverse visits, plus (flags 0) the keys it skips. */
 static void dict_refs(struct pha_py *py, uint64_t d, pha_ref_fn *cb, void *arg)
 {
@@ -404,6 +443,13 @@ static void dict_refs(struct pha_py *py, uint64_t d, pha_ref_fn *cb, void *arg)
 	}
 	struct dkeys k;
 	uint64_t values = u64_or0(py, d + 40);
+	/* 3.13.0-3.13.2: values embedded in their object are visited by the
+	 * object, not by the dict (3.13.3+: by the dict, which the object
+	 * visits). */
+	if (values && py->o->dict_values_header && !py->dict_visits_embedded &&
+	    u8_or0(py, values + 2))
+		return;
+	values = values_array(py, values);
 	if (!read_keys(py, u64_or0(py, d + 32), &k))
 		return;
 	uint64_t n = (uint64_t)k.nentries;
@@ -442,7 +488,7 @@ static uint64_t dict_get_str(struct pha_py *py, uint64_t d, const char *key)
 	if (py->o->dict_keys_v1)
 		return dict_get_str_v1(py, d, key);
 	struct dkeys k;
-	uint64_t values = u64_or0(py, d + 40);
+	uint64_t values = values_array(py, u64_or0(py, d + 40));
 	if (!read_keys(py, u64_or0(py, d + 32), &k))
 		return 0;
 	size_t esize = k.kind == DICT_KEYS_GENERAL ? 24 : 16;
@@ -515,8 +561,24 @@ static bool types_grow(struct pha_py *py)
 static enum kind static_kind(struct pha_py *py, uint64_t t, uint64_t flags)
 {
 	char name[128];
-	if (!read_cstr(py, u64_or0(py, t + TP_NAME), name, sizeof(name)))
+	if (!read_cstr(py, u64_or0(py, t + TP_NAME), name, sizeof(name))) {
+		/* The name is in the binary's read-only data, which the core
+		 * lacks when the binaries are missing (3.13+ cores are analyzed
+		 * without them): the fast-subclass flags still identify the core
+		 * builtin types. */
+		if (!py->o->debug_map)
+			return K_OTHER;
+		static const struct { uint64_t flag; enum kind kind; } by_flag[] = {
+			{1ULL << 31, K_TYPE}, {1ULL << 30, K_EXCEPTION}, {1ULL << 29, K_DICT},
+			{1ULL << 28, K_STR}, {1ULL << 27, K_BYTES}, {1ULL << 26, K_TUPLE},
+			{1ULL << 25, K_LIST}, {1ULL << 24, K_INT},
+		};
+		for (size_t i = 0; i < sizeof(by_flag) / sizeof(by_flag[0]); i++) {
+			if (flags & by_flag[i].flag)
+				return by_flag[i].kind;
+		}
 		return K_OTHER;
+	}
 	for (size_t i = 0; i < sizeof(static_kinds) / sizeof(static_kinds[0]); i++) {
 		if (!strcmp(name, static_kinds[i].name))
 			return static_kinds[i].kind;
@@ -775,7 +837,7 @@ static uint64_t code_of_gen(struct pha_py *py, uint64_t g)
 	const struct pha_py_offsets *o = py->o;
 	if (o->gen_has_code)
 		return u64_or0(py, g + o->gen_code);
-	return u64_or0(py, g + o->gen_iframe + o->if_code);
+	return frame_obj_at(py, g + o->gen_iframe + o->if_code);
 }
 
 static uint64_t frame_slots(struct pha_py *py, uint64_t code)
@@ -817,6 +879,8 @@ static uint64_t object_size(struct pha_py *py, uint64_t a, const struct tinfo *t
 	const struct pha_py_offsets *o = py->o;
 	int64_t obsize = ti->itemsize ? i64_or0(py, a + 16) : 0;
 	uint64_t absize = (uint64_t)(obsize < 0 ? -obsize : obsize);
+	if (absize > MAX_CONTAINER)
+		absize = 0;	/* not a size: a misidentified type */
 	uint64_t size = ti->basicsize + absize * ti->itemsize;
 
 	switch (ti->kind) {
@@ -841,9 +905,15 @@ static uint64_t object_size(struct pha_py *py, uint64_t a, const struct tinfo *t
 	case K_STR:
 		size = str_size(py, a);
 		break;
-	case K_BYTEARRAY:
-		size = ti->basicsize + u64_or0(py, a + 24);
+	case K_BYTEARRAY: {
+		uint64_t alloc = u64_or0(py, a + 24);
+		if (o->bytearray_bytes_object)
+			/* 3.15: the buffer is a bytes object (33 + alloc bytes). */
+			size = ti->basicsize + (alloc ? 33 + alloc : 0);
+		else
+			size = ti->basicsize + alloc;
 		break;
+	}
 	case K_INT: {
 		uint64_t nd;
 		if (o->long_lv_tag)
@@ -898,7 +968,7 @@ static uint64_t object_size(struct pha_py *py, uint64_t a, const struct tinfo *t
 			break;
 		}
 		uint64_t f = u64_or0(py, a + o->fo_frame);
-		uint64_t code = f ? u64_or0(py, f + o->if_code) : 0;
+		uint64_t code = f ? frame_obj_at(py, f + o->if_code) : 0;
 		if (code)
 			size = o->fo_frame_data + o->if_localsplus + 8 * frame_slots(py, code);
 		break;
@@ -923,8 +993,10 @@ static uint64_t object_size(struct pha_py *py, uint64_t a, const struct tinfo *t
 			}
 		} else {
 			size = o->type_size;
-			/* <= 3.10: _PyObject_IS_GC is false for static types. */
-			if (o->sizeof_is_gc)
+			/* <= 3.10: _PyObject_IS_GC is false for static types;
+			 * 3.13+: only GC objects get the pre-header, and static
+			 * type objects are not GC objects. */
+			if (o->sizeof_is_gc || o->static_type_no_preheader)
 				return size;
 		}
 		break;
@@ -946,15 +1018,17 @@ struct pha_error *pha_cpython_object_info(struct pha_py *py, uint64_t addr,
 	if (!ti)
 		return pha_error_create(PHA_ERR_INPUT, "0x%llx: type pointer 0x%llx is not a type",
 					(unsigned long long)addr, (unsigned long long)hdr[1]);
+	/* 3.14+: the refcount is the low 32 bits; ob_flags sit in 48-63. */
+	uint64_t refcnt = py->o->refcnt32 ? (hdr[0] & 0xffffffffULL) : hdr[0];
 	struct pha_object_info info = {
 		.type = hdr[1],
-		.refcnt = hdr[0],
+		.refcnt = refcnt,
 		.conservative = ti->kind == K_OTHER,
 	};
 	if (py->o->immortal && (int32_t)(uint32_t)hdr[0] < 0) {
 		/* 3.12 immortal objects (PEP 683): the low 32 bits saturate. */
 		info.immortal = true;
-	} else if ((int64_t)hdr[0] <= 0) {
+	} else if ((int64_t)refcnt <= 0) {
 		return pha_error_create(PHA_ERR_INPUT, "0x%llx: refcount %lld is not positive",
 					(unsigned long long)addr, (long long)hdr[0]);
 	}
@@ -972,8 +1046,20 @@ static void iframe_refs(struct pha_py *py, uint64_t f, pha_ref_fn *cb, void *arg
 	const struct pha_py_offsets *o = py->o;
 	ref_at(py, cb, arg, f + o->if_frame_obj, flags);
 	ref_at(py, cb, arg, f + o->if_locals, flags);
-	ref_at(py, cb, arg, f + o->if_func, flags);
-	ref_at(py, cb, arg, f + o->if_code, flags);
+	frame_ref_at(py, cb, arg, f + o->if_func, flags);
+	frame_ref_at(py, cb, arg, f + o->if_code, flags);
+	if (o->stackref) {
+		/* 3.14+: tagged slots from localsplus up to the stack pointer. */
+		uint64_t sp = u64_or0(py, f + o->if_stackpointer);
+		uint64_t base = f + o->if_localsplus;
+		if (sp < base || sp - base > (8ULL << 20))
+			return;
+		uint64_t n = (sp - base) / 8;
+		const uint64_t *p = py->svc.ptr(py->svc.ctx, base, n * 8);
+		for (uint64_t i = 0; i < n; i++)
+			stackref(cb, arg, p ? p[i] : u64_or0(py, base + 8 * i), flags);
+		return;
+	}
 	int32_t top = i32_or0(py, f + o->if_stacktop);
 	if (top > 0 && top < (1 << 20))
 		ref_array(py, cb, arg, f + o->if_localsplus, (uint64_t)top, flags);
@@ -1012,14 +1098,18 @@ static void type_refs(struct pha_py *py, uint64_t t, pha_ref_fn *cb, void *arg)
 	/* type_traverse (heap types only; static types are not GC objects). */
 	unsigned f = heap ? PHA_REF_TRAVERSED : 0;
 	uint64_t tp_dict = u64_or0(py, t + TP_DICT);
-	if (!tp_dict && !heap && o->static_type_dict_in_interp && py->ninterps) {
+	if (!tp_dict && !heap && o->static_type_dict_in_interp && py->ninterps &&
+	    o->is_types_builtins) {
 		/* 3.12: tp_subclasses of a static builtin type holds index + 1 of
 		 * its state in interp->types.builtins. */
 		uint64_t idx = u64_or0(py, t + TP_SUBCLASSES);
-		if (idx >= 1 && idx < 1000)
-			tp_dict = u64_or0(py, py->interps[0] + o->is_types_builtins +
-						      (idx - 1) * o->static_builtin_state_size +
-						      o->sbs_tp_dict);
+		uint64_t entry = py->interps[0] + o->is_types_builtins +
+				 (idx - 1) * o->static_builtin_state_size;
+		/* 3.13+: the entry names its type (extension modules' static
+		 * types index another array). */
+		if (idx >= 1 && idx < 1000 &&
+		    (!o->static_builtin_search || u64_or0(py, entry) == t))
+			tp_dict = u64_or0(py, entry + o->sbs_tp_dict);
 	}
 	ref(cb, arg, tp_dict, f);
 	ref_at(py, cb, arg, t + TP_CACHE, f);
@@ -1070,6 +1160,25 @@ static void managed_dict_refs(struct pha_py *py, uint64_t a, const struct tinfo 
 {
 	const struct pha_py_offsets *o = py->o;
 	uint64_t values = 0, dict = 0;
+	if (o->managed_dict_plain) {
+		/* 3.13+ PyObject_VisitManagedDict: while the inline values at
+		 * obj + tp_basicsize are valid it visits their `capacity` slots
+		 * and not the dict (a materialised dict then shares them);
+		 * otherwise the dict pointer at obj-24. */
+		ref_at(py, cb, arg, a - 32, PHA_REF_WEAK);	/* managed weakref list */
+		dict = u64_or0(py, a - 24);
+		if ((ti->flags & TPF_INLINE_VALUES) && !(dict && py->dict_visits_embedded)) {
+			uint8_t vh[4];
+			uint64_t v = a + ti->basicsize;
+			if (rd(py, v, vh, sizeof(vh)) && vh[3]) {
+				ref_array(py, cb, arg, v + 8, vh[0], PHA_REF_TRAVERSED);
+				ref(cb, arg, dict, 0);
+				return;
+			}
+		}
+		ref(cb, arg, dict, PHA_REF_TRAVERSED);
+		return;
+	}
 	if (o->managed_dict_tagged) {
 		/* 3.12: one word holding either the dict or the values pointer
 		 * minus one (so bit 0 is set; _PyDictOrValues_GetValues adds 1). */
@@ -1212,7 +1321,7 @@ struct pha_error *pha_cpython_for_each_ref(struct pha_py *py, uint64_t a,
 	case K_TUPLE: {
 		int64_t n = i64_or0(py, a + 16);
 		if (n > 0)
-			ref_array(py, cb, arg, a + 24, (uint64_t)n, T);
+			ref_array(py, cb, arg, a + o->tuple_ob_item, (uint64_t)n, T);
 		break;
 	}
 	case K_LIST: {
@@ -1256,7 +1365,7 @@ struct pha_error *pha_cpython_for_each_ref(struct pha_py *py, uint64_t a,
 		const uint32_t offs[] = {o->fn_code, o->fn_globals, o->fn_builtins, o->fn_module,
 					 o->fn_defaults, o->fn_kwdefaults, o->fn_doc, o->fn_name,
 					 o->fn_dict, o->fn_closure, o->fn_annotations,
-					 o->fn_qualname, o->fn_typeparams};
+					 o->fn_qualname, o->fn_typeparams, o->fn_annotate};
 		for (size_t i = 0; i < sizeof(offs) / sizeof(offs[0]); i++) {
 			if (offs[i])
 				ref_at(py, cb, arg, a + offs[i], T);
@@ -1281,7 +1390,7 @@ struct pha_error *pha_cpython_for_each_ref(struct pha_py *py, uint64_t a,
 		break;
 	case K_MODULE:
 		ref_at(py, cb, arg, a + 16, T);	/* md_dict */
-		ref_at(py, cb, arg, a + 48, 0);	/* md_name */
+		ref_at(py, cb, arg, a + o->mod_name, 0);	/* md_name */
 		break;
 	case K_FRAME: {
 		if (o->frame_objects) {
@@ -1290,6 +1399,10 @@ struct pha_error *pha_cpython_for_each_ref(struct pha_py *py, uint64_t a,
 		}
 		ref_at(py, cb, arg, a + o->fo_back, T);
 		ref_at(py, cb, arg, a + o->fo_trace, T);
+		for (size_t i = 0; i < 3; i++) {
+			if (o->fo_extra[i])	/* 3.13+ f_extra_locals, f_locals_cache, … */
+				ref_at(py, cb, arg, a + o->fo_extra[i], T);
+		}
 		uint64_t f = u64_or0(py, a + o->fo_frame);
 		if (f && u8_or0(py, f + o->if_owner) == OWNED_BY_FRAME_OBJECT)
 			iframe_refs(py, f, cb, arg, T);
@@ -1421,6 +1534,46 @@ const char *pha_cpython_type_name(struct pha_py *py, uint64_t t)
 
 /* ---- GC lists ---- */
 
+/* A plausible circular list head: empty (next == head), or its first node
+ * links back to it. Links carry flag bits in their two low bits. */
+static bool gc_head_valid(struct pha_py *py, uint64_t head)
+{
+	uint64_t links[2], first[2];
+	if (!rd(py, head, links, sizeof(links)))
+		return false;
+	uint64_t n = links[0] & ~3ULL;
+	if (n == head)
+		return (links[1] & ~3ULL) == head;
+	return n && rd(py, n, first, sizeof(first)) && (first[1] & ~3ULL) == head;
+}
+
+/* The generation list heads inside one interpreter's GC state. 3.13+:
+ * generation0 points at generations[0].head; Debian's 3.13 packages lower
+ * PyGC_Head's alignment to 4, which moves the three heads from 24/48/72
+ * to 20/44/68, so the heads follow that pointer rather than the table. */
+static void gc_heads(struct pha_py *py, uint64_t gc, uint64_t heads[4])
+{
+	const struct pha_py_offsets *o = py->o;
+	for (unsigned i = 0; i < 3; i++)
+		heads[i] = gc + o->gc_gen_head[i];
+	heads[3] = gc + o->gc_permanent;
+	if (!o->gc_generation0)
+		return;
+	uint64_t g0 = u64_or0(py, gc + o->gc_generation0);
+	if (g0 == heads[0])
+		return;
+	if (g0 > gc && g0 < gc + o->gc_generation0 && (g0 & 3) == 0 && gc_head_valid(py, g0)) {
+		py->svc.log(py->svc.ctx, "GC generation heads at +%llu (generation0), not +%u",
+			    (unsigned long long)(g0 - gc), o->gc_gen_head[0]);
+		for (unsigned i = 0; i < 3; i++)
+			heads[i] = g0 + (o->gc_gen_head[i] - o->gc_gen_head[0]);
+		return;
+	}
+	py->svc.warn(py->svc.ctx, "GC state at 0x%llx: generation0 (0x%llx) does not point at a "
+				  "generation list head; using the layout's offsets",
+		     (unsigned long long)gc, (unsigned long long)g0);
+}
+
 struct pha_error *pha_cpython_enumerate_gc(struct pha_py *py,
 					   void (*cb)(void *arg, uint64_t addr, unsigned gen),
 					   void *arg)
@@ -1439,8 +1592,14 @@ struct pha_error *pha_cpython_enumerate_gc(struct pha_py *py,
 				     "the core was taken during a garbage collection: objects on the "
 				     "collector's temporary lists are missing, and unreachable counts "
 				     "may be wrong");
+		uint64_t heads[4];
+		gc_heads(py, gc, heads);
 		for (unsigned gen = 0; gen < 4; gen++) {
-			uint64_t head = gc + (gen < 3 ? o->gc_gen_head[gen] : o->gc_permanent);
+			uint64_t head = heads[gen];
+			if (!gc_head_valid(py, head))
+				py->svc.warn(py->svc.ctx, "GC generation %u list head at 0x%llx is not a "
+							  "circular list head", gen,
+					     (unsigned long long)head);
 			uint64_t prev = head, p;
 			if (!rd64(py, head, &p)) {
 				py->svc.warn(py->svc.ctx, "GC generation %u list head at 0x%llx unreadable",
@@ -1483,6 +1642,8 @@ struct pha_error *pha_cpython_enumerate_gc(struct pha_py *py,
 
 static uint64_t first_frame(struct pha_py *py, uint64_t ts)
 {
+	if (py->o->tstate_current_frame)
+		return u64_or0(py, ts + py->o->ts_current_frame);
 	uint64_t cframe = u64_or0(py, ts + py->o->ts_cframe);
 	return cframe ? u64_or0(py, cframe + py->o->cf_current_frame) : 0;
 }
@@ -1496,7 +1657,7 @@ static bool frame_visible(struct pha_py *py, uint64_t f, uint64_t *code_ret, int
 	uint8_t owner = u8_or0(py, f + o->if_owner);
 	if (owner > OWNED_BY_FRAME_OBJECT)
 		return false;
-	uint64_t code = u64_or0(py, f + o->if_code);
+	uint64_t code = frame_obj_at(py, f + o->if_code);
 	struct tinfo *ti = code ? type_of(py, u64_or0(py, code + 8)) : NULL;
 	if (!ti || ti->kind != K_CODE)
 		return false;
@@ -1773,6 +1934,20 @@ static void thread_roots_v1(struct pha_py *py, uint64_t ts, pha_ref_fn *cb, void
 	}
 }
 
+/* A frame whose first bytes are all zero is not a frame: a real one has a
+ * code object or an owner, and links to its caller. */
+static bool frame_zeroed(struct pha_py *py, uint64_t f)
+{
+	uint64_t w[8];
+	if (!rd(py, f, w, sizeof(w)))
+		return false;
+	for (size_t i = 0; i < 8; i++) {
+		if (w[i])
+			return false;
+	}
+	return true;
+}
+
 struct pha_error *pha_cpython_threads(struct pha_py *py,
 				      void (*cb)(void *arg, const struct pha_thread_info *t),
 				      void *arg)
@@ -1789,6 +1964,15 @@ struct pha_error *pha_cpython_threads(struct pha_py *py,
 			for (size_t nf = 0; f && nf < MAX_FRAMES; nf++) {
 				uint64_t code;
 				int64_t lasti;
+				if (frame_zeroed(py, f)) {
+					py->svc.warn(py->svc.ctx, "thread %llu: the frame at 0x%llx reads as "
+								  "zeros (the core writer could not read that memory, "
+								  "e.g. gdb's gcore on thread stacks with guard "
+								  "regions): its stack is cut there",
+						     (unsigned long long)u64_or0(py, ts + o->ts_native_id),
+						     (unsigned long long)f);
+					break;
+				}
 				if (frame_visible(py, f, &code, &lasti)) {
 					if (fb.n == fb.cap) {
 						size_t cap = fb.cap ? fb.cap * 2 : 32;
@@ -1804,7 +1988,15 @@ struct pha_error *pha_cpython_threads(struct pha_py *py,
 					fi->filename = frame_buf_str(&fb, py, u64_or0(py, code + o->co_filename));
 					fi->line = code_line(py, code, lasti);
 				}
-				f = u64_or0(py, f + o->if_previous);
+				uint64_t prev;
+				if (!rd64(py, f + o->if_previous, &prev)) {
+					py->svc.warn(py->svc.ctx, "thread %llu: frame at 0x%llx unreadable: "
+								  "its stack is cut there",
+						     (unsigned long long)u64_or0(py, ts + o->ts_native_id),
+						     (unsigned long long)f);
+					break;
+				}
+				f = prev;
 			}
 			struct pha_thread_info t = {
 				.thread_id = u64_or0(py, ts + o->ts_thread_id),
@@ -1894,6 +2086,102 @@ static bool is_dict(struct pha_py *py, uint64_t a)
 	return ti && (ti->kind == K_DICT);
 }
 
+/* 3.13+: read _Py_DebugOffsets at _PyRuntime + 0 and take every offset it
+ * covers from the core rather than from the static table. */
+static struct pha_error *apply_debug_offsets(struct pha_py *py, uint64_t runtime)
+{
+	const struct pha_py_offsets *st = py->o;
+	uint32_t size = st->debug_size;
+	uint8_t *tab = malloc(size);
+	if (!tab)
+		return &pha_enomem;
+	if (!rd(py, runtime, tab, size)) {
+		free(tab);
+		py->svc.warn(py->svc.ctx, "_Py_DebugOffsets at 0x%llx unreadable: using the static "
+					  "offsets of %s", (unsigned long long)runtime,
+			     py->layout->name);
+		return NULL;
+	}
+	uint64_t version, free_threaded;
+	memcpy(&version, tab + 8, 8);
+	memcpy(&free_threaded, tab + 16, 8);
+	if (memcmp(tab, "xdebugpy", 8) != 0) {
+		free(tab);
+		py->svc.warn(py->svc.ctx, "no _Py_DebugOffsets cookie at _PyRuntime (0x%llx): using "
+					  "the static offsets of %s", (unsigned long long)runtime,
+			     py->layout->name);
+		return NULL;
+	}
+	if (free_threaded) {
+		free(tab);
+		return pha_error_create(PHA_ERR_INPUT, "free-threaded CPython builds are not "
+						       "supported (_Py_DebugOffsets.free_threaded = %llu)",
+					(unsigned long long)free_threaded);
+	}
+	if ((uint32_t)version != py->hex)
+		py->svc.warn(py->svc.ctx, "_Py_DebugOffsets names version 0x%08llx, the binary "
+					  "0x%08x", (unsigned long long)version, py->hex);
+	for (const struct pha_py_debug_map *m = st->debug_map; m->name; m++) {
+		uint64_t v;
+		memcpy(&v, tab + m->pos, 8);
+		if (v >= (1u << 24)) {
+			py->svc.warn(py->svc.ctx, "_Py_DebugOffsets member for %s is implausible "
+						  "(%llu): using %s's static value", m->name,
+				     (unsigned long long)v, py->layout->name);
+			continue;
+		}
+		uint32_t *field = (uint32_t *)((char *)&py->oc + m->field);
+		if (*field != (uint32_t)v)
+			py->svc.log(py->svc.ctx, "_Py_DebugOffsets: %s = %llu (static table: %u)",
+				    m->name, (unsigned long long)v, *field);
+		*field = (uint32_t)v;
+	}
+	free(tab);
+	return NULL;
+}
+
+/* 3.13+: interp->types.builtins.initialized[] moves with every member
+ * added to PyInterpreterState; check the static offset against two static
+ * builtin types (dict, type) whose entries must name them, else search. */
+static void locate_static_types(struct pha_py *py)
+{
+	struct pha_py_offsets *o = &py->oc;
+	uint64_t is = py->interps[0];
+	uint64_t dict_type = u64_or0(py, u64_or0(py, is + o->is_sysdict) + 8);
+	uint64_t type_type = u64_or0(py, dict_type + 8);
+	uint64_t di = u64_or0(py, dict_type + TP_SUBCLASSES);
+	uint64_t ti = u64_or0(py, type_type + TP_SUBCLASSES);
+	if (!dict_type || !type_type || di < 1 || di > 1000 || ti < 1 || ti > 1000) {
+		o->is_types_builtins = 0;
+		py->svc.warn(py->svc.ctx, "static builtin types: cannot index their state; their "
+					  "dicts are not walked");
+		return;
+	}
+	uint64_t sz = o->static_builtin_state_size;
+	for (int64_t delta = 0; delta <= 65536; delta += 8) {
+		for (int sign = 0; sign < 2; sign++) {
+			if (sign && !delta)
+				continue;
+			int64_t off = (int64_t)o->is_types_builtins + (sign ? -delta : delta);
+			if (off <= 0)
+				continue;
+			uint64_t base = is + (uint64_t)off;
+			if (u64_or0(py, base + (di - 1) * sz) == dict_type &&
+			    u64_or0(py, base + (ti - 1) * sz) == type_type) {
+				if (delta)
+					py->svc.log(py->svc.ctx, "static builtin type states at interp "
+								 "+%lld (static table: %u)",
+						    (long long)off, o->is_types_builtins);
+				o->is_types_builtins = (uint32_t)off;
+				return;
+			}
+		}
+	}
+	o->is_types_builtins = 0;
+	py->svc.warn(py->svc.ctx, "static builtin types: their state array was not found in the "
+				  "interpreter; their dicts are not walked");
+}
+
 struct pha_error *pha_cpython_open(const struct pha_layout *layout,
 				   const struct pha_services *svc, uint64_t runtime,
 				   uint32_t hexversion, struct pha_py **py_ret)
@@ -1903,9 +2191,16 @@ struct pha_error *pha_cpython_open(const struct pha_layout *layout,
 	if (!py)
 		return &pha_enomem;
 	py->layout = layout;
-	py->o = impl->off;
+	py->oc = *impl->off;
+	py->o = &py->oc;
+	if (!py->oc.tuple_ob_item)
+		py->oc.tuple_ob_item = 24;
+	if (!py->oc.mod_name)
+		py->oc.mod_name = 48;
 	py->svc = *svc;
 	py->hex = hexversion;
+	py->dict_visits_embedded = py->oc.dict_visits_embedded_hex &&
+				   hexversion >= py->oc.dict_visits_embedded_hex;
 	py->runtime = runtime;
 	py->set_dummy = svc->symbol(svc->ctx, "_PySet_Dummy");
 	if (impl->off->dict_keys_v1)
@@ -1915,6 +2210,13 @@ struct pha_error *pha_cpython_open(const struct pha_layout *layout,
 		return &pha_enomem;
 	}
 
+	if (py->oc.debug_map) {
+		struct pha_error *err = apply_debug_offsets(py, runtime);
+		if (err) {
+			pha_cpython_close(py);
+			return err;
+		}
+	}
 	const struct pha_py_offsets *o = py->o;
 	uint64_t interp;
 	if (!rd64(py, runtime + o->rt_interpreters_head, &interp)) {
@@ -1954,6 +2256,14 @@ struct pha_error *pha_cpython_open(const struct pha_layout *layout,
 		pha_cpython_close(py);
 		return pha_error_create(PHA_ERR_INPUT, "no interpreter state found from _PyRuntime "
 						       "at 0x%llx", (unsigned long long)runtime);
+	}
+	if (o->static_builtin_search)
+		locate_static_types(py);
+	if (o->is_interned && !is_dict(py, u64_or0(py, py->interps[0] + o->is_interned))) {
+		py->oc.is_interned = 0;
+		svc->warn(svc->ctx, "the interned-strings dict was not found at its expected place "
+				    "in the interpreter state; interned strings only referenced from "
+				    "there are missing");
 	}
 	find_subtype_traverse(py);
 	*py_ret = py;

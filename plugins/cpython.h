@@ -82,7 +82,48 @@ struct pha_py_offsets {
 	/* 3.8 - 3.10 LOAD_GLOBAL/LOAD_ATTR cache of a code object, counted by
 	 * code.__sizeof__: one map byte per code unit + co_opcache_size entries */
 	uint32_t co_opcache, co_opcache_size, opcache_entry_size;
+	/* --- 3.13+ (appended; zero in the 3.11/3.12 tables) --- */
+	unsigned tstate_current_frame : 1;	/* 3.13: tstate->current_frame, no cframe */
+	unsigned managed_dict_plain : 1;	/* 3.13: obj-24 plain dict pointer, inline
+						 * values at obj + tp_basicsize */
+	unsigned dict_values_header : 1;	/* 3.13: PyDictValues{capacity,size,
+						 * embedded,valid} before values[] (+8) */
+	unsigned stackref : 1;			/* 3.14: tagged _PyStackRef frame slots,
+						 * stackpointer instead of stacktop */
+	unsigned refcnt32 : 1;			/* 3.14: refcount = low 32 bits of ob_refcnt */
+	unsigned bytearray_bytes_object : 1;	/* 3.15: bytearray buffer is a bytes object */
+	unsigned static_builtin_search : 1;	/* 3.13: locate interp->types.builtins from
+						 * the data when the static offset is off */
+	unsigned static_type_no_preheader : 1;	/* 3.13: getsizeof(static type) has no
+						 * GC pre-header */
+	uint32_t ts_current_frame, if_stackpointer;
+	uint32_t tuple_ob_item;			/* 0 means 24 */
+	uint32_t mod_name;			/* 0 means 48 */
+	uint32_t fn_annotate;			/* 3.14 */
+	uint32_t fo_extra[3];			/* 3.13 frame object: f_extra_locals,
+						 * f_locals_cache, (3.14) f_overwritten_fast_locals */
+	/* 3.13.3+ (gh-130327): an object whose inline values were
+	 * materialised into a dict visits that dict, and the dict visits the
+	 * embedded values; before, the object visited its valid inline values
+	 * and never the dict. First PY_VERSION_HEX with the new rule, 0 = never. */
+	uint32_t dict_visits_embedded_hex;
+	uint32_t gc_generation0;		/* 0: no generation0 pointer to validate with */
+	uint32_t gc_size;
+	/* _Py_DebugOffsets (3.13+): NULL-terminated map of table positions to
+	 * members of this struct; open() overrides those members from the
+	 * table found at _PyRuntime + 0 in the core. */
+	const struct pha_py_debug_map *debug_map;
+	uint32_t debug_size;			/* expected sizeof(_Py_DebugOffsets) */
 };
+
+/* One _Py_DebugOffsets member used by a layout: its byte position in the
+ * table and the uint32_t member of struct pha_py_offsets it sets. */
+struct pha_py_debug_map {
+	uint16_t pos;
+	uint16_t field;		/* offsetof(struct pha_py_offsets, member) */
+	const char *name;
+};
+#define PHA_DBG(pos, member) {(pos), offsetof(struct pha_py_offsets, member), #member}
 
 struct pha_layout_impl {
 	struct pha_layout layout;

@@ -171,7 +171,10 @@ else
 fi
 echo "# layout tables against each interpreter's headers"
 before=$(wc -l <"$RESULTS")
-stream "" bash tests/layout/check_layouts.sh
+# PYHEAP_LAYOUT_PREFIXES: extra interpreter prefixes (PREFIX/include/python3.X),
+# e.g. Debian packages extracted with dpkg -x (PREFIX = ROOT/usr).
+# shellcheck disable=SC2086
+stream "" bash tests/layout/check_layouts.sh ${PYHEAP_LAYOUT_PREFIXES:-}
 rc=$?
 if [ "$rc" -ne 0 ] && ! tail -n +"$((before + 1))" "$RESULTS" | grep -q '^FAIL '; then
 	result "FAIL layout: check_layouts.sh exited with status $rc without a FAIL line"

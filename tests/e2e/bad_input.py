@@ -296,7 +296,7 @@ def run_cases(b, rep, cache, work):
         else:
             real = res.core
     else:
-        rep.skip("bad/truncated-*", "no CPython 3.8-3.12 interpreter to make a core with")
+        rep.skip("bad/truncated-*", "no supported CPython interpreter to make a core with")
     if real:
         truncation_cases(b, rep, real, work)
 
@@ -334,7 +334,7 @@ def run_cases(b, rep, cache, work):
                                res.core, rsn, also=(lib,))
 
     # -- Python versions the tool does not support --------------------------------
-    for minor in ((3, 7), (3, 13)):
+    for minor in ((3, 6), (3, 7)):
         name = "bad/unsupported-version-%d.%d" % minor
         found = pyenv_versions(minor)
         if not found:

@@ -77,6 +77,7 @@ header_fields() {
 						continue
 					k = split(p, w, /[ \t]+/)
 					name = w[k]
+					sub(/^\*+/, "", name)	# pointer members
 					if (match(name, /\[[0-9]+\]$/)) {
 						len = substr(name, RSTART + 1, RLENGTH - 2) + 0
 						base = substr(name, 1, RSTART - 1)
@@ -123,9 +124,20 @@ header_hexversion() {
 # e.g. _Py_TIER2 in 3.15); Py_BUILD_CORE is set anyway and _FORTIFY_SOURCE
 # only matters to code generation.
 core_defines() {
-	local py=$1 flags f
-	[ -x "$py" ] || return 0
-	flags=$("$py" -S -c 'import sysconfig; print(sysconfig.get_config_var("PY_CORE_CFLAGS") or "")' 2>/dev/null) || return 0
+	local py=$1 flags="" f data
+	if [ -x "$py" ]; then
+		flags=$("$py" -S -c 'import sysconfig; print(sysconfig.get_config_var("PY_CORE_CFLAGS") or "")' 2>/dev/null) || flags=""
+	fi
+	if [ -z "$flags" ]; then
+		# An interpreter that does not run here (another distribution's
+		# glibc): read its installed sysconfig data instead.
+		for data in "$(dirname "$(dirname "$py")")"/lib/$(basename "$py")/_sysconfigdata_*.py; do
+			[ -f "$data" ] || continue
+			flags=$(sed -n "s/^ *'PY_CORE_CFLAGS': '\(.*\)',\$/\1/p" "$data" | head -n1)
+			break
+		done
+	fi
+	[ -n "$flags" ] || return 0
 	for f in $flags; do
 		case $f in
 		-DPy_BUILD_CORE*|-D_FORTIFY_SOURCE*) ;;
@@ -243,6 +255,24 @@ check_interpreter() {
 	fi
 	[ -n "$absent" ] && echo "#   not in $minor, 0 in the table: $absent"
 	[ -n "$unchecked" ] && echo "#   not checkable from headers: $unchecked"
+
+	# 3.13+: the debug-offsets table of the binary itself.
+	if [ "$(((hex >> 16) & 255))" -ge 13 ]; then
+		local pyx=$(basename "$inc") bindir libdir
+		bindir=$(dirname "$py")
+		libdir=$(dirname "$bindir")/lib
+		if python3 "$here/check_debug_offsets.py" "$label" "$dump" "$layout" "$hex" \
+			"$libdir/lib${pyx}.so.1.0" "$libdir/x86_64-linux-gnu/lib${pyx}.so.1.0" \
+			"$bindir/$pyx" "$(dirname "$(dirname "$inc")")/bin/$pyx" \
+			"$(dirname "$(dirname "$inc")")/lib/x86_64-linux-gnu/lib${pyx}.so.1.0" \
+			>"$tmp/dbg-$label.txt" 2>&1; then
+			cat "$tmp/dbg-$label.txt"
+		else
+			cat "$tmp/dbg-$label.txt"
+			grep -q '^FAIL ' "$tmp/dbg-$label.txt" || echo "FAIL layout/$label/debug-offsets: check_debug_offsets.py failed"
+			failed=1
+		fi
+	fi
 	return 0
 }
 
@@ -301,7 +331,10 @@ for prefix in "$@"; do
 		[ -d "$inc" ] || continue
 		any=1
 		x=$(basename "$inc")
-		check_interpreter "$(basename "$prefix")-${x#python}" "$inc" "$prefix/bin/${x%m}"
+		name=$(basename "$prefix")
+		# An extracted Debian package root is PREFIX/usr: name it by PREFIX.
+		[ "$name" = usr ] && name=$(basename "$(dirname "$prefix")")
+		check_interpreter "$name-${x#python}" "$inc" "$prefix/bin/${x%m}"
 	done
 	[ "$any" = 1 ] || echo "SKIP layout/$(basename "$prefix"): no include/python3.X in $prefix"
 done

@@ -6,6 +6,8 @@
  *   dump_tables --for-hex HEX the name of the layout whose version range
  *                             holds PY_VERSION_HEX HEX; exit 1 if none
  *   dump_tables --list        every layout: name, min_hex, max_hex
+ *   dump_tables --debug-map NAME  the _Py_DebugOffsets members layout NAME
+ *                             reads: position, member, static value
  *
  * The field list below must name every member of struct pha_py_offsets in
  * declaration order. The compiler checks it: a mirror struct built from the
@@ -24,8 +26,9 @@
 extern const struct pha_layout *const pha_builtin_layouts[];
 
 /* FLAG: 1-bit feature flag; U32: uint32_t offset or size; ARR: uint32_t
- * array with its length; I8: int8_t value. */
-#define PY_OFFSET_FIELDS(FLAG, U32, ARR, I8) \
+ * array with its length; I8: int8_t value; PTR: a pointer (printed as 1 if
+ * set, else 0). */
+#define PY_OFFSET_FIELDS(FLAG, U32, ARR, I8, PTR) \
 	FLAG(managed_dict_tagged) FLAG(managed_weakref) FLAG(long_lv_tag) \
 	FLAG(immortal) FLAG(frame_cstack_owner) FLAG(str_has_wstr) \
 	FLAG(code_has_cached) FLAG(gen_has_code) FLAG(static_type_dict_in_interp) \
@@ -69,7 +72,13 @@ extern const struct pha_layout *const pha_builtin_layouts[];
 	U32(fo_stacktop) U32(fo_stackdepth) U32(fo_lasti) U32(fo_lineno) U32(fo_localsplus) \
 	U32(co_nlocals) U32(co_code) U32(co_varnames) U32(co_freevars) U32(co_cellvars) \
 	U32(co_cell2arg) U32(gen_frame) U32(prop_last) \
-	U32(co_opcache) U32(co_opcache_size) U32(opcache_entry_size)
+	U32(co_opcache) U32(co_opcache_size) U32(opcache_entry_size) \
+	FLAG(tstate_current_frame) FLAG(managed_dict_plain) FLAG(dict_values_header) \
+	FLAG(stackref) FLAG(refcnt32) FLAG(bytearray_bytes_object) \
+	FLAG(static_builtin_search) FLAG(static_type_no_preheader) \
+	U32(ts_current_frame) U32(if_stackpointer) U32(tuple_ob_item) U32(mod_name) \
+	U32(fn_annotate) ARR(fo_extra, 3) U32(dict_visits_embedded_hex) \
+	U32(gc_generation0) U32(gc_size) PTR(debug_map) U32(debug_size)
 
 /* The list, turned back into a struct: same size and offsets as the real
  * one, or the list is out of date. */
@@ -77,8 +86,9 @@ extern const struct pha_layout *const pha_builtin_layouts[];
 #define M_U32(n) uint32_t n;
 #define M_ARR(n, len) uint32_t n[len];
 #define M_I8(n) int8_t n;
+#define M_PTR(n) const void *n;
 struct mirror {
-	PY_OFFSET_FIELDS(M_FLAG, M_U32, M_ARR, M_I8)
+	PY_OFFSET_FIELDS(M_FLAG, M_U32, M_ARR, M_I8, M_PTR)
 };
 _Static_assert(sizeof(struct mirror) == sizeof(struct pha_py_offsets),
 	       "PY_OFFSET_FIELDS does not match struct pha_py_offsets (plugins/cpython.h)");
@@ -91,7 +101,7 @@ _Static_assert(sizeof(struct mirror) == sizeof(struct pha_py_offsets),
 	_Static_assert(sizeof(((struct mirror *)0)->n) == \
 		       sizeof(((struct pha_py_offsets *)0)->n), \
 		       "PY_OFFSET_FIELDS: length of " #n);
-PY_OFFSET_FIELDS(A_FLAG, SAME_OFFSET, A_ARR, SAME_OFFSET)
+PY_OFFSET_FIELDS(A_FLAG, SAME_OFFSET, A_ARR, SAME_OFFSET, SAME_OFFSET)
 
 static void dump(const struct pha_py_offsets *o)
 {
@@ -101,12 +111,13 @@ static void dump(const struct pha_py_offsets *o)
 	for (size_t i = 0; i < (len); i++) \
 		printf("%s[%zu]\t%lu\n", #n, i, (unsigned long)o->n[i]);
 #define D_I8(n) printf("%s\t%d\n", #n, (int)o->n);
-	PY_OFFSET_FIELDS(D_FLAG, D_U32, D_ARR, D_I8)
+#define D_PTR(n) printf("%s\t%d\n", #n, o->n != NULL);
+	PY_OFFSET_FIELDS(D_FLAG, D_U32, D_ARR, D_I8, D_PTR)
 }
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: dump_tables NAME | --for-hex HEX | --list\n");
+	fprintf(stderr, "usage: dump_tables NAME | --for-hex HEX | --list | --debug-map NAME\n");
 	return 2;
 }
 
@@ -129,6 +140,23 @@ int main(int argc, char **argv)
 				goto out;
 			}
 		}
+		return 1;
+	}
+	if (argc == 3 && strcmp(argv[1], "--debug-map") == 0) {
+		for (const struct pha_layout *const *l = pha_builtin_layouts; *l; l++) {
+			if (strcmp((*l)->name, argv[2]) != 0)
+				continue;
+			const struct pha_py_offsets *o = ((const struct pha_layout_impl *)*l)->off;
+			if (o->debug_map) {
+				printf("#size\t%lu\n", (unsigned long)o->debug_size);
+				for (const struct pha_py_debug_map *m = o->debug_map; m->name; m++)
+					printf("%u\t%s\t%lu\n", (unsigned)m->pos, m->name,
+					       (unsigned long)*(const uint32_t *)((const char *)o +
+										   m->field));
+			}
+			goto out;
+		}
+		fprintf(stderr, "dump_tables: no layout named %s\n", argv[2]);
 		return 1;
 	}
 	if (argc != 2 || argv[1][0] == '-')

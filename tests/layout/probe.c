@@ -26,8 +26,8 @@
  *
  * Member names are chosen per version with PY_VERSION_HEX; a guard that
  * picks the wrong member fails to compile rather than printing a wrong
- * number, so only 3.8 - 3.12 are accepted. 3.8 - 3.10 (frame objects, the
- * old dict keys) and 3.11/3.12 (interpreter frames) have separate bodies;
+ * number, so only 3.8 - 3.15 are accepted. 3.8 - 3.10 (frame objects, the
+ * old dict keys) and 3.11+ (interpreter frames) have separate bodies;
  * each declares the other family's members absent or unchecked.
  */
 #ifndef Py_BUILD_CORE
@@ -35,8 +35,8 @@
 #endif
 #include "Python.h"
 
-#if PY_VERSION_HEX < 0x03080000 || PY_VERSION_HEX >= 0x030D0000
-#error "tests/layout/probe.c knows the member names of CPython 3.8 - 3.12 only"
+#if PY_VERSION_HEX < 0x03080000 || PY_VERSION_HEX >= 0x03100000
+#error "tests/layout/probe.c knows the member names of CPython 3.8 - 3.15 only"
 #endif
 
 #define LEGACY (PY_VERSION_HEX < 0x030B0000)	/* 3.8 - 3.10 */
@@ -59,12 +59,18 @@
 #if PY_VERSION_HEX >= 0x030C0000
 #include "pycore_typeobject.h"	/* static_builtin_state, struct types_state */
 #endif
+#if PY_VERSION_HEX >= 0x030D0000
+#include "pycore_genobject.h"
+#include "pycore_moduleobject.h"
+#endif
 #endif
 
 #include <stddef.h>
 #include <stdio.h>
 
 #define V312 (PY_VERSION_HEX >= 0x030C0000)
+#define V313 (PY_VERSION_HEX >= 0x030D0000)
+#define V314 (PY_VERSION_HEX >= 0x030E0000)
 
 static void emit(const char *name, long long value, const char *expr)
 {
@@ -152,8 +158,10 @@ int main(void)
 #else
 	VALUE("str_has_wstr", 0, "!defined(PyUnicode_WSTR_LENGTH)");
 #endif
-#ifdef _Py_IMMORTAL_REFCNT
+#if defined(_Py_IMMORTAL_REFCNT)
 	VALUE("immortal", 1, "defined(_Py_IMMORTAL_REFCNT)");
+#elif defined(_Py_IMMORTAL_INITIAL_REFCNT)	/* 3.14 */
+	VALUE("immortal", 1, "defined(_Py_IMMORTAL_INITIAL_REFCNT)");
 #else
 	VALUE("immortal", 0, "!defined(_Py_IMMORTAL_REFCNT)");
 #endif
@@ -180,7 +188,12 @@ int main(void)
 	OFF("is_sysdict", PyInterpreterState, sysdict);
 	OFF("is_builtins", PyInterpreterState, builtins);
 	OFF("is_gc", PyInterpreterState, gc);
-#if V312
+#if V313
+	OFF("is_interned", PyInterpreterState, cached_objects.interned_strings);
+	OFF("is_types_builtins", PyInterpreterState, types.builtins.initialized);
+	SIZE("static_builtin_state_size", managed_static_type_state);
+	OFF("sbs_tp_dict", managed_static_type_state, tp_dict);
+#elif V312
 	OFF("is_interned", PyInterpreterState, cached_objects.interned_strings);
 	OFF("is_types_builtins", PyInterpreterState, types.builtins);
 	SIZE("static_builtin_state_size", static_builtin_state);
@@ -196,16 +209,48 @@ int main(void)
 
 	/* struct _gc_runtime_state: the walker reads each generation's list
 	 * head, so the offset is of the head inside the generation. */
+#if V313
+	/* 3.13+: the walker follows generation0 to the first head and keeps
+	 * the spacing of the table; Debian's 3.13 packages align PyGC_Head to
+	 * 4, which moves the heads (20/44/68), so only check them here when
+	 * the headers have the upstream 8-byte alignment. */
+	if (offsetof(struct _gc_runtime_state, generations[0].head) % 8 == 0) {
+		OFF("gc_gen_head[0]", struct _gc_runtime_state, generations[0].head);
+		OFF("gc_gen_head[1]", struct _gc_runtime_state, generations[1].head);
+		OFF("gc_gen_head[2]", struct _gc_runtime_state, generations[2].head);
+	} else {
+		printf("#note\tgeneration heads at %zu/%zu/%zu (PyGC_Head aligned to 4): "
+		       "found through generation0 at run time\n",
+		       offsetof(struct _gc_runtime_state, generations[0].head),
+		       offsetof(struct _gc_runtime_state, generations[1].head),
+		       offsetof(struct _gc_runtime_state, generations[2].head));
+		UNCHECKED("gc_gen_head[0]");
+		UNCHECKED("gc_gen_head[1]");
+		UNCHECKED("gc_gen_head[2]");
+	}
+	OFF("gc_generation0", struct _gc_runtime_state, generation0);
+	SIZE("gc_size", struct _gc_runtime_state);
+#else
 	OFF("gc_gen_head[0]", struct _gc_runtime_state, generations[0].head);
 	OFF("gc_gen_head[1]", struct _gc_runtime_state, generations[1].head);
 	OFF("gc_gen_head[2]", struct _gc_runtime_state, generations[2].head);
+	/* Not used before 3.13 (0 in the table). */
+	UNCHECKED("gc_generation0");
+	UNCHECKED("gc_size");
+#endif
 	OFF("gc_permanent", struct _gc_runtime_state, permanent_generation.head);
 	OFF("gc_collecting", struct _gc_runtime_state, collecting);
 
 	/* PyThreadState / _PyCFrame */
 	OFF("ts_next", PyThreadState, next);
 	OFF("ts_interp", PyThreadState, interp);
+#if V313
+	ABSENT("ts_cframe");	/* gh-106023: tstate->current_frame */
+	OFF("ts_current_frame", PyThreadState, current_frame);
+#else
 	OFF("ts_cframe", PyThreadState, cframe);
+	ABSENT("ts_current_frame");
+#endif
 	OFF("ts_thread_id", PyThreadState, thread_id);
 	OFF("ts_native_id", PyThreadState, native_thread_id);
 	OFF("ts_dict", PyThreadState, dict);
@@ -215,10 +260,18 @@ int main(void)
 	OFF("ts_curexc", PyThreadState, curexc_value);
 #endif
 	OFF("ts_exc_value_item", PyThreadState, exc_info);
+#if V313
+	ABSENT("cf_current_frame");
+#else
 	OFF("cf_current_frame", _PyCFrame, current_frame);
+#endif
 
 	/* _PyInterpreterFrame */
+#if V313
+	OFF("if_code", _PyInterpreterFrame, f_executable);
+#else
 	OFF("if_code", _PyInterpreterFrame, f_code);
+#endif
 #if V312
 	OFF("if_func", _PyInterpreterFrame, f_funcobj);
 #else
@@ -229,8 +282,18 @@ int main(void)
 	OFF("if_locals", _PyInterpreterFrame, f_locals);
 	OFF("if_frame_obj", _PyInterpreterFrame, frame_obj);
 	OFF("if_previous", _PyInterpreterFrame, previous);
+#if V313
+	OFF("if_prev_instr", _PyInterpreterFrame, instr_ptr);
+#else
 	OFF("if_prev_instr", _PyInterpreterFrame, prev_instr);
+#endif
+#if V314
+	ABSENT("if_stacktop");
+	OFF("if_stackpointer", _PyInterpreterFrame, stackpointer);
+#else
 	OFF("if_stacktop", _PyInterpreterFrame, stacktop);
+	ABSENT("if_stackpointer");
+#endif
 	OFF("if_owner", _PyInterpreterFrame, owner);
 	OFF("if_localsplus", _PyInterpreterFrame, localsplus);
 
@@ -302,6 +365,11 @@ int main(void)
 #else
 	ABSENT("fn_typeparams");
 #endif
+#if V314
+	OFF("fn_annotate", PyFunctionObject, func_annotate);	/* PEP 649 */
+#else
+	ABSENT("fn_annotate");
+#endif
 
 	/* generator / coroutine / async generator */
 #if !V312
@@ -321,6 +389,42 @@ int main(void)
 	OFF("fo_frame", PyFrameObject, f_frame);
 	OFF("fo_trace", PyFrameObject, f_trace);
 	OFF("fo_frame_data", PyFrameObject, _f_frame_data);
+#if V313
+	OFF("fo_extra[0]", PyFrameObject, f_extra_locals);
+	OFF("fo_extra[1]", PyFrameObject, f_locals_cache);
+#else
+	ABSENT("fo_extra[0]");
+	ABSENT("fo_extra[1]");
+#endif
+#if V314
+	OFF("fo_extra[2]", PyFrameObject, f_overwritten_fast_locals);
+#else
+	ABSENT("fo_extra[2]");
+#endif
+
+	/* tuple and module objects; the table holds 0 before 3.13 (the
+	 * walker's default: 24 and 48) */
+#if V313
+	OFF("tuple_ob_item", PyTupleObject, ob_item);
+	OFF("mod_name", PyModuleObject, md_name);
+	SIZE("debug_size", _Py_DebugOffsets);
+#else
+	ABSENT("tuple_ob_item");
+	ABSENT("mod_name");
+	ABSENT("debug_size");
+#endif
+	/* How the walker reads memory: not visible in headers (the debug
+	 * table itself is compared with the binaries' by check_debug_offsets). */
+	UNCHECKED("tstate_current_frame");
+	UNCHECKED("managed_dict_plain");
+	UNCHECKED("dict_values_header");
+	UNCHECKED("stackref");
+	UNCHECKED("refcnt32");
+	UNCHECKED("bytearray_bytes_object");
+	UNCHECKED("static_builtin_search");
+	UNCHECKED("static_type_no_preheader");
+	UNCHECKED("dict_visits_embedded_hex");
+	UNCHECKED("debug_map");
 
 	/* BaseException */
 	OFF("exc_dict", PyBaseExceptionObject, dict);
@@ -552,6 +656,25 @@ int main(void)
 	UNCHECKED("odict_fast_nodes_size");
 	UNCHECKED("odict_inst_dict");
 	UNCHECKED("prop_last");
+
+	/* Members only the 3.13+ walker reads: zero in these tables. */
+	static const char *const absent313[] = {
+		"ts_current_frame", "if_stackpointer", "tuple_ob_item", "mod_name",
+		"fn_annotate", "fo_extra[0]", "fo_extra[1]", "fo_extra[2]",
+		"gc_generation0", "gc_size", "debug_size",
+	};
+	for (size_t i = 0; i < sizeof(absent313) / sizeof(absent313[0]); i++)
+		ABSENT(absent313[i]);
+	UNCHECKED("tstate_current_frame");
+	UNCHECKED("managed_dict_plain");
+	UNCHECKED("dict_values_header");
+	UNCHECKED("stackref");
+	UNCHECKED("refcnt32");
+	UNCHECKED("bytearray_bytes_object");
+	UNCHECKED("static_builtin_search");
+	UNCHECKED("static_type_no_preheader");
+	UNCHECKED("dict_visits_embedded_hex");
+	UNCHECKED("debug_map");
 
 	return ferror(stdout) || fclose(stdout) ? 1 : 0;
 }
