@@ -143,75 +143,7 @@ static size_t merge_groups(struct pha_report_group *g, size_t n)
 	return out;
 }
 
-struct thread_ctx {
-	struct pha_report *r;
-	bool oom;
-};
-
-static void on_thread(void *arg, const struct pha_thread_info *ti)
-{
-	struct thread_ctx *c = arg;
-	struct pha_report *r = c->r;
-	struct pha_report_thread *nt = realloc(r->threads, (r->nthreads + 1) * sizeof(*nt));
-	if (!nt) {
-		c->oom = true;
-		return;
-	}
-	r->threads = nt;
-	struct pha_report_thread *t = &r->threads[r->nthreads++];
-	memset(t, 0, sizeof(*t));
-	t->thread_id = ti->thread_id;
-	t->native_id = ti->native_id;
-	t->frames = calloc(ti->nframes ? ti->nframes : 1, sizeof(*t->frames));
-	if (!t->frames) {
-		c->oom = true;
-		return;
-	}
-	for (size_t i = 0; i < ti->nframes; i++) {
-		t->frames[i].function = strdup(ti->frames[i].function);
-		t->frames[i].filename = strdup(ti->frames[i].filename);
-		t->frames[i].line = ti->frames[i].line;
-		t->nframes++;
-		if (!t->frames[i].function || !t->frames[i].filename)
-			c->oom = true;
-	}
-}
-
-static void fill_process(struct pha_target *t, struct pha_report *r)
-{
-	const struct pha_core *core = t->core;
-	r->pid = core->have_prpsinfo ? core->pid : -1;
-	r->signal = core->signo;
-	char buf[4096];
-	if (core->auxv_execfn && pha_memory_read_cstr(&t->mem, core->auxv_execfn, buf, sizeof(buf)))
-		r->executable = strdup(buf);
-	else {
-		for (size_t i = 0; i < t->mods.nmods; i++) {
-			if (t->mods.mods[i].is_executable) {
-				r->executable = strdup(t->mods.mods[i].name);
-				break;
-			}
-		}
-	}
-	/* pr_psargs: the command line, space-separated and cut at 80 bytes by
-	 * the kernel. */
-	if (core->have_prpsinfo && core->psargs[0]) {
-		char *copy = strdup(core->psargs), *save = NULL;
-		for (char *tok = copy ? strtok_r(copy, " ", &save) : NULL; tok;
-		     tok = strtok_r(NULL, " ", &save)) {
-			char **na = realloc(r->argv, (r->argc + 1) * sizeof(*na));
-			if (!na)
-				break;
-			r->argv = na;
-			r->argv[r->argc] = strdup(tok);
-			if (r->argv[r->argc])
-				r->argc++;
-		}
-		free(copy);
-	}
-}
-
-struct pha_error *pha_report_build(struct pha_target *t, const struct pha_heap *h,
+struct pha_error *pha_report_build(struct pha_source *src, const struct pha_heap *h,
 				   struct pha_report **report_ret)
 {
 	struct pha_error *err = NULL;
@@ -226,14 +158,19 @@ struct pha_error *pha_report_build(struct pha_target *t, const struct pha_heap *
 	uint32_t n = h->n;
 	struct pha_graph g = pha_heap_graph(h);
 
-	r->input_path = t->core->path;
-	r->input_kind = "core";
-	r->input_bytes = t->core->input_bytes;
-	r->compressed = t->core->compressed;
-	memcpy(r->version, t->version, sizeof(r->version));
-	r->hexversion = t->hexversion;
-	r->layout = t->layout->name;
-	fill_process(t, r);
+	r->input_path = src->input_path;
+	r->input_kind = src->input_kind;
+	r->input_bytes = src->input_bytes;
+	r->compressed = src->compressed;
+	memcpy(r->version, src->version, sizeof(r->version));
+	r->hexversion = src->hexversion;
+	r->layout = src->layout;
+	r->free_threaded = src->free_threaded;
+	r->pid = src->pid;
+	r->signal = src->signal;
+	r->executable = src->executable;
+	r->argv = src->argv;
+	r->argc = src->argc;
 
 	/* Unreachable: CPython's own arithmetic. */
 	r->unreachable = calloc(n ? n : 1, 1);
@@ -246,7 +183,7 @@ struct pha_error *pha_report_build(struct pha_target *t, const struct pha_heap *
 	if ((err = pha_gc_unreachable(&g, h->flags, h->refcnt, r->unreachable, &negative)))
 		goto out;
 	if (negative)
-		pha_target_warn(t, "%llu GC objects have more references than their refcount "
+		pha_source_warn(src, "%llu GC objects have more references than their refcount "
 				   "allows (layout mismatch or a core taken mid-update); they are "
 				   "treated as reachable", (unsigned long long)negative);
 
@@ -418,23 +355,12 @@ struct pha_error *pha_report_build(struct pha_target *t, const struct pha_heap *
 	qsort(r->unreachable_types, r->nunreachable_types, sizeof(*r->unreachable_types),
 	      cmp_unreach_types);
 
-	/* Thread stacks. */
-	struct thread_ctx tc = {.r = r};
-	if ((err = t->layout->threads(t->py, on_thread, &tc)))
-		goto out;
-	if (tc.oom) {
-		err = &pha_enomem;
-		goto out;
-	}
-	for (size_t i = 0; i < r->nthreads; i++) {
-		if (t->core->nthreads && r->threads[i].native_id &&
-		    r->threads[i].native_id == (uint64_t)t->core->threads[0].tid && t->core->signo)
-			r->threads[i].crashed = true;
-	}
+	r->threads = src->threads;
+	r->nthreads = src->nthreads;
 	pha_progress_done();
 
-	r->warnings = t->warnings;
-	r->nwarnings = t->nwarnings;
+	r->warnings = src->warnings;
+	r->nwarnings = src->nwarnings;
 	*report_ret = r;
 	r = NULL;
 out:
@@ -455,10 +381,6 @@ void pha_report_destroy(struct pha_report *r)
 {
 	if (!r)
 		return;
-	free(r->executable);
-	for (size_t i = 0; i < r->argc; i++)
-		free(r->argv[i]);
-	free(r->argv);
 	free(r->types);
 	free(r->unreachable_types);
 	for (size_t i = 0; i < r->nugroups; i++)
@@ -467,14 +389,6 @@ void pha_report_destroy(struct pha_report *r)
 	for (size_t i = 0; i < r->ncycles; i++)
 		free(r->cycles[i].signature);
 	free(r->cycles);
-	for (size_t i = 0; i < r->nthreads; i++) {
-		for (size_t k = 0; k < r->threads[i].nframes; k++) {
-			free(r->threads[i].frames[k].function);
-			free(r->threads[i].frames[k].filename);
-		}
-		free(r->threads[i].frames);
-	}
-	free(r->threads);
 	free(r->unreachable);
 	free(r);
 }
