@@ -27,11 +27,20 @@ before the fork) and lets the parent continue.
 
 import gc
 import os
+import shutil
 import struct
+import subprocess
 import sys
 import threading
 import time
 import weakref
+
+# Imported now, not at dump time: an import during the dump would create
+# objects (and cyclic garbage) that the dumped moment did not have.
+try:
+    from compression import zstd as _zstd  # 3.14+
+except ImportError:
+    _zstd = None
 
 __all__ = ["dump", "install", "arm", "on_memory_error", "FORMAT", "VERSION"]
 
@@ -518,14 +527,9 @@ class _Zstd:
 
     def __init__(self, path):
         self.proc = None
-        try:
-            from compression import zstd  # 3.14+
-            self.f = zstd.open(path, "wb")
+        if _zstd is not None:
+            self.f = _zstd.open(path, "wb")
             return
-        except ImportError:
-            pass
-        import shutil
-        import subprocess
         exe = shutil.which("zstd")
         if exe is None:
             raise RuntimeError("%s: .zst needs compression.zstd (Python 3.14+) or the zstd "

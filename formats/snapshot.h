@@ -19,9 +19,9 @@
 #define PHA_SNAPSHOT_FORMAT "pyheap-snapshot"
 #define PHA_SNAPSHOT_VERSION 1
 
-/* True if the file at path (plain or zstd) starts like a snapshot header.
- * False for anything else, including unreadable files (the core reader
- * then explains). */
+/* True if path ends in .msgpack or .msgpack.zst, or if the file (plain or
+ * zstd) starts like a snapshot header. False for anything else, including
+ * unreadable files (the core reader then explains). */
 bool pha_snapshot_sniff(const char *path);
 
 /* Read a snapshot. src must be initialized (pha_source_init); on success it

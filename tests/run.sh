@@ -7,6 +7,7 @@
 #    tests/unit/test_*.c promise; a missing one is a FAIL);
 # 2. tests/e2e/run_e2e.py --bin BIN   (real interpreters, real cores);
 # 3. tests/e2e/bad_input.py --bin BIN (bad input, usage errors);
+#    tests/e2e/run_snapshot.py --bin BIN (heap snapshots);
 # 4. with --asan-*: the unit tests in DIR2, bad_input.py and run_e2e.py --quick
 #    with the ASan+UBSan binary; their case names get the prefix "asan/".
 #
@@ -146,6 +147,8 @@ echo "# end-to-end ($BIN)"
 run_py "" e2e tests/e2e/run_e2e.py --bin "$BIN"
 echo "# bad input ($BIN)"
 run_py "" bad_input tests/e2e/bad_input.py --bin "$BIN"
+echo "# heap snapshots ($BIN)"
+run_py "" snapshot tests/e2e/run_snapshot.py --bin "$BIN"
 
 if [ -n "$ASAN_BIN" ]; then
 	export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
@@ -156,6 +159,8 @@ if [ -n "$ASAN_BIN" ]; then
 	run_py "asan/" bad_input tests/e2e/bad_input.py --bin "$ASAN_BIN"
 	echo "# end-to-end, quick, under ASan+UBSan ($ASAN_BIN)"
 	run_py "asan/" e2e tests/e2e/run_e2e.py --quick --timeout 900 --bin "$ASAN_BIN"
+	echo "# heap snapshots, quick, under ASan+UBSan ($ASAN_BIN)"
+	run_py "asan/" snapshot tests/e2e/run_snapshot.py --quick --timeout 900 --bin "$ASAN_BIN"
 fi
 
 passed=$(count PASS)

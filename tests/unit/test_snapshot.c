@@ -326,8 +326,12 @@ static void test_round_trip(void)
 	CASE_END();
 
 	CASE_BEGIN("snapshot/sniff-rejects-others");
-	spit(bad, (const uint8_t *)"\x7f" "ELF\x02\x01\x01", 7);
-	CHECK(!pha_snapshot_sniff(bad));
+	char *elf = tmp_path("core.1");
+	spit(elf, (const uint8_t *)"\x7f" "ELF\x02\x01\x01", 7);
+	CHECK(!pha_snapshot_sniff(elf));
+	CHECK(pha_snapshot_sniff(bad));	/* by its name */
+	unlink(elf);
+	free(elf);
 	CHECK(!pha_snapshot_sniff("/nonexistent/pyheap"));
 	CASE_END();
 
