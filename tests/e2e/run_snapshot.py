@@ -128,7 +128,19 @@ def analyze(binary, target, out, cwd, timeout, extra=()):
         _, rep = H.read_report(out)
     except H.LoadError as e:
         return r, None, str(e)
+    errors = _validator()(rep)
+    if errors:
+        return r, None, "schema: " + "; ".join(errors[:4])
     return r, rep, None
+
+
+_VALIDATE = []
+
+
+def _validator():
+    if not _VALIDATE:
+        _VALIDATE.append(H.report_validator()[1])
+    return _VALIDATE[0]
 
 
 def type_counts(rep):
@@ -300,6 +312,42 @@ print(repr(t.dumped), repr(t.error), len(keep))
 sys.exit(0 if t.dumped else 1)
 '''
 
+    HOOKS_PROG = r'''
+import os, signal, sys, time
+sys.path.insert(0, sys.argv[3])
+import pyheap_dump
+class Marker:
+    pass
+M = [Marker() for _ in range(11)]
+pyheap_dump.install(path=sys.argv[1], fork=False)
+os.kill(os.getpid(), signal.SIGUSR2)
+deadline = time.time() + 30
+while not os.path.exists(sys.argv[1]) and time.time() < deadline:
+    time.sleep(0.01)
+pyheap_dump.on_memory_error(path=sys.argv[2])
+raise MemoryError("simulated")
+'''
+
+    def hooks(self, label, python, d):
+        name = "dumper/%s/signal-and-memoryerror" % label
+        sig, mem = os.path.join(d, "sig.msgpack"), os.path.join(d, "mem.msgpack")
+        r = H.run_process([python, "-E", "-s", "-B", "-c", self.HOOKS_PROG, sig, mem, FORMATS],
+                          cwd=d, timeout=DUMPER_TIMEOUT)
+        probs = []
+        if r.returncode != 1 or "MemoryError" not in r.stderr_text():
+            probs.append("want exit 1 with the MemoryError traceback: %s: %s" % (
+                r.describe(), r.stderr_text().strip()[-200:]))
+        for what, path in (("SIGUSR2", sig), ("MemoryError", mem)):
+            if not os.path.exists(path):
+                probs.append("no snapshot on %s" % what)
+                continue
+            _, rep, why = analyze(self.binary, path, path + ".json", d, self.timeout)
+            if why:
+                probs.append("%s: %s" % (what, why))
+            elif type_counts(rep).get("__main__.Marker") != 11:
+                probs.append("%s: %s Marker objects (11)" % (what, type_counts(rep).get("__main__.Marker")))
+        self.rep.check(name, probs)
+
     def dumper(self, label, python):
         d = os.path.join(self.work, "dumper", label)
         os.makedirs(d, exist_ok=True)
@@ -353,6 +401,8 @@ sys.exit(0 if t.dumped else 1)
                 self.rep.check(name, [] if n >= 40 else ["only %d Grow objects in the snapshot" % n],
                                "dumped after %s Grow objects (1 MiB each); snapshot has %d" % (
                                    r.stdout_text().split()[-1], n))
+
+        self.hooks(label, python, d)
 
         name = "dumper/%s/cli-help" % label
         r = H.run_process([python, "-E", "-s", "-B", "-m", "pyheap_dump", "--help"],
