@@ -11,7 +11,8 @@
    snapshot (formats/pyheap_dump.py, fork=True) and then dumps a core at the
    same moment: the scenario's class counts and the unreachable counts of
    both reports and of the interpreter's own gc.collect() agree exactly;
-3. the dumper on every interpreter found (Debian 3.11, pyenv 3.8+):
+3. the dumper on every interpreter found (Debian 3.11, pyenv 3.8+, Debian
+   3.13-3.15 extracted into ~/.cache/pyheap-analyze when present):
    dump(fork=True), dump() in-process, .zst output, checked against
    gc.collect() in a forked child; arm() in a process that grows past an
    RSS limit;
@@ -331,7 +332,7 @@ raise MemoryError("simulated")
     def hooks(self, label, python, d):
         name = "dumper/%s/signal-and-memoryerror" % label
         sig, mem = os.path.join(d, "sig.msgpack"), os.path.join(d, "mem.msgpack")
-        r = H.run_process([python, "-E", "-s", "-B", "-c", self.HOOKS_PROG, sig, mem, FORMATS],
+        r = H.run_process(python + ["-E", "-s", "-B", "-c", self.HOOKS_PROG, sig, mem, FORMATS],
                           cwd=d, timeout=DUMPER_TIMEOUT)
         probs = []
         if r.returncode != 1 or "MemoryError" not in r.stderr_text():
@@ -358,7 +359,7 @@ raise MemoryError("simulated")
                 self.rep.skip(name, "the zstd program is not installed")
                 continue
             out = os.path.join(d, fname)
-            r = H.run_process([python, "-E", "-s", "-B", "-c", self.DUMPER_PROG, mode, out, FORMATS],
+            r = H.run_process(python + ["-E", "-s", "-B", "-c", self.DUMPER_PROG, mode, out, FORMATS],
                               cwd=d, timeout=DUMPER_TIMEOUT)
             if r.returncode != 0:
                 self.rep.fail(name, "%s: %s" % (r.describe(), r.stderr_text().strip()[-400:]))
@@ -387,7 +388,7 @@ raise MemoryError("simulated")
 
         name = "dumper/%s/arm" % label
         out = os.path.join(d, "arm.msgpack")
-        r = H.run_process([python, "-E", "-s", "-B", "-c", self.ARM_PROG, out, FORMATS], cwd=d,
+        r = H.run_process(python + ["-E", "-s", "-B", "-c", self.ARM_PROG, out, FORMATS], cwd=d,
                           timeout=DUMPER_TIMEOUT)
         if r.returncode != 0 or not os.path.exists(out):
             self.rep.fail(name, "%s; %s %s" % (r.describe(), r.stdout_text().strip()[-200:],
@@ -405,7 +406,7 @@ raise MemoryError("simulated")
         self.hooks(label, python, d)
 
         name = "dumper/%s/cli-help" % label
-        r = H.run_process([python, "-E", "-s", "-B", "-m", "pyheap_dump", "--help"],
+        r = H.run_process(python + ["-E", "-s", "-B", "-m", "pyheap_dump", "--help"],
                           cwd=FORMATS, timeout=60)
         self.rep.check(name, [] if r.returncode == 0 and "usage" in r.stdout_text() else
                        ["%s: %s" % (r.describe(), r.stderr_text()[-200:])])
@@ -500,24 +501,46 @@ raise MemoryError("simulated")
                            else ["%s: %s" % (r.describe(), r.stderr_text().strip()[-200:])])
 
 
+def debian_cache_interpreters():
+    """Interpreters extracted from Debian packages into the cache that the
+    layout work uses (~/.cache/pyheap-analyze/debian-SUITE-3.X/root, DESIGN
+    "Where real interpreters come from"): run through their own ld.so."""
+    out = []
+    base = os.path.expanduser("~/.cache/pyheap-analyze")
+    for root in sorted(glob.glob(os.path.join(base, "debian-*-3.*", "root"))):
+        ver = os.path.basename(os.path.dirname(root)).rsplit("-", 1)[-1]
+        py = os.path.join(root, "usr", "bin", "python" + ver)
+        ld = os.path.join(root, "usr", "lib64", "ld-linux-x86-64.so.2")
+        if not os.path.exists(py):
+            continue
+        if not os.path.exists(ld):
+            out.append((os.path.basename(os.path.dirname(root)), [py]))
+            continue
+        libs = "%s/lib/x86_64-linux-gnu:%s/usr/lib/x86_64-linux-gnu" % (root, root)
+        out.append((os.path.basename(os.path.dirname(root)), [ld, "--library-path", libs, py]))
+    return out
+
+
 def dumper_interpreters(quick):
-    """(label, path) of every CPython >= 3.8 here: the e2e matrix plus pyenv."""
+    """(label, argv) of every CPython >= 3.8 here: the e2e matrix, pyenv,
+    and Debian interpreters extracted into the cache."""
     out, seen = [], set()
-    cands = H.wanted_interpreters()
+    cands = [(label, [path]) for label, path in H.wanted_interpreters()]
     root = H.pyenv_root()
     if root:
         for exe in sorted(glob.glob(os.path.join(root, "versions", "3.*", "bin", "python3.*"))):
             ver = os.path.basename(os.path.dirname(os.path.dirname(exe)))
             if os.path.basename(exe).count(".") == 1 and not exe.endswith("-config"):
-                cands.append(("pyenv-" + ver, exe))
+                cands.append(("pyenv-" + ver, [exe]))
+    cands += debian_cache_interpreters()
     for label, path in cands:
-        if not os.path.exists(path):
+        if not os.path.exists(path[-1]):
             continue
-        real = os.path.realpath(path)
+        real = os.path.realpath(path[-1])
         if real in seen:
             continue
         try:
-            v = subprocess.run([path, "-E", "-s", "-c", "import sys; print(*sys.version_info[:2])"],
+            v = subprocess.run(path + ["-E", "-s", "-c", "import sys; print(*sys.version_info[:2])"],
                                capture_output=True, text=True, timeout=60).stdout.split()
         except (OSError, subprocess.SubprocessError):
             continue
