@@ -343,14 +343,61 @@ static void test_round_trip(void)
 	pha_source_deinit(&s);
 }
 
-int main(void)
+/* A snapshot committed in version 1 must stay readable by every later
+ * reader: fixtures/snapshot-v1-small.msgpack holds small_heap() and
+ * small_source(); regenerate with
+ *   build/tests/unit/test_snapshot --write-fixture fixtures/snapshot-v1-small.msgpack
+ * only when the format version changes (and keep the old file). */
+#define FIXTURE "fixtures/snapshot-v1-small.msgpack"
+
+static struct pha_error *write_fixture(const char *path)
 {
+	struct pha_heap *h = small_heap();
+	struct pha_source s;
+	small_source(&s);
+	s.time = 1700000000;	/* fixed, so the file is reproducible */
+	struct pha_snapshot_write_options o = {.written_by = "pyheap-analyze test_snapshot"};
+	struct pha_error *err = pha_snapshot_write(path, &s, h, &o);
+	pha_heap_destroy(h);
+	pha_source_deinit(&s);
+	return err;
+}
+
+static void test_fixture(void)
+{
+	CASE_BEGIN("snapshot/fixture-v1");
+	struct pha_source s;
+	struct pha_heap *h = NULL, *want = small_heap();
+	pha_source_init(&s);
+	struct pha_error *err = pha_snapshot_read(FIXTURE, &s, &h);
+	CHECKF(!err, "%s (run from the top of the tree)", err ? err->message : "");
+	if (!err) {
+		CHECK(same_heap(want, h));
+		CHECK(s.time == 1700000000 && s.pid == 42 && s.nthreads == 1);
+		CHECK(!strcmp(s.written_by, "pyheap-analyze test_snapshot"));
+	}
+	pha_error_destroy(err);
+	pha_heap_destroy(h);
+	pha_heap_destroy(want);
+	pha_source_deinit(&s);
+	CASE_END();
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && !strcmp(argv[1], "--write-fixture")) {
+		struct pha_error *err = write_fixture(argv[2]);
+		if (err)
+			fprintf(stderr, "%s\n", err->message);
+		return err ? 1 : 0;
+	}
 	if (!mkdtemp(tmpdir)) {
 		printf("FAIL snapshot/setup: mkdtemp failed\n");
 		return 1;
 	}
 	test_cursor();
 	test_round_trip();
+	test_fixture();
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
 	if (system(cmd)) {
