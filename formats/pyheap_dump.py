@@ -714,11 +714,15 @@ def main(argv=None):
     if a.rss_limit:
         arm(a.rss_limit, a.output, a.interval, fork=a.fork, redact=a.redact)
     sys.argv = [a.script] + a.args
+    script_globals = None
     try:
-        runpy.run_path(a.script, run_name="__main__")
+        # Kept, so that --at-exit sees what the script left behind (on an
+        # exception its frames keep it alive through the traceback).
+        script_globals = runpy.run_path(a.script, run_name="__main__")
     finally:
         if a.at_exit:
             dump(a.output, redact=a.redact)
+        script_globals = None
     return 0
 
 

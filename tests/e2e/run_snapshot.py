@@ -405,6 +405,20 @@ raise MemoryError("simulated")
 
         self.hooks(label, python, d)
 
+        name = "dumper/%s/cli-at-exit" % label
+        script = os.path.join(d, "cli_script.py")
+        with open(script, "w") as f:
+            f.write("class Thing:\n    pass\nT = [Thing() for _ in range(33)]\n")
+        out = os.path.join(d, "cli.msgpack")
+        r = H.run_process(python + ["-E", "-s", "-B", "-m", "pyheap_dump", "--at-exit", "-o", out,
+                                    script, "arg"], cwd=FORMATS, timeout=DUMPER_TIMEOUT)
+        if r.returncode != 0 or not os.path.exists(out):
+            self.rep.fail(name, "%s: %s" % (r.describe(), r.stderr_text().strip()[-300:]))
+        else:
+            _, rep, why = analyze(self.binary, out, out + ".json", d, self.timeout)
+            n = type_counts(rep).get("__main__.Thing") if rep else None
+            self.rep.check(name, [why] if why else [] if n == 33 else ["%s Thing objects (33)" % n])
+
         name = "dumper/%s/cli-help" % label
         r = H.run_process(python + ["-E", "-s", "-B", "-m", "pyheap_dump", "--help"],
                           cwd=FORMATS, timeout=60)
