@@ -9,23 +9,27 @@
 
 #include "../formats/output.h"
 #include "../formats/report_write.h"
+#include "../formats/snapshot.h"
 #include "error.h"
 #include "heap.h"
 #include "progress.h"
 #include "report.h"
+#include "source.h"
 #include "target.h"
 
 enum format { FMT_AUTO, FMT_JSON, FMT_JSON_ZST, FMT_TEXT };
 
 static const char usage_text[] =
-	"Usage: pyheap-analyze [OPTIONS] CORE\n"
+	"Usage: pyheap-analyze [OPTIONS] CORE|SNAPSHOT\n"
 	"\n"
 	"Rebuild the object heap of a CPython process from its core file (plain or\n"
 	"zstd-compressed) without running any Python code, and report what is on the\n"
 	"heap, what gc.collect() would free, reference cycles and thread stacks.\n"
+	"A heap snapshot (.msgpack or .msgpack.zst, from --save-snapshot or from\n"
+	"pyheap_dump.py inside the process) is analyzed the same way.\n"
 	"\n"
 	"Prints a summary on standard output and writes the report to\n"
-	"CORE-BASENAME.pyheap.json.zst in the current directory.\n"
+	"INPUT-BASENAME.pyheap.json.zst in the current directory.\n"
 	"\n"
 	"Output:\n"
 	"  -o, --output FILE         write the report to FILE ('-' = standard output)\n"
@@ -34,6 +38,11 @@ static const char usage_text[] =
 	"      --top N               rows per table in the summary (default 10)\n"
 	"      --dump-objects FILE   also write every object as TSV (address, type,\n"
 	"                            size, refcnt, flags, unreachable) for debugging\n"
+	"      --save-snapshot FILE  also write the reconstructed heap as a snapshot\n"
+	"                            (zstd-compressed when FILE ends in .zst), small\n"
+	"                            enough to attach to a ticket instead of the core\n"
+	"      --redact              leave the command line and value previews out of\n"
+	"                            the snapshot\n"
 	"  -q, --quiet               no summary, no progress\n"
 	"  -v, --verbose             explain what was found and chosen (repeat for more)\n"
 	"\n"
@@ -52,7 +61,8 @@ static const char usage_text[] =
 	"  -V, --version             version\n"
 	"\n"
 	"Exit status: 0 done, 2 usage error, 3 input not usable (not a core, truncated\n"
-	"beyond use, no CPython found, unsupported version, needed binaries missing),\n"
+	"beyond use, no CPython found, unsupported version, needed binaries missing,\n"
+	"malformed snapshot),\n"
 	"4 internal or resource error.\n";
 
 static void die_usage(const char *fmt, const char *arg)
@@ -130,13 +140,15 @@ static char **split_path(const char *s)
 
 int main(int argc, char **argv)
 {
-	const char *output = NULL, *dump = NULL;
+	const char *output = NULL, *dump = NULL, *save_snapshot = NULL;
+	bool redact = false;
 	enum format fmt = FMT_AUTO;
 	int top = 10, quiet = 0, verbose = 0;
 	struct pha_target_options topts = {0};
 	char **search = NULL;
 
-	enum { OPT_FORMAT = 256, OPT_EXE, OPT_LIBPATH, OPT_SYSROOT, OPT_DUMP, OPT_TOP, OPT_LIST, OPT_FORCE };
+	enum { OPT_FORMAT = 256, OPT_EXE, OPT_LIBPATH, OPT_SYSROOT, OPT_DUMP, OPT_TOP, OPT_LIST,
+	       OPT_FORCE, OPT_SAVE_SNAPSHOT, OPT_REDACT };
 	static const struct option longopts[] = {
 		{"output", required_argument, NULL, 'o'},
 		{"format", required_argument, NULL, OPT_FORMAT},
@@ -147,6 +159,8 @@ int main(int argc, char **argv)
 		{"top", required_argument, NULL, OPT_TOP},
 		{"list-layouts", no_argument, NULL, OPT_LIST},
 		{"force-layout", required_argument, NULL, OPT_FORCE},
+		{"save-snapshot", required_argument, NULL, OPT_SAVE_SNAPSHOT},
+		{"redact", no_argument, NULL, OPT_REDACT},
 		{"quiet", no_argument, NULL, 'q'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
@@ -183,6 +197,12 @@ int main(int argc, char **argv)
 			break;
 		case OPT_DUMP:
 			dump = optarg;
+			break;
+		case OPT_SAVE_SNAPSHOT:
+			save_snapshot = optarg;
+			break;
+		case OPT_REDACT:
+			redact = true;
 			break;
 		case OPT_TOP: {
 			char *end;
@@ -229,6 +249,8 @@ int main(int argc, char **argv)
 		die_usage("%s", "no core file given");
 	if (optind + 1 < argc)
 		die_usage("only one core file at a time (extra argument '%s')", argv[optind + 1]);
+	if (redact && !save_snapshot)
+		die_usage("%s", "--redact applies to --save-snapshot FILE");
 	const char *core = argv[optind];
 	topts.verbose = verbose;
 
@@ -248,16 +270,35 @@ int main(int argc, char **argv)
 	pha_progress_enable(!quiet);
 
 	struct pha_target *t = NULL;
+	struct pha_source src;
 	struct pha_heap *h = NULL;
 	struct pha_report *r = NULL;
 	struct pha_out *out = NULL;
 	struct pha_error *err;
 	int code = 0;
-	if ((err = pha_target_open(core, &topts, &t)))
-		goto fail;
-	if ((err = pha_heap_build(t, &h)))
-		goto fail;
-	if ((err = pha_report_build(t, h, &r)))
+	pha_source_init(&src);
+	src.verbose = verbose;
+	if (pha_snapshot_sniff(core)) {
+		if ((err = pha_snapshot_read(core, &src, &h)))
+			goto fail;
+	} else {
+		if ((err = pha_target_open(core, &topts, &t)))
+			goto fail;
+		if ((err = pha_heap_build(t, &h)))
+			goto fail;
+		if ((err = pha_source_from_target(t, &src)))
+			goto fail;
+	}
+	if (save_snapshot) {
+		struct pha_snapshot_write_options so = {
+			.compress = ends_with(save_snapshot, ".zst"),
+			.redact = redact,
+			.written_by = "pyheap-analyze " PHA_VERSION,
+		};
+		if ((err = pha_snapshot_write(save_snapshot, &src, h, &so)))
+			goto fail;
+	}
+	if ((err = pha_report_build(&src, h, &r)))
 		goto fail;
 	if (dump && (err = dump_objects(dump, h, r)))
 		goto fail;
@@ -293,6 +334,7 @@ fail:
 out:
 	pha_report_destroy(r);
 	pha_heap_destroy(h);
+	pha_source_deinit(&src);
 	pha_target_destroy(t);
 	free(default_out);
 	if (search) {

@@ -143,151 +143,7 @@ static size_t merge_groups(struct pha_report_group *g, size_t n)
 	return out;
 }
 
-struct thread_ctx {
-	struct pha_report *r;
-	bool oom;
-};
-
-static void on_thread(void *arg, const struct pha_thread_info *ti)
-{
-	struct thread_ctx *c = arg;
-	struct pha_report *r = c->r;
-	struct pha_report_thread *nt = realloc(r->threads, (r->nthreads + 1) * sizeof(*nt));
-	if (!nt) {
-		c->oom = true;
-		return;
-	}
-	r->threads = nt;
-	struct pha_report_thread *t = &r->threads[r->nthreads++];
-	memset(t, 0, sizeof(*t));
-	t->thread_id = ti->thread_id;
-	t->native_id = ti->native_id;
-	t->frames = calloc(ti->nframes ? ti->nframes : 1, sizeof(*t->frames));
-	if (!t->frames) {
-		c->oom = true;
-		return;
-	}
-	for (size_t i = 0; i < ti->nframes; i++) {
-		t->frames[i].function = strdup(ti->frames[i].function);
-		t->frames[i].filename = strdup(ti->frames[i].filename);
-		t->frames[i].line = ti->frames[i].line;
-		t->nframes++;
-		if (!t->frames[i].function || !t->frames[i].filename)
-			c->oom = true;
-	}
-}
-
-static bool argv_from_stack(struct pha_target *t, struct pha_report *r);
-static void argv_from_psargs(const struct pha_core *core, struct pha_report *r);
-
-static void fill_process(struct pha_target *t, struct pha_report *r)
-{
-	const struct pha_core *core = t->core;
-	r->pid = core->have_prpsinfo ? core->pid : -1;
-	r->signal = core->signo;
-	char buf[4096];
-	if (core->auxv_execfn && pha_memory_read_cstr(&t->mem, core->auxv_execfn, buf, sizeof(buf)))
-		r->executable = strdup(buf);
-	else {
-		for (size_t i = 0; i < t->mods.nmods; i++) {
-			if (t->mods.mods[i].is_executable) {
-				r->executable = strdup(t->mods.mods[i].name);
-				break;
-			}
-		}
-	}
-	if (!argv_from_stack(t, r))
-		argv_from_psargs(core, r);
-}
-
-static bool push_arg(struct pha_report *r, const char *s)
-{
-	char **na = realloc(r->argv, (r->argc + 1) * sizeof(*na));
-	if (!na)
-		return false;
-	r->argv = na;
-	r->argv[r->argc] = strdup(s);
-	if (!r->argv[r->argc])
-		return false;
-	r->argc++;
-	return true;
-}
-
-/* The whole command line from the process's initial stack: the string of
- * argv[0] is the lowest string of the area around AT_EXECFN, and the argv
- * array that points at it is preceded by argc and ended by NULL. */
-static bool argv_from_stack(struct pha_target *t, struct pha_report *r)
-{
-	const struct pha_core *core = t->core;
-	if (!core->auxv_execfn || !core->have_prpsinfo || !core->psargs[0])
-		return false;
-	const struct pha_segment *seg = pha_memory_find(&t->mem, core->auxv_execfn);
-	if (!seg || !seg->data)
-		return false;
-	const uint8_t *base = seg->data;
-	uint64_t len = seg->end - seg->start;
-	char arg0[sizeof(core->psargs)];
-	size_t n0 = strcspn(core->psargs, " ");
-	memcpy(arg0, core->psargs, n0);
-	arg0[n0] = 0;
-	if (n0 == 0 || n0 + 1 >= sizeof(core->psargs) - 1)
-		return false;	/* argv[0] itself may be cut off */
-	/* Every occurrence of "\0arg0\0" is a candidate for the argv[0] string. */
-	for (uint64_t i = 1; i + n0 + 1 < len; i++) {
-		if (base[i - 1] || memcmp(base + i, arg0, n0 + 1))
-			continue;
-		uint64_t str = seg->start + i;
-		for (uint64_t w = 8; w + 8 <= len; w += 8) {
-			uint64_t v, argc, end;
-			memcpy(&v, base + w, 8);
-			if (v != str)
-				continue;
-			memcpy(&argc, base + w - 8, 8);
-			if (argc < 1 || argc > 65536 || w + 8 * (argc + 1) > len)
-				continue;
-			memcpy(&end, base + w + 8 * argc, 8);
-			if (end)
-				continue;
-			size_t done = 0;
-			for (uint64_t k = 0; k < argc; k++) {
-				uint64_t a;
-				char buf[4096];
-				memcpy(&a, base + w + 8 * k, 8);
-				if (!pha_memory_read_cstr(&t->mem, a, buf, sizeof(buf)) || !push_arg(r, buf))
-					break;
-				done++;
-			}
-			if (done == argc)
-				return true;
-			for (size_t k = 0; k < r->argc; k++)
-				free(r->argv[k]);
-			free(r->argv);
-			r->argv = NULL;
-			r->argc = 0;
-		}
-	}
-	return false;
-}
-
-/* pr_psargs: the command line, space-separated and cut at 80 bytes by the
- * kernel; a last word that reaches the cut may itself be cut, so it goes. */
-static void argv_from_psargs(const struct pha_core *core, struct pha_report *r)
-{
-	if (!core->have_prpsinfo || !core->psargs[0])
-		return;
-	char *copy = strdup(core->psargs), *save = NULL;
-	bool cut = strlen(core->psargs) >= sizeof(core->psargs) - 2;
-	for (char *tok = copy ? strtok_r(copy, " ", &save) : NULL; tok;
-	     tok = strtok_r(NULL, " ", &save)) {
-		if (cut && tok + strlen(tok) == copy + strlen(core->psargs))
-			break;
-		if (!push_arg(r, tok))
-			break;
-	}
-	free(copy);
-}
-
-struct pha_error *pha_report_build(struct pha_target *t, const struct pha_heap *h,
+struct pha_error *pha_report_build(struct pha_source *src, const struct pha_heap *h,
 				   struct pha_report **report_ret)
 {
 	struct pha_error *err = NULL;
@@ -302,14 +158,19 @@ struct pha_error *pha_report_build(struct pha_target *t, const struct pha_heap *
 	uint32_t n = h->n;
 	struct pha_graph g = pha_heap_graph(h);
 
-	r->input_path = t->core->path;
-	r->input_kind = "core";
-	r->input_bytes = t->core->input_bytes;
-	r->compressed = t->core->compressed;
-	memcpy(r->version, t->version, sizeof(r->version));
-	r->hexversion = t->hexversion;
-	r->layout = t->layout->name;
-	fill_process(t, r);
+	r->input_path = src->input_path;
+	r->input_kind = src->input_kind;
+	r->input_bytes = src->input_bytes;
+	r->compressed = src->compressed;
+	memcpy(r->version, src->version, sizeof(r->version));
+	r->hexversion = src->hexversion;
+	r->layout = src->layout;
+	r->free_threaded = src->free_threaded;
+	r->pid = src->pid;
+	r->signal = src->signal;
+	r->executable = src->executable;
+	r->argv = src->argv;
+	r->argc = src->argc;
 
 	/* Unreachable: CPython's own arithmetic. */
 	r->unreachable = calloc(n ? n : 1, 1);
@@ -322,7 +183,7 @@ struct pha_error *pha_report_build(struct pha_target *t, const struct pha_heap *
 	if ((err = pha_gc_unreachable(&g, h->flags, h->refcnt, r->unreachable, &negative)))
 		goto out;
 	if (negative)
-		pha_target_warn(t, "%llu GC objects have more references than their refcount "
+		pha_source_warn(src, "%llu GC objects have more references than their refcount "
 				   "allows (layout mismatch or a core taken mid-update); they are "
 				   "treated as reachable", (unsigned long long)negative);
 
@@ -494,31 +355,12 @@ struct pha_error *pha_report_build(struct pha_target *t, const struct pha_heap *
 	qsort(r->unreachable_types, r->nunreachable_types, sizeof(*r->unreachable_types),
 	      cmp_unreach_types);
 
-	/* Thread stacks. */
-	struct thread_ctx tc = {.r = r};
-	if ((err = t->layout->threads(t->py, on_thread, &tc)))
-		goto out;
-	if (tc.oom) {
-		err = &pha_enomem;
-		goto out;
-	}
-	/* Before 3.11 the thread state has no native id: the core's thread
-	 * whose fs_base is the pthread_t (glibc x86-64) is the same thread. */
-	for (size_t i = 0; i < r->nthreads; i++) {
-		for (size_t j = 0; !r->threads[i].native_id && j < t->core->nthreads; j++) {
-			if (r->threads[i].thread_id && t->core->threads[j].fs_base == r->threads[i].thread_id)
-				r->threads[i].native_id = (uint64_t)t->core->threads[j].tid;
-		}
-	}
-	for (size_t i = 0; i < r->nthreads; i++) {
-		if (t->core->nthreads && r->threads[i].native_id &&
-		    r->threads[i].native_id == (uint64_t)t->core->threads[0].tid && t->core->signo)
-			r->threads[i].crashed = true;
-	}
+	r->threads = src->threads;
+	r->nthreads = src->nthreads;
 	pha_progress_done();
 
-	r->warnings = t->warnings;
-	r->nwarnings = t->nwarnings;
+	r->warnings = src->warnings;
+	r->nwarnings = src->nwarnings;
 	*report_ret = r;
 	r = NULL;
 out:
@@ -539,10 +381,6 @@ void pha_report_destroy(struct pha_report *r)
 {
 	if (!r)
 		return;
-	free(r->executable);
-	for (size_t i = 0; i < r->argc; i++)
-		free(r->argv[i]);
-	free(r->argv);
 	free(r->types);
 	free(r->unreachable_types);
 	for (size_t i = 0; i < r->nugroups; i++)
@@ -551,14 +389,6 @@ void pha_report_destroy(struct pha_report *r)
 	for (size_t i = 0; i < r->ncycles; i++)
 		free(r->cycles[i].signature);
 	free(r->cycles);
-	for (size_t i = 0; i < r->nthreads; i++) {
-		for (size_t k = 0; k < r->threads[i].nframes; k++) {
-			free(r->threads[i].frames[k].function);
-			free(r->threads[i].frames[k].filename);
-		}
-		free(r->threads[i].frames);
-	}
-	free(r->threads);
 	free(r->unreachable);
 	free(r);
 }

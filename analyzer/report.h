@@ -1,5 +1,6 @@
 /* The report model: what the writers print, computed from the heap and
- * the target. Sorted and tie-broken deterministically. */
+ * its source (a core or a snapshot). Sorted and tie-broken
+ * deterministically. */
 #ifndef PHA_REPORT_H
 #define PHA_REPORT_H
 
@@ -8,7 +9,7 @@
 
 #include "error.h"
 #include "heap.h"
-#include "target.h"
+#include "source.h"
 
 #define PHA_REPORT_SCHEMA "pyheap-analyze.report/1"
 
@@ -25,22 +26,10 @@ struct pha_report_group {
 	bool unreachable;
 };
 
-struct pha_report_frame {
-	char *function, *filename;
-	int line;
-};
-
-struct pha_report_thread {
-	uint64_t thread_id, native_id;
-	bool crashed;		/* the thread whose signal ended the process */
-	struct pha_report_frame *frames;
-	size_t nframes;
-};
-
 struct pha_report {
-	/* input */
+	/* input; every string below is borrowed from the source */
 	const char *input_path;
-	const char *input_kind;	/* "core" */
+	const char *input_kind;	/* "core" | "snapshot" */
 	uint64_t input_bytes;
 	bool compressed;
 	/* python */
@@ -51,8 +40,8 @@ struct pha_report {
 	/* process */
 	int64_t pid;		/* -1 unknown */
 	int signal;		/* 0 unknown */
-	char *executable;	/* NULL unknown */
-	char **argv;
+	const char *executable;	/* NULL unknown */
+	char *const *argv;
 	size_t argc;
 
 	struct {
@@ -70,16 +59,18 @@ struct pha_report {
 	size_t nugroups;
 	struct pha_report_group *cycles;	/* SCC groups (size >= 2 or self-loop) */
 	size_t ncycles;
-	struct pha_report_thread *threads;
+	const struct pha_report_thread *threads;
 	size_t nthreads;
 
-	char **warnings;	/* borrowed from the target */
+	char *const *warnings;
 	size_t nwarnings;
 
 	uint8_t *unreachable;	/* per object id: 1 if unreachable (for --dump-objects) */
 };
 
-struct pha_error *pha_report_build(struct pha_target *t, const struct pha_heap *h,
+/* May add warnings to the source (the report borrows them from it): the
+ * source must outlive the report. */
+struct pha_error *pha_report_build(struct pha_source *src, const struct pha_heap *h,
 				   struct pha_report **report_ret);
 void pha_report_destroy(struct pha_report *r);
 

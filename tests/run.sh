@@ -14,6 +14,7 @@
 #    cores; versions the tool does not support yet are SKIPs), which writes
 #    CACHE/e2e-results.json for tests/supported_versions.py;
 # 5. tests/e2e/bad_input.py --bin BIN (bad input, usage errors);
+#    tests/e2e/run_snapshot.py --bin BIN (heap snapshots);
 # 6. with --asan-*: the unit tests in DIR2, bad_input.py and run_e2e.py --quick
 #    with the ASan+UBSan binary; their case names get the prefix "asan/";
 # 7. the matrix rule: how many distinct minor versions (3.X) passed their
@@ -184,6 +185,8 @@ mkdir -p "$PYHEAP_CACHE_DIR" && rm -f "$E2E_RESULTS"
 run_py "" e2e tests/e2e/run_e2e.py --bin "$BIN" --results "$E2E_RESULTS"
 echo "# bad input ($BIN)"
 run_py "" bad_input tests/e2e/bad_input.py --bin "$BIN"
+echo "# heap snapshots ($BIN)"
+run_py "" snapshot tests/e2e/run_snapshot.py --bin "$BIN"
 
 if [ -n "$ASAN_BIN" ]; then
 	export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
@@ -194,6 +197,8 @@ if [ -n "$ASAN_BIN" ]; then
 	run_py "asan/" bad_input tests/e2e/bad_input.py --bin "$ASAN_BIN"
 	echo "# end-to-end, quick, under ASan+UBSan ($ASAN_BIN)"
 	run_py "asan/" e2e tests/e2e/run_e2e.py --quick --timeout 900 --bin "$ASAN_BIN"
+	echo "# heap snapshots, quick, under ASan+UBSan ($ASAN_BIN)"
+	run_py "asan/" snapshot tests/e2e/run_snapshot.py --quick --timeout 900 --bin "$ASAN_BIN"
 fi
 
 # The matrix rule: distinct minor versions whose e2e scenarios passed.

@@ -1,0 +1,290 @@
+#include "source.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "target.h"
+
+void pha_source_init(struct pha_source *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->pid = -1;
+	s->time = -1;
+}
+
+static void free_threads(struct pha_report_thread *t, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		for (size_t k = 0; k < t[i].nframes; k++) {
+			struct pha_report_frame *f = &t[i].frames[k];
+			free(f->function);
+			free(f->filename);
+			for (size_t j = 0; j < f->nlocals; j++)
+				free(f->locals[j].name);
+			free(f->locals);
+		}
+		free(t[i].frames);
+	}
+	free(t);
+}
+
+void pha_source_deinit(struct pha_source *s)
+{
+	free(s->input_path);
+	free(s->layout);
+	free(s->executable);
+	for (size_t i = 0; i < s->argc; i++)
+		free(s->argv[i]);
+	free(s->argv);
+	free(s->origin);
+	free(s->written_by);
+	free_threads(s->threads, s->nthreads);
+	free(s->roots);
+	for (size_t i = 0; i < s->nwarnings; i++)
+		free(s->warnings[i]);
+	free(s->warnings);
+	for (size_t i = 0; i < s->nnames; i++)
+		free(s->names[i]);
+	free(s->names);
+	memset(s, 0, sizeof(*s));
+}
+
+bool pha_strv_push(char ***v, size_t *n, char *s)
+{
+	if (!s)
+		return false;
+	char **nv = realloc(*v, (*n + 1) * sizeof(*nv));
+	if (!nv) {
+		free(s);
+		return false;
+	}
+	*v = nv;
+	nv[(*n)++] = s;
+	return true;
+}
+
+void pha_source_warn(struct pha_source *s, const char *fmt, ...)
+{
+	char *msg;
+	va_list ap;
+	va_start(ap, fmt);
+	int rc = vasprintf(&msg, fmt, ap);
+	va_end(ap);
+	if (rc < 0)
+		return;
+	/* The same degradation reported twice is one warning. */
+	for (size_t i = 0; i < s->nwarnings; i++) {
+		if (!strcmp(s->warnings[i], msg)) {
+			free(msg);
+			return;
+		}
+	}
+	if (pha_strv_push(&s->warnings, &s->nwarnings, msg) && s->verbose)
+		fprintf(stderr, "pyheap-analyze: warning: %s\n", msg);
+}
+
+struct thread_ctx {
+	struct pha_source *s;
+	bool oom;
+};
+
+static void on_thread(void *arg, const struct pha_thread_info *ti)
+{
+	struct thread_ctx *c = arg;
+	struct pha_source *s = c->s;
+	struct pha_report_thread *nt = realloc(s->threads, (s->nthreads + 1) * sizeof(*nt));
+	if (!nt) {
+		c->oom = true;
+		return;
+	}
+	s->threads = nt;
+	struct pha_report_thread *t = &s->threads[s->nthreads++];
+	memset(t, 0, sizeof(*t));
+	t->thread_id = ti->thread_id;
+	t->native_id = ti->native_id;
+	t->frames = calloc(ti->nframes ? ti->nframes : 1, sizeof(*t->frames));
+	if (!t->frames) {
+		c->oom = true;
+		return;
+	}
+	for (size_t i = 0; i < ti->nframes; i++) {
+		t->frames[i].function = strdup(ti->frames[i].function);
+		t->frames[i].filename = strdup(ti->frames[i].filename);
+		t->frames[i].line = ti->frames[i].line;
+		t->nframes++;
+		if (!t->frames[i].function || !t->frames[i].filename)
+			c->oom = true;
+	}
+}
+
+static bool argv_from_stack(struct pha_target *t, struct pha_source *s);
+static void argv_from_psargs(const struct pha_core *core, struct pha_source *s);
+
+static void fill_process(struct pha_target *t, struct pha_source *s)
+{
+	const struct pha_core *core = t->core;
+	s->pid = core->have_prpsinfo ? core->pid : -1;
+	s->signal = core->signo;
+	char buf[4096];
+	if (core->auxv_execfn && pha_memory_read_cstr(&t->mem, core->auxv_execfn, buf, sizeof(buf)))
+		s->executable = strdup(buf);
+	else {
+		for (size_t i = 0; i < t->mods.nmods; i++) {
+			if (t->mods.mods[i].is_executable) {
+				s->executable = strdup(t->mods.mods[i].name);
+				break;
+			}
+		}
+	}
+	if (!argv_from_stack(t, s))
+		argv_from_psargs(core, s);
+}
+
+static void free_argv(struct pha_source *s)
+{
+	for (size_t k = 0; k < s->argc; k++)
+		free(s->argv[k]);
+	free(s->argv);
+	s->argv = NULL;
+	s->argc = 0;
+}
+
+/* The whole command line from the process's initial stack: the string of
+ * argv[0] sits in the strings area around AT_EXECFN, and the argv array
+ * that points at it is preceded by argc and ended by NULL. */
+static bool argv_from_stack(struct pha_target *t, struct pha_source *s)
+{
+	const struct pha_core *core = t->core;
+	if (!core->auxv_execfn || !core->have_prpsinfo || !core->psargs[0])
+		return false;
+	const struct pha_segment *seg = pha_memory_find(&t->mem, core->auxv_execfn);
+	if (!seg || !seg->data)
+		return false;
+	const uint8_t *base = seg->data;
+	uint64_t len = seg->end - seg->start;
+	char arg0[sizeof(core->psargs)];
+	size_t n0 = strcspn(core->psargs, " ");
+	if (n0 == 0 || n0 + 1 >= sizeof(core->psargs) - 1)
+		return false;	/* argv[0] itself may be cut off */
+	memcpy(arg0, core->psargs, n0);
+	arg0[n0] = 0;
+	/* Every occurrence of "\0arg0\0" is a candidate for the argv[0] string. */
+	for (uint64_t i = 1; i + n0 + 1 < len; i++) {
+		if (base[i - 1] || memcmp(base + i, arg0, n0 + 1))
+			continue;
+		uint64_t str = seg->start + i;
+		for (uint64_t w = 8; w + 8 <= len; w += 8) {
+			uint64_t v, argc, end;
+			memcpy(&v, base + w, 8);
+			if (v != str)
+				continue;
+			memcpy(&argc, base + w - 8, 8);
+			if (argc < 1 || argc > 65536 || w + 8 * (argc + 1) > len)
+				continue;
+			memcpy(&end, base + w + 8 * argc, 8);
+			if (end)
+				continue;
+			size_t done = 0;
+			for (uint64_t k = 0; k < argc; k++) {
+				uint64_t a;
+				char buf[4096];
+				memcpy(&a, base + w + 8 * k, 8);
+				if (!pha_memory_read_cstr(&t->mem, a, buf, sizeof(buf)))
+					break;
+				if (!pha_strv_push(&s->argv, &s->argc, strdup(buf)))
+					break;
+				done++;
+			}
+			if (done == argc)
+				return true;
+			free_argv(s);
+		}
+	}
+	return false;
+}
+
+/* pr_psargs: the command line, space-separated and cut at 80 bytes by the
+ * kernel; a last word that reaches the cut may itself be cut, so it goes. */
+static void argv_from_psargs(const struct pha_core *core, struct pha_source *s)
+{
+	if (!core->have_prpsinfo || !core->psargs[0])
+		return;
+	char *copy = strdup(core->psargs), *save = NULL;
+	bool cut = strlen(core->psargs) >= sizeof(core->psargs) - 2;
+	for (char *tok = copy ? strtok_r(copy, " ", &save) : NULL; tok;
+	     tok = strtok_r(NULL, " ", &save)) {
+		if (cut && tok + strlen(tok) == copy + strlen(core->psargs))
+			break;
+		pha_strv_push(&s->argv, &s->argc, strdup(tok));
+	}
+	free(copy);
+}
+
+struct roots_ctx {
+	struct pha_source *s;
+	size_t cap;
+	bool oom;
+};
+
+static void on_root(void *arg, uint64_t addr, unsigned flags)
+{
+	struct roots_ctx *c = arg;
+	if (c->s->nroots == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 256;
+		uint64_t *n = realloc(c->s->roots, cap * sizeof(*n));
+		if (!n) {
+			c->oom = true;
+			return;
+		}
+		c->s->roots = n;
+		c->cap = cap;
+	}
+	c->s->roots[c->s->nroots++] = addr;
+}
+
+struct pha_error *pha_source_from_target(struct pha_target *t, struct pha_source *s)
+{
+	struct pha_error *err;
+	s->verbose = t->verbose;
+	s->input_path = strdup(t->core->path);
+	s->input_kind = "core";
+	s->input_bytes = t->core->input_bytes;
+	s->compressed = t->core->compressed;
+	memcpy(s->version, t->version, sizeof(s->version));
+	s->hexversion = t->hexversion;
+	s->layout = strdup(t->layout->name);
+	if (!s->input_path || !s->layout)
+		return &pha_enomem;
+	fill_process(t, s);
+
+	struct thread_ctx tc = {.s = s};
+	if ((err = t->layout->threads(t->py, on_thread, &tc)))
+		return err;
+	if (tc.oom)
+		return &pha_enomem;
+	/* Before 3.11 the thread state has no native id: the core's thread
+	 * whose fs_base is the pthread_t (glibc x86-64) is the same thread. */
+	for (size_t i = 0; i < s->nthreads; i++) {
+		for (size_t j = 0; !s->threads[i].native_id && j < t->core->nthreads; j++) {
+			if (s->threads[i].thread_id && t->core->threads[j].fs_base == s->threads[i].thread_id)
+				s->threads[i].native_id = (uint64_t)t->core->threads[j].tid;
+		}
+	}
+	for (size_t i = 0; i < s->nthreads; i++) {
+		if (t->core->nthreads && s->threads[i].native_id &&
+		    s->threads[i].native_id == (uint64_t)t->core->threads[0].tid && t->core->signo)
+			s->threads[i].crashed = true;
+	}
+	struct roots_ctx rc = {.s = s};
+	if ((err = t->layout->roots(t->py, on_root, &rc)))
+		return err;
+	if (rc.oom)
+		return &pha_enomem;
+	for (size_t i = 0; i < t->nwarnings; i++) {
+		if (!pha_strv_push(&s->warnings, &s->nwarnings, strdup(t->warnings[i])))
+			return &pha_enomem;
+	}
+	return NULL;
+}

@@ -1,0 +1,89 @@
+/* Where a heap came from: what the report says about its input, the Python
+ * and the process, apart from the heap itself.
+ *
+ * Filled either from a core (pha_source_from_target, after the heap was
+ * built) or by the snapshot reader (formats/snapshot.h). The report is
+ * built from a source and a heap only, so both inputs share the whole
+ * analysis and every writer. A source owns all its strings.
+ */
+#ifndef PHA_SOURCE_H
+#define PHA_SOURCE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+struct pha_target;
+
+struct pha_report_local {
+	char *name;
+	uint64_t addr;
+};
+
+struct pha_report_frame {
+	char *function, *filename;
+	int line;			/* -1 unknown */
+	struct pha_report_local *locals;	/* snapshots only, NULL otherwise */
+	size_t nlocals;
+};
+
+struct pha_report_thread {
+	uint64_t thread_id, native_id;
+	bool crashed;		/* the thread whose signal ended the process */
+	struct pha_report_frame *frames;
+	size_t nframes;
+};
+
+struct pha_source {
+	/* input */
+	char *input_path;
+	const char *input_kind;	/* "core" | "snapshot" */
+	uint64_t input_bytes;
+	bool compressed;
+	/* python */
+	char version[32];
+	uint32_t hexversion;
+	char *layout;
+	bool free_threaded;
+	/* process */
+	int64_t pid;		/* -1 unknown */
+	int signal;		/* 0 unknown */
+	char *executable;	/* NULL unknown */
+	char **argv;
+	size_t argc;
+	/* snapshot header only (NULL for cores) */
+	char *origin;		/* what the snapshot was made from: "core" | "in-process" */
+	char *written_by;
+	int64_t time;		/* unix seconds the snapshot was taken, -1 unknown */
+
+	struct pha_report_thread *threads;
+	size_t nthreads;
+	uint64_t *roots;	/* addresses the interpreter holds directly */
+	size_t nroots;
+
+	char **warnings;
+	size_t nwarnings;
+	int verbose;
+
+	/* Strings the heap's type table points to (snapshot path). */
+	char **names;
+	size_t nnames;
+};
+
+void pha_source_init(struct pha_source *s);
+void pha_source_deinit(struct pha_source *s);
+
+__attribute__((format(printf, 2, 3)))
+void pha_source_warn(struct pha_source *s, const char *fmt, ...);
+
+/* Process, Python, thread stacks, roots and warnings of a core; call it
+ * after pha_heap_build so that the heap builder's warnings are included. */
+struct pha_error *pha_source_from_target(struct pha_target *t, struct pha_source *s);
+
+/* Append one string to a growable array; false on OOM (the string is then
+ * freed). */
+bool pha_strv_push(char ***v, size_t *n, char *s);
+
+#endif
