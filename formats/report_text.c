@@ -37,8 +37,13 @@ void pha_report_write_text(const struct pha_report *r, struct pha_out *out, int 
 	char b1[32], b2[32];
 	pha_out_printf(out, "pyheap-analyze %s — %s\n", PHA_VERSION, r->input_path);
 	pha_out_printf(out, "Python %s (layout %s)\n", r->version, r->layout);
-	pha_out_printf(out, "Process: pid %s%" PRId64 "%s, signal %d, %s\n", "",
-		       r->pid, "", r->signal, r->executable ? r->executable : "executable unknown");
+	char pid[32] = "unknown", sig[32] = "unknown";
+	if (r->pid >= 0)
+		snprintf(pid, sizeof(pid), "%" PRId64, (int64_t)r->pid);
+	if (r->signal)
+		snprintf(sig, sizeof(sig), "%d", r->signal);
+	pha_out_printf(out, "Process: pid %s, signal %s, %s\n", pid, sig,
+		       r->executable ? r->executable : "executable unknown");
 	if (r->argc) {
 		pha_out_puts(out, "Command:");
 		for (size_t i = 0; i < r->argc; i++)
