@@ -73,10 +73,19 @@ struct pha_object_info {
 	bool conservative;	/* referents are found by scanning memory */
 };
 
+/* One local variable of a frame (fast locals, cells and free variables;
+ * a cell's value is the cell's content). */
+struct pha_local_info {
+	const char *name;	/* valid during the callback */
+	uint64_t value;		/* object address, 0 if unbound */
+};
+
 struct pha_frame_info {
 	const char *function;	/* co_qualname, valid during the callback */
 	const char *filename;
 	int line;		/* -1 if unknown */
+	size_t nlocals;
+	const struct pha_local_info *locals;	/* in co_varnames/localsplusnames order */
 };
 
 struct pha_thread_info {
@@ -85,6 +94,28 @@ struct pha_thread_info {
 	uint64_t tstate;	/* address of the PyThreadState */
 	size_t nframes;
 	const struct pha_frame_info *frames;	/* innermost first */
+};
+
+/* What holds a root (DESIGN "Roots"). */
+enum pha_root_kind {
+	PHA_ROOT_MODULES = 1,	/* interp->modules (sys.modules) */
+	PHA_ROOT_SYSDICT,	/* interp->sysdict (sys.__dict__) */
+	PHA_ROOT_BUILTINS,	/* interp->builtins */
+	PHA_ROOT_INTERNED,	/* the interned-strings dict */
+	PHA_ROOT_THREAD,	/* thread state: dict, current exception, context */
+	PHA_ROOT_FRAME_LOCAL,	/* a frame's local variable (cells included) */
+	PHA_ROOT_FRAME,		/* a frame's code, function, globals, builtins, locals dict, stack */
+	PHA_ROOT_STATIC_TYPE,	/* a static (non-heap) type object */
+};
+
+struct pha_root {
+	uint64_t addr;
+	enum pha_root_kind kind;
+	/* People's name for the reference, valid during the callback:
+	 * "sys.modules", "<local 'batch' in handle() at worker.py:88>",
+	 * "<thread 0x7f.. dict>", "<globals of handle()>", "<class int>". */
+	const char *label;
+	uint64_t thread_id;	/* PHA_ROOT_THREAD/FRAME*: the thread; else 0 */
 };
 
 struct pha_py;	/* a layout's state for one interpreter runtime */
@@ -134,6 +165,27 @@ struct pha_layout {
 	 * before 3.11, where the binary has no Py_Version: it opens the layout
 	 * of the minor version the file name gives, then asks. */
 	uint32_t (*hexversion)(struct pha_py *py);
+
+	/* --- why-is-it-alive (report/2) --- */
+
+	/* Optional. Every root the interpreter holds, with what it is
+	 * (see struct pha_root). Supersedes roots() for the dominator tree. */
+	struct pha_error *(*labelled_roots)(struct pha_py *py,
+					    void (*cb)(void *arg, const struct pha_root *root),
+					    void *arg);
+	/* Optional. How people read the reference from src to dst, written to
+	 * buf: ".attr", "['key']", "[3]", "<cell>", "<closure>", "<class dict>",
+	 * "<mro>", "<bases>", "<key>", "<set item>", "<type>", "<func globals>",
+	 * "<code>", "<default>"... False if src does not refer to dst.
+	 * Called only for the few edges shown in paths. With redact, dict keys
+	 * that are strings are not shown ("[<str>]"). */
+	bool (*edge_label)(struct pha_py *py, uint64_t src, uint64_t dst, bool redact,
+			   char *buf, size_t size);
+	/* Optional. A short, safe preview of an object's value, written to buf:
+	 * numbers, the first 80 characters of str (escaped) and bytes, lengths
+	 * of containers ("len=3"); empty when there is nothing to say. With
+	 * redact, str/bytes contents are left out. */
+	bool (*preview)(struct pha_py *py, uint64_t addr, bool redact, char *buf, size_t size);
 };
 
 /* The compiled-in layouts, NULL-terminated. */
