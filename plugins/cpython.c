@@ -1754,6 +1754,9 @@ struct frame_buf {
 	size_t n, cap, nstrings;
 };
 
+static void fill_locals(struct pha_py *py, struct frame_buf *fb, struct pha_frame_info *fi,
+			uint64_t f, uint64_t code);
+
 static void frame_buf_reset(struct frame_buf *fb)
 {
 	for (size_t i = 0; i < fb->nstrings; i++)
@@ -1887,6 +1890,7 @@ static struct pha_error *threads_v1(struct pha_py *py,
 					fi->function = frame_buf_str(&fb, py, u64_or0(py, code + o->co_name));
 					fi->filename = frame_buf_str(&fb, py, u64_or0(py, code + o->co_filename));
 					fi->line = frame_line_v1(py, f, code);
+					fill_locals(py, &fb, fi, f, code);
 				}
 				f = u64_or0(py, f + o->fo_back);
 			}
@@ -1987,6 +1991,7 @@ struct pha_error *pha_cpython_threads(struct pha_py *py,
 					fi->function = frame_buf_str(&fb, py, u64_or0(py, code + o->co_qualname));
 					fi->filename = frame_buf_str(&fb, py, u64_or0(py, code + o->co_filename));
 					fi->line = code_line(py, code, lasti);
+					fill_locals(py, &fb, fi, f, code);
 				}
 				uint64_t prev;
 				if (!rd64(py, f + o->if_previous, &prev)) {
@@ -2305,4 +2310,656 @@ void pha_cpython_close(struct pha_py *py)
 	}
 	free(py->types);
 	free(py);
+}
+
+/* ==== why-is-it-alive: frame locals, labelled roots, edge labels, previews ==== */
+
+/* Kinds of localsplus slots (Include/internal/pycore_code.h, 3.11+). */
+enum { CO_FAST_CELL = 0x40, CO_FAST_FREE = 0x80 };
+
+typedef void local_fn(void *arg, const char *name, uint64_t value, uint64_t cell);
+
+static bool is_kind(struct pha_py *py, uint64_t obj, enum kind k)
+{
+	struct tinfo *ti = obj ? type_of(py, u64_or0(py, obj + 8)) : NULL;
+	return ti && ti->kind == k;
+}
+
+/* Number of valid localsplus slots of a 3.11+ interpreter frame, as
+ * iframe_refs counts them; -1 if unknown. */
+static int64_t iframe_top(struct pha_py *py, uint64_t f)
+{
+	const struct pha_py_offsets *o = py->o;
+	if (o->stackref) {
+		uint64_t sp = u64_or0(py, f + o->if_stackpointer);
+		uint64_t base = f + o->if_localsplus;
+		if (sp < base || sp - base > (8ULL << 20))
+			return -1;
+		return (int64_t)((sp - base) / 8);
+	}
+	int32_t top = i32_or0(py, f + o->if_stacktop);
+	return top > 0 && top < (1 << 20) ? top : -1;
+}
+
+/* The object in a frame slot (3.14+ stackref tag rules), 0 if none. */
+static uint64_t slot_obj(struct pha_py *py, uint64_t field)
+{
+	uint64_t v = u64_or0(py, field);
+	if (py->o->stackref)
+		return ((v & 3) == 3 || !(v & ~3ULL)) ? 0 : v & ~3ULL;
+	return v;
+}
+
+/* Call fn for every local, cell and free variable of a frame, in
+ * localsplusnames (3.11+) or varnames + cellvars + freevars order. A cell
+ * slot gives the cell's content as value and the cell as `cell`; unbound
+ * slots give value 0. f: interpreter frame (3.11+) or frame object. */
+static void each_local(struct pha_py *py, uint64_t f, uint64_t code, local_fn *fn, void *arg)
+{
+	const struct pha_py_offsets *o = py->o;
+	char name[256];
+	if (o->frame_objects) {
+		uint64_t tabs[3] = {u64_or0(py, code + o->co_varnames),
+				    u64_or0(py, code + o->co_cellvars),
+				    u64_or0(py, code + o->co_freevars)};
+		int32_t nlocals = i32_or0(py, code + o->co_nlocals);
+		uint64_t slot = 0;
+		for (int t = 0; t < 3; t++) {
+			uint64_t n = tuple_len(py, tabs[t]);
+			if (t == 0 && nlocals >= 0 && (uint64_t)nlocals < n)
+				n = (uint64_t)nlocals;
+			for (uint64_t i = 0; i < n; i++, slot++) {
+				if (!read_str(py, u64_or0(py, tabs[t] + 24 + 8 * i), name, sizeof(name)))
+					strcpy(name, "?");
+				uint64_t v = u64_or0(py, f + o->fo_localsplus + 8 * slot), cell = 0;
+				if (t > 0 && is_kind(py, v, K_CELL)) {
+					cell = v;
+					v = u64_or0(py, cell + 16);
+				}
+				fn(arg, name, v, cell);
+			}
+			if (t == 0 && nlocals >= 0 && tuple_len(py, tabs[0]) < (uint64_t)nlocals)
+				slot += (uint64_t)nlocals - tuple_len(py, tabs[0]);
+		}
+		return;
+	}
+	uint64_t names = u64_or0(py, code + o->co_localsplusnames);
+	uint64_t kinds = u64_or0(py, code + o->co_localspluskinds);
+	uint64_t n = tuple_len(py, names);
+	int64_t top = iframe_top(py, f);
+	for (uint64_t i = 0; i < n; i++) {
+		if (!read_str(py, u64_or0(py, names + 24 + 8 * i), name, sizeof(name)))
+			strcpy(name, "?");
+		uint64_t v = (int64_t)i < top ? slot_obj(py, f + o->if_localsplus + 8 * i) : 0;
+		uint64_t cell = 0;
+		uint8_t k = kinds ? u8_or0(py, kinds + 32 + i) : 0;
+		if ((k & (CO_FAST_CELL | CO_FAST_FREE)) && is_kind(py, v, K_CELL)) {
+			cell = v;
+			v = u64_or0(py, cell + 16);
+		}
+		fn(arg, name, v, cell);
+	}
+}
+
+/* -- frame locals for threads() -- */
+
+struct locals_acc {
+	struct frame_buf *fb;
+	struct pha_py *py;
+	struct pha_local_info *v;
+	size_t n, cap;
+	bool oom;
+};
+
+static void fb_keep(struct frame_buf *fb, void *p)
+{
+	char **ns = realloc(fb->strings, (fb->nstrings + 1) * sizeof(*ns));
+	if (!ns) {
+		free(p);
+		return;
+	}
+	fb->strings = ns;
+	fb->strings[fb->nstrings++] = p;
+}
+
+static void on_local_acc(void *arg, const char *name, uint64_t value, uint64_t cell)
+{
+	(void)cell;
+	struct locals_acc *a = arg;
+	if (a->oom)
+		return;
+	if (a->n == a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 8;
+		struct pha_local_info *nv = realloc(a->v, cap * sizeof(*nv));
+		if (!nv) {
+			a->oom = true;
+			return;
+		}
+		a->v = nv;
+		a->cap = cap;
+	}
+	char *d = strdup(name);
+	if (!d) {
+		a->oom = true;
+		return;
+	}
+	fb_keep(a->fb, d);
+	a->v[a->n].name = d;
+	a->v[a->n].value = value;
+	a->n++;
+}
+
+static void fill_locals(struct pha_py *py, struct frame_buf *fb, struct pha_frame_info *fi,
+			uint64_t f, uint64_t code)
+{
+	struct locals_acc a = {.fb = fb, .py = py};
+	each_local(py, f, code, on_local_acc, &a);
+	if (a.v)
+		fb_keep(fb, a.v);
+	fi->nlocals = a.oom ? 0 : a.n;
+	fi->locals = a.oom ? NULL : a.v;
+}
+
+/* -- labelled roots -- */
+
+struct lroots {
+	struct pha_py *py;
+	void (*cb)(void *arg, const struct pha_root *root);
+	void *arg;
+	uint64_t thread_id;
+	const char *func, *file;
+	int line;
+};
+
+static void emit_root(struct lroots *r, uint64_t addr, enum pha_root_kind kind, uint64_t tid,
+		      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void emit_root(struct lroots *r, uint64_t addr, enum pha_root_kind kind, uint64_t tid,
+		      const char *fmt, ...)
+{
+	if (!addr)
+		return;
+	char label[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(label, sizeof(label), fmt, ap);
+	va_end(ap);
+	struct pha_root root = {.addr = addr, .kind = kind, .label = label, .thread_id = tid};
+	r->cb(r->arg, &root);
+}
+
+static void on_local_root(void *arg, const char *name, uint64_t value, uint64_t cell)
+{
+	struct lroots *r = arg;
+	if (cell)
+		emit_root(r, cell, PHA_ROOT_FRAME, r->thread_id, "<cell '%s' in %s() at %s:%d>", name,
+			  r->func, r->file, r->line);
+	emit_root(r, value, PHA_ROOT_FRAME_LOCAL, r->thread_id, "<local '%s' in %s() at %s:%d>",
+		  name, r->func, r->file, r->line);
+}
+
+static void frame_names(struct pha_py *py, uint64_t code, char *func, size_t fsize, char *file,
+			size_t fisize)
+{
+	const struct pha_py_offsets *o = py->o;
+	if (!code || !read_str(py, u64_or0(py, code + (o->co_qualname ? o->co_qualname : o->co_name)),
+			       func, fsize))
+		snprintf(func, fsize, "?");
+	if (!code || !read_str(py, u64_or0(py, code + o->co_filename), file, fisize))
+		snprintf(file, fisize, "?");
+}
+
+static void thread_lroots(struct lroots *r, uint64_t ts)
+{
+	struct pha_py *py = r->py;
+	const struct pha_py_offsets *o = py->o;
+	uint64_t tid = u64_or0(py, ts + o->ts_thread_id);
+	r->thread_id = tid;
+	unsigned long long t = (unsigned long long)tid;
+	emit_root(r, u64_or0(py, ts + o->ts_dict), PHA_ROOT_THREAD, tid, "<thread 0x%llx dict>", t);
+	if (o->frame_objects) {
+		emit_root(r, u64_or0(py, ts + o->ts_curexc_type), PHA_ROOT_THREAD, tid,
+			  "<thread 0x%llx current exception type>", t);
+		emit_root(r, u64_or0(py, ts + o->ts_curexc), PHA_ROOT_THREAD, tid,
+			  "<thread 0x%llx current exception>", t);
+		emit_root(r, u64_or0(py, ts + o->ts_curexc_tb), PHA_ROOT_THREAD, tid,
+			  "<thread 0x%llx current traceback>", t);
+		uint64_t item = u64_or0(py, ts + o->ts_exc_value_item);
+		static const char *const what[3] = {"type", "value", "traceback"};
+		for (size_t n = 0; item && n < MAX_FRAMES; n++) {
+			for (unsigned i = 0; i < 3; i++)
+				emit_root(r, u64_or0(py, item + 8 * i), PHA_ROOT_THREAD, tid,
+					  "<thread 0x%llx exc_info %s>", t, what[i]);
+			item = u64_or0(py, item + o->esi_size - 8);
+		}
+	} else {
+		emit_root(r, u64_or0(py, ts + o->ts_curexc), PHA_ROOT_THREAD, tid,
+			  "<thread 0x%llx current exception>", t);
+		uint64_t item = u64_or0(py, ts + o->ts_exc_value_item);
+		if (item)
+			emit_root(r, u64_or0(py, item), PHA_ROOT_THREAD, tid,
+				  "<thread 0x%llx exc_info value>", t);
+	}
+
+	char func[512], file[1024];
+	if (o->frame_objects) {
+		uint64_t f = u64_or0(py, ts + o->ts_frame);
+		for (size_t nf = 0; f && nf < MAX_FRAMES; nf++) {
+			uint64_t code = u64_or0(py, f + o->fo_code);
+			bool ok = is_code(py, code);
+			frame_names(py, ok ? code : 0, func, sizeof(func), file, sizeof(file));
+			r->func = func;
+			r->file = file;
+			r->line = ok ? frame_line_v1(py, f, code) : -1;
+			emit_root(r, f, PHA_ROOT_FRAME, tid, "<frame of %s()>", func);
+			if (ok)
+				each_local(py, f, code, on_local_root, r);
+			emit_root(r, code, PHA_ROOT_FRAME, tid, "<code of %s()>", func);
+			emit_root(r, u64_or0(py, f + o->fo_globals), PHA_ROOT_FRAME, tid,
+				  "<globals of %s()>", func);
+			emit_root(r, u64_or0(py, f + o->fo_builtins), PHA_ROOT_FRAME, tid,
+				  "<builtins of %s()>", func);
+			emit_root(r, u64_or0(py, f + o->fo_locals), PHA_ROOT_FRAME, tid,
+				  "<locals dict of %s()>", func);
+			uint64_t vs = u64_or0(py, f + o->fo_valuestack);
+			uint64_t depth = 0;
+			if (vs && o->fo_stackdepth) {
+				int32_t d = i32_or0(py, f + o->fo_stackdepth);
+				depth = d > 0 && d < (1 << 24) ? (uint64_t)d : 0;
+			} else if (vs) {
+				uint64_t top = u64_or0(py, f + o->fo_stacktop);
+				depth = top > vs && top - vs < (8ULL << 24) ? (top - vs) / 8 : 0;
+			}
+			for (uint64_t i = 0; i < depth; i++)
+				emit_root(r, u64_or0(py, vs + 8 * i), PHA_ROOT_FRAME, tid,
+					  "<stack of %s()>", func);
+			f = u64_or0(py, f + o->fo_back);
+		}
+		return;
+	}
+	uint64_t f = first_frame(py, ts);
+	for (size_t nf = 0; f && nf < MAX_FRAMES; nf++) {
+		if (frame_zeroed(py, f))
+			break;
+		if (u8_or0(py, f + o->if_owner) <= OWNED_BY_FRAME_OBJECT) {
+			uint64_t code;
+			int64_t lasti;
+			bool vis = frame_visible(py, f, &code, &lasti);
+			if (!vis)
+				code = frame_obj_at(py, f + o->if_code);
+			bool ok = is_code(py, code);
+			frame_names(py, ok ? code : 0, func, sizeof(func), file, sizeof(file));
+			r->func = func;
+			r->file = file;
+			r->line = vis ? code_line(py, code, lasti) : -1;
+			emit_root(r, u64_or0(py, f + o->if_frame_obj), PHA_ROOT_FRAME, tid,
+				  "<frame of %s()>", func);
+			emit_root(r, u64_or0(py, f + o->if_locals), PHA_ROOT_FRAME, tid,
+				  "<locals dict of %s()>", func);
+			emit_root(r, frame_obj_at(py, f + o->if_func), PHA_ROOT_FRAME, tid,
+				  "<function %s()>", func);
+			emit_root(r, frame_obj_at(py, f + o->if_code), PHA_ROOT_FRAME, tid,
+				  "<code of %s()>", func);
+			uint64_t nplus = 0;
+			if (ok) {
+				each_local(py, f, code, on_local_root, r);
+				nplus = tuple_len(py, u64_or0(py, code + o->co_localsplusnames));
+			}
+			int64_t top = iframe_top(py, f);
+			for (int64_t i = (int64_t)nplus; i < top; i++)
+				emit_root(r, slot_obj(py, f + o->if_localsplus + 8 * (uint64_t)i),
+					  PHA_ROOT_FRAME, tid, "<stack of %s()>", func);
+			emit_root(r, u64_or0(py, f + o->if_globals), PHA_ROOT_FRAME, tid,
+				  "<globals of %s()>", func);
+			emit_root(r, u64_or0(py, f + o->if_builtins), PHA_ROOT_FRAME, tid,
+				  "<builtins of %s()>", func);
+		}
+		f = u64_or0(py, f + o->if_previous);
+	}
+}
+
+struct pha_error *pha_cpython_labelled_roots(struct pha_py *py,
+					     void (*cb)(void *arg, const struct pha_root *root),
+					     void *arg)
+{
+	const struct pha_py_offsets *o = py->o;
+	struct lroots r = {.py = py, .cb = cb, .arg = arg};
+	for (size_t ii = 0; ii < py->ninterps; ii++) {
+		uint64_t is = py->interps[ii];
+		emit_root(&r, u64_or0(py, is + o->is_modules), PHA_ROOT_MODULES, 0, "sys.modules");
+		emit_root(&r, u64_or0(py, is + o->is_sysdict), PHA_ROOT_SYSDICT, 0, "sys.__dict__");
+		emit_root(&r, u64_or0(py, is + o->is_builtins), PHA_ROOT_BUILTINS, 0, "builtins");
+		if (o->is_interned)
+			emit_root(&r, u64_or0(py, is + o->is_interned), PHA_ROOT_INTERNED, 0,
+				  "<interned strings>");
+		uint64_t ts = u64_or0(py, is + o->is_threads_head);
+		for (size_t nt = 0; ts && nt < MAX_THREADS; nt++) {
+			thread_lroots(&r, ts);
+			ts = u64_or0(py, ts + o->ts_next);
+		}
+	}
+	/* Static builtin types the interpreter keeps state for (3.12+). */
+	if (o->static_type_dict_in_interp && o->is_types_builtins && py->ninterps &&
+	    o->static_builtin_state_size) {
+		uint64_t base = py->interps[0] + o->is_types_builtins;
+		for (uint64_t i = 0; i < 512; i++) {
+			uint64_t t = u64_or0(py, base + i * o->static_builtin_state_size);
+			struct tinfo *ti = t ? type_of(py, t) : NULL;
+			if (!ti)
+				break;
+			if (ti->flags & TPF_HEAPTYPE)
+				continue;
+			emit_root(&r, t, PHA_ROOT_STATIC_TYPE, 0, "<class %s>",
+				  pha_cpython_type_name(py, t));
+		}
+	}
+	return NULL;
+}
+
+/* -- previews -- */
+
+/* Append a str's first max code points, repr-escaped, to buf. */
+static void put(char *buf, size_t size, size_t *pos, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n && *pos + 1 < size; i++)
+		buf[(*pos)++] = s[i];
+	buf[*pos < size ? *pos : size - 1] = 0;
+}
+
+static bool str_codepoints(struct pha_py *py, uint64_t addr, uint32_t *cp, size_t max,
+			   size_t *n_ret, int64_t *len_ret)
+{
+	const struct pha_py_offsets *o = py->o;
+	uint32_t state;
+	int64_t len;
+	if (!addr || !rd(py, addr + 32, &state, 4) || !rd(py, addr + 16, &len, 8) || len < 0)
+		return false;
+	unsigned kind = (state >> 2) & 7, compact = (state >> 5) & 1, ascii = (state >> 6) & 1;
+	uint64_t data = compact && ascii ? addr + o->str_ascii_size
+		      : compact		 ? addr + o->str_compact_size
+					 : u64_or0(py, addr + o->str_data);
+	if (!data || (kind != 1 && kind != 2 && kind != 4))
+		return false;
+	size_t n = (uint64_t)len < max ? (size_t)len : max;
+	for (size_t i = 0; i < n; i++) {
+		cp[i] = 0;
+		if (!rd(py, data + i * kind, &cp[i], kind))
+			return false;
+	}
+	*n_ret = n;
+	*len_ret = len;
+	return true;
+}
+
+static void put_utf8(char *buf, size_t size, size_t *pos, uint32_t c)
+{
+	char t[4];
+	size_t n;
+	if (c < 0x80) {
+		t[0] = (char)c;
+		n = 1;
+	} else if (c < 0x800) {
+		t[0] = (char)(0xC0 | (c >> 6));
+		t[1] = (char)(0x80 | (c & 0x3F));
+		n = 2;
+	} else if (c < 0x10000) {
+		t[0] = (char)(0xE0 | (c >> 12));
+		t[1] = (char)(0x80 | ((c >> 6) & 0x3F));
+		t[2] = (char)(0x80 | (c & 0x3F));
+		n = 3;
+	} else {
+		t[0] = (char)(0xF0 | (c >> 18));
+		t[1] = (char)(0x80 | ((c >> 12) & 0x3F));
+		t[2] = (char)(0x80 | ((c >> 6) & 0x3F));
+		t[3] = (char)(0x80 | (c & 0x3F));
+		n = 4;
+	}
+	if (*pos + n < size)
+		put(buf, size, pos, t, n);
+}
+
+/* repr()-style quoting of code points (or bytes): ' unless the text has '
+ * and no ". Control characters, DEL and C1 controls are escaped; other
+ * non-ASCII characters are kept (UTF-8). */
+static void put_quoted(char *buf, size_t size, size_t *pos, const uint32_t *cp, size_t n,
+		       bool bytes)
+{
+	bool sq = false, dq = false;
+	for (size_t i = 0; i < n; i++) {
+		sq |= cp[i] == '\'';
+		dq |= cp[i] == '"';
+	}
+	char q = sq && !dq ? '"' : '\'';
+	if (bytes)
+		put(buf, size, pos, "b", 1);
+	put(buf, size, pos, &q, 1);
+	for (size_t i = 0; i < n; i++) {
+		uint32_t c = cp[i];
+		char e[16];
+		if (c == (uint32_t)q || c == '\\') {
+			e[0] = '\\';
+			e[1] = (char)c;
+			put(buf, size, pos, e, 2);
+		} else if (c == '\n') {
+			put(buf, size, pos, "\\n", 2);
+		} else if (c == '\r') {
+			put(buf, size, pos, "\\r", 2);
+		} else if (c == '\t') {
+			put(buf, size, pos, "\\t", 2);
+		} else if (c < 0x20 || c == 0x7f || (c >= 0x80 && (bytes || c < 0xa0))) {
+			snprintf(e, sizeof(e), "\\x%02x", c);
+			put(buf, size, pos, e, 4);
+		} else {
+			put_utf8(buf, size, pos, c);
+		}
+	}
+	put(buf, size, pos, &q, 1);
+}
+
+/* Decimal of a CPython int (30-bit digits, little-endian). */
+static void int_preview(struct pha_py *py, uint64_t a, char *buf, size_t size)
+{
+	const struct pha_py_offsets *o = py->o;
+	uint64_t nd;
+	bool neg;
+	if (o->long_lv_tag) {
+		uint64_t tag = u64_or0(py, a + 16);
+		nd = tag >> 3;
+		neg = (tag & 3) == 2;
+	} else {
+		int64_t s = i64_or0(py, a + 16);
+		neg = s < 0;
+		nd = (uint64_t)(s < 0 ? -s : s);
+	}
+	if (nd > 100000) {
+		snprintf(buf, size, "int with about %llu digits",
+			 (unsigned long long)((double)nd * 9.030899869919435));
+		return;
+	}
+	uint32_t *d = malloc((nd ? nd : 1) * sizeof(*d));
+	/* base 10^9 output limbs */
+	size_t cap = nd * 30 / 29 + 2, nl = 0;
+	uint32_t *out = malloc(cap * sizeof(*out));
+	if (!d || !out || (nd && !rd(py, a + 24, d, nd * 4))) {
+		free(d);
+		free(out);
+		buf[0] = 0;
+		return;
+	}
+	for (uint64_t i = nd; i-- > 0;) {
+		/* out = out * 2^30 + d[i] */
+		uint64_t carry = d[i] & 0x3fffffff;
+		for (size_t j = 0; j < nl; j++) {
+			uint64_t v = ((uint64_t)out[j] << 30) + carry;
+			out[j] = (uint32_t)(v % 1000000000u);
+			carry = v / 1000000000u;
+		}
+		while (carry && nl < cap) {
+			out[nl++] = (uint32_t)(carry % 1000000000u);
+			carry /= 1000000000u;
+		}
+	}
+	free(d);
+	size_t digits = 1;
+	if (nl) {
+		uint32_t top = out[nl - 1];
+		size_t td = 1;
+		while (top >= 10) {
+			top /= 10;
+			td++;
+		}
+		digits = (nl - 1) * 9 + td;
+	}
+	if (digits > 40) {
+		snprintf(buf, size, "int with %zu digits", digits);
+	} else if (!nl) {
+		snprintf(buf, size, "0");
+	} else {
+		size_t pos = 0;
+		char t[16];
+		if (neg)
+			put(buf, size, &pos, "-", 1);
+		int n = snprintf(t, sizeof(t), "%u", out[nl - 1]);
+		put(buf, size, &pos, t, (size_t)n);
+		for (size_t j = nl - 1; j-- > 0;) {
+			n = snprintf(t, sizeof(t), "%09u", out[j]);
+			put(buf, size, &pos, t, (size_t)n);
+		}
+	}
+	free(out);
+}
+
+/* float.__repr__: the shortest round-tripping digits, exponent form when
+ * the decimal exponent is < -4 or >= 16. */
+static void float_preview(double v, char *buf, size_t size)
+{
+	if (v != v) {
+		snprintf(buf, size, "nan");
+		return;
+	}
+	if (v == __builtin_inf() || v == -__builtin_inf()) {
+		snprintf(buf, size, v > 0 ? "inf" : "-inf");
+		return;
+	}
+	char e[64];
+	int p;
+	for (p = 1; p <= 17; p++) {
+		snprintf(e, sizeof(e), "%.*e", p - 1, v);
+		if (strtod(e, NULL) == v)
+			break;
+	}
+	/* e = [-]D[.DDD]e[+-]XX */
+	char digits[32];
+	size_t nd = 0;
+	bool neg = e[0] == '-';
+	const char *s = e + neg;
+	for (; *s && *s != 'e'; s++)
+		if (*s >= '0' && *s <= '9')
+			digits[nd++] = *s;
+	int exp = atoi(s + 1);
+	while (nd > 1 && digits[nd - 1] == '0')
+		nd--;
+	digits[nd] = 0;
+	size_t pos = 0;
+	if (neg)
+		put(buf, size, &pos, "-", 1);
+	if (exp < -4 || exp >= 16) {
+		put(buf, size, &pos, digits, 1);
+		if (nd > 1) {
+			put(buf, size, &pos, ".", 1);
+			put(buf, size, &pos, digits + 1, nd - 1);
+		}
+		char t[16];
+		int n = snprintf(t, sizeof(t), "e%c%02d", exp < 0 ? '-' : '+', exp < 0 ? -exp : exp);
+		put(buf, size, &pos, t, (size_t)n);
+	} else if (exp < 0) {
+		put(buf, size, &pos, "0.", 2);
+		for (int i = 0; i < -exp - 1; i++)
+			put(buf, size, &pos, "0", 1);
+		put(buf, size, &pos, digits, nd);
+	} else {
+		for (int i = 0; i <= exp; i++)
+			put(buf, size, &pos, (size_t)i < nd ? &digits[i] : "0", 1);
+		put(buf, size, &pos, ".", 1);
+		if ((size_t)exp + 1 < nd)
+			put(buf, size, &pos, digits + exp + 1, nd - (size_t)exp - 1);
+		else
+			put(buf, size, &pos, "0", 1);
+	}
+}
+
+bool pha_cpython_preview(struct pha_py *py, uint64_t addr, bool redact, char *buf, size_t size)
+{
+	if (!size)
+		return false;
+	buf[0] = 0;
+	uint64_t type = u64_or0(py, addr + 8);
+	struct tinfo *ti = type_of(py, type);
+	if (!ti)
+		return false;
+	const char *tn = (ti->flags & TPF_HEAPTYPE) ? "" : pha_cpython_type_name(py, type);
+	switch (ti->kind) {
+	case K_INT:
+		if (!strcmp(tn, "bool")) {
+			snprintf(buf, size, "%s", u64_or0(py, addr + 16) ? "True" : "False");
+			if (py->o->long_lv_tag)
+				snprintf(buf, size, "%s", (u64_or0(py, addr + 16) & 3) == 1 ? "False" : "True");
+		} else {
+			int_preview(py, addr, buf, size);
+		}
+		return true;
+	case K_NOREFS:
+		if (!strcmp(tn, "float")) {
+			double v;
+			if (rd(py, addr + 16, &v, 8))
+				float_preview(v, buf, size);
+		} else if (!strcmp(tn, "NoneType")) {
+			snprintf(buf, size, "None");
+		}
+		return true;
+	case K_STR: {
+		uint32_t cp[80];
+		size_t n, pos = 0;
+		int64_t len;
+		if (!str_codepoints(py, addr, cp, 80, &n, &len))
+			return false;
+		if (redact)
+			snprintf(buf, size, "<str len=%lld>", (long long)len);
+		else
+			put_quoted(buf, size, &pos, cp, n, false);
+		return true;
+	}
+	case K_BYTES: {
+		int64_t len = i64_or0(py, addr + 16);
+		if (len < 0)
+			return false;
+		if (redact) {
+			snprintf(buf, size, "<bytes len=%lld>", (long long)len);
+			return true;
+		}
+		uint8_t b[80];
+		uint32_t cp[80];
+		size_t n = (uint64_t)len < 80 ? (size_t)len : 80, pos = 0;
+		if (!rd(py, addr + 32, b, n))
+			return false;
+		for (size_t i = 0; i < n; i++)
+			cp[i] = b[i];
+		put_quoted(buf, size, &pos, cp, n, true);
+		return true;
+	}
+	case K_LIST:
+	case K_TUPLE:
+	case K_DEQUE:
+		snprintf(buf, size, "len=%lld", (long long)i64_or0(py, addr + 16));
+		return true;
+	case K_DICT:
+	case K_DEFAULTDICT:
+	case K_ODICT:
+		snprintf(buf, size, "len=%lld", (long long)i64_or0(py, addr + 16));
+		return true;
+	case K_SET:
+		snprintf(buf, size, "len=%lld", (long long)i64_or0(py, addr + 24));
+		return true;
+	default:
+		return true;
+	}
 }
