@@ -43,6 +43,9 @@ static const char usage_text[] =
 	"                            enough to attach to a ticket instead of the core\n"
 	"      --redact              leave the command line and value previews out of\n"
 	"                            the snapshot\n"
+	"      --dump-why FILE       debugging aid: write the layout's labelled roots,\n"
+	"                            frame locals with previews and the labelled\n"
+	"                            references of each local's value as TSV (core only)\n"
 	"  -q, --quiet               no summary, no progress\n"
 	"  -v, --verbose             explain what was found and chosen (repeat for more)\n"
 	"\n"
@@ -118,6 +121,109 @@ static struct pha_error *dump_objects(const char *path, const struct pha_heap *h
 	return pha_out_close(out);
 }
 
+/* --dump-why FILE (a debugging aid for the tests of the layout's
+ * why-is-it-alive operations): TSV lines
+ *   root   ADDR KIND THREAD LABEL             every labelled root
+ *   local  THREAD FRAME FUNC FILE LINE NAME ADDR PREVIEW   frame locals
+ *   edge   SRC DST LABEL PREVIEW              references of each local's value */
+struct why_dump {
+	struct pha_out *out;
+	const struct pha_target *t;
+};
+
+static const char *why_clean(char *s)
+{
+	for (char *p = s; *p; p++)
+		if (*p == '\t' || *p == '\n')
+			*p = ' ';
+	return s;
+}
+
+static void why_root(void *arg, const struct pha_root *root)
+{
+	static const char *const kinds[] = {"?", "modules", "sysdict", "builtins", "interned",
+					    "thread", "frame_local", "frame", "static_type"};
+	struct why_dump *d = arg;
+	char label[1024];
+	snprintf(label, sizeof(label), "%s", root->label);
+	pha_out_printf(d->out, "root\t0x%" PRIx64 "\t%s\t0x%" PRIx64 "\t%s\n", root->addr,
+		       root->kind >= 1 && root->kind <= 8 ? kinds[root->kind] : "?", root->thread_id,
+		       why_clean(label));
+}
+
+struct why_edges {
+	struct why_dump *d;
+	uint64_t src;
+	unsigned n;
+};
+
+static void why_edge(void *arg, uint64_t addr, unsigned flags)
+{
+	struct why_edges *e = arg;
+	const struct pha_layout *l = e->d->t->layout;
+	if (e->n++ >= 64)
+		return;
+	char label[256], prev[512];
+	if (!l->edge_label(e->d->t->py, e->src, addr, false, label, sizeof(label)))
+		snprintf(label, sizeof(label), "-");
+	if (!l->preview(e->d->t->py, addr, false, prev, sizeof(prev)))
+		prev[0] = 0;
+	pha_out_printf(e->d->out, "edge\t0x%" PRIx64 "\t0x%" PRIx64 "\t%s\t%s\n", e->src, addr,
+		       why_clean(label), why_clean(prev));
+}
+
+static void why_thread(void *arg, const struct pha_thread_info *th)
+{
+	struct why_dump *d = arg;
+	const struct pha_layout *l = d->t->layout;
+	for (size_t i = 0; i < th->nframes; i++) {
+		const struct pha_frame_info *f = &th->frames[i];
+		for (size_t j = 0; j < f->nlocals; j++) {
+			uint64_t v = f->locals[j].value;
+			char prev[512], fn[512], file[1024], name[256];
+			if (!v || !l->preview(d->t->py, v, false, prev, sizeof(prev)))
+				prev[0] = 0;
+			snprintf(fn, sizeof(fn), "%s", f->function);
+			snprintf(file, sizeof(file), "%s", f->filename);
+			snprintf(name, sizeof(name), "%s", f->locals[j].name);
+			pha_out_printf(d->out, "local\t0x%" PRIx64 "\t%zu\t%s\t%s\t%d\t%s\t0x%" PRIx64 "\t%s\n",
+				       th->thread_id, i, why_clean(fn), why_clean(file), f->line,
+				       why_clean(name), v, why_clean(prev));
+			struct pha_object_info info;
+			struct pha_error *e;
+			if (!v || (e = l->object_info(d->t->py, v, &info))) {
+				if (v)
+					pha_error_destroy(e);
+				continue;
+			}
+			struct why_edges we = {.d = d, .src = v};
+			if ((e = l->for_each_ref(d->t->py, v, &info, why_edge, &we)))
+				pha_error_destroy(e);
+		}
+	}
+}
+
+static struct pha_error *dump_why(const char *path, const struct pha_target *t)
+{
+	if (!t->layout->labelled_roots || !t->layout->edge_label || !t->layout->preview)
+		return pha_error_create(PHA_ERR_INPUT, "--dump-why: the layout %s does not provide "
+						     "labelled roots, edge labels and previews",
+				     t->layout->name);
+	struct why_dump d = {.t = t};
+	struct pha_error *err = pha_out_open(path, false, 0, &d.out);
+	if (err)
+		return err;
+	if (!(err = t->layout->labelled_roots(t->py, why_root, &d)))
+		err = t->layout->threads(t->py, why_thread, &d);
+	struct pha_error *e2 = pha_out_close(d.out);
+	if (err) {
+		if (e2)
+			pha_error_destroy(e2);
+		return err;
+	}
+	return e2;
+}
+
 static char **split_path(const char *s)
 {
 	size_t n = 1;
@@ -140,7 +246,7 @@ static char **split_path(const char *s)
 
 int main(int argc, char **argv)
 {
-	const char *output = NULL, *dump = NULL, *save_snapshot = NULL;
+	const char *output = NULL, *dump = NULL, *save_snapshot = NULL, *dump_why_path = NULL;
 	bool redact = false;
 	enum format fmt = FMT_AUTO;
 	int top = 10, quiet = 0, verbose = 0;
@@ -148,7 +254,7 @@ int main(int argc, char **argv)
 	char **search = NULL;
 
 	enum { OPT_FORMAT = 256, OPT_EXE, OPT_LIBPATH, OPT_SYSROOT, OPT_DUMP, OPT_TOP, OPT_LIST,
-	       OPT_FORCE, OPT_SAVE_SNAPSHOT, OPT_REDACT };
+	       OPT_FORCE, OPT_SAVE_SNAPSHOT, OPT_REDACT, OPT_DUMP_WHY };
 	static const struct option longopts[] = {
 		{"output", required_argument, NULL, 'o'},
 		{"format", required_argument, NULL, OPT_FORMAT},
@@ -161,6 +267,7 @@ int main(int argc, char **argv)
 		{"force-layout", required_argument, NULL, OPT_FORCE},
 		{"save-snapshot", required_argument, NULL, OPT_SAVE_SNAPSHOT},
 		{"redact", no_argument, NULL, OPT_REDACT},
+		{"dump-why", required_argument, NULL, OPT_DUMP_WHY},
 		{"quiet", no_argument, NULL, 'q'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
@@ -203,6 +310,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_REDACT:
 			redact = true;
+			break;
+		case OPT_DUMP_WHY:
+			dump_why_path = optarg;
 			break;
 		case OPT_TOP: {
 			char *end;
@@ -287,6 +397,8 @@ int main(int argc, char **argv)
 		if ((err = pha_heap_build(t, &h)))
 			goto fail;
 		if ((err = pha_source_from_target(t, &src)))
+			goto fail;
+		if (dump_why_path && (err = dump_why(dump_why_path, t)))
 			goto fail;
 	}
 	if (save_snapshot) {

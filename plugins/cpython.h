@@ -149,12 +149,20 @@ uint32_t pha_cpython_hexversion(struct pha_py *py);
 struct pha_error *pha_cpython_threads(struct pha_py *py,
 				      void (*cb)(void *arg, const struct pha_thread_info *t),
 				      void *arg);
+struct pha_error *pha_cpython_labelled_roots(struct pha_py *py,
+					     void (*cb)(void *arg, const struct pha_root *root),
+					     void *arg);
+bool pha_cpython_edge_label(struct pha_py *py, uint64_t src, uint64_t dst, bool redact, char *buf,
+			    size_t size);
+bool pha_cpython_preview(struct pha_py *py, uint64_t addr, bool redact, char *buf, size_t size);
 
 #define PHA_CPYTHON_OPS \
 	.open = pha_cpython_open, .close = pha_cpython_close, \
 	.enumerate_gc = pha_cpython_enumerate_gc, .roots = pha_cpython_roots, \
 	.object_info = pha_cpython_object_info, .for_each_ref = pha_cpython_for_each_ref, \
 	.type_name = pha_cpython_type_name, .threads = pha_cpython_threads, \
-	.hexversion = pha_cpython_hexversion
+	.hexversion = pha_cpython_hexversion, \
+	.labelled_roots = pha_cpython_labelled_roots, .edge_label = pha_cpython_edge_label, \
+	.preview = pha_cpython_preview
 
 #endif
