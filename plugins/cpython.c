@@ -2317,6 +2317,9 @@ void pha_cpython_close(struct pha_py *py)
 /* Kinds of localsplus slots (Include/internal/pycore_code.h, 3.11+). */
 enum { CO_FAST_CELL = 0x40, CO_FAST_FREE = 0x80 };
 
+/* Offset of a tuple's ob_item (3.14 added ob_hash before it). */
+#define TUPLE_ITEMS(py) ((uint64_t)((py)->o->tuple_ob_item ? (py)->o->tuple_ob_item : 24))
+
 typedef void local_fn(void *arg, const char *name, uint64_t value, uint64_t cell);
 
 static bool is_kind(struct pha_py *py, uint64_t obj, enum kind k)
@@ -2369,7 +2372,7 @@ static void each_local(struct pha_py *py, uint64_t f, uint64_t code, local_fn *f
 			if (t == 0 && nlocals >= 0 && (uint64_t)nlocals < n)
 				n = (uint64_t)nlocals;
 			for (uint64_t i = 0; i < n; i++, slot++) {
-				if (!read_str(py, u64_or0(py, tabs[t] + 24 + 8 * i), name, sizeof(name)))
+				if (!read_str(py, u64_or0(py, tabs[t] + TUPLE_ITEMS(py) + 8 * i), name, sizeof(name)))
 					strcpy(name, "?");
 				uint64_t v = u64_or0(py, f + o->fo_localsplus + 8 * slot), cell = 0;
 				if (t > 0 && is_kind(py, v, K_CELL)) {
@@ -2390,7 +2393,7 @@ static void each_local(struct pha_py *py, uint64_t f, uint64_t code, local_fn *f
 	 * on; only the value stack above them depends on the stack top, which
 	 * a frame calling into C (the innermost one, usually) has not saved. */
 	for (uint64_t i = 0; i < n; i++) {
-		if (!read_str(py, u64_or0(py, names + 24 + 8 * i), name, sizeof(name)))
+		if (!read_str(py, u64_or0(py, names + TUPLE_ITEMS(py) + 8 * i), name, sizeof(name)))
 			strcpy(name, "?");
 		uint64_t v = slot_obj(py, f + o->if_localsplus + 8 * i);
 		uint64_t cell = 0;
@@ -3143,7 +3146,7 @@ static bool iframe_label(struct pha_py *py, uint64_t f, uint64_t dst, const char
 			continue;
 		char name[128];
 		if ((uint64_t)i < nplus &&
-		    read_str(py, u64_or0(py, names + 24 + 8 * (uint64_t)i), name, sizeof(name)))
+		    read_str(py, u64_or0(py, names + TUPLE_ITEMS(py) + 8 * (uint64_t)i), name, sizeof(name)))
 			snprintf(buf, size, local_fmt, name);
 		else
 			snprintf(buf, size, "<stack>");
@@ -3183,7 +3186,7 @@ static bool frame_label_v1(struct pha_py *py, uint64_t f, uint64_t dst, const ch
 		for (int t = 0; t < 3; t++) {
 			if (i < lens[t]) {
 				char name[128];
-				if (read_str(py, u64_or0(py, tabs[t] + 24 + 8 * i), name, sizeof(name))) {
+				if (read_str(py, u64_or0(py, tabs[t] + TUPLE_ITEMS(py) + 8 * i), name, sizeof(name))) {
 					snprintf(buf, size, local_fmt, name);
 					return true;
 				}

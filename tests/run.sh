@@ -15,6 +15,8 @@
 #    CACHE/e2e-results.json for tests/supported_versions.py;
 # 5. tests/e2e/bad_input.py --bin BIN (bad input, usage errors);
 #    tests/e2e/run_snapshot.py --bin BIN (heap snapshots);
+#    tests/e2e/run_labels.py --bin BIN (labelled roots, frame locals, edge
+#    labels and previews of the layout, through --dump-why);
 # 6. with --asan-*: the unit tests in DIR2, bad_input.py and run_e2e.py --quick
 #    with the ASan+UBSan binary; their case names get the prefix "asan/";
 # 7. the matrix rule: how many distinct minor versions (3.X) passed their
@@ -187,6 +189,11 @@ echo "# bad input ($BIN)"
 run_py "" bad_input tests/e2e/bad_input.py --bin "$BIN"
 echo "# heap snapshots ($BIN)"
 run_py "" snapshot tests/e2e/run_snapshot.py --bin "$BIN"
+# --- why-is-it-alive, layout side (labelled roots, frame locals, edge labels,
+# previews through --dump-why); see tests/e2e/run_labels.py ---
+echo "# labels: roots, locals, edge labels, previews ($BIN)"
+run_py "" labels tests/e2e/run_labels.py --bin "$BIN"
+# --- end of the labels block ---
 
 if [ -n "$ASAN_BIN" ]; then
 	export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
