@@ -149,6 +149,18 @@ def check_interp(rep, cache, work, binary, interp, timeout):
         (addr("inner"), int(t["globals"], 16), ".__globals__"),
         (addr("h"), int(t["holder_type"], 16), "<type>"),
     ]
+    want_edges += [
+        (addr("exc"), int(t["exc_args"], 16), ".args"),
+        (addr("wref"), int(t["on_dead"], 16), "<callback>"),
+        (addr("dq"), addr("batch"), "[1]"),
+        (addr("meth"), addr("h"), ".__self__"),
+        (addr("dd"), int(t["list_type"], 16), ".default_factory"),
+        (addr("dd"), addr("batch"), "['k']"),
+    ]
+    if t.get("gen_frame"):
+        want_edges.append((addr("gen"), int(t["gen_frame"], 16), "<frame>"))
+    else:
+        want_edges.append((addr("gen"), int(t["gen_item"], 16), "<frame local 'item'>"))
     if t.get("holder_dict"):
         want_edges.append((addr("h"), int(t["holder_dict"], 16), ".__dict__"))
     else:

@@ -15,6 +15,7 @@ import gc
 gc.disable()
 
 import builtins
+import collections
 import json
 import os
 import sys
@@ -35,6 +36,15 @@ class Slotted:
 BOX = {}
 
 
+def producer():
+    item = ["produced"]
+    yield item
+
+
+def on_dead(ref):
+    pass
+
+
 def worker(ready):
     batch = [Holder(), 7, "x"]
     n = 123456789012345678901234567890
@@ -52,6 +62,14 @@ def worker(ready):
     sl = Slotted()
     sl.item = batch
     pair = ("tuple", 1)
+    gen = producer()
+    next(gen)
+    exc = ValueError("bad", 3)
+    wref = __import__("weakref").ref(h, on_dead)
+    dq = collections.deque(["a", batch])
+    meth = h.__init__
+    dd = collections.defaultdict(list)
+    dd["k"] = batch
 
     def inner():
         return pair
@@ -104,7 +122,7 @@ def main():
                     return r if digits <= 40 else "int with %d digits" % digits
                 if isinstance(v, (str, bytes)):
                     return repr(v[:80])
-                if isinstance(v, (list, tuple, dict, set, frozenset)):
+                if isinstance(v, (list, tuple, dict, set, frozenset, collections.deque)):
                     return "len=%d" % len(v)
                 return ""
             inner = BOX["inner"]
@@ -125,6 +143,11 @@ def main():
                 "holder_name": hex(id(local_values["h"].name)),
                 "holder_dict": hex(id(local_values["h"].__dict__)) if sys.version_info < (3, 11) else None,
                 "holder_type": hex(id(Holder)),
+                "gen_item": hex(id(local_values["gen"].gi_frame.f_locals["item"])),
+                "gen_frame": hex(id(local_values["gen"].gi_frame)) if sys.version_info < (3, 11) else None,
+                "exc_args": hex(id(local_values["exc"].args)),
+                "on_dead": hex(id(on_dead)),
+                "list_type": hex(id(list)),
                 "modules": hex(id(sys.modules)),
                 "sysdict": hex(id(sys.__dict__)),
                 "builtins": hex(id(builtins.__dict__)),
