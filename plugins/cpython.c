@@ -2775,7 +2775,8 @@ static void int_preview(struct pha_py *py, uint64_t a, char *buf, size_t size)
 		neg = s < 0;
 		nd = (uint64_t)(s < 0 ? -s : s);
 	}
-	if (nd > 100000) {
+	if (nd > 2000) {
+		/* Exact conversion is quadratic: estimate (30 bits per digit). */
 		snprintf(buf, size, "int with about %llu digits",
 			 (unsigned long long)((double)nd * 9.030899869919435));
 		return;
