@@ -2314,6 +2314,42 @@ void pha_cpython_close(struct pha_py *py)
 
 /* ==== why-is-it-alive: frame locals, labelled roots, edge labels, previews ==== */
 
+/* What the report side can rely on (3.8 - 3.15):
+ *
+ * threads(): every frame's nlocals/locals list the code's local, cell and
+ *   free variable names in co_varnames+co_cellvars+co_freevars (<= 3.10) or
+ *   co_localsplusnames (3.11+) order; value is the object (a cell variable's
+ *   content, not the cell), 0 when unbound. Local slots are read whatever
+ *   the saved stack top (the innermost frame has not saved it).
+ *
+ * labelled_roots(): per interpreter "sys.modules", "sys.__dict__",
+ *   "builtins", "<interned strings>" (where the layout knows the dict);
+ *   per thread "<thread 0xID dict>", "<thread 0xID current exception>"
+ *   (<= 3.10 also "... current exception type/traceback" and "<thread 0xID
+ *   exc_info type|value|traceback>" for every exc_info item; 3.11+ "<thread
+ *   0xID exc_info value>"); per frame, innermost first: "<frame of F()>",
+ *   "<locals dict of F()>", "<function F()>" (3.11+), "<code of F()>",
+ *   "<local 'X' in F() at FILE:LINE>" (kind FRAME_LOCAL) for every bound
+ *   variable, "<cell 'X' in F() at FILE:LINE>" (kind FRAME) for the cell
+ *   object of a cell/free variable, "<stack of F()>" for value-stack
+ *   entries, "<globals of F()>", "<builtins of F()>"; 3.12+ "<class NAME>"
+ *   (STATIC_TYPE) for every static builtin type in the interpreter's type
+ *   state. F is co_qualname (3.11+) or co_name, FILE the full co_filename,
+ *   LINE the line threads() reports (-1 for frames it does not show).
+ *   The same address can come several times (globals of many frames, the
+ *   builtins dict): the caller picks one. A superset of roots().
+ *
+ * edge_label(src, dst): the first way, in tp_traverse order, src refers to
+ *   dst (two attributes holding the same object give the first name).
+ *   False when for_each_ref(src) does not report dst.
+ *
+ * preview(addr): int (decimal up to 40 digits, else "int with N digits"),
+ *   bool, None, float (repr), str/bytes (repr of the first 80 code points /
+ *   bytes; redact: "<str len=N>", "<bytes len=N>"), "len=N" of list,
+ *   tuple, dict (and subclasses), set, frozenset, deque; "" otherwise.
+ *   False only when addr is not an object.
+ */
+
 /* Kinds of localsplus slots (Include/internal/pycore_code.h, 3.11+). */
 enum { CO_FAST_CELL = 0x40, CO_FAST_FREE = 0x80 };
 
