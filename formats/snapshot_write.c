@@ -232,7 +232,7 @@ struct pha_error *pha_snapshot_write(const char *path, const struct pha_source *
 	for (size_t i = 0; i < s->nroots; i++) {
 		msgpack_pack_array(&pk, 2);	/* [address, label] */
 		msgpack_pack_uint64(&pk, s->roots[i]);
-		msgpack_pack_nil(&pk);
+		str(&pk, s->root_labels ? s->root_labels[i] : NULL);
 	}
 	threads(&pk, s);
 
