@@ -60,11 +60,11 @@ static char *xstrdup(const char *s)
 
 static void human(uint64_t b, char *buf, size_t size)
 {
-	const char *u[] = {"B", "KB", "MB", "GB", "TB"};
+	const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
 	double v = (double)b;
 	int i = 0;
-	while (v >= 1000 && i < 4) {
-		v /= 1000;
+	while (v >= 1024 && i < 4) {
+		v /= 1024;
 		i++;
 	}
 	if (i == 0)
