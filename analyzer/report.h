@@ -65,6 +65,7 @@ struct pha_frame_local {
 struct pha_why {
 	/* heap total: objects reachable from the super-root */
 	uint64_t heap_objects, heap_bytes;
+	uint64_t top_level_bytes;	/* sum of the retained sizes of the super-root's children */
 	uint64_t unrooted_objects, unrooted_bytes;	/* no root reaches them */
 	uint64_t interpreter_roots, external_roots;	/* objects */
 	uint64_t external_bytes;	/* retained by "held from outside Python" roots */

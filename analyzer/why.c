@@ -460,14 +460,21 @@ struct pha_error *pha_why_build(struct pha_source *src, const struct pha_heap *h
 	c.retained = calloc(nn, sizeof(*c.retained));
 	if (!c.retained)
 		goto oom;
-	pha_retained(&c.tree, h->size, c.retained, &w->heap_bytes);
-	w->heap_objects = c.tree.norder;
+	pha_retained(&c.tree, h->size, c.retained, NULL);
+	/* The heap total counted on its own (not from the retained sizes), so
+	 * that the tests can check sum(top-level retained) == heap total. */
 	for (uint32_t v = 0; v < n; v++) {
 		if (c.tree.idom[v] == PHA_DOM_NONE) {
 			w->unrooted_objects++;
 			w->unrooted_bytes += h->size[v];
-		} else if (c.tree.idom[v] == n && c.is_ext[v] && !c.is_iroot[v]) {
-			w->external_bytes += c.retained[v];
+			continue;
+		}
+		w->heap_objects++;
+		w->heap_bytes += h->size[v];
+		if (c.tree.idom[v] == n) {
+			w->top_level_bytes += c.retained[v];
+			if (c.is_ext[v] && !c.is_iroot[v])
+				w->external_bytes += c.retained[v];
 		}
 	}
 	/* Children of the dominator tree (CSR over 0..n). */

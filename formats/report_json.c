@@ -62,6 +62,7 @@ static void why(struct pha_json *j, const struct pha_report *r)
 	pha_json_object_begin(j);
 	kv_uint(j, "heap_objects", w->heap_objects);
 	kv_uint(j, "heap_bytes", w->heap_bytes);
+	kv_uint(j, "top_level_bytes", w->top_level_bytes);
 	kv_uint(j, "unrooted_objects", w->unrooted_objects);
 	kv_uint(j, "unrooted_bytes", w->unrooted_bytes);
 	pha_json_key(j, "types");

@@ -15,6 +15,7 @@
 #    CACHE/e2e-results.json for tests/supported_versions.py;
 # 5. tests/e2e/bad_input.py --bin BIN (bad input, usage errors);
 #    tests/e2e/run_snapshot.py --bin BIN (heap snapshots);
+#    tests/e2e/run_why.py --bin BIN (report/2: retained sizes, paths, suspects);
 # 6. with --asan-*: the unit tests in DIR2, bad_input.py and run_e2e.py --quick
 #    with the ASan+UBSan binary; their case names get the prefix "asan/";
 # 7. the matrix rule: how many distinct minor versions (3.X) passed their
@@ -187,6 +188,10 @@ echo "# bad input ($BIN)"
 run_py "" bad_input tests/e2e/bad_input.py --bin "$BIN"
 echo "# heap snapshots ($BIN)"
 run_py "" snapshot tests/e2e/run_snapshot.py --bin "$BIN"
+# --- why is it alive (report/2), issue 4 -------------------------------------
+echo "# why is it alive: roots, retained sizes, paths, leak suspects ($BIN)"
+run_py "" why tests/e2e/run_why.py --bin "$BIN"
+# --- end why ------------------------------------------------------------------
 
 if [ -n "$ASAN_BIN" ]; then
 	export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
