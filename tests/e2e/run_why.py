@@ -203,6 +203,9 @@ class Runner:
         if rep is None:
             return
         self.invariants(base + "/invariants", rep)
+        if why.get("skip"):
+            self.rep.skip(base + "/unexplained-refs", why["skip"])
+            return
         sus = [x for x in rep["leak_suspects"]
                if x["kind"] == "unexplained_refs" and x["type"] == why["type"]]
         p = []
