@@ -47,7 +47,7 @@ struct ctx {
 	uint32_t *rootsrc;	/* per root id: sorted pairs (id, source index) */
 	uint32_t nrootsrc;
 	uint8_t *is_ext;	/* per id: held from outside Python */
-	uint8_t *is_iroot;	/* per id: interpreter root */
+	uint8_t *is_iroot;	/* per id: interpreter root (2: only as a frame local) */
 	uint64_t *retained;
 	struct pha_domtree tree;
 	uint32_t *cfirst, *cchild;	/* dominator-tree children; node n = super-root */
@@ -376,7 +376,6 @@ struct pha_error *pha_why_build(struct pha_source *src, const struct pha_heap *h
 	struct pha_graph g = pha_heap_graph(h);
 
 	w->suspect_threshold = opts->suspect_threshold;
-	w->labelled_roots = src->root_labels != NULL;
 	w->edge_labels = src->lay && src->lay->edge_label && src->py;
 	w->previews = src->lay && src->lay->preview && src->py;
 
@@ -403,10 +402,18 @@ struct pha_error *pha_why_build(struct pha_source *src, const struct pha_heap *h
 	uint32_t qh = 0, qt = 0;
 	for (uint32_t i = 0; i < c.nrootsrc; i++) {
 		uint32_t id = c.rootsrc[2 * i];
+		uint32_t k = c.rootsrc[2 * i + 1];
+		/* 2: held only as a frame's local (may be a suspect); 1: any
+		 * other root (the interpreter's own structures are not). */
+		uint8_t want = src->root_kinds && src->root_kinds[k] == PHA_ROOT_FRAME_LOCAL ? 2 : 1;
 		if (!c.is_iroot[id]) {
-			c.is_iroot[id] = 1;
+			c.is_iroot[id] = want;
 			w->interpreter_roots++;
+		} else if (want == 1) {
+			c.is_iroot[id] = 1;
 		}
+		if (src->root_labels && src->root_labels[k])
+			w->labelled_roots = true;
 		bfs_push(queue, &qt, c.parent, id, ROOT);
 	}
 	bfs_run(h, queue, &qh, &qt, c.parent);
@@ -549,7 +556,7 @@ struct pha_error *pha_why_build(struct pha_source *src, const struct pha_heap *h
 		if (!c.retained[v])
 			continue;
 		bool topc = ntop < k || better(&c, v, top[k - 1]);
-		bool accc = !c.is_iroot[v] && (double)c.retained[v] >= thr && c.retained[v] &&
+		bool accc = c.is_iroot[v] != 1 && (double)c.retained[v] >= thr && c.retained[v] &&
 			    (nacc < SUSPECTS_MAX || better(&c, v, acc[SUSPECTS_MAX - 1]));
 		if (!topc && !accc)
 			continue;
