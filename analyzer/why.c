@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../plugins/pha_layout.h"
 #include "dominators.h"
@@ -52,6 +53,22 @@ struct ctx {
 	struct pha_domtree tree;
 	uint32_t *cfirst, *cchild;	/* dominator-tree children; node n = super-root */
 };
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* -vv: how long each phase took. */
+static void phase(const struct pha_source *src, const char *what, double *t0)
+{
+	double t = now();
+	if (src->verbose >= 2)
+		fprintf(stderr, "pyheap-analyze: why: %s %.3f s\n", what, t - *t0);
+	*t0 = t;
+}
 
 static char *xstrdup(const char *s)
 {
@@ -379,6 +396,7 @@ struct pha_error *pha_why_build(struct pha_source *src, const struct pha_heap *h
 	w->edge_labels = src->lay && src->lay->edge_label && src->py;
 	w->previews = src->lay && src->lay->preview && src->py;
 
+	double t0 = now();
 	pha_progress("finding roots", 0, 0);
 	c.parent = malloc(nn * sizeof(*c.parent));
 	queue = malloc(nn * sizeof(*queue));
@@ -452,6 +470,7 @@ struct pha_error *pha_why_build(struct pha_source *src, const struct pha_heap *h
 			bfs_run(h, queue, &qh, &qt, c.parent);
 	}
 
+	phase(src, "roots, excess references, BFS", &t0);
 	/* Dominators over every root. */
 	pha_progress("computing dominators", 0, 0);
 	roots = queue;	/* reuse: the BFS is over */
@@ -467,6 +486,7 @@ struct pha_error *pha_why_build(struct pha_source *src, const struct pha_heap *h
 	c.retained = calloc(nn, sizeof(*c.retained));
 	if (!c.retained)
 		goto oom;
+	phase(src, "dominators", &t0);
 	pha_retained(&c.tree, h->size, c.retained, NULL);
 	/* The heap total counted on its own (not from the retained sizes), so
 	 * that the tests can check sum(top-level retained) == heap total. */
@@ -534,6 +554,7 @@ struct pha_error *pha_why_build(struct pha_source *src, const struct pha_heap *h
 	free(stk);
 	free(cur);
 	stk = cur = NULL;
+	phase(src, "retained sizes, per-type retained", &t0);
 	w->types = calloc(ngroups, sizeof(*w->types));
 	if (!w->types)
 		goto oom;
@@ -707,6 +728,7 @@ struct pha_error *pha_why_build(struct pha_source *src, const struct pha_heap *h
 	}
 	if ((err = locals_build(&c)))
 		goto out;
+	phase(src, "top retainers, suspects, paths, locals", &t0);
 	goto out;
 oom:
 	err = &pha_enomem;
