@@ -86,7 +86,7 @@ class Runner:
             res = self.cache.get(label, python, scenario, "gcore")
         return res
 
-    def analyze(self, name, label, python, scenario):
+    def analyze(self, name, label, python, scenario, extra=()):
         """(report, why-truth) or (None, None) after a FAIL/SKIP line."""
         res = self.core(label, python, scenario)
         if res.core is None:
@@ -100,8 +100,9 @@ class Runner:
         except (OSError, ValueError, TypeError) as e:
             self.rep.fail(name, "scenario truth missing: %s" % e)
             return None, None
-        out = os.path.join(self.work, "%s-%s.json" % (label.replace("/", "_"), scenario))
-        r = H.run_tool(self.binary, ["-q", "-o", out, res.core], cwd=self.work,
+        out = os.path.join(self.work, "%s-%s%s.json" % (label.replace("/", "_"), scenario,
+                                                         "-".join(extra)))
+        r = H.run_tool(self.binary, ["-q", "-o", out] + list(extra) + [res.core], cwd=self.work,
                        timeout=self.args.timeout)
         trouble = H.sanitizer_trouble(r.stderr_text())
         if trouble:
@@ -194,8 +195,21 @@ class Runner:
         else:
             self.rep.check(base + "/path-labels",
                            [] if (why["module"] in text and "_CACHE" in text)
-                           else ["path %r names neither %s nor _CACHE" % (text, why["module"])],
+                           else ["path %r does not name both %s and _CACHE" % (text, why["module"])],
                            text)
+        red, _ = self.analyze(base + "/redact", label, python, "why_cache", ["--redact"])
+        if red is None:
+            return
+        p = []
+        if red["process"]["argv"] is not None:
+            p.append("argv kept under --redact")
+        texts = [l for x in red["retained"]["top"] + red["leak_suspects"] for l in labels(x["path"])]
+        texts += [x["sentence"] for x in red["leak_suspects"]]
+        for t in texts:
+            if "_CACHE" in t or "item:" in t:
+                p.append("dict key string shown under --redact: %r" % t)
+                break
+        self.rep.check(base + "/redact", p)
 
     def why_leak(self, label, python):
         base = "%s/why_leak" % label
