@@ -12,6 +12,7 @@
 #include "../../analyzer/heap.h"
 #include "../../analyzer/report.h"
 #include "../../analyzer/source.h"
+#include "../../plugins/pha_layout.h"
 #include "check.h"
 #include "graphgen.h"
 
@@ -167,8 +168,132 @@ static int one(uint32_t n, uint32_t m, uint64_t seed)
 	return check_case_failed;
 }
 
+/* A layout with the report/2 hooks, for the labelled path. */
+static bool fake_edge_label(struct pha_py *py, uint64_t src, uint64_t dst, bool redact, char *buf,
+			    size_t size)
+{
+	snprintf(buf, size, redact ? "[<str>]" : "['k%llu']", (unsigned long long)(dst - 0x1000) / 16);
+	return true;
+}
+
+static bool fake_preview(struct pha_py *py, uint64_t addr, bool redact, char *buf, size_t size)
+{
+	snprintf(buf, size, "len=%llu", (unsigned long long)(addr - 0x1000) / 16);
+	return true;
+}
+
+/* Chain 0 -> 1 -> 2 -> ... -> 9, each object 100 bytes; object 0 is a
+ * frame local ("<local 'batch' in f() at x.py:1>"), object 10 a module
+ * root holding 11. Object 0 is a pass-through (its child retains 900 of
+ * its 1000 bytes, 90%); object 1 (800 of 900) is not, so it is the top
+ * retainer, reached as <local 'batch' ...> then ['k1']. */
+static void labelled(void)
+{
+	CASE_BEGIN("why/labelled-paths-and-locals");
+	enum { N = 12 };
+	struct edge edges[N];
+	uint32_t m = 0;
+	for (uint32_t v = 0; v + 1 < 10; v++)
+		edges[m++] = (struct edge){v, v + 1, PHA_EDGE_TRAVERSED};
+	edges[m++] = (struct edge){10, 11, PHA_EDGE_TRAVERSED};
+	struct csr c;
+	csr_build(&c, N, edges, m);
+	struct pha_heap h = {0};
+	uint64_t addr[N], size[N], refcnt[N];
+	uint32_t type[N];
+	uint8_t flags[N], gen[N];
+	for (uint32_t v = 0; v < N; v++) {
+		addr[v] = 0x1000 + 16ull * v;
+		size[v] = v < 10 ? 100 : 10;
+		refcnt[v] = v == 0 || v == 10 ? 1 : 1;
+		type[v] = v == 0 ? 0 : 1;
+		flags[v] = PHA_OBJ_GC;
+		gen[v] = 0;
+	}
+	struct pha_heap_type types[2] = {{.addr = 1, .name = "list", .obj = PHA_NO_ID},
+					 {.addr = 2, .name = "Node", .obj = PHA_NO_ID}};
+	h = (struct pha_heap){.n = N, .addr = addr, .type = type, .size = size, .refcnt = refcnt,
+			      .flags = flags, .gen = gen, .first = c.first, .dst = c.dst,
+			      .eflags = c.eflags, .nedges = m, .types = types, .ntypes = 2};
+	struct pha_layout lay = {.name = "fake", .edge_label = fake_edge_label,
+				 .preview = fake_preview};
+	int dummy;
+	struct pha_source src;
+	pha_source_init(&src);
+	src.input_path = strdup("x");
+	src.input_kind = "core";
+	src.layout = strdup("fake");
+	src.lay = &lay;
+	src.py = (struct pha_py *)&dummy;
+	src.roots = xmalloc(2 * sizeof(*src.roots));
+	src.root_labels = xmalloc(2 * sizeof(*src.root_labels));
+	src.root_kinds = xmalloc(2);
+	src.roots[0] = addr[0];
+	src.root_labels[0] = strdup("<local 'batch' in f() at x.py:1>");
+	src.root_kinds[0] = PHA_ROOT_FRAME_LOCAL;
+	src.roots[1] = addr[10];
+	src.root_labels[1] = strdup("sys.modules");
+	src.root_kinds[1] = PHA_ROOT_MODULES;
+	src.nroots = 2;
+	src.threads = calloc(1, sizeof(*src.threads));
+	src.nthreads = 1;
+	src.threads[0].frames = calloc(1, sizeof(*src.threads[0].frames));
+	src.threads[0].nframes = 1;
+	struct pha_report_frame *f = &src.threads[0].frames[0];
+	f->function = strdup("f");
+	f->filename = strdup("x.py");
+	f->line = 1;
+	f->locals = calloc(2, sizeof(*f->locals));
+	f->nlocals = 2;
+	f->locals[0] = (struct pha_report_local){strdup("batch"), addr[0]};
+	f->locals[1] = (struct pha_report_local){strdup("unbound"), 0};
+
+	struct pha_report_options opts = {.suspect_threshold = 0.10, .top = 20};
+	struct pha_report *r = NULL;
+	struct pha_error *err = pha_report_build(&src, &h, &opts, &r);
+	CHECK(!err);
+	if (!err) {
+		const struct pha_why *w = &r->why;
+		CHECK(w->labelled_roots && w->edge_labels);
+		CHECK(w->heap_bytes == 1020 && w->top_level_bytes == 1020);
+		CHECK(w->ntop >= 1 && w->top[0].addr == addr[1] && w->top[0].retained == 900);
+		CHECK(w->ntop >= 1 && w->top[0].path.n == 2);
+		if (w->ntop >= 1 && w->top[0].path.n == 2) {
+			CHECK(!strcmp(w->top[0].path.elems[0].label, "<local 'batch' in f() at x.py:1>"));
+			CHECK(!strcmp(w->top[0].path.elems[0].type, "list"));
+			CHECK(!strcmp(w->top[0].path.elems[1].label, "['k1']"));
+			CHECK(!strcmp(w->top[0].path.elems[1].type, "Node"));
+		}
+		/* object 1 retains 900 of 1020 bytes: an accumulation suspect */
+		CHECK(w->nsuspects >= 1 && w->suspects[0].kind == PHA_SUSPECT_ACCUMULATION &&
+		      w->suspects[0].addr == addr[1] && w->suspects[0].objects == 9 &&
+		      w->suspects[0].holds_count == 1 && w->suspects[0].sentence &&
+		      strstr(w->suspects[0].sentence, "<local 'batch' in f() at x.py:1>['k1']"));
+		const struct pha_frame_local *loc = w->locals ? w->locals[0][0] : NULL;
+		CHECK(loc && !strcmp(loc[0].name, "batch") && !strcmp(loc[0].type, "list") &&
+		      loc[0].retained == 1000 && loc[0].preview && !strcmp(loc[0].preview, "len=0"));
+		CHECK(loc && !loc[1].type && !loc[1].preview);
+		pha_report_destroy(r);
+	}
+	/* Redacted: the layout is asked for redacted labels. */
+	opts.redact = true;
+	r = NULL;
+	err = pha_report_build(&src, &h, &opts, &r);
+	CHECK(!err);
+	if (!err) {
+		CHECKF(r->why.ntop && r->why.top[0].path.n == 2 &&
+		       !strcmp(r->why.top[0].path.elems[1].label, "[<str>]"), "ntop %zu path %zu",
+		       r->why.ntop, r->why.ntop ? r->why.top[0].path.n : 0);
+		pha_report_destroy(r);
+	}
+	pha_source_deinit(&src);
+	csr_free(&c);
+	CASE_END();
+}
+
 int main(void)
 {
+	labelled();
 	CASE_BEGIN("why/random-heaps-vs-twins");
 	for (uint64_t seed = 1; seed <= 3000 && !check_case_failed; seed++) {
 		rng_state = seed * 0x9E3779B97F4A7C15ULL;
