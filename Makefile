@@ -28,13 +28,13 @@ B ?= build
 LIB_SRCS := \
 	analyzer/error.c analyzer/memory.c analyzer/target.c analyzer/heap.c \
 	analyzer/scc.c analyzer/reach.c analyzer/dominators.c analyzer/report.c analyzer/progress.c \
-	analyzer/source.c \
+	analyzer/source.c analyzer/why.c \
 	formats/mpcursor.c formats/snapshot_read.c formats/snapshot_write.c \
 	formats/elfcore.c formats/elffile.c formats/zstdio.c formats/output.c formats/json.c \
 	formats/report_json.c formats/report_text.c \
 	plugins/cpython.c plugins/layouts.c
 MAIN_SRC := analyzer/main.c
-UNIT_TESTS := test_memory test_elfcore test_scc test_reach test_dominators test_json test_snapshot
+UNIT_TESTS := test_memory test_elfcore test_scc test_reach test_dominators test_json test_snapshot test_why
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
 MAIN_OBJ := $(MAIN_SRC:%.c=$(B)/%.o)

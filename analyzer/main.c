@@ -41,8 +41,11 @@ static const char usage_text[] =
 	"      --save-snapshot FILE  also write the reconstructed heap as a snapshot\n"
 	"                            (zstd-compressed when FILE ends in .zst), small\n"
 	"                            enough to attach to a ticket instead of the core\n"
-	"      --redact              leave the command line and value previews out of\n"
-	"                            the snapshot\n"
+	"      --redact              leave the command line, string and bytes contents\n"
+	"                            and dict-key strings out of the report (previews,\n"
+	"                            path labels) and of the snapshot\n"
+	"      --suspect-threshold P  report an object retaining at least P percent of\n"
+	"                            the heap as a leak suspect (default 10)\n"
 	"      --dump-why FILE       debugging aid: write the layout's labelled roots,\n"
 	"                            frame locals with previews and the labelled\n"
 	"                            references of each local's value as TSV (core only)\n"
@@ -248,13 +251,14 @@ int main(int argc, char **argv)
 {
 	const char *output = NULL, *dump = NULL, *save_snapshot = NULL, *dump_why_path = NULL;
 	bool redact = false;
+	double threshold = 10.0;
 	enum format fmt = FMT_AUTO;
 	int top = 10, quiet = 0, verbose = 0;
 	struct pha_target_options topts = {0};
 	char **search = NULL;
 
 	enum { OPT_FORMAT = 256, OPT_EXE, OPT_LIBPATH, OPT_SYSROOT, OPT_DUMP, OPT_TOP, OPT_LIST,
-	       OPT_FORCE, OPT_SAVE_SNAPSHOT, OPT_REDACT, OPT_DUMP_WHY };
+	       OPT_FORCE, OPT_SAVE_SNAPSHOT, OPT_REDACT, OPT_DUMP_WHY, OPT_THRESHOLD };
 	static const struct option longopts[] = {
 		{"output", required_argument, NULL, 'o'},
 		{"format", required_argument, NULL, OPT_FORMAT},
@@ -268,6 +272,7 @@ int main(int argc, char **argv)
 		{"save-snapshot", required_argument, NULL, OPT_SAVE_SNAPSHOT},
 		{"redact", no_argument, NULL, OPT_REDACT},
 		{"dump-why", required_argument, NULL, OPT_DUMP_WHY},
+		{"suspect-threshold", required_argument, NULL, OPT_THRESHOLD},
 		{"quiet", no_argument, NULL, 'q'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
@@ -314,6 +319,15 @@ int main(int argc, char **argv)
 		case OPT_DUMP_WHY:
 			dump_why_path = optarg;
 			break;
+		case OPT_THRESHOLD: {
+			char *end;
+			double v = strtod(optarg, &end);
+			if (*end || !(v > 0 && v <= 100))
+				die_usage("--suspect-threshold needs a percentage above 0 and at most 100, "
+					  "not '%s'", optarg);
+			threshold = v;
+			break;
+		}
 		case OPT_TOP: {
 			char *end;
 			long v = strtol(optarg, &end, 10);
@@ -359,8 +373,6 @@ int main(int argc, char **argv)
 		die_usage("%s", "no core file given");
 	if (optind + 1 < argc)
 		die_usage("only one core file at a time (extra argument '%s')", argv[optind + 1]);
-	if (redact && !save_snapshot)
-		die_usage("%s", "--redact applies to --save-snapshot FILE");
 	const char *core = argv[optind];
 	topts.verbose = verbose;
 
@@ -410,7 +422,10 @@ int main(int argc, char **argv)
 		if ((err = pha_snapshot_write(save_snapshot, &src, h, &so)))
 			goto fail;
 	}
-	if ((err = pha_report_build(&src, h, &r)))
+	struct pha_report_options ropts = {
+		.suspect_threshold = threshold / 100.0, .redact = redact, .top = 20,
+	};
+	if ((err = pha_report_build(&src, h, &ropts, &r)))
 		goto fail;
 	if (dump && (err = dump_objects(dump, h, r)))
 		goto fail;

@@ -144,8 +144,12 @@ static size_t merge_groups(struct pha_report_group *g, size_t n)
 }
 
 struct pha_error *pha_report_build(struct pha_source *src, const struct pha_heap *h,
+				   const struct pha_report_options *opts,
 				   struct pha_report **report_ret)
 {
+	struct pha_report_options defaults = {.suspect_threshold = 0.10, .top = 20};
+	if (!opts)
+		opts = &defaults;
 	struct pha_error *err = NULL;
 	struct pha_report *r = calloc(1, sizeof(*r));
 	uint32_t *comp = NULL, *csize = NULL, *cstart = NULL, *members = NULL, *group_of = NULL;
@@ -169,8 +173,8 @@ struct pha_error *pha_report_build(struct pha_source *src, const struct pha_heap
 	r->pid = src->pid;
 	r->signal = src->signal;
 	r->executable = src->executable;
-	r->argv = src->argv;
-	r->argc = src->argc;
+	r->argv = opts->redact ? NULL : src->argv;
+	r->argc = opts->redact ? 0 : src->argc;
 
 	/* Unreachable: CPython's own arithmetic. */
 	r->unreachable = calloc(n ? n : 1, 1);
@@ -342,6 +346,13 @@ struct pha_error *pha_report_build(struct pha_source *src, const struct pha_heap
 	r->ncycles = merge_groups(r->cycles, ncyc);
 	r->nugroups = merge_groups(r->ugroups, nug);
 
+	/* Why is it alive (report/2), before r->types is sorted: group_of
+	 * indexes it as built. */
+	r->threads = src->threads;
+	r->nthreads = src->nthreads;
+	if ((err = pha_why_build(src, h, opts, group_of, r)))
+		goto out;
+
 	qsort(r->types, r->ntypes, sizeof(*r->types), cmp_types);
 	r->unreachable_types = malloc((r->ntypes ? r->ntypes : 1) * sizeof(*r->unreachable_types));
 	if (!r->unreachable_types) {
@@ -389,6 +400,7 @@ void pha_report_destroy(struct pha_report *r)
 	for (size_t i = 0; i < r->ncycles; i++)
 		free(r->cycles[i].signature);
 	free(r->cycles);
+	pha_why_deinit(r);
 	free(r->unreachable);
 	free(r);
 }

@@ -11,7 +11,81 @@
 #include "heap.h"
 #include "source.h"
 
-#define PHA_REPORT_SCHEMA "pyheap-analyze.report/1"
+#define PHA_REPORT_SCHEMA "pyheap-analyze.report/2"
+
+/* One step of a path from a root: the root itself (label = what holds
+ * it), then one element per reference (label = how it is read). */
+struct pha_path_elem {
+	char *label;
+	const char *type;
+	uint64_t addr;
+};
+
+struct pha_path {
+	struct pha_path_elem *elems;
+	size_t n;
+	uint64_t elided;	/* elements left out in the middle of a long path */
+};
+
+struct pha_retained_type {
+	const char *name;
+	uint64_t retained_bytes;
+};
+
+struct pha_retainer {
+	uint64_t addr;
+	const char *type;
+	uint64_t shallow, retained;
+	struct pha_path path;
+};
+
+enum pha_suspect_kind { PHA_SUSPECT_UNEXPLAINED = 1, PHA_SUSPECT_ACCUMULATION };
+
+struct pha_suspect {
+	enum pha_suspect_kind kind;
+	const char *type;
+	uint64_t addr;		/* accumulation: the object; unexplained: 0 */
+	uint64_t objects;	/* unexplained: objects of the type; accumulation: objects it retains */
+	uint64_t excess_refs;	/* unexplained: sum of refcount - references found */
+	uint64_t retained_bytes;
+	const char *holds_type;	/* accumulation: the commonest type among what it holds */
+	uint64_t holds_count, holds_bytes;
+	struct pha_path path;	/* accumulation; unexplained: one example's path (often empty) */
+	char *sentence;
+};
+
+struct pha_frame_local {
+	const char *name;	/* borrowed from the source */
+	const char *type;	/* NULL: not an object of the heap */
+	uint64_t addr;
+	char *preview;		/* NULL unknown */
+	uint64_t retained;
+};
+
+struct pha_why {
+	/* heap total: objects reachable from the super-root */
+	uint64_t heap_objects, heap_bytes;
+	uint64_t top_level_bytes;	/* sum of the retained sizes of the super-root's children */
+	uint64_t unrooted_objects, unrooted_bytes;	/* no root reaches them */
+	uint64_t interpreter_roots, external_roots;	/* objects */
+	uint64_t external_bytes;	/* retained by "held from outside Python" roots */
+	bool labelled_roots, edge_labels, previews;
+	double suspect_threshold;
+	struct pha_retained_type *types;	/* retained desc, then name */
+	size_t ntypes;
+	struct pha_retainer *top;
+	size_t ntop;
+	struct pha_suspect *suspects;
+	size_t nsuspects;
+	/* locals[t][f] parallel to the source's threads/frames */
+	struct pha_frame_local ***locals;
+};
+
+struct pha_report_options {
+	double suspect_threshold;	/* fraction of the heap total; default 0.10 */
+	bool redact;
+	size_t top;			/* retained.top entries; default 20 */
+};
 
 struct pha_report_type {
 	const char *name;
@@ -65,13 +139,24 @@ struct pha_report {
 	char *const *warnings;
 	size_t nwarnings;
 
+	struct pha_why why;
+
 	uint8_t *unreachable;	/* per object id: 1 if unreachable (for --dump-objects) */
 };
 
 /* May add warnings to the source (the report borrows them from it): the
  * source must outlive the report. */
 struct pha_error *pha_report_build(struct pha_source *src, const struct pha_heap *h,
+				   const struct pha_report_options *opts,
 				   struct pha_report **report_ret);
+
+/* why.c: roots, dominators, retained sizes, paths, suspects, locals
+ * (report/2). group_of maps heap type index to report type index (r->types
+ * not yet sorted). */
+struct pha_error *pha_why_build(struct pha_source *src, const struct pha_heap *h,
+				const struct pha_report_options *opts, const uint32_t *group_of,
+				struct pha_report *r);
+void pha_why_deinit(struct pha_report *r);
 void pha_report_destroy(struct pha_report *r);
 
 #endif

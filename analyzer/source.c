@@ -41,6 +41,12 @@ void pha_source_deinit(struct pha_source *s)
 	free(s->origin);
 	free(s->written_by);
 	free_threads(s->threads, s->nthreads);
+	if (s->root_labels) {
+		for (size_t i = 0; i < s->nroots; i++)
+			free(s->root_labels[i]);
+	}
+	free(s->root_labels);
+	free(s->root_kinds);
 	free(s->roots);
 	for (size_t i = 0; i < s->nwarnings; i++)
 		free(s->warnings[i]);
@@ -88,6 +94,7 @@ void pha_source_warn(struct pha_source *s, const char *fmt, ...)
 struct thread_ctx {
 	struct pha_source *s;
 	bool oom;
+	bool locals;	/* the layout fills pha_frame_info.locals */
 };
 
 static void on_thread(void *arg, const struct pha_thread_info *ti)
@@ -116,6 +123,22 @@ static void on_thread(void *arg, const struct pha_thread_info *ti)
 		t->nframes++;
 		if (!t->frames[i].function || !t->frames[i].filename)
 			c->oom = true;
+		const struct pha_frame_info *fi = &ti->frames[i];
+		if (c->locals && fi->nlocals && fi->locals) {
+			struct pha_report_frame *f = &t->frames[i];
+			f->locals = calloc(fi->nlocals, sizeof(*f->locals));
+			if (!f->locals) {
+				c->oom = true;
+				continue;
+			}
+			for (size_t k = 0; k < fi->nlocals; k++) {
+				f->locals[k].name = strdup(fi->locals[k].name ? fi->locals[k].name : "?");
+				f->locals[k].addr = fi->locals[k].value;
+				f->nlocals++;
+				if (!f->locals[k].name)
+					c->oom = true;
+			}
+		}
 	}
 }
 
@@ -226,22 +249,53 @@ struct roots_ctx {
 	struct pha_source *s;
 	size_t cap;
 	bool oom;
+	bool labelled;
 };
+
+static bool root_push(struct roots_ctx *c, uint64_t addr, const char *label, int kind)
+{
+	struct pha_source *s = c->s;
+	if (s->nroots == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 256;
+		uint64_t *n = realloc(s->roots, cap * sizeof(*n));
+		if (!n)
+			return false;
+		s->roots = n;
+		if (c->labelled) {
+			char **nl = realloc(s->root_labels, cap * sizeof(*nl));
+			if (!nl)
+				return false;
+			s->root_labels = nl;
+			uint8_t *nk = realloc(s->root_kinds, cap);
+			if (!nk)
+				return false;
+			s->root_kinds = nk;
+		}
+		c->cap = cap;
+	}
+	if (c->labelled) {
+		s->root_labels[s->nroots] = label ? strdup(label) : NULL;
+		s->root_kinds[s->nroots] = (uint8_t)kind;
+		if (label && !s->root_labels[s->nroots])
+			return false;
+	}
+	s->roots[s->nroots++] = addr;
+	return true;
+}
 
 static void on_root(void *arg, uint64_t addr, unsigned flags)
 {
+	(void)flags;
 	struct roots_ctx *c = arg;
-	if (c->s->nroots == c->cap) {
-		size_t cap = c->cap ? c->cap * 2 : 256;
-		uint64_t *n = realloc(c->s->roots, cap * sizeof(*n));
-		if (!n) {
-			c->oom = true;
-			return;
-		}
-		c->s->roots = n;
-		c->cap = cap;
-	}
-	c->s->roots[c->s->nroots++] = addr;
+	if (!root_push(c, addr, NULL, 0))
+		c->oom = true;
+}
+
+static void on_labelled_root(void *arg, const struct pha_root *root)
+{
+	struct roots_ctx *c = arg;
+	if (!root_push(c, root->addr, root->label, (int)root->kind))
+		c->oom = true;
 }
 
 struct pha_error *pha_source_from_target(struct pha_target *t, struct pha_source *s)
@@ -259,7 +313,11 @@ struct pha_error *pha_source_from_target(struct pha_target *t, struct pha_source
 		return &pha_enomem;
 	fill_process(t, s);
 
-	struct thread_ctx tc = {.s = s};
+	s->lay = t->layout;
+	s->py = t->py;
+	/* pha_frame_info.locals is part of the report/2 layout ABI; a layout
+	 * that has labelled_roots fills it (older layouts leave it unset). */
+	struct thread_ctx tc = {.s = s, .locals = t->layout->labelled_roots != NULL};
 	if ((err = t->layout->threads(t->py, on_thread, &tc)))
 		return err;
 	if (tc.oom)
@@ -277,8 +335,12 @@ struct pha_error *pha_source_from_target(struct pha_target *t, struct pha_source
 		    s->threads[i].native_id == (uint64_t)t->core->threads[0].tid && t->core->signo)
 			s->threads[i].crashed = true;
 	}
-	struct roots_ctx rc = {.s = s};
-	if ((err = t->layout->roots(t->py, on_root, &rc)))
+	struct roots_ctx rc = {.s = s, .labelled = t->layout->labelled_roots != NULL};
+	if (rc.labelled)
+		err = t->layout->labelled_roots(t->py, on_labelled_root, &rc);
+	else
+		err = t->layout->roots(t->py, on_root, &rc);
+	if (err)
 		return err;
 	if (rc.oom)
 		return &pha_enomem;

@@ -16,6 +16,8 @@
 #include "error.h"
 
 struct pha_target;
+struct pha_layout;
+struct pha_py;
 
 struct pha_report_local {
 	char *name;
@@ -62,6 +64,17 @@ struct pha_source {
 	size_t nthreads;
 	uint64_t *roots;	/* addresses the interpreter holds directly */
 	size_t nroots;
+	/* Parallel to roots (NULL when nothing is known): what holds each
+	 * root ("sys.modules", "<local 'x' in f() at a.py:3>"; NULL entries
+	 * are unlabelled) and its enum pha_root_kind (0 unknown). */
+	char **root_labels;
+	uint8_t *root_kinds;
+
+	/* Cores only (NULL for snapshots): the layout and runtime the heap was
+	 * read with, for edge labels and previews of the few objects shown.
+	 * Borrowed from the target, which must outlive the report build. */
+	const struct pha_layout *lay;
+	struct pha_py *py;
 
 	char **warnings;
 	size_t nwarnings;

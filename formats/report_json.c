@@ -31,6 +31,106 @@ static void groups(struct pha_json *j, const struct pha_report_group *g, size_t 
 	pha_json_array_end(j);
 }
 
+static void path(struct pha_json *j, const struct pha_path *p)
+{
+	pha_json_array_begin(j);
+	for (size_t i = 0; i < p->n; i++) {
+		pha_json_object_begin(j);
+		kv_str(j, "label", p->elems[i].label);
+		kv_str(j, "type", p->elems[i].type);
+		kv_uint(j, "address", p->elems[i].addr);
+		pha_json_object_end(j);
+	}
+	pha_json_array_end(j);
+}
+
+static void why(struct pha_json *j, const struct pha_report *r)
+{
+	const struct pha_why *w = &r->why;
+	pha_json_key(j, "roots");
+	pha_json_object_begin(j);
+	kv_uint(j, "interpreter", w->interpreter_roots);
+	kv_uint(j, "held_from_outside", w->external_roots);
+	kv_uint(j, "held_from_outside_bytes", w->external_bytes);
+	pha_json_key(j, "labelled");
+	pha_json_bool(j, w->labelled_roots);
+	pha_json_key(j, "edge_labels");
+	pha_json_bool(j, w->edge_labels);
+	pha_json_object_end(j);
+
+	pha_json_key(j, "retained");
+	pha_json_object_begin(j);
+	kv_uint(j, "heap_objects", w->heap_objects);
+	kv_uint(j, "heap_bytes", w->heap_bytes);
+	kv_uint(j, "top_level_bytes", w->top_level_bytes);
+	kv_uint(j, "unrooted_objects", w->unrooted_objects);
+	kv_uint(j, "unrooted_bytes", w->unrooted_bytes);
+	pha_json_key(j, "types");
+	pha_json_array_begin(j);
+	for (size_t i = 0; i < w->ntypes; i++) {
+		pha_json_object_begin(j);
+		kv_str(j, "name", w->types[i].name);
+		kv_uint(j, "retained_bytes", w->types[i].retained_bytes);
+		pha_json_object_end(j);
+	}
+	pha_json_array_end(j);
+	pha_json_key(j, "top");
+	pha_json_array_begin(j);
+	for (size_t i = 0; i < w->ntop; i++) {
+		const struct pha_retainer *t = &w->top[i];
+		pha_json_object_begin(j);
+		kv_uint(j, "address", t->addr);
+		kv_str(j, "type", t->type);
+		kv_uint(j, "shallow", t->shallow);
+		kv_uint(j, "retained", t->retained);
+		pha_json_key(j, "path");
+		path(j, &t->path);
+		kv_uint(j, "path_elided", t->path.elided);
+		pha_json_object_end(j);
+	}
+	pha_json_array_end(j);
+	pha_json_object_end(j);
+
+	pha_json_key(j, "leak_suspects");
+	pha_json_array_begin(j);
+	for (size_t i = 0; i < w->nsuspects; i++) {
+		const struct pha_suspect *s = &w->suspects[i];
+		pha_json_object_begin(j);
+		kv_str(j, "kind", s->kind == PHA_SUSPECT_UNEXPLAINED ? "unexplained_refs" : "accumulation");
+		kv_str(j, "type", s->type);
+		pha_json_key(j, "address");
+		if (s->addr)
+			pha_json_uint(j, s->addr);
+		else
+			pha_json_null(j);
+		kv_uint(j, "objects", s->objects);
+		kv_uint(j, "excess_refs", s->excess_refs);
+		kv_uint(j, "retained_bytes", s->retained_bytes);
+		pha_json_key(j, "holds");
+		if (s->holds_type) {
+			pha_json_object_begin(j);
+			kv_str(j, "type", s->holds_type);
+			kv_uint(j, "count", s->holds_count);
+			kv_uint(j, "retained_bytes", s->holds_bytes);
+			pha_json_object_end(j);
+		} else {
+			pha_json_null(j);
+		}
+		pha_json_key(j, "path");
+		path(j, &s->path);
+		kv_uint(j, "path_elided", s->path.elided);
+		kv_str(j, "sentence", s->sentence);
+		pha_json_object_end(j);
+	}
+	pha_json_array_end(j);
+
+	pha_json_key(j, "waste");
+	pha_json_object_begin(j);
+	pha_json_key(j, "available");
+	pha_json_bool(j, false);
+	pha_json_object_end(j);
+}
+
 void pha_report_write_json(const struct pha_report *r, struct pha_out *out)
 {
 	struct pha_json j;
@@ -161,12 +261,32 @@ void pha_report_write_json(const struct pha_report *r, struct pha_out *out)
 				pha_json_int(&j, t->frames[k].line);
 			else
 				pha_json_null(&j);
+			pha_json_key(&j, "locals");
+			pha_json_array_begin(&j);
+			const struct pha_frame_local *loc =
+				r->why.locals && r->why.locals[i] ? r->why.locals[i][k] : NULL;
+			for (size_t q = 0; loc && q < t->frames[k].nlocals; q++) {
+				pha_json_object_begin(&j);
+				kv_str(&j, "name", loc[q].name);
+				kv_str(&j, "type", loc[q].type);
+				pha_json_key(&j, "address");
+				if (loc[q].addr)
+					pha_json_uint(&j, loc[q].addr);
+				else
+					pha_json_null(&j);
+				kv_str(&j, "preview", loc[q].preview);
+				kv_uint(&j, "retained", loc[q].retained);
+				pha_json_object_end(&j);
+			}
+			pha_json_array_end(&j);
 			pha_json_object_end(&j);
 		}
 		pha_json_array_end(&j);
 		pha_json_object_end(&j);
 	}
 	pha_json_array_end(&j);
+
+	why(&j, r);
 
 	pha_json_key(&j, "warnings");
 	pha_json_array_begin(&j);

@@ -84,6 +84,60 @@ void pha_report_write_text(const struct pha_report *r, struct pha_out *out, int 
 		groups(out, r->cycles, r->ncycles, top, true);
 	}
 
+	const struct pha_why *w = &r->why;
+	human(b1, sizeof(b1), w->heap_bytes);
+	human(b2, sizeof(b2), w->unrooted_bytes);
+	pha_out_printf(out, "\nHeap total (reachable from the roots): %" PRIu64 " objects, %s; "
+			    "not reached from any root: %" PRIu64 " objects, %s\n",
+		       w->heap_objects, b1, w->unrooted_objects, b2);
+	if (w->nsuspects) {
+		size_t shown = 0;
+		pha_out_puts(out, "\nLeak suspects:\n");
+		for (size_t i = 0; i < w->nsuspects && (int)shown < top; i++) {
+			const struct pha_suspect *sp = &w->suspects[i];
+			/* Small unexplained groups are noise in a summary. */
+			if (sp->kind == PHA_SUSPECT_UNEXPLAINED && sp->excess_refs < 100)
+				continue;
+			shown++;
+			pha_out_printf(out, "  - [%s] %s\n",
+				       sp->kind == PHA_SUSPECT_UNEXPLAINED ? "unexplained refs"
+									   : "accumulation",
+				       sp->sentence);
+		}
+		if (!shown)
+			pha_out_puts(out, "  (none above the summary's thresholds; see the report)\n");
+	}
+	if (w->ntop) {
+		pha_out_printf(out, "\nTop retainers:\n  %12s %12s  %s\n", "retained", "shallow",
+			       "type, path");
+		for (size_t i = 0; i < w->ntop && (int)i < top; i++) {
+			const struct pha_retainer *t = &w->top[i];
+			human(b1, sizeof(b1), t->retained);
+			human(b2, sizeof(b2), t->shallow);
+			pha_out_printf(out, "  %12s %12s  %s at 0x%" PRIx64 "\n", b1, b2, t->type,
+				       t->addr);
+			if (t->path.n) {
+				pha_out_printf(out, "  %12s %12s    via ", "", "");
+				for (size_t k = 0; k < t->path.n; k++) {
+					const char *l = t->path.elems[k].label;
+					if (k && l[0] != '.' && l[0] != '[')
+						pha_out_puts(out, " → ");
+					if (t->path.elided && k == 32)
+						pha_out_puts(out, "…");
+					pha_out_puts(out, l);
+				}
+				pha_out_puts(out, "\n");
+			}
+		}
+	}
+	if (w->ntypes) {
+		pha_out_printf(out, "\nTop types by retained size:\n  %12s  %s\n", "retained", "type");
+		for (size_t i = 0; i < w->ntypes && (int)i < top; i++) {
+			human(b1, sizeof(b1), w->types[i].retained_bytes);
+			pha_out_printf(out, "  %12s  %s\n", b1, w->types[i].name);
+		}
+	}
+
 	pha_out_printf(out, "\nThreads: %zu\n", r->nthreads);
 	for (size_t i = 0; i < r->nthreads; i++) {
 		const struct pha_report_thread *t = &r->threads[i];
@@ -98,6 +152,17 @@ void pha_report_write_text(const struct pha_report *r, struct pha_out *out, int 
 			else
 				pha_out_printf(out, "    %s (%s)\n", t->frames[k].function,
 					       t->frames[k].filename);
+			const struct pha_frame_local *loc = w->locals && w->locals[i] ? w->locals[i][k] : NULL;
+			for (size_t q = 0; loc && q < t->frames[k].nlocals; q++) {
+				if (!loc[q].type) {
+					pha_out_printf(out, "      %s = <unbound>\n", loc[q].name);
+					continue;
+				}
+				human(b1, sizeof(b1), loc[q].retained);
+				pha_out_printf(out, "      %s = %s%s%s (retains %s)\n", loc[q].name, loc[q].type,
+					       loc[q].preview && loc[q].preview[0] ? " " : "",
+					       loc[q].preview ? loc[q].preview : "", b1);
+			}
 		}
 	}
 	if (r->nwarnings) {

@@ -452,6 +452,14 @@ static bool read_roots(struct rd *r)
 	if (!nr)
 		return oom(r);
 	s->roots = nr;
+	char **nl = realloc(s->root_labels, (s->nroots + n + 1) * sizeof(*nl));
+	if (!nl)
+		return oom(r);
+	s->root_labels = nl;
+	uint8_t *nk = realloc(s->root_kinds, s->nroots + n + 1);
+	if (!nk)
+		return oom(r);
+	s->root_kinds = nk;
 	while (n--) {
 		size_t at = r->mp.off;
 		uint32_t m;
@@ -461,8 +469,29 @@ static bool read_roots(struct rd *r)
 			return pha_mp_fail_at(&r->mp, at, "a root entry needs [address, label]");
 		if (!pha_mp_uint(&r->mp, &s->roots[s->nroots]))
 			return false;
+		s->root_labels[s->nroots] = NULL;
+		s->root_kinds[s->nroots] = 0;
 		s->nroots++;
-		for (uint32_t i = 1; i < m; i++) {
+		if (m >= 2) {
+			const char *lab;
+			uint32_t ll;
+			if (pha_mp_nil(&r->mp)) {
+				/* unlabelled */
+			} else if (pha_mp_str(&r->mp, &lab, &ll)) {
+				if (!(s->root_labels[s->nroots - 1] = strndup(lab, ll)))
+					return oom(r);
+			} else {
+				return false;
+			}
+		}
+		if (m >= 3) {
+			/* The root's kind (enum pha_root_kind); 0 = not recorded. */
+			uint64_t kind;
+			if (!pha_mp_uint(&r->mp, &kind))
+				return false;
+			s->root_kinds[s->nroots - 1] = kind <= 255 ? (uint8_t)kind : 0;
+		}
+		for (uint32_t i = m >= 3 ? 3 : m >= 2 ? 2 : 1; i < m; i++) {
 			if (!pha_mp_skip(&r->mp))
 				return false;
 		}

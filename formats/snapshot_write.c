@@ -230,9 +230,10 @@ struct pha_error *pha_snapshot_write(const char *path, const struct pha_source *
 	str(&pk, "roots");
 	msgpack_pack_array(&pk, s->nroots);
 	for (size_t i = 0; i < s->nroots; i++) {
-		msgpack_pack_array(&pk, 2);	/* [address, label] */
+		msgpack_pack_array(&pk, 3);	/* [address, label, kind] */
 		msgpack_pack_uint64(&pk, s->roots[i]);
-		msgpack_pack_nil(&pk);
+		str(&pk, s->root_labels ? s->root_labels[i] : NULL);
+		msgpack_pack_uint32(&pk, s->root_kinds ? s->root_kinds[i] : 0);
 	}
 	threads(&pk, s);
 

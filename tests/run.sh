@@ -17,6 +17,7 @@
 #    tests/e2e/run_snapshot.py --bin BIN (heap snapshots);
 #    tests/e2e/run_labels.py --bin BIN (labelled roots, frame locals, edge
 #    labels and previews of the layout, through --dump-why);
+#    tests/e2e/run_why.py --bin BIN (report/2: retained sizes, paths, suspects);
 # 6. with --asan-*: the unit tests in DIR2, bad_input.py and run_e2e.py --quick
 #    with the ASan+UBSan binary; their case names get the prefix "asan/";
 # 7. the matrix rule: how many distinct minor versions (3.X) passed their
@@ -194,6 +195,10 @@ run_py "" snapshot tests/e2e/run_snapshot.py --bin "$BIN"
 echo "# labels: roots, locals, edge labels, previews ($BIN)"
 run_py "" labels tests/e2e/run_labels.py --bin "$BIN"
 # --- end of the labels block ---
+# --- why is it alive (report/2), issue 4 -------------------------------------
+echo "# why is it alive: roots, retained sizes, paths, leak suspects ($BIN)"
+run_py "" why tests/e2e/run_why.py --bin "$BIN"
+# --- end why ------------------------------------------------------------------
 
 if [ -n "$ASAN_BIN" ]; then
 	export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"

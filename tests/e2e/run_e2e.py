@@ -106,7 +106,7 @@ def tool_version(binary):
 
 def minimal_report():
     return {
-        "schema": "pyheap-analyze.report/1",
+        "schema": "pyheap-analyze.report/2",
         "tool": {"name": "pyheap-analyze", "version": "0"},
         "input": {"path": "core", "kind": "core", "bytes": 1, "compressed": False},
         "python": {"version": "3.11.2", "hexversion": 51052784, "layout": "cpython-3.11",
@@ -120,8 +120,16 @@ def minimal_report():
         "cycles": [{"signature": "list (self)", "instances": 1, "objects": 1, "bytes": 72,
                     "unreachable": True}],
         "threads": [{"thread_id": 1, "native_id": None,
-                     "frames": [{"function": "f", "filename": "x.py", "line": None}]}],
+                     "frames": [{"function": "f", "filename": "x.py", "line": None,
+                                 "locals": []}]}],
         "warnings": [],
+        "roots": {"interpreter": 0, "held_from_outside": 0, "held_from_outside_bytes": 0,
+                  "labelled": False, "edge_labels": False},
+        "retained": {"heap_objects": 0, "heap_bytes": 0, "top_level_bytes": 0,
+                     "unrooted_objects": 0,
+                     "unrooted_bytes": 0, "types": [], "top": []},
+        "leak_suspects": [],
+        "waste": {"available": False},
         "future_key": {"anything": True},
     }
 
@@ -163,7 +171,7 @@ def schema_selftest(rep):
     bad = {
         "missing summary": mutate(["summary"], delete=True),
         "missing threads[].frames": mutate(["threads", 0, "frames"], delete=True),
-        "wrong schema": mutate(["schema"], "pyheap-analyze.report/2"),
+        "wrong schema": mutate(["schema"], "pyheap-analyze.report/1"),
         "negative count": mutate(["types", 0, "count"], -1),
         "bool as count": mutate(["summary", "objects"], True),
         "string pid": mutate(["process", "pid"], "12"),
@@ -312,7 +320,7 @@ class CoreCase:
 
     def c_header(self, check):
         r, p = self.report, []
-        if r.get("schema") != "pyheap-analyze.report/1":
+        if r.get("schema") != "pyheap-analyze.report/2":
             p.append("schema %r" % r.get("schema"))
         tool = r.get("tool") or {}
         if tool.get("name") != "pyheap-analyze":

@@ -105,7 +105,23 @@ def mb(n):
 
 
 def without_input(rep):
-    return {k: v for k, v in rep.items() if k != "input"}
+    """The report minus `input`, and minus what a snapshot cannot carry
+    (formats/REPORT.md, "Snapshots"): edge labels of paths (a snapshot's are
+    all <ref>), hence the sentences that quote paths, and local previews."""
+    out = json.loads(json.dumps({k: v for k, v in rep.items() if k != "input"}))
+    if isinstance(out.get("roots"), dict):
+        out["roots"].pop("edge_labels", None)
+    paths = [x for x in (out.get("retained") or {}).get("top") or []]
+    paths += [x for x in out.get("leak_suspects") or []]
+    for x in paths:
+        for e in (x.get("path") or [])[1:]:
+            e["label"] = "<ref>"
+        x.pop("sentence", None)
+    for t in out.get("threads") or []:
+        for f in t.get("frames") or []:
+            for loc in f.get("locals") or []:
+                loc["preview"] = None
+    return out
 
 
 def diff_reports(a, b):
