@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "graph.h"
 #include "progress.h"
@@ -352,6 +353,16 @@ struct pha_error *pha_report_build(struct pha_source *src, const struct pha_heap
 	r->nthreads = src->nthreads;
 	if ((err = pha_why_build(src, h, opts, group_of, r)))
 		goto out;
+	{
+		struct timespec w0, w1;
+		clock_gettime(CLOCK_MONOTONIC, &w0);
+		if ((err = pha_waste_build(src, h, opts, &r->why.waste)))
+			goto out;
+		clock_gettime(CLOCK_MONOTONIC, &w1);
+		if (src->verbose >= 2)
+			fprintf(stderr, "pyheap-analyze: why: waste %.3f s\n",
+				(double)(w1.tv_sec - w0.tv_sec) + (double)(w1.tv_nsec - w0.tv_nsec) / 1e9);
+	}
 
 	qsort(r->types, r->ntypes, sizeof(*r->types), cmp_types);
 	r->unreachable_types = malloc((r->ntypes ? r->ntypes : 1) * sizeof(*r->unreachable_types));

@@ -62,6 +62,36 @@ struct pha_frame_local {
 	uint64_t retained;
 };
 
+/* Duplicate str or bytes values (see REPORT.md, `waste`). */
+struct pha_dup_value {
+	char *preview;
+	uint64_t copies, wasted_bytes, address;	/* address: the kept (lowest) copy */
+};
+
+struct pha_dup_kind {
+	uint64_t groups, copies, wasted_bytes;
+	struct pha_dup_value *top;
+	size_t ntop;
+};
+
+struct pha_waste_type {
+	const char *name;	/* owned by the layout */
+	uint64_t count, bytes;
+};
+
+struct pha_container_waste {
+	uint64_t count, bytes;
+	struct pha_waste_type *types;	/* bytes desc, then name */
+	size_t ntypes;
+};
+
+struct pha_waste {
+	bool available;
+	const char *reason;	/* static; set when !available */
+	struct pha_dup_kind dup_str, dup_bytes;
+	struct pha_container_waste empty, mostly_empty;
+};
+
 struct pha_why {
 	/* heap total: objects reachable from the super-root */
 	uint64_t heap_objects, heap_bytes;
@@ -79,6 +109,7 @@ struct pha_why {
 	size_t nsuspects;
 	/* locals[t][f] parallel to the source's threads/frames */
 	struct pha_frame_local ***locals;
+	struct pha_waste waste;
 };
 
 struct pha_report_options {
@@ -157,6 +188,9 @@ struct pha_error *pha_why_build(struct pha_source *src, const struct pha_heap *h
 				const struct pha_report_options *opts, const uint32_t *group_of,
 				struct pha_report *r);
 void pha_why_deinit(struct pha_report *r);
+struct pha_error *pha_waste_build(struct pha_source *src, const struct pha_heap *h,
+				  const struct pha_report_options *opts, struct pha_waste *w);
+void pha_waste_deinit(struct pha_waste *w);
 void pha_report_destroy(struct pha_report *r);
 
 #endif

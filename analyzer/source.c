@@ -315,6 +315,7 @@ struct pha_error *pha_source_from_target(struct pha_target *t, struct pha_source
 
 	s->lay = t->layout;
 	s->py = t->py;
+	s->svc = &t->svc;
 	/* pha_frame_info.locals is part of the report/2 layout ABI; a layout
 	 * that has labelled_roots fills it (older layouts leave it unset). */
 	struct thread_ctx tc = {.s = s, .locals = t->layout->labelled_roots != NULL};

@@ -18,6 +18,7 @@
 struct pha_target;
 struct pha_layout;
 struct pha_py;
+struct pha_services;
 
 struct pha_report_local {
 	char *name;
@@ -75,6 +76,7 @@ struct pha_source {
 	 * Borrowed from the target, which must outlive the report build. */
 	const struct pha_layout *lay;
 	struct pha_py *py;
+	const struct pha_services *svc;	/* the core's memory, for waste */
 
 	char **warnings;
 	size_t nwarnings;

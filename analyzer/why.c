@@ -784,5 +784,6 @@ void pha_why_deinit(struct pha_report *r)
 		}
 	}
 	free(w->locals);
+	pha_waste_deinit(&w->waste);
 	memset(w, 0, sizeof(*w));
 }

@@ -124,10 +124,53 @@ static void why(struct pha_json *j, const struct pha_report *r)
 	}
 	pha_json_array_end(j);
 
+	const struct pha_waste *ws = &r->why.waste;
 	pha_json_key(j, "waste");
 	pha_json_object_begin(j);
 	pha_json_key(j, "available");
-	pha_json_bool(j, false);
+	pha_json_bool(j, ws->available);
+	if (!ws->available) {
+		kv_str(j, "reason", ws->reason ? ws->reason : "");
+	} else {
+		for (int kd = 0; kd < 2; kd++) {
+			const struct pha_dup_kind *dk = kd ? &ws->dup_bytes : &ws->dup_str;
+			pha_json_key(j, kd ? "duplicate_bytes" : "duplicate_str");
+			pha_json_object_begin(j);
+			kv_uint(j, "groups", dk->groups);
+			kv_uint(j, "copies", dk->copies);
+			kv_uint(j, "wasted_bytes", dk->wasted_bytes);
+			pha_json_key(j, "top");
+			pha_json_array_begin(j);
+			for (size_t i = 0; i < dk->ntop; i++) {
+				pha_json_object_begin(j);
+				kv_str(j, "preview", dk->top[i].preview);
+				kv_uint(j, "copies", dk->top[i].copies);
+				kv_uint(j, "wasted_bytes", dk->top[i].wasted_bytes);
+				kv_uint(j, "address", dk->top[i].address);
+				pha_json_object_end(j);
+			}
+			pha_json_array_end(j);
+			pha_json_object_end(j);
+		}
+		for (int m = 0; m < 2; m++) {
+			const struct pha_container_waste *cw = m ? &ws->mostly_empty : &ws->empty;
+			pha_json_key(j, m ? "mostly_empty_containers" : "empty_containers");
+			pha_json_object_begin(j);
+			kv_uint(j, "count", cw->count);
+			kv_uint(j, "bytes", cw->bytes);
+			pha_json_key(j, "types");
+			pha_json_array_begin(j);
+			for (size_t i = 0; i < cw->ntypes; i++) {
+				pha_json_object_begin(j);
+				kv_str(j, "name", cw->types[i].name);
+				kv_uint(j, "count", cw->types[i].count);
+				kv_uint(j, "bytes", cw->types[i].bytes);
+				pha_json_object_end(j);
+			}
+			pha_json_array_end(j);
+			pha_json_object_end(j);
+		}
+	}
 	pha_json_object_end(j);
 }
 

@@ -138,6 +138,28 @@ void pha_report_write_text(const struct pha_report *r, struct pha_out *out, int 
 		}
 	}
 
+	const struct pha_waste *ws = &w->waste;
+	if (ws->available) {
+		pha_out_puts(out, "\nWaste:\n");
+		for (int kd = 0; kd < 2; kd++) {
+			const struct pha_dup_kind *dk = kd ? &ws->dup_bytes : &ws->dup_str;
+			human(b1, sizeof(b1), dk->wasted_bytes);
+			pha_out_printf(out, "  duplicate %s: %" PRIu64 " values with %" PRIu64
+					    " copies, %s wasted\n",
+				       kd ? "bytes" : "str", dk->groups, dk->copies, b1);
+			for (size_t i = 0; i < dk->ntop && (int)i < top && i < 5; i++) {
+				human(b1, sizeof(b1), dk->top[i].wasted_bytes);
+				pha_out_printf(out, "    %12s  %" PRIu64 " × %s\n", b1,
+					       dk->top[i].copies, dk->top[i].preview);
+			}
+		}
+		human(b1, sizeof(b1), ws->empty.bytes);
+		human(b2, sizeof(b2), ws->mostly_empty.bytes);
+		pha_out_printf(out, "  empty containers: %" PRIu64 " (%s); mostly empty "
+				    "(≤ 1/8 of ≥ 8 slots used): %" PRIu64 " (%s)\n",
+			       ws->empty.count, b1, ws->mostly_empty.count, b2);
+	}
+
 	pha_out_printf(out, "\nThreads: %zu\n", r->nthreads);
 	for (size_t i = 0; i < r->nthreads; i++) {
 		const struct pha_report_thread *t = &r->threads[i];

@@ -3006,6 +3006,76 @@ bool pha_cpython_preview(struct pha_py *py, uint64_t addr, bool redact, char *bu
 	}
 }
 
+bool pha_cpython_value_bytes(struct pha_py *py, uint64_t addr, uint64_t *data_ret,
+			     uint64_t *len_ret, unsigned *unit_ret)
+{
+	const struct pha_py_offsets *o = py->o;
+	struct tinfo *ti = type_of(py, u64_or0(py, addr + 8));
+	if (!ti)
+		return false;
+	int64_t len;
+	if (!rd(py, addr + 16, &len, 8) || len < 0 || (uint64_t)len > MAX_CONTAINER * 64)
+		return false;
+	if (ti->kind == K_BYTES) {
+		*data_ret = addr + 32;
+		*len_ret = (uint64_t)len;
+		*unit_ret = 0;
+		return true;
+	}
+	if (ti->kind != K_STR)
+		return false;
+	uint32_t state;
+	if (!rd(py, addr + 32, &state, 4))
+		return false;
+	unsigned kind = (state >> 2) & 7, compact = (state >> 5) & 1, ascii = (state >> 6) & 1;
+	uint64_t data;
+	if (compact && ascii)
+		data = addr + o->str_ascii_size;
+	else if (compact)
+		data = addr + o->str_compact_size;
+	else
+		data = u64_or0(py, addr + o->str_data);
+	if (!data || (kind != 1 && kind != 2 && kind != 4))
+		return false;
+	*data_ret = data;
+	*len_ret = (uint64_t)len * kind;
+	*unit_ret = kind;
+	return true;
+}
+
+bool pha_cpython_container_len(struct pha_py *py, uint64_t addr, uint64_t *used_ret,
+			       uint64_t *capacity_ret)
+{
+	struct tinfo *ti = type_of(py, u64_or0(py, addr + 8));
+	if (!ti)
+		return false;
+	switch (ti->kind) {
+	case K_LIST:
+		*used_ret = u64_or0(py, addr + 16);
+		*capacity_ret = u64_or0(py, addr + 32);
+		break;
+	case K_DICT:
+	case K_DEFAULTDICT:
+	case K_ODICT: {
+		struct dkeys k;
+		uint64_t keys = u64_or0(py, addr + 32);
+		*used_ret = u64_or0(py, addr + 16);
+		if (!(py->o->dict_keys_v1 ? read_keys_v1(py, keys, &k) : read_keys(py, keys, &k)))
+			return false;
+		*capacity_ret = (2ULL << k.log2_size) / 3;
+		break;
+	}
+	case K_SET:
+		*used_ret = u64_or0(py, addr + 24);
+		*capacity_ret = u64_or0(py, addr + 32) + 1;
+		break;
+	default:
+		return false;
+	}
+	return *used_ret <= MAX_CONTAINER && *capacity_ret <= MAX_CONTAINER &&
+	       *used_ret <= *capacity_ret;
+}
+
 /* -- edge labels -- */
 
 /* A dict key as a subscript: ['name'] (escaped, 40 code points at most),

@@ -155,6 +155,10 @@ struct pha_error *pha_cpython_labelled_roots(struct pha_py *py,
 bool pha_cpython_edge_label(struct pha_py *py, uint64_t src, uint64_t dst, bool redact, char *buf,
 			    size_t size);
 bool pha_cpython_preview(struct pha_py *py, uint64_t addr, bool redact, char *buf, size_t size);
+bool pha_cpython_value_bytes(struct pha_py *py, uint64_t addr, uint64_t *data_ret,
+			     uint64_t *len_ret, unsigned *unit_ret);
+bool pha_cpython_container_len(struct pha_py *py, uint64_t addr, uint64_t *used_ret,
+			       uint64_t *capacity_ret);
 
 #define PHA_CPYTHON_OPS \
 	.open = pha_cpython_open, .close = pha_cpython_close, \
@@ -163,6 +167,7 @@ bool pha_cpython_preview(struct pha_py *py, uint64_t addr, bool redact, char *bu
 	.type_name = pha_cpython_type_name, .threads = pha_cpython_threads, \
 	.hexversion = pha_cpython_hexversion, \
 	.labelled_roots = pha_cpython_labelled_roots, .edge_label = pha_cpython_edge_label, \
-	.preview = pha_cpython_preview
+	.preview = pha_cpython_preview, .value_bytes = pha_cpython_value_bytes, \
+	.container_len = pha_cpython_container_len
 
 #endif

@@ -186,6 +186,20 @@ struct pha_layout {
 	 * of containers ("len=3"); empty when there is nothing to say. With
 	 * redact, str/bytes contents are left out. */
 	bool (*preview)(struct pha_py *py, uint64_t addr, bool redact, char *buf, size_t size);
+
+	/* --- waste (report/2) --- */
+
+	/* Optional. Where the raw content of a str or bytes object lives:
+	 * its address, its length in bytes, and its unit (1, 2 or 4: the
+	 * character width of a str; 0: bytes). False for other objects or
+	 * when the object cannot be read. */
+	bool (*value_bytes)(struct pha_py *py, uint64_t addr, uint64_t *data_ret,
+			    uint64_t *len_ret, unsigned *unit_ret);
+	/* Optional. Items used and slots allocated of a list (ob_size,
+	 * allocated), dict (ma_used, usable entries of its keys) or
+	 * set/frozenset (used, mask + 1). False for other objects. */
+	bool (*container_len)(struct pha_py *py, uint64_t addr, uint64_t *used_ret,
+			      uint64_t *capacity_ret);
 };
 
 /* The compiled-in layouts, NULL-terminated. */

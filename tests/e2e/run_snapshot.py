@@ -107,7 +107,9 @@ def mb(n):
 def without_input(rep):
     """The report minus `input`, and minus what a snapshot cannot carry
     (formats/REPORT.md, "Snapshots"): edge labels of paths (a snapshot's are
-    all <ref>), hence the sentences that quote paths, and local previews."""
+    all <ref>), hence the sentences that quote paths, local previews, and the
+    waste analysis (it needs the values' contents; a snapshot says
+    available: false)."""
     out = json.loads(json.dumps({k: v for k, v in rep.items() if k != "input"}))
     if isinstance(out.get("roots"), dict):
         out["roots"].pop("edge_labels", None)
@@ -121,6 +123,7 @@ def without_input(rep):
         for f in t.get("frames") or []:
             for loc in f.get("locals") or []:
                 loc["preview"] = None
+    out.pop("waste", None)
     return out
 
 

@@ -284,6 +284,21 @@ class Runner:
             rows = waste.get("duplicate_" + kind) or {}
             if rows.get("wasted_bytes", 0) < wasted:
                 p.append("%s wasted %s < %d" % (kind, rows.get("wasted_bytes"), wasted))
+            # each of the scenario's values: exact copies and wasted bytes
+            truth = why.get(kind + "_groups") or {}
+            top = {}
+            for t in rows.get("top") or []:
+                pv = t.get("preview", "")
+                if kind == "bytes" and pv.startswith("b"):
+                    pv = pv[1:]
+                top[pv.strip("'\"")] = t
+            for value, (n, w) in sorted(truth.items()):
+                t = top.get(value)
+                if t is None:
+                    p.append("%s %r not among the top duplicates %s" % (kind, value, sorted(top)))
+                elif t.get("copies") != n or t.get("wasted_bytes") != w:
+                    p.append("%s %r: copies %s wasted %s, want %d and %d"
+                             % (kind, value, t.get("copies"), t.get("wasted_bytes"), n, w))
         self.rep.check(base + "/duplicates", p)
 
 

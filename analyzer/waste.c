@@ -1,0 +1,288 @@
+/* Waste (report/2): duplicate str and bytes values, empty and mostly-empty
+ * containers. Cores only: it reads values through the layout's value_bytes
+ * and container_len and the core's memory; snapshots carry previews only.
+ *
+ * Duplicates: every object whose type is exactly "str" or "bytes" is hashed
+ * (FNV-1a over kind, unit, length and content, read in chunks); the (hash,
+ * id) pairs are sorted and each run of equal hashes is split into groups of
+ * byte-equal values (compared chunk by chunk against the group's first,
+ * lowest-address member). A group of c >= 2 copies wastes the shallow sizes
+ * of all copies but that first one. Memory: 16 bytes per str/bytes object,
+ * freed before returning.
+ */
+#include "report.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../plugins/pha_layout.h"
+#include "progress.h"
+
+#define WASTE_TOP 20
+#define CHUNK 4096
+
+struct hid {
+	uint64_t hash;
+	uint32_t id;
+	uint32_t kind;	/* 0 str, 1 bytes */
+};
+
+struct grp {
+	uint64_t copies, wasted, addr;
+	uint32_t id, kind;
+};
+
+static int cmp_hid(const void *a, const void *b)
+{
+	const struct hid *x = a, *y = b;
+	if (x->hash != y->hash)
+		return x->hash < y->hash ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static int cmp_grp(const void *a, const void *b)
+{
+	const struct grp *x = a, *y = b;
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	if (x->wasted != y->wasted)
+		return x->wasted > y->wasted ? -1 : 1;
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+static int cmp_wtype(const void *a, const void *b)
+{
+	const struct pha_waste_type *x = a, *y = b;
+	if (x->bytes != y->bytes)
+		return x->bytes > y->bytes ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+static bool hash_value(const struct pha_source *src, uint64_t addr, uint32_t kind, uint64_t *h_ret)
+{
+	uint64_t data, len;
+	unsigned unit;
+	if (!src->lay->value_bytes(src->py, addr, &data, &len, &unit))
+		return false;
+	uint64_t h = 1469598103934665603ULL;
+	uint64_t hdr[3] = {kind, unit, len};
+	const unsigned char *p = (const unsigned char *)hdr;
+	for (size_t i = 0; i < sizeof(hdr); i++)
+		h = (h ^ p[i]) * 1099511628211ULL;
+	unsigned char buf[CHUNK];
+	for (uint64_t off = 0; off < len; off += CHUNK) {
+		size_t n = len - off < CHUNK ? (size_t)(len - off) : CHUNK;
+		if (!src->svc->read(src->svc->ctx, data + off, buf, n))
+			return false;
+		for (size_t i = 0; i < n; i++)
+			h = (h ^ buf[i]) * 1099511628211ULL;
+	}
+	*h_ret = h;
+	return true;
+}
+
+static bool same_value(const struct pha_source *src, uint64_t a, uint64_t b)
+{
+	uint64_t da, la, db, lb;
+	unsigned ua, ub;
+	if (!src->lay->value_bytes(src->py, a, &da, &la, &ua) ||
+	    !src->lay->value_bytes(src->py, b, &db, &lb, &ub) || la != lb || ua != ub)
+		return false;
+	unsigned char x[CHUNK], y[CHUNK];
+	for (uint64_t off = 0; off < la; off += CHUNK) {
+		size_t n = la - off < CHUNK ? (size_t)(la - off) : CHUNK;
+		if (!src->svc->read(src->svc->ctx, da + off, x, n) ||
+		    !src->svc->read(src->svc->ctx, db + off, y, n) || memcmp(x, y, n) != 0)
+			return false;
+	}
+	return true;
+}
+
+static struct pha_error *containers(const struct pha_source *src, const struct pha_heap *h,
+				    struct pha_waste *w)
+{
+	uint8_t *is_cont = calloc(h->ntypes ? h->ntypes : 1, 1);
+	uint64_t *ec = calloc(h->ntypes ? h->ntypes : 1, 4 * sizeof(uint64_t));
+	if (!is_cont || !ec) {
+		free(is_cont);
+		free(ec);
+		return &pha_enomem;
+	}
+	for (uint32_t t = 0; t < h->ntypes; t++) {
+		const char *nm = h->types[t].name;
+		is_cont[t] = nm && (!strcmp(nm, "list") || !strcmp(nm, "dict") || !strcmp(nm, "set") ||
+				    !strcmp(nm, "frozenset"));
+	}
+	for (uint32_t v = 0; v < h->n; v++) {
+		uint32_t t = h->type[v];
+		uint64_t used, cap;
+		if (!is_cont[t] || !src->lay->container_len(src->py, h->addr[v], &used, &cap))
+			continue;
+		if (used == 0) {
+			ec[4 * t]++;
+			ec[4 * t + 1] += h->size[v];
+		} else if (cap >= 8 && used * 8 <= cap) {
+			ec[4 * t + 2]++;
+			ec[4 * t + 3] += h->size[v];
+		}
+	}
+	for (int m = 0; m < 2; m++) {
+		struct pha_container_waste *cw = m ? &w->mostly_empty : &w->empty;
+		size_t nt = 0;
+		for (uint32_t t = 0; t < h->ntypes; t++)
+			nt += ec[4 * t + 2 * m] != 0;
+		cw->types = calloc(nt ? nt : 1, sizeof(*cw->types));
+		if (!cw->types) {
+			free(is_cont);
+			free(ec);
+			return &pha_enomem;
+		}
+		for (uint32_t t = 0; t < h->ntypes; t++) {
+			if (!ec[4 * t + 2 * m])
+				continue;
+			struct pha_waste_type *wt = &cw->types[cw->ntypes++];
+			wt->name = h->types[t].name;
+			wt->count = ec[4 * t + 2 * m];
+			wt->bytes = ec[4 * t + 2 * m + 1];
+			cw->count += wt->count;
+			cw->bytes += wt->bytes;
+		}
+		qsort(cw->types, cw->ntypes, sizeof(*cw->types), cmp_wtype);
+	}
+	free(is_cont);
+	free(ec);
+	return NULL;
+}
+
+struct pha_error *pha_waste_build(struct pha_source *src, const struct pha_heap *h,
+				  const struct pha_report_options *opts, struct pha_waste *w)
+{
+	memset(w, 0, sizeof(*w));
+	if (!src->lay || !src->py || !src->svc) {
+		w->reason = "needs the values' contents: a snapshot stores 80-character previews only";
+		return NULL;
+	}
+	if (!src->lay->value_bytes || !src->lay->container_len) {
+		w->reason = "the layout does not expose values' contents (value_bytes, container_len)";
+		return NULL;
+	}
+	pha_progress("finding duplicate values", 0, 0);
+	uint8_t *kind = calloc(h->ntypes ? h->ntypes : 1, 1);	/* 1 str, 2 bytes */
+	if (!kind)
+		return &pha_enomem;
+	size_t cnt = 0;
+	for (uint32_t t = 0; t < h->ntypes; t++) {
+		const char *nm = h->types[t].name;
+		kind[t] = !nm ? 0 : !strcmp(nm, "str") ? 1 : !strcmp(nm, "bytes") ? 2 : 0;
+	}
+	for (uint32_t v = 0; v < h->n; v++)
+		cnt += kind[h->type[v]] != 0;
+	struct hid *a = malloc((cnt ? cnt : 1) * sizeof(*a));
+	struct grp *g = NULL;
+	uint8_t *done = NULL;
+	size_t na = 0, ng = 0, capg = 0;
+	struct pha_error *err = &pha_enomem;
+	if (!a)
+		goto out;
+	for (uint32_t v = 0; v < h->n; v++) {
+		if (!kind[h->type[v]])
+			continue;
+		uint64_t hv;
+		if (!hash_value(src, h->addr[v], kind[h->type[v]] - 1u, &hv))
+			continue;
+		a[na++] = (struct hid){.hash = hv, .id = v, .kind = kind[h->type[v]] - 1u};
+	}
+	qsort(a, na, sizeof(*a), cmp_hid);
+	for (size_t i = 0; i < na;) {
+		size_t j = i + 1;
+		while (j < na && a[j].hash == a[i].hash)
+			j++;
+		if (j - i >= 2) {
+			size_t k = j - i;
+			free(done);
+			if (!(done = calloc(k, 1)))
+				goto out;
+			for (size_t r = 0; r < k; r++) {
+				if (done[r])
+					continue;
+				uint32_t first = a[i + r].id;
+				struct grp gr = {.copies = 1, .addr = h->addr[first], .id = first,
+						 .kind = a[i + r].kind};
+				for (size_t s = r + 1; s < k; s++) {
+					if (done[s] || a[i + s].kind != gr.kind ||
+					    !same_value(src, h->addr[first], h->addr[a[i + s].id]))
+						continue;
+					done[s] = 1;
+					gr.copies++;
+					gr.wasted += h->size[a[i + s].id];
+				}
+				if (gr.copies < 2)
+					continue;
+				struct pha_dup_kind *dk = gr.kind ? &w->dup_bytes : &w->dup_str;
+				dk->groups++;
+				dk->copies += gr.copies;
+				dk->wasted_bytes += gr.wasted;
+				if (ng == capg) {
+					capg = capg ? 2 * capg : 64;
+					struct grp *ng2 = realloc(g, capg * sizeof(*g));
+					if (!ng2)
+						goto out;
+					g = ng2;
+				}
+				g[ng++] = gr;
+			}
+		}
+		i = j;
+	}
+	free(a);
+	a = NULL;
+	qsort(g, ng, sizeof(*g), cmp_grp);
+	for (int kd = 0; kd < 2; kd++) {
+		struct pha_dup_kind *dk = kd ? &w->dup_bytes : &w->dup_str;
+		if (!(dk->top = calloc(WASTE_TOP, sizeof(*dk->top))))
+			goto out;
+	}
+	for (size_t i = 0; i < ng; i++) {
+		struct pha_dup_kind *dk = g[i].kind ? &w->dup_bytes : &w->dup_str;
+		if (dk->ntop >= WASTE_TOP)
+			continue;
+		char buf[512] = "";
+		if (src->lay->preview)
+			src->lay->preview(src->py, g[i].addr, opts->redact, buf, sizeof(buf));
+		struct pha_dup_value *dv = &dk->top[dk->ntop];
+		if (!(dv->preview = strdup(buf)))
+			goto out;
+		dv->copies = g[i].copies;
+		dv->wasted_bytes = g[i].wasted;
+		dv->address = g[i].addr;
+		dk->ntop++;
+	}
+	pha_progress("finding empty containers", 0, 0);
+	if ((err = containers(src, h, w)))
+		goto out;
+	w->available = true;
+	err = NULL;
+out:
+	free(kind);
+	free(a);
+	free(g);
+	free(done);
+	if (err)
+		pha_waste_deinit(w);
+	return err;
+}
+
+void pha_waste_deinit(struct pha_waste *w)
+{
+	for (int kd = 0; kd < 2; kd++) {
+		struct pha_dup_kind *dk = kd ? &w->dup_bytes : &w->dup_str;
+		for (size_t i = 0; i < dk->ntop; i++)
+			free(dk->top[i].preview);
+		free(dk->top);
+	}
+	free(w->empty.types);
+	free(w->mostly_empty.types);
+	memset(w, 0, sizeof(*w));
+}
