@@ -2324,7 +2324,8 @@ void pha_cpython_close(struct pha_py *py)
  *
  * labelled_roots(): per interpreter "sys.modules", "sys.__dict__",
  *   "builtins", "<interned strings>" (where the layout knows the dict);
- *   per thread "<thread 0xID dict>", "<thread 0xID current exception>"
+ *   per thread "<thread 0xID dict>", "<thread 0xID context>",
+ *   "<thread 0xID current exception>"
  *   (<= 3.10 also "... current exception type/traceback" and "<thread 0xID
  *   exc_info type|value|traceback>" for every exc_info item; 3.11+ "<thread
  *   0xID exc_info value>"); per frame, innermost first: "<frame of F()>",
@@ -2557,6 +2558,9 @@ static void thread_lroots(struct lroots *r, uint64_t ts)
 	r->thread_id = tid;
 	unsigned long long t = (unsigned long long)tid;
 	emit_root(r, u64_or0(py, ts + o->ts_dict), PHA_ROOT_THREAD, tid, "<thread 0x%llx dict>", t);
+	if (o->ts_context)
+		emit_root(r, u64_or0(py, ts + o->ts_context), PHA_ROOT_THREAD, tid,
+			  "<thread 0x%llx context>", t);
 	if (o->frame_objects) {
 		emit_root(r, u64_or0(py, ts + o->ts_curexc_type), PHA_ROOT_THREAD, tid,
 			  "<thread 0x%llx current exception type>", t);

@@ -114,6 +114,7 @@ struct pha_py_offsets {
 	 * table found at _PyRuntime + 0 in the core. */
 	const struct pha_py_debug_map *debug_map;
 	uint32_t debug_size;			/* expected sizeof(_Py_DebugOffsets) */
+	uint32_t ts_context;			/* PyThreadState.context (contextvars) */
 };
 
 /* One _Py_DebugOffsets member used by a layout: its byte position in the

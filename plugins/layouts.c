@@ -54,6 +54,8 @@
  * in 3.9, bpo-36854); PyTypeObject still has tp_print (416 bytes) and
  * PyHeapTypeObject no ht_module (3.9, PEP 573). */
 static const struct pha_py_offsets py38 = {
+	/* PyThreadState.context: 3.8-3.10 240, 3.11 224, 3.12-3.14 208, 3.15 232 */
+	.ts_context = 240,
 	PY38_310_COMMON,
 	FUNC_38_39,
 	GEN_38_39,
@@ -69,6 +71,7 @@ static const struct pha_py_offsets py38 = {
 /* CPython 3.9: GC state per interpreter; PyTypeObject lost tp_print
  * (408 bytes), PyHeapTypeObject gained ht_module. */
 static const struct pha_py_offsets py39 = {
+	.ts_context = 240,
 	PY38_310_COMMON,
 	FUNC_38_39,
 	GEN_38_39,
@@ -87,6 +90,7 @@ static const struct pha_py_offsets py39 = {
  * with their frame-constructor fields and have func_builtins; generators
  * lost gi_running; property gained prop_name (visited); tp_as_async grew. */
 static const struct pha_py_offsets py310 = {
+	.ts_context = 240,
 	PY38_310_COMMON,
 	.lasti_units = 1,
 	.is_modules = 856, .is_sysdict = 872, .is_builtins = 880, .is_gc = 616,
@@ -107,6 +111,7 @@ static const struct pha_py_offsets py310 = {
  * tstate->cframe (bpo-44590), instance attributes moved into a managed
  * pre-header (values at obj-32, dict at obj-24), int keeps ob_size. */
 static const struct pha_py_offsets py311 = {
+	.ts_context = 224,
 	.str_has_wstr = 1,
 	.gen_has_code = 1,
 
@@ -162,6 +167,7 @@ static const struct pha_py_offsets py311 = {
  * managed weakref word below it, str lost wstr (PEP 623), static builtin
  * types keep their dict in the interpreter. */
 static const struct pha_py_offsets py312 = {
+	.ts_context = 208,
 	.managed_dict_tagged = 1,
 	.managed_weakref = 1,
 	.long_lv_tag = 1,
@@ -325,6 +331,7 @@ static const struct pha_py_debug_map dbg315[] = {
  * state moved behind the per-interpreter ceval state. Values of 3.13.0;
  * those the debug table covers are overridden from the core. */
 static const struct pha_py_offsets py313 = {
+	.ts_context = 208,
 	.managed_weakref = 1,
 	.long_lv_tag = 1,
 	.immortal = 1,
@@ -401,6 +408,7 @@ static const struct pha_py_offsets py313 = {
  * tuples cache their hash (ob_item at 32), functions gain __annotate__,
  * inline values also for subclasses of fixed-size builtins. */
 static const struct pha_py_offsets py314 = {
+	.ts_context = 208,
 	.managed_weakref = 1,
 	.long_lv_tag = 1,
 	.immortal = 1,
@@ -473,6 +481,7 @@ static const struct pha_py_offsets py314 = {
  * the debug table covers the ones walked, the static-type array is
  * located from the data). Not verified against a binary. */
 static const struct pha_py_offsets py314inc = {
+	.ts_context = 208,
 	.managed_weakref = 1,
 	.long_lv_tag = 1,
 	.immortal = 1,
@@ -546,6 +555,7 @@ static const struct pha_py_offsets py314inc = {
  * object dropped md_def (md_name at 40), bytearray keeps its buffer in a
  * bytes object. */
 static const struct pha_py_offsets py315 = {
+	.ts_context = 232,
 	.managed_weakref = 1,
 	.long_lv_tag = 1,
 	.immortal = 1,

@@ -81,6 +81,12 @@ def check_interp(rep, cache, work, binary, interp, timeout):
         want = int(t[key], 16)
         if not any(x["kind"] == kind and x["label"] == label and x["addr"] == want for x in roots):
             probs.append("no root %s %s at %s" % (kind, label, t[key]))
+    # The thread state's contextvars context (the worker runs in its own).
+    label = "<thread 0x%x context>" % tid
+    if not any(x["kind"] == "thread" and x["label"] == label and x["addr"] == int(t["context"], 16)
+               for x in roots):
+        probs.append("no root %s at %s (thread roots: %s)" % (
+            label, t["context"], [(x["label"], hex(x["addr"])) for x in roots if x["kind"] == "thread"][:4]))
     if tuple(t["version"]) >= (3, 12):
         want = int(t["int_type"], 16)
         if not any(x["kind"] == "static_type" and x["label"] == "<class int>" and x["addr"] == want

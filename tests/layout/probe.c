@@ -254,6 +254,7 @@ int main(void)
 	OFF("ts_thread_id", PyThreadState, thread_id);
 	OFF("ts_native_id", PyThreadState, native_thread_id);
 	OFF("ts_dict", PyThreadState, dict);
+	OFF("ts_context", PyThreadState, context);
 #if V312
 	OFF("ts_curexc", PyThreadState, current_exception);	/* gh-102192 */
 #else
@@ -514,6 +515,7 @@ int main(void)
 	OFF("ts_frame", PyThreadState, frame);
 	OFF("ts_thread_id", PyThreadState, thread_id);
 	OFF("ts_dict", PyThreadState, dict);
+	OFF("ts_context", PyThreadState, context);
 	OFF("ts_curexc_type", PyThreadState, curexc_type);
 	OFF("ts_curexc", PyThreadState, curexc_value);
 	OFF("ts_curexc_tb", PyThreadState, curexc_traceback);

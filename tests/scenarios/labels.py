@@ -19,6 +19,7 @@ import collections
 import json
 import os
 import sys
+import contextvars
 import threading
 import time
 
@@ -92,7 +93,11 @@ def sleep_line():
 def main():
     mode, truth_path = sys.argv[1], sys.argv[2]
     ready = threading.Event()
-    t = threading.Thread(target=worker, args=(ready,), name="labels-worker", daemon=True)
+    # The worker runs inside its own contextvars.Context: while it runs, that
+    # context is the thread state's `context` (a thread-state root).
+    ctx = contextvars.Context()
+    BOX["ctx"] = ctx
+    t = threading.Thread(target=ctx.run, args=(worker, ready), name="labels-worker", daemon=True)
     t.start()
     ready.wait()
     want = sleep_line()
@@ -152,6 +157,7 @@ def main():
                 "sysdict": hex(id(sys.__dict__)),
                 "builtins": hex(id(builtins.__dict__)),
                 "int_type": hex(id(int)),
+                "context": hex(id(BOX["ctx"])),
                 "version": list(sys.version_info[:2]),
             }
             with open(truth_path, "w") as fh:
