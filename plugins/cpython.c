@@ -238,6 +238,31 @@ static void ref_array(struct pha_py *py, pha_ref_fn *cb, void *arg, uint64_t add
 
 /* ---- strings ---- */
 
+/* One code point as UTF-8 into out; returns the byte count. */
+static size_t utf8_encode(uint32_t c, char out[4])
+{
+	if (c < 0x80) {
+		out[0] = (char)c;
+		return 1;
+	}
+	if (c < 0x800) {
+		out[0] = (char)(0xC0 | (c >> 6));
+		out[1] = (char)(0x80 | (c & 0x3F));
+		return 2;
+	}
+	if (c < 0x10000) {
+		out[0] = (char)(0xE0 | (c >> 12));
+		out[1] = (char)(0x80 | ((c >> 6) & 0x3F));
+		out[2] = (char)(0x80 | (c & 0x3F));
+		return 3;
+	}
+	out[0] = (char)(0xF0 | (c >> 18));
+	out[1] = (char)(0x80 | ((c >> 12) & 0x3F));
+	out[2] = (char)(0x80 | ((c >> 6) & 0x3F));
+	out[3] = (char)(0x80 | (c & 0x3F));
+	return 4;
+}
+
 /* Decode a str object into UTF-8 (truncated to size-1 bytes). */
 static bool read_str(struct pha_py *py, uint64_t addr, char *buf, size_t size)
 {
@@ -263,26 +288,7 @@ static bool read_str(struct pha_py *py, uint64_t addr, char *buf, size_t size)
 		if (!rd(py, data + (uint64_t)i * kind, &c, kind))
 			return false;
 		char tmp[4];
-		size_t n;
-		if (c < 0x80) {
-			tmp[0] = (char)c;
-			n = 1;
-		} else if (c < 0x800) {
-			tmp[0] = (char)(0xC0 | (c >> 6));
-			tmp[1] = (char)(0x80 | (c & 0x3F));
-			n = 2;
-		} else if (c < 0x10000) {
-			tmp[0] = (char)(0xE0 | (c >> 12));
-			tmp[1] = (char)(0x80 | ((c >> 6) & 0x3F));
-			tmp[2] = (char)(0x80 | (c & 0x3F));
-			n = 3;
-		} else {
-			tmp[0] = (char)(0xF0 | (c >> 18));
-			tmp[1] = (char)(0x80 | ((c >> 12) & 0x3F));
-			tmp[2] = (char)(0x80 | ((c >> 6) & 0x3F));
-			tmp[3] = (char)(0x80 | (c & 0x3F));
-			n = 4;
-		}
+		size_t n = utf8_encode(c, tmp);
 		if (out + n >= size)
 			break;
 		memcpy(buf + out, tmp, n);
@@ -2738,26 +2744,7 @@ static bool str_codepoints(struct pha_py *py, uint64_t addr, uint32_t *cp, size_
 static void put_utf8(char *buf, size_t size, size_t *pos, uint32_t c)
 {
 	char t[4];
-	size_t n;
-	if (c < 0x80) {
-		t[0] = (char)c;
-		n = 1;
-	} else if (c < 0x800) {
-		t[0] = (char)(0xC0 | (c >> 6));
-		t[1] = (char)(0x80 | (c & 0x3F));
-		n = 2;
-	} else if (c < 0x10000) {
-		t[0] = (char)(0xE0 | (c >> 12));
-		t[1] = (char)(0x80 | ((c >> 6) & 0x3F));
-		t[2] = (char)(0x80 | (c & 0x3F));
-		n = 3;
-	} else {
-		t[0] = (char)(0xF0 | (c >> 18));
-		t[1] = (char)(0x80 | ((c >> 12) & 0x3F));
-		t[2] = (char)(0x80 | ((c >> 6) & 0x3F));
-		t[3] = (char)(0x80 | (c & 0x3F));
-		n = 4;
-	}
+	size_t n = utf8_encode(c, t);
 	if (*pos + n < size)
 		put(buf, size, pos, t, n);
 }
