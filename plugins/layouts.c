@@ -407,72 +407,77 @@ static const struct pha_py_offsets py313 = {
  * frames 4, refcounts live in the low 32 bits (flags in the high half),
  * tuples cache their hash (ob_item at 32), functions gain __annotate__,
  * inline values also for subclasses of fixed-size builtins. */
-static const struct pha_py_offsets py314 = {
-	.ts_context = 208,
-	.managed_weakref = 1,
-	.long_lv_tag = 1,
-	.immortal = 1,
-	.frame_cstack_owner = 1,
-	.code_has_cached = 1,
-	.static_type_dict_in_interp = 1,
-	.tstate_current_frame = 1,
-	.managed_dict_plain = 1,
-	.dict_values_header = 1,
-	.stackref = 1,
-	.refcnt32 = 1,
-	.static_builtin_search = 1,
-	.static_type_no_preheader = 1,
+/* What the two 3.14 GC designs share (they differ in the interpreter
+ * state members after the GC state, and the GC state itself). */
+#define PY314_SHARED \
+	.ts_context = 208, \
+	.managed_weakref = 1, \
+	.long_lv_tag = 1, \
+	.immortal = 1, \
+	.frame_cstack_owner = 1, \
+	.code_has_cached = 1, \
+	.static_type_dict_in_interp = 1, \
+	.tstate_current_frame = 1, \
+	.managed_dict_plain = 1, \
+	.dict_values_header = 1, \
+	.stackref = 1, \
+	.refcnt32 = 1, \
+	.static_builtin_search = 1, \
+	.static_type_no_preheader = 1, \
+ \
+	.rt_interpreters_head = 808, \
+	.static_builtin_state_size = 48, .sbs_tp_dict = 24, \
+ \
+	.gc_gen_head = {24, 48, 72}, .gc_permanent = 96, .gc_collecting = 192, \
+ \
+	.ts_next = 8, .ts_interp = 16, .ts_current_frame = 72, .ts_thread_id = 152, \
+	.ts_native_id = 160, .ts_dict = 128, .ts_curexc = 112, .ts_exc_value_item = 120, \
+ \
+	.if_code = 0, .if_previous = 8, .if_func = 16, .if_globals = 24, .if_builtins = 32, \
+	.if_locals = 40, .if_frame_obj = 48, .if_prev_instr = 56, .if_stackpointer = 64, \
+	.if_owner = 74, .if_localsplus = 80, \
+ \
+	.co_consts = 24, .co_names = 32, .co_exceptiontable = 40, .co_stacksize = 64, \
+	.co_firstlineno = 68, .co_nlocalsplus = 72, .co_framesize = 76, \
+	.co_localsplusnames = 96, .co_localspluskinds = 104, .co_filename = 112, \
+	.co_name = 120, .co_qualname = 128, .co_linetable = 136, \
+	.co_cached = 160, .co_firsttraceable = 192, .co_extra = 200, .co_code_adaptive = 208, \
+ \
+	.type_size = 416, .heaptype_size = 936, \
+	.ht_name = 856, .ht_slots = 864, .ht_qualname = 872, .ht_cached_keys = 880, \
+	.ht_module = 888, \
+ \
+	.str_ascii_size = 40, .str_compact_size = 56, .str_utf8_length = 40, \
+	.str_utf8 = 48, .str_data = 56, \
+ \
+	.fn_globals = 16, .fn_builtins = 24, .fn_name = 32, .fn_qualname = 40, \
+	.fn_code = 48, .fn_defaults = 56, .fn_kwdefaults = 64, .fn_closure = 72, \
+	.fn_doc = 80, .fn_dict = 88, .fn_module = 104, .fn_annotations = 112, \
+	.fn_typeparams = 128, .fn_annotate = 120, \
+ \
+	.gen_code = 0, .gen_name = 24, .gen_qualname = 32, .gen_exc_value = 40, \
+	.gen_origin = 56, .gen_frame_state = 67, .gen_iframe = 72, .gen_state_cleared = 4, \
+ \
+	.fo_back = 16, .fo_frame = 24, .fo_trace = 32, .fo_frame_data = 72, \
+	.fo_extra = {48, 56, 64}, \
+ \
+	.exc_dict = 16, .exc_args = 24, .exc_notes = 32, .exc_traceback = 40, \
+	.exc_context = 48, .exc_cause = 56, \
+ \
+	.deque_leftblock = 24, .deque_leftindex = 40, .deque_rightindex = 48, \
+	.odict_first = 48, .odict_fast_nodes_size = 72, .odict_inst_dict = 96, \
+ \
+	.tuple_ob_item = 32, .mod_name = 48, \
+	.dict_visits_embedded_hex = 0x030E00F0, \
+	.debug_map = dbg314, .debug_size = 760,
 
-	.rt_interpreters_head = 808,
+static const struct pha_py_offsets py314 = {
+	PY314_SHARED
 	.is_next = 7272, .is_threads_head = 7344, .is_modules = 7688, .is_sysdict = 7672,
 	.is_builtins = 7680, .is_gc = 7408,
 	.is_interned = 224624,
 	.is_types_builtins = 180240,
-	.static_builtin_state_size = 48, .sbs_tp_dict = 24,
-
-	.gc_gen_head = {24, 48, 72}, .gc_permanent = 96, .gc_collecting = 192,
 	.gc_generation0 = 256, .gc_size = 264,
-
-	.ts_next = 8, .ts_interp = 16, .ts_current_frame = 72, .ts_thread_id = 152,
-	.ts_native_id = 160, .ts_dict = 128, .ts_curexc = 112, .ts_exc_value_item = 120,
-
-	.if_code = 0, .if_previous = 8, .if_func = 16, .if_globals = 24, .if_builtins = 32,
-	.if_locals = 40, .if_frame_obj = 48, .if_prev_instr = 56, .if_stackpointer = 64,
-	.if_owner = 74, .if_localsplus = 80,
-
-	.co_consts = 24, .co_names = 32, .co_exceptiontable = 40, .co_stacksize = 64,
-	.co_firstlineno = 68, .co_nlocalsplus = 72, .co_framesize = 76,
-	.co_localsplusnames = 96, .co_localspluskinds = 104, .co_filename = 112,
-	.co_name = 120, .co_qualname = 128, .co_linetable = 136,
-	.co_cached = 160, .co_firsttraceable = 192, .co_extra = 200, .co_code_adaptive = 208,
-
-	.type_size = 416, .heaptype_size = 936,
-	.ht_name = 856, .ht_slots = 864, .ht_qualname = 872, .ht_cached_keys = 880,
-	.ht_module = 888,
-
-	.str_ascii_size = 40, .str_compact_size = 56, .str_utf8_length = 40,
-	.str_utf8 = 48, .str_data = 56,
-
-	.fn_globals = 16, .fn_builtins = 24, .fn_name = 32, .fn_qualname = 40,
-	.fn_code = 48, .fn_defaults = 56, .fn_kwdefaults = 64, .fn_closure = 72,
-	.fn_doc = 80, .fn_dict = 88, .fn_module = 104, .fn_annotations = 112,
-	.fn_typeparams = 128, .fn_annotate = 120,
-
-	.gen_code = 0, .gen_name = 24, .gen_qualname = 32, .gen_exc_value = 40,
-	.gen_origin = 56, .gen_frame_state = 67, .gen_iframe = 72, .gen_state_cleared = 4,
-
-	.fo_back = 16, .fo_frame = 24, .fo_trace = 32, .fo_frame_data = 72,
-	.fo_extra = {48, 56, 64},
-
-	.exc_dict = 16, .exc_args = 24, .exc_notes = 32, .exc_traceback = 40,
-	.exc_context = 48, .exc_cause = 56,
-
-	.deque_leftblock = 24, .deque_leftindex = 40, .deque_rightindex = 48,
-	.odict_first = 48, .odict_fast_nodes_size = 72, .odict_inst_dict = 96,
-
-	.tuple_ob_item = 32, .mod_name = 48,
-	.dict_visits_embedded_hex = 0x030E00F0,
-	.debug_map = dbg314, .debug_size = 760,
 };
 
 /* CPython 3.14.0 - 3.14.4 shipped the incremental GC: young/old[0]/old[1]
@@ -481,71 +486,12 @@ static const struct pha_py_offsets py314 = {
  * the debug table covers the ones walked, the static-type array is
  * located from the data). Not verified against a binary. */
 static const struct pha_py_offsets py314inc = {
-	.ts_context = 208,
-	.managed_weakref = 1,
-	.long_lv_tag = 1,
-	.immortal = 1,
-	.frame_cstack_owner = 1,
-	.code_has_cached = 1,
-	.static_type_dict_in_interp = 1,
-	.tstate_current_frame = 1,
-	.managed_dict_plain = 1,
-	.dict_values_header = 1,
-	.stackref = 1,
-	.refcnt32 = 1,
-	.static_builtin_search = 1,
-	.static_type_no_preheader = 1,
-
-	.rt_interpreters_head = 808,
+	PY314_SHARED
 	.is_next = 7272, .is_threads_head = 7344, .is_modules = 7664, .is_sysdict = 7648,
 	.is_builtins = 7656, .is_gc = 7408,
 	.is_interned = 224592,
 	.is_types_builtins = 180208,
-	.static_builtin_state_size = 48, .sbs_tp_dict = 24,
-
-	.gc_gen_head = {24, 48, 72}, .gc_permanent = 96, .gc_collecting = 192,
 	.gc_generation0 = 0, .gc_size = 240,
-
-	.ts_next = 8, .ts_interp = 16, .ts_current_frame = 72, .ts_thread_id = 152,
-	.ts_native_id = 160, .ts_dict = 128, .ts_curexc = 112, .ts_exc_value_item = 120,
-
-	.if_code = 0, .if_previous = 8, .if_func = 16, .if_globals = 24, .if_builtins = 32,
-	.if_locals = 40, .if_frame_obj = 48, .if_prev_instr = 56, .if_stackpointer = 64,
-	.if_owner = 74, .if_localsplus = 80,
-
-	.co_consts = 24, .co_names = 32, .co_exceptiontable = 40, .co_stacksize = 64,
-	.co_firstlineno = 68, .co_nlocalsplus = 72, .co_framesize = 76,
-	.co_localsplusnames = 96, .co_localspluskinds = 104, .co_filename = 112,
-	.co_name = 120, .co_qualname = 128, .co_linetable = 136,
-	.co_cached = 160, .co_firsttraceable = 192, .co_extra = 200, .co_code_adaptive = 208,
-
-	.type_size = 416, .heaptype_size = 936,
-	.ht_name = 856, .ht_slots = 864, .ht_qualname = 872, .ht_cached_keys = 880,
-	.ht_module = 888,
-
-	.str_ascii_size = 40, .str_compact_size = 56, .str_utf8_length = 40,
-	.str_utf8 = 48, .str_data = 56,
-
-	.fn_globals = 16, .fn_builtins = 24, .fn_name = 32, .fn_qualname = 40,
-	.fn_code = 48, .fn_defaults = 56, .fn_kwdefaults = 64, .fn_closure = 72,
-	.fn_doc = 80, .fn_dict = 88, .fn_module = 104, .fn_annotations = 112,
-	.fn_typeparams = 128, .fn_annotate = 120,
-
-	.gen_code = 0, .gen_name = 24, .gen_qualname = 32, .gen_exc_value = 40,
-	.gen_origin = 56, .gen_frame_state = 67, .gen_iframe = 72, .gen_state_cleared = 4,
-
-	.fo_back = 16, .fo_frame = 24, .fo_trace = 32, .fo_frame_data = 72,
-	.fo_extra = {48, 56, 64},
-
-	.exc_dict = 16, .exc_args = 24, .exc_notes = 32, .exc_traceback = 40,
-	.exc_context = 48, .exc_cause = 56,
-
-	.deque_leftblock = 24, .deque_leftindex = 40, .deque_rightindex = 48,
-	.odict_first = 48, .odict_fast_nodes_size = 72, .odict_inst_dict = 96,
-
-	.tuple_ob_item = 32, .mod_name = 48,
-	.dict_visits_embedded_hex = 0x030E00F0,
-	.debug_map = dbg314, .debug_size = 760,
 };
 
 /* CPython 3.15 (values of 3.15.2): the GC state lost the trashcan members
