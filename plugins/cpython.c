@@ -1871,6 +1871,21 @@ static bool grow_frames(struct frame_buf *fb)
 	return true;
 }
 
+/* Append frame f running code to fb: its name (the code member at
+ * name_off), file, line and locals. False when out of memory. */
+static bool add_frame(struct pha_py *py, struct frame_buf *fb, uint64_t f, uint64_t code,
+		      uint32_t name_off, int line)
+{
+	if (!grow_frames(fb))
+		return false;
+	struct pha_frame_info *fi = &fb->frames[fb->n++];
+	fi->function = frame_buf_str(fb, py, u64_or0(py, code + name_off));
+	fi->filename = frame_buf_str(fb, py, u64_or0(py, code + py->o->co_filename));
+	fi->line = line;
+	fill_locals(py, fb, fi, f, code);
+	return true;
+}
+
 static struct pha_error *threads_v1(struct pha_py *py,
 				    void (*cb)(void *arg, const struct pha_thread_info *t),
 				    void *arg)
@@ -1885,18 +1900,12 @@ static struct pha_error *threads_v1(struct pha_py *py,
 			uint64_t f = u64_or0(py, ts + o->ts_frame);
 			for (size_t nf = 0; f && nf < MAX_FRAMES; nf++) {
 				uint64_t code = u64_or0(py, f + o->fo_code);
-				if (is_code(py, code)) {
-					if (!grow_frames(&fb)) {
-						err = &pha_enomem;
-						break;
-					}
-					/* No co_qualname before 3.11: co_name is what
-					 * tracebacks show. */
-					struct pha_frame_info *fi = &fb.frames[fb.n++];
-					fi->function = frame_buf_str(&fb, py, u64_or0(py, code + o->co_name));
-					fi->filename = frame_buf_str(&fb, py, u64_or0(py, code + o->co_filename));
-					fi->line = frame_line_v1(py, f, code);
-					fill_locals(py, &fb, fi, f, code);
+				/* No co_qualname before 3.11: co_name is what
+				 * tracebacks show. */
+				if (is_code(py, code) &&
+				    !add_frame(py, &fb, f, code, o->co_name, frame_line_v1(py, f, code))) {
+					err = &pha_enomem;
+					break;
 				}
 				f = u64_or0(py, f + o->fo_back);
 			}
@@ -1983,22 +1992,9 @@ struct pha_error *pha_cpython_threads(struct pha_py *py,
 						     (unsigned long long)f);
 					break;
 				}
-				if (frame_visible(py, f, &code, &lasti)) {
-					if (fb.n == fb.cap) {
-						size_t cap = fb.cap ? fb.cap * 2 : 32;
-						struct pha_frame_info *nfr =
-							realloc(fb.frames, cap * sizeof(*nfr));
-						if (!nfr)
-							goto oom;
-						fb.frames = nfr;
-						fb.cap = cap;
-					}
-					struct pha_frame_info *fi = &fb.frames[fb.n++];
-					fi->function = frame_buf_str(&fb, py, u64_or0(py, code + o->co_qualname));
-					fi->filename = frame_buf_str(&fb, py, u64_or0(py, code + o->co_filename));
-					fi->line = code_line(py, code, lasti);
-					fill_locals(py, &fb, fi, f, code);
-				}
+				if (frame_visible(py, f, &code, &lasti) &&
+				    !add_frame(py, &fb, f, code, o->co_qualname, code_line(py, code, lasti)))
+					goto oom;
 				uint64_t prev;
 				if (!rd64(py, f + o->if_previous, &prev)) {
 					py->svc.warn(py->svc.ctx, "thread %llu: frame at 0x%llx unreadable: "
