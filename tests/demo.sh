@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Demo: dump a core of a Python process full of garbage cycles, analyze it.
+# Demo: dump a core of a small leaking service and analyze it.
 #
 #   bash tests/demo.sh BIN
 #
-# Runs tests/scenarios/garbage.py under the machine's python3
-# (/usr/bin/python3.11 preferred), gets a kernel core (os.abort() with
-# ulimit -c unlimited; gcore when the kernel pipes cores elsewhere) into a
-# temporary directory, runs BIN on it from ./demo-out/, prints the summary
-# and the path of the report.
+# Runs tests/scenarios/demo_service.py (an order service whose pricing module
+# memoizes every quote in a module-level dict: the leak; finished orders are
+# garbage cycles) under the machine's python3 (/usr/bin/python3.11
+# preferred), gets a kernel core (os.abort() with ulimit -c unlimited; gcore
+# when the kernel pipes cores elsewhere), keeps it in ./demo-out/ so that it
+# can be analyzed again with other options, runs BIN on it there and prints
+# the summary and the paths of the core and the report.
 
 set -eu
 [ $# -eq 1 ] || { echo "usage: bash tests/demo.sh BIN" >&2; exit 2; }
@@ -20,18 +22,19 @@ PY=/usr/bin/python3.11
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/pyheap-demo.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 
-echo "demo: running tests/scenarios/garbage.py under $PY and dumping its core..."
+echo "demo: running tests/scenarios/demo_service.py under $PY and dumping its core..."
 core=$(PYTHONDONTWRITEBYTECODE=1 /usr/bin/python3 "$ROOT/tests/e2e/harness.py" core \
-	--python "$PY" --scenario garbage --out "$TMP/scenario")
-name="garbage-$(basename "$PY").core"
-mv "$core" "$TMP/$name"
-echo "demo: core $TMP/$name ($(du -h --apparent-size "$TMP/$name" | cut -f1))"
-echo
-
+	--python "$PY" --scenario demo_service --out "$TMP/scenario")
 OUT=$ROOT/demo-out
 mkdir -p "$OUT"
+name="demo_service-$(basename "$PY").core"
+mv "$core" "$OUT/$name"
+echo "demo: core $OUT/$name ($(du -h --apparent-size "$OUT/$name" | cut -f1))"
+echo
+
 cd "$OUT"
-"$BIN" "$TMP/$name"
+"$BIN" "$name"
 echo
 echo "demo: report written to $OUT/$name.pyheap.json.zst"
 echo "demo: read it with: zstd -dc $OUT/$name.pyheap.json.zst | python3 -m json.tool | less"
+echo "demo: analyze the core again, e.g.: $BIN --top 20 -v $OUT/$name"

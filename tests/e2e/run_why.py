@@ -24,7 +24,11 @@ the numbers only it knows, then ends with _truth.run()):
              the local. SKIP when the binary's roots carry no labels (the
              layout has no labelled_roots yet);
   why_dupes  duplicate strings/bytes built at run time: counts and wasted
-             bytes exact when the report has waste (SKIP otherwise).
+             bytes exact when the report has waste (SKIP otherwise);
+  demo_service  the program `make demo` dumps (an order service memoizing
+             every quote in shop.pricing._QUOTE_CACHE): the first leak
+             suspect is that dict, by address and by path, holding exactly
+             the quotes the program made, and no other accumulation suspect.
 
 Every report: schema-valid; retained.top_level_bytes == heap_bytes; heap
 and unrooted objects/bytes add up to the summary; no per-type retained size
@@ -46,7 +50,7 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as H  # noqa: E402
 
-SCENARIOS = ("why_cache", "why_leak", "why_local", "why_dupes")
+SCENARIOS = ("why_cache", "why_leak", "why_local", "why_dupes", "demo_service")
 
 
 def labels(path):
@@ -156,6 +160,33 @@ class Runner:
                 p.append("suspect without a sentence")
         self.rep.check(name, p, "heap %d objects, %d bytes; %d unrooted" % (
             ret["heap_objects"], ret["heap_bytes"], ret["unrooted_objects"]))
+
+    def demo_service(self, label, python):
+        base = "%s/demo_service" % label
+        rep, why = self.analyze(base + "/report", label, python, "demo_service")
+        if rep is None:
+            return
+        self.invariants(base + "/invariants", rep)
+        p = []
+        sus = rep["leak_suspects"]
+        want_path = "sys.modules['%s'].__dict__['%s']" % (why["leak_module"], why["leak_name"])
+        if not sus:
+            p.append("no leak suspect")
+        else:
+            s = sus[0]
+            got_path = "".join(labels(s["path"]))
+            if s["kind"] != "accumulation" or s["address"] != why["leak_id"]:
+                p.append("first suspect is %s %s at %s, not the %s dict 0x%x" % (
+                    s["kind"], s["type"], s["address"], why["leak_name"], why["leak_id"]))
+            if got_path != want_path:
+                p.append("first suspect's path %r, want %r" % (got_path, want_path))
+            holds = s.get("holds") or {}
+            if holds.get("type") != "shop.pricing.Quote" or holds.get("count") != why["quotes"]:
+                p.append("first suspect holds %s, want %d shop.pricing.Quote" % (holds, why["quotes"]))
+            others = [x["sentence"] for x in sus[1:] if x["kind"] == "accumulation"]
+            if others:
+                p.append("other accumulation suspects: %s" % others[:3])
+        self.rep.check(base + "/suspect", p, want_path)
 
     def why_cache(self, label, python):
         base = "%s/why_cache" % label
@@ -332,6 +363,7 @@ def main(argv=None):
             run.why_leak(lab, i.python)
             run.why_local(lab, i.python)
             run.why_dupes(lab, i.python)
+            run.demo_service(lab, i.python)
     finally:
         run.cleanup()
     c = rep.counts
