@@ -45,68 +45,6 @@ static const struct {
 	{"slice", K_SLICE}, {"range", K_RANGE}, {"instancemethod", K_INSTANCEMETHOD},
 };
 
-/* ---- strings ---- */
-
-/* One code point as UTF-8 into out; returns the byte count. */
-static size_t utf8_encode(uint32_t c, char out[4])
-{
-	if (c < 0x80) {
-		out[0] = (char)c;
-		return 1;
-	}
-	if (c < 0x800) {
-		out[0] = (char)(0xC0 | (c >> 6));
-		out[1] = (char)(0x80 | (c & 0x3F));
-		return 2;
-	}
-	if (c < 0x10000) {
-		out[0] = (char)(0xE0 | (c >> 12));
-		out[1] = (char)(0x80 | ((c >> 6) & 0x3F));
-		out[2] = (char)(0x80 | (c & 0x3F));
-		return 3;
-	}
-	out[0] = (char)(0xF0 | (c >> 18));
-	out[1] = (char)(0x80 | ((c >> 12) & 0x3F));
-	out[2] = (char)(0x80 | ((c >> 6) & 0x3F));
-	out[3] = (char)(0x80 | (c & 0x3F));
-	return 4;
-}
-
-/* Decode a str object into UTF-8 (truncated to size-1 bytes). */
-static bool read_str(struct pha_py *py, uint64_t addr, char *buf, size_t size)
-{
-	const struct pha_py_offsets *o = py->o;
-	uint32_t state;
-	int64_t len;
-	if (!addr || size == 0 || !rd(py, addr + 32, &state, 4) || !rd(py, addr + 16, &len, 8) ||
-	    len < 0)
-		return false;
-	unsigned kind = (state >> 2) & 7, compact = (state >> 5) & 1, ascii = (state >> 6) & 1;
-	uint64_t data;
-	if (compact && ascii)
-		data = addr + o->str_ascii_size;
-	else if (compact)
-		data = addr + o->str_compact_size;
-	else
-		data = u64_or0(py, addr + o->str_data);
-	if (!data || (kind != 1 && kind != 2 && kind != 4))
-		return false;
-	size_t out = 0;
-	for (int64_t i = 0; i < len; i++) {
-		uint32_t c = 0;
-		if (!rd(py, data + (uint64_t)i * kind, &c, kind))
-			return false;
-		char tmp[4];
-		size_t n = utf8_encode(c, tmp);
-		if (out + n >= size)
-			break;
-		memcpy(buf + out, tmp, n);
-		out += n;
-	}
-	buf[out] = 0;
-	return true;
-}
-
 /* ---- dicts (3.11+ keys layout) ---- */
 
 struct dkeys {
@@ -218,7 +156,7 @@ static uint64_t dict_get_str_v1(struct pha_py *py, uint64_t d, const char *key)
 	for (int64_t i = 0; i < k.nentries; i++) {
 		uint64_t e = k.entries + 24 * (uint64_t)i;
 		uint64_t kaddr = u64_or0(py, e + 8);
-		if (!kaddr || !read_str(py, kaddr, buf, sizeof(buf)) || strcmp(buf, key) != 0)
+		if (!kaddr || !cpy_read_str(py, kaddr, buf, sizeof(buf)) || strcmp(buf, key) != 0)
 			continue;
 		if (values)
 			return u64_or0(py, values + 8 * (uint64_t)i);
@@ -311,7 +249,7 @@ static uint64_t dict_get_str(struct pha_py *py, uint64_t d, const char *key)
 	char buf[256];
 	for (int64_t i = 0; i < k.nentries; i++) {
 		uint64_t kaddr = u64_or0(py, k.entries + esize * (uint64_t)i + koff);
-		if (!kaddr || !read_str(py, kaddr, buf, sizeof(buf)) || strcmp(buf, key) != 0)
+		if (!kaddr || !cpy_read_str(py, kaddr, buf, sizeof(buf)) || strcmp(buf, key) != 0)
 			continue;
 		if (values)
 			return u64_or0(py, values + 8 * (uint64_t)i);
@@ -578,7 +516,7 @@ static inline bool tinfo_bad(const struct tinfo *ti)
 	return (int)ti->kind == -1;
 }
 
-static struct tinfo *type_of(struct pha_py *py, uint64_t t)
+struct tinfo *cpy_type_of(struct pha_py *py, uint64_t t)
 {
 	if (!t || (t & 7))
 		return NULL;
@@ -597,7 +535,7 @@ static bool is_exact_str(struct pha_py *py, uint64_t o)
 	uint64_t t = u64_or0(py, o + 8);
 	if (py->str_type)
 		return t == py->str_type;
-	struct tinfo *ti = type_of(py, t);
+	struct tinfo *ti = cpy_type_of(py, t);
 	return ti && ti->kind == K_STR && !(ti->flags & TPF_HEAPTYPE);
 }
 
@@ -612,39 +550,6 @@ static uint64_t preheader(struct pha_py *py, const struct tinfo *ti)
 	if (ti->flags & managed)
 		n += 16;
 	return n;
-}
-
-static uint64_t str_size(struct pha_py *py, uint64_t a)
-{
-	const struct pha_py_offsets *o = py->o;
-	uint32_t state = u32_or0(py, a + 32);
-	uint64_t n = (uint64_t)i64_or0(py, a + 16);
-	unsigned kind = (state >> 2) & 7, compact = (state >> 5) & 1, ascii = (state >> 6) & 1;
-	uint64_t size, data;
-	if (compact && ascii) {
-		size = o->str_ascii_size + n + 1;
-		data = a + o->str_ascii_size;
-	} else if (compact) {
-		size = o->str_compact_size + (n + 1) * kind;
-		data = a + o->str_compact_size;
-	} else {
-		/* Legacy (non-compact) strings: str subclass instances. */
-		size = o->str_compact_size + 8;	/* sizeof(PyUnicodeObject) */
-		data = u64_or0(py, a + o->str_data);
-		if (data)
-			size += (n + 1) * kind;
-	}
-	if (o->str_has_wstr) {
-		uint64_t wstr = u64_or0(py, a + o->str_wstr);
-		if (wstr && wstr != data)
-			size += (compact && ascii ? n : (uint64_t)i64_or0(py, a + o->str_wstr_length)) * 4 + 4;
-	}
-	if (!(compact && ascii)) {
-		uint64_t utf8 = u64_or0(py, a + o->str_utf8);
-		if (utf8 && utf8 != data)
-			size += (uint64_t)i64_or0(py, a + o->str_utf8_length) + 1;
-	}
-	return size;
 }
 
 static uint64_t code_of_gen(struct pha_py *py, uint64_t g)
@@ -718,7 +623,7 @@ static uint64_t object_size(struct pha_py *py, uint64_t a, const struct tinfo *t
 			size += 16 * (u64_or0(py, a + 32) + 1);
 		break;
 	case K_STR:
-		size = str_size(py, a);
+		size = cpy_str_size(py, a);
 		break;
 	case K_BYTEARRAY: {
 		uint64_t alloc = u64_or0(py, a + 24);
@@ -796,7 +701,7 @@ static uint64_t object_size(struct pha_py *py, uint64_t a, const struct tinfo *t
 		break;
 	}
 	case K_TYPE: {
-		struct tinfo *self = type_of(py, a);
+		struct tinfo *self = cpy_type_of(py, a);
 		if (self && (self->flags & TPF_HEAPTYPE)) {
 			size = o->heaptype_size;
 			struct dkeys k;
@@ -829,7 +734,7 @@ struct pha_error *pha_cpython_object_info(struct pha_py *py, uint64_t addr,
 	if (!addr || (addr & 7) || !rd(py, addr, hdr, sizeof(hdr)))
 		return pha_error_fault(addr, "object header at 0x%llx unreadable",
 				       (unsigned long long)addr);
-	struct tinfo *ti = type_of(py, hdr[1]);
+	struct tinfo *ti = cpy_type_of(py, hdr[1]);
 	if (!ti)
 		return pha_error_create(PHA_ERR_INPUT, "0x%llx: type pointer 0x%llx is not a type",
 					(unsigned long long)addr, (unsigned long long)hdr[1]);
@@ -897,7 +802,7 @@ static void conservative_refs(struct pha_py *py, uint64_t a, uint64_t start, uin
 		/* A plausible object: positive refcount and a valid type. */
 		uint64_t hdr[2];
 		if (!rd(py, v, hdr, sizeof(hdr)) || (int32_t)(uint32_t)hdr[0] == 0 ||
-		    (!py->o->immortal && (int64_t)hdr[0] <= 0) || !type_of(py, hdr[1]))
+		    (!py->o->immortal && (int64_t)hdr[0] <= 0) || !cpy_type_of(py, hdr[1]))
 			continue;
 		cb(arg, v, PHA_REF_TRAVERSED);
 	}
@@ -906,7 +811,7 @@ static void conservative_refs(struct pha_py *py, uint64_t a, uint64_t start, uin
 static void type_refs(struct pha_py *py, uint64_t t, pha_ref_fn *cb, void *arg)
 {
 	const struct pha_py_offsets *o = py->o;
-	struct tinfo *ti = type_of(py, t);
+	struct tinfo *ti = cpy_type_of(py, t);
 	if (!ti)
 		return;
 	bool heap = ti->flags & TPF_HEAPTYPE;
@@ -1088,7 +993,7 @@ struct pha_error *pha_cpython_for_each_ref(struct pha_py *py, uint64_t a,
 					   pha_ref_fn *cb, void *arg)
 {
 	const struct pha_py_offsets *o = py->o;
-	struct tinfo *ti = type_of(py, info->type);
+	struct tinfo *ti = cpy_type_of(py, info->type);
 	if (!ti)
 		return NULL;
 	const unsigned T = PHA_REF_TRAVERSED;
@@ -1323,17 +1228,17 @@ struct pha_error *pha_cpython_for_each_ref(struct pha_py *py, uint64_t a,
 
 const char *pha_cpython_type_name(struct pha_py *py, uint64_t t)
 {
-	struct tinfo *ti = type_of(py, t);
+	struct tinfo *ti = cpy_type_of(py, t);
 	if (!ti)
 		return "<invalid type>";
 	if (ti->name)
 		return ti->name;
 	char qual[512], mod[512];
 	if (ti->flags & TPF_HEAPTYPE) {
-		if (!read_str(py, u64_or0(py, t + py->o->ht_qualname), qual, sizeof(qual)))
+		if (!cpy_read_str(py, u64_or0(py, t + py->o->ht_qualname), qual, sizeof(qual)))
 			snprintf(qual, sizeof(qual), "<type at 0x%llx>", (unsigned long long)t);
 		uint64_t m = dict_get_str(py, u64_or0(py, t + TP_DICT), "__module__");
-		if (m && read_str(py, m, mod, sizeof(mod)) && strcmp(mod, "builtins") != 0) {
+		if (m && cpy_read_str(py, m, mod, sizeof(mod)) && strcmp(mod, "builtins") != 0) {
 			if (asprintf(&ti->name, "%s.%s", mod, qual) < 0)
 				ti->name = NULL;
 		} else {
@@ -1473,7 +1378,7 @@ static bool frame_visible(struct pha_py *py, uint64_t f, uint64_t *code_ret, int
 	if (owner > OWNED_BY_FRAME_OBJECT)
 		return false;
 	uint64_t code = frame_obj_at(py, f + o->if_code);
-	struct tinfo *ti = code ? type_of(py, u64_or0(py, code + 8)) : NULL;
+	struct tinfo *ti = code ? cpy_type_of(py, u64_or0(py, code + 8)) : NULL;
 	if (!ti || ti->kind != K_CODE)
 		return false;
 	uint64_t instr = u64_or0(py, f + o->if_prev_instr);
@@ -1583,7 +1488,7 @@ static void frame_buf_reset(struct frame_buf *fb)
 static const char *frame_buf_str(struct frame_buf *fb, struct pha_py *py, uint64_t s)
 {
 	char buf[1024];
-	if (!read_str(py, s, buf, sizeof(buf)))
+	if (!cpy_read_str(py, s, buf, sizeof(buf)))
 		strcpy(buf, "?");
 	char **ns = realloc(fb->strings, (fb->nstrings + 1) * sizeof(*ns));
 	if (!ns)
@@ -1663,7 +1568,7 @@ static int frame_line_v1(struct pha_py *py, uint64_t f, uint64_t code)
 
 static bool is_code(struct pha_py *py, uint64_t code)
 {
-	struct tinfo *ti = code ? type_of(py, u64_or0(py, code + 8)) : NULL;
+	struct tinfo *ti = code ? cpy_type_of(py, u64_or0(py, code + 8)) : NULL;
 	return ti && ti->kind == K_CODE;
 }
 
@@ -1898,7 +1803,7 @@ static void find_subtype_traverse(struct pha_py *py)
 
 static bool is_dict(struct pha_py *py, uint64_t a)
 {
-	struct tinfo *ti = a ? type_of(py, u64_or0(py, a + 8)) : NULL;
+	struct tinfo *ti = a ? cpy_type_of(py, u64_or0(py, a + 8)) : NULL;
 	return ti && (ti->kind == K_DICT);
 }
 
@@ -2094,7 +1999,7 @@ uint32_t pha_cpython_hexversion(struct pha_py *py)
 	if (!py->ninterps)
 		return 0;
 	uint64_t v = dict_get_str(py, u64_or0(py, py->interps[0] + o->is_sysdict), "hexversion");
-	struct tinfo *ti = v ? type_of(py, u64_or0(py, v + 8)) : NULL;
+	struct tinfo *ti = v ? cpy_type_of(py, u64_or0(py, v + 8)) : NULL;
 	if (!ti || ti->kind != K_INT)
 		return 0;
 	int64_t nd = o->long_lv_tag ? (int64_t)(u64_or0(py, v + 16) >> 3) : i64_or0(py, v + 16);
@@ -2172,7 +2077,7 @@ typedef void local_fn(void *arg, const char *name, uint64_t value, uint64_t cell
 
 static bool is_kind(struct pha_py *py, uint64_t obj, enum kind k)
 {
-	struct tinfo *ti = obj ? type_of(py, u64_or0(py, obj + 8)) : NULL;
+	struct tinfo *ti = obj ? cpy_type_of(py, u64_or0(py, obj + 8)) : NULL;
 	return ti && ti->kind == k;
 }
 
@@ -2220,7 +2125,7 @@ static void each_local(struct pha_py *py, uint64_t f, uint64_t code, local_fn *f
 			if (t == 0 && nlocals >= 0 && (uint64_t)nlocals < n)
 				n = (uint64_t)nlocals;
 			for (uint64_t i = 0; i < n; i++, slot++) {
-				if (!read_str(py, u64_or0(py, tabs[t] + TUPLE_ITEMS(py) + 8 * i), name, sizeof(name)))
+				if (!cpy_read_str(py, u64_or0(py, tabs[t] + TUPLE_ITEMS(py) + 8 * i), name, sizeof(name)))
 					strcpy(name, "?");
 				uint64_t v = u64_or0(py, f + o->fo_localsplus + 8 * slot), cell = 0;
 				if (t > 0 && is_kind(py, v, K_CELL)) {
@@ -2241,7 +2146,7 @@ static void each_local(struct pha_py *py, uint64_t f, uint64_t code, local_fn *f
 	 * on; only the value stack above them depends on the stack top, which
 	 * a frame calling into C (the innermost one, usually) has not saved. */
 	for (uint64_t i = 0; i < n; i++) {
-		if (!read_str(py, u64_or0(py, names + TUPLE_ITEMS(py) + 8 * i), name, sizeof(name)))
+		if (!cpy_read_str(py, u64_or0(py, names + TUPLE_ITEMS(py) + 8 * i), name, sizeof(name)))
 			strcpy(name, "?");
 		uint64_t v = slot_obj(py, f + o->if_localsplus + 8 * i);
 		uint64_t cell = 0;
@@ -2354,10 +2259,10 @@ static void frame_names(struct pha_py *py, uint64_t code, char *func, size_t fsi
 			size_t fisize)
 {
 	const struct pha_py_offsets *o = py->o;
-	if (!code || !read_str(py, u64_or0(py, code + (o->co_qualname ? o->co_qualname : o->co_name)),
+	if (!code || !cpy_read_str(py, u64_or0(py, code + (o->co_qualname ? o->co_qualname : o->co_name)),
 			       func, fsize))
 		snprintf(func, fsize, "?");
-	if (!code || !read_str(py, u64_or0(py, code + o->co_filename), file, fisize))
+	if (!code || !cpy_read_str(py, u64_or0(py, code + o->co_filename), file, fisize))
 		snprintf(file, fisize, "?");
 }
 
@@ -2499,7 +2404,7 @@ struct pha_error *pha_cpython_labelled_roots(struct pha_py *py,
 		uint64_t base = py->interps[0] + o->is_types_builtins;
 		for (uint64_t i = 0; i < 512; i++) {
 			uint64_t t = u64_or0(py, base + i * o->static_builtin_state_size);
-			struct tinfo *ti = t ? type_of(py, t) : NULL;
+			struct tinfo *ti = t ? cpy_type_of(py, t) : NULL;
 			if (!ti)
 				break;
 			if (ti->flags & TPF_HEAPTYPE)
@@ -2512,85 +2417,6 @@ struct pha_error *pha_cpython_labelled_roots(struct pha_py *py,
 }
 
 /* -- previews -- */
-
-/* Append a str's first max code points, repr-escaped, to buf. */
-static void put(char *buf, size_t size, size_t *pos, const char *s, size_t n)
-{
-	for (size_t i = 0; i < n && *pos + 1 < size; i++)
-		buf[(*pos)++] = s[i];
-	buf[*pos < size ? *pos : size - 1] = 0;
-}
-
-static bool str_codepoints(struct pha_py *py, uint64_t addr, uint32_t *cp, size_t max,
-			   size_t *n_ret, int64_t *len_ret)
-{
-	const struct pha_py_offsets *o = py->o;
-	uint32_t state;
-	int64_t len;
-	if (!addr || !rd(py, addr + 32, &state, 4) || !rd(py, addr + 16, &len, 8) || len < 0)
-		return false;
-	unsigned kind = (state >> 2) & 7, compact = (state >> 5) & 1, ascii = (state >> 6) & 1;
-	uint64_t data = compact && ascii ? addr + o->str_ascii_size
-		      : compact		 ? addr + o->str_compact_size
-					 : u64_or0(py, addr + o->str_data);
-	if (!data || (kind != 1 && kind != 2 && kind != 4))
-		return false;
-	size_t n = (uint64_t)len < max ? (size_t)len : max;
-	for (size_t i = 0; i < n; i++) {
-		cp[i] = 0;
-		if (!rd(py, data + i * kind, &cp[i], kind))
-			return false;
-	}
-	*n_ret = n;
-	*len_ret = len;
-	return true;
-}
-
-static void put_utf8(char *buf, size_t size, size_t *pos, uint32_t c)
-{
-	char t[4];
-	size_t n = utf8_encode(c, t);
-	if (*pos + n < size)
-		put(buf, size, pos, t, n);
-}
-
-/* repr()-style quoting of code points (or bytes): ' unless the text has '
- * and no ". Control characters, DEL and C1 controls are escaped; other
- * non-ASCII characters are kept (UTF-8). */
-static void put_quoted(char *buf, size_t size, size_t *pos, const uint32_t *cp, size_t n,
-		       bool bytes)
-{
-	bool sq = false, dq = false;
-	for (size_t i = 0; i < n; i++) {
-		sq |= cp[i] == '\'';
-		dq |= cp[i] == '"';
-	}
-	char q = sq && !dq ? '"' : '\'';
-	if (bytes)
-		put(buf, size, pos, "b", 1);
-	put(buf, size, pos, &q, 1);
-	for (size_t i = 0; i < n; i++) {
-		uint32_t c = cp[i];
-		char e[16];
-		if (c == (uint32_t)q || c == '\\') {
-			e[0] = '\\';
-			e[1] = (char)c;
-			put(buf, size, pos, e, 2);
-		} else if (c == '\n') {
-			put(buf, size, pos, "\\n", 2);
-		} else if (c == '\r') {
-			put(buf, size, pos, "\\r", 2);
-		} else if (c == '\t') {
-			put(buf, size, pos, "\\t", 2);
-		} else if (c < 0x20 || c == 0x7f || (c >= 0x80 && (bytes || c < 0xa0))) {
-			snprintf(e, sizeof(e), "\\x%02x", c);
-			put(buf, size, pos, e, 4);
-		} else {
-			put_utf8(buf, size, pos, c);
-		}
-	}
-	put(buf, size, pos, &q, 1);
-}
 
 /* Decimal of a CPython int (30-bit digits, little-endian). */
 static void int_preview(struct pha_py *py, uint64_t a, char *buf, size_t size)
@@ -2655,12 +2481,12 @@ static void int_preview(struct pha_py *py, uint64_t a, char *buf, size_t size)
 		size_t pos = 0;
 		char t[16];
 		if (neg)
-			put(buf, size, &pos, "-", 1);
+			cpy_put(buf, size, &pos, "-", 1);
 		int n = snprintf(t, sizeof(t), "%u", out[nl - 1]);
-		put(buf, size, &pos, t, (size_t)n);
+		cpy_put(buf, size, &pos, t, (size_t)n);
 		for (size_t j = nl - 1; j-- > 0;) {
 			n = snprintf(t, sizeof(t), "%09u", out[j]);
-			put(buf, size, &pos, t, (size_t)n);
+			cpy_put(buf, size, &pos, t, (size_t)n);
 		}
 	}
 	free(out);
@@ -2699,29 +2525,29 @@ static void float_preview(double v, char *buf, size_t size)
 	digits[nd] = 0;
 	size_t pos = 0;
 	if (neg)
-		put(buf, size, &pos, "-", 1);
+		cpy_put(buf, size, &pos, "-", 1);
 	if (exp < -4 || exp >= 16) {
-		put(buf, size, &pos, digits, 1);
+		cpy_put(buf, size, &pos, digits, 1);
 		if (nd > 1) {
-			put(buf, size, &pos, ".", 1);
-			put(buf, size, &pos, digits + 1, nd - 1);
+			cpy_put(buf, size, &pos, ".", 1);
+			cpy_put(buf, size, &pos, digits + 1, nd - 1);
 		}
 		char t[16];
 		int n = snprintf(t, sizeof(t), "e%c%02d", exp < 0 ? '-' : '+', exp < 0 ? -exp : exp);
-		put(buf, size, &pos, t, (size_t)n);
+		cpy_put(buf, size, &pos, t, (size_t)n);
 	} else if (exp < 0) {
-		put(buf, size, &pos, "0.", 2);
+		cpy_put(buf, size, &pos, "0.", 2);
 		for (int i = 0; i < -exp - 1; i++)
-			put(buf, size, &pos, "0", 1);
-		put(buf, size, &pos, digits, nd);
+			cpy_put(buf, size, &pos, "0", 1);
+		cpy_put(buf, size, &pos, digits, nd);
 	} else {
 		for (int i = 0; i <= exp; i++)
-			put(buf, size, &pos, (size_t)i < nd ? &digits[i] : "0", 1);
-		put(buf, size, &pos, ".", 1);
+			cpy_put(buf, size, &pos, (size_t)i < nd ? &digits[i] : "0", 1);
+		cpy_put(buf, size, &pos, ".", 1);
 		if ((size_t)exp + 1 < nd)
-			put(buf, size, &pos, digits + exp + 1, nd - (size_t)exp - 1);
+			cpy_put(buf, size, &pos, digits + exp + 1, nd - (size_t)exp - 1);
 		else
-			put(buf, size, &pos, "0", 1);
+			cpy_put(buf, size, &pos, "0", 1);
 	}
 }
 
@@ -2731,7 +2557,7 @@ bool pha_cpython_preview(struct pha_py *py, uint64_t addr, bool redact, char *bu
 		return false;
 	buf[0] = 0;
 	uint64_t type = u64_or0(py, addr + 8);
-	struct tinfo *ti = type_of(py, type);
+	struct tinfo *ti = cpy_type_of(py, type);
 	if (!ti)
 		return false;
 	const char *tn = (ti->flags & TPF_HEAPTYPE) ? "" : pha_cpython_type_name(py, type);
@@ -2758,12 +2584,12 @@ bool pha_cpython_preview(struct pha_py *py, uint64_t addr, bool redact, char *bu
 		uint32_t cp[80];
 		size_t n, pos = 0;
 		int64_t len;
-		if (!str_codepoints(py, addr, cp, 80, &n, &len))
+		if (!cpy_str_codepoints(py, addr, cp, 80, &n, &len))
 			return false;
 		if (redact)
 			snprintf(buf, size, "<str len=%lld>", (long long)len);
 		else
-			put_quoted(buf, size, &pos, cp, n, false);
+			cpy_put_quoted(buf, size, &pos, cp, n, false);
 		return true;
 	}
 	case K_BYTES: {
@@ -2781,7 +2607,7 @@ bool pha_cpython_preview(struct pha_py *py, uint64_t addr, bool redact, char *bu
 			return false;
 		for (size_t i = 0; i < n; i++)
 			cp[i] = b[i];
-		put_quoted(buf, size, &pos, cp, n, true);
+		cpy_put_quoted(buf, size, &pos, cp, n, true);
 		return true;
 	}
 	case K_LIST:
@@ -2802,47 +2628,10 @@ bool pha_cpython_preview(struct pha_py *py, uint64_t addr, bool redact, char *bu
 	}
 }
 
-bool pha_cpython_value_bytes(struct pha_py *py, uint64_t addr, uint64_t *data_ret,
-			     uint64_t *len_ret, unsigned *unit_ret)
-{
-	const struct pha_py_offsets *o = py->o;
-	struct tinfo *ti = type_of(py, u64_or0(py, addr + 8));
-	if (!ti)
-		return false;
-	int64_t len;
-	if (!rd(py, addr + 16, &len, 8) || len < 0 || (uint64_t)len > MAX_CONTAINER * 64)
-		return false;
-	if (ti->kind == K_BYTES) {
-		*data_ret = addr + 32;
-		*len_ret = (uint64_t)len;
-		*unit_ret = 0;
-		return true;
-	}
-	if (ti->kind != K_STR)
-		return false;
-	uint32_t state;
-	if (!rd(py, addr + 32, &state, 4))
-		return false;
-	unsigned kind = (state >> 2) & 7, compact = (state >> 5) & 1, ascii = (state >> 6) & 1;
-	uint64_t data;
-	if (compact && ascii)
-		data = addr + o->str_ascii_size;
-	else if (compact)
-		data = addr + o->str_compact_size;
-	else
-		data = u64_or0(py, addr + o->str_data);
-	if (!data || (kind != 1 && kind != 2 && kind != 4))
-		return false;
-	*data_ret = data;
-	*len_ret = (uint64_t)len * kind;
-	*unit_ret = kind;
-	return true;
-}
-
 bool pha_cpython_container_len(struct pha_py *py, uint64_t addr, uint64_t *used_ret,
 			       uint64_t *capacity_ret)
 {
-	struct tinfo *ti = type_of(py, u64_or0(py, addr + 8));
+	struct tinfo *ti = cpy_type_of(py, u64_or0(py, addr + 8));
 	if (!ti)
 		return false;
 	switch (ti->kind) {
@@ -2878,7 +2667,7 @@ bool pha_cpython_container_len(struct pha_py *py, uint64_t addr, uint64_t *used_
  * [42]/[None]/[True] for small ints and singletons, else [<TYPE>]. */
 static void key_label(struct pha_py *py, uint64_t key, bool redact, char *buf, size_t size)
 {
-	struct tinfo *ti = key ? type_of(py, u64_or0(py, key + 8)) : NULL;
+	struct tinfo *ti = key ? cpy_type_of(py, u64_or0(py, key + 8)) : NULL;
 	size_t pos = 0;
 	if (ti && ti->kind == K_STR) {
 		if (redact) {
@@ -2888,12 +2677,12 @@ static void key_label(struct pha_py *py, uint64_t key, bool redact, char *buf, s
 		uint32_t cp[40];
 		size_t n;
 		int64_t len;
-		if (str_codepoints(py, key, cp, 40, &n, &len)) {
-			put(buf, size, &pos, "[", 1);
-			put_quoted(buf, size, &pos, cp, n, false);
+		if (cpy_str_codepoints(py, key, cp, 40, &n, &len)) {
+			cpy_put(buf, size, &pos, "[", 1);
+			cpy_put_quoted(buf, size, &pos, cp, n, false);
 			if (len > 40)
-				put(buf, size, &pos, "...", 3);
-			put(buf, size, &pos, "]", 1);
+				cpy_put(buf, size, &pos, "...", 3);
+			cpy_put(buf, size, &pos, "]", 1);
 			return;
 		}
 	}
@@ -2957,7 +2746,7 @@ static void cached_key_name(struct pha_py *py, const struct tinfo *ti, uint64_t 
 		key = u64_or0(py, k.entries + (k.kind == DICT_KEYS_GENERAL ? 24 * i + 8 : 16 * i));
 	}
 	char name[128];
-	if (key && read_str(py, key, name, sizeof(name)))
+	if (key && cpy_read_str(py, key, name, sizeof(name)))
 		snprintf(buf, size, ".%s", name);
 	else
 		snprintf(buf, size, "<attribute %llu>", (unsigned long long)i);
@@ -3049,7 +2838,7 @@ static bool iframe_label(struct pha_py *py, uint64_t f, uint64_t dst, const char
 			continue;
 		char name[128];
 		if ((uint64_t)i < nplus &&
-		    read_str(py, u64_or0(py, names + TUPLE_ITEMS(py) + 8 * (uint64_t)i), name, sizeof(name)))
+		    cpy_read_str(py, u64_or0(py, names + TUPLE_ITEMS(py) + 8 * (uint64_t)i), name, sizeof(name)))
 			snprintf(buf, size, local_fmt, name);
 		else
 			snprintf(buf, size, "<stack>");
@@ -3089,7 +2878,7 @@ static bool frame_label_v1(struct pha_py *py, uint64_t f, uint64_t dst, const ch
 		for (int t = 0; t < 3; t++) {
 			if (i < lens[t]) {
 				char name[128];
-				if (read_str(py, u64_or0(py, tabs[t] + TUPLE_ITEMS(py) + 8 * i), name, sizeof(name))) {
+				if (cpy_read_str(py, u64_or0(py, tabs[t] + TUPLE_ITEMS(py) + 8 * i), name, sizeof(name))) {
 					snprintf(buf, size, local_fmt, name);
 					return true;
 				}
@@ -3318,7 +3107,7 @@ static bool kind_label(struct pha_py *py, uint64_t a, uint64_t dst, struct tinfo
 				    FIELDS({16, ".start"}, {24, ".stop"}, {32, ".step"}, {40, "<length>"}),
 				    buf, size);
 	case K_TYPE: {
-		struct tinfo *self = type_of(py, a);
+		struct tinfo *self = cpy_type_of(py, a);
 		bool heap = self && (self->flags & TPF_HEAPTYPE);
 		/* tp_dict, or 3.12+ a static builtin type's dict in the interpreter. */
 		struct find_ref fr = {.dst = dst};
@@ -3367,7 +3156,7 @@ bool pha_cpython_edge_label(struct pha_py *py, uint64_t src, uint64_t dst, bool 
 		return false;
 	buf[0] = 0;
 	uint64_t type = u64_or0(py, src + 8);
-	struct tinfo *ti = type_of(py, type);
+	struct tinfo *ti = cpy_type_of(py, type);
 	if (!ti)
 		return false;
 	bool heap = ti->flags & TPF_HEAPTYPE;

@@ -215,4 +215,18 @@ static inline void ref_array(struct pha_py *py, pha_ref_fn *cb, void *arg, uint6
 	}
 }
 
+/* ---- what one file offers the others ---- */
+
+/* objects.c: types */
+struct tinfo *cpy_type_of(struct pha_py *py, uint64_t t);
+
+/* strings.c */
+bool cpy_read_str(struct pha_py *py, uint64_t addr, char *buf, size_t size);
+uint64_t cpy_str_size(struct pha_py *py, uint64_t a);
+bool cpy_str_codepoints(struct pha_py *py, uint64_t addr, uint32_t *cp, size_t max,
+			size_t *n_ret, int64_t *len_ret);
+void cpy_put(char *buf, size_t size, size_t *pos, const char *s, size_t n);
+void cpy_put_quoted(char *buf, size_t size, size_t *pos, const uint32_t *cp, size_t n,
+		    bool bytes);
+
 #endif
