@@ -45,234 +45,6 @@ static const struct {
 	{"slice", K_SLICE}, {"range", K_RANGE}, {"instancemethod", K_INSTANCEMETHOD},
 };
 
-/* ---- dicts (3.11+ keys layout) ---- */
-
-struct dkeys {
-	uint64_t addr;
-	int64_t refcnt;
-	uint8_t log2_size, log2_index_bytes, kind;
-	int64_t usable, nentries;
-	uint64_t entries;
-};
-
-enum { DICT_KEYS_GENERAL = 0, DICT_KEYS_UNICODE = 1, DICT_KEYS_SPLIT = 2 };
-
-static bool read_keys(struct pha_py *py, uint64_t keys, struct dkeys *k)
-{
-	uint8_t hdr[32];
-	if (!keys || !rd(py, keys, hdr, sizeof(hdr)))
-		return false;
-	k->addr = keys;
-	memcpy(&k->refcnt, hdr, 8);
-	k->log2_size = hdr[8];
-	k->log2_index_bytes = hdr[9];
-	k->kind = hdr[10];
-	memcpy(&k->usable, hdr + 16, 8);
-	memcpy(&k->nentries, hdr + 24, 8);
-	if (k->log2_size > 40 || k->log2_index_bytes > 43 || k->kind > 2 || k->nentries < 0 ||
-	    (uint64_t)k->nentries > (1ULL << k->log2_size))
-		return false;
-	k->entries = keys + 32 + (1ULL << k->log2_index_bytes);
-	return true;
-}
-
-static uint64_t keys_size(const struct dkeys *k)
-{
-	uint64_t n = 1ULL << k->log2_size;
-	return 32 + (1ULL << k->log2_index_bytes) +
-	       ((2 * n) / 3) * (k->kind == DICT_KEYS_GENERAL ? 24 : 16);
-}
-
-/* ---- dicts, 3.8 - 3.10 keys layout ----
- * PyDictKeysObject{dk_refcnt, dk_size, dk_lookup, dk_usable, dk_nentries}
- * (40 bytes), then dk_size indices of 1/2/4/8 bytes by dk_size, then
- * 24-byte {hash, key, value} entries. A split table keeps its values in
- * ma_values[i]. */
-
-static bool read_keys_v1(struct pha_py *py, uint64_t keys, struct dkeys *k)
-{
-	int64_t hdr[5];
-	if (!keys || !rd(py, keys, hdr, sizeof(hdr)))
-		return false;
-	int64_t n = hdr[1];
-	if (n < 1 || n > (1LL << 40) || (n & (n - 1)) || hdr[4] < 0 || hdr[4] > n)
-		return false;
-	unsigned w = n <= 0xff ? 1 : n <= 0xffff ? 2 : n <= 0xffffffffLL ? 4 : 8;
-	k->addr = keys;
-	k->refcnt = hdr[0];
-	k->usable = hdr[3];
-	k->nentries = hdr[4];
-	k->kind = DICT_KEYS_GENERAL;
-	k->log2_size = (uint8_t)__builtin_ctzll((uint64_t)n);
-	k->log2_index_bytes = (uint8_t)__builtin_ctzll((uint64_t)n * w);
-	k->entries = keys + 40 + (uint64_t)n * w;
-	return true;
-}
-
-/* _PyDict_KeysSize: header, indices, USABLE_FRACTION(n) entries. */
-static uint64_t keys_size_v1(const struct dkeys *k)
-{
-	uint64_t n = 1ULL << k->log2_size;
-	return 40 + (1ULL << k->log2_index_bytes) + ((2 * n) / 3) * 24;
-}
-
-static bool is_exact_str(struct pha_py *py, uint64_t o);
-
-/* dict_traverse of 3.8 - 3.10: values (ma_values[i] for a split table);
- * keys only when dk_lookup is the general lookdict, which a table uses
- * once it holds a key that is not an exact str. lookdict is a static
- * function (no symbol in a stripped binary), so the key's own type
- * decides: exact str keys are never GC objects, so whether they count as
- * visited does not change the collector's arithmetic. */
-static void dict_refs_v1(struct pha_py *py, uint64_t d, pha_ref_fn *cb, void *arg)
-{
-	struct dkeys k;
-	uint64_t values = u64_or0(py, d + 40);
-	if (!read_keys_v1(py, u64_or0(py, d + 32), &k))
-		return;
-	uint64_t n = (uint64_t)k.nentries;
-	if (values) {
-		ref_array(py, cb, arg, values, n, PHA_REF_TRAVERSED);
-		return;
-	}
-	for (uint64_t i = 0; i < n; i++) {
-		uint64_t e[3];
-		if (!rd(py, k.entries + 24 * i, e, sizeof(e)))
-			return;
-		if (e[2]) {
-			ref(cb, arg, e[2], PHA_REF_TRAVERSED);
-			ref(cb, arg, e[1], is_exact_str(py, e[1]) ? 0 : PHA_REF_TRAVERSED);
-		}
-	}
-}
-
-static uint64_t dict_get_str_v1(struct pha_py *py, uint64_t d, const char *key)
-{
-	struct dkeys k;
-	uint64_t values = u64_or0(py, d + 40);
-	if (!read_keys_v1(py, u64_or0(py, d + 32), &k))
-		return 0;
-	char buf[256];
-	for (int64_t i = 0; i < k.nentries; i++) {
-		uint64_t e = k.entries + 24 * (uint64_t)i;
-		uint64_t kaddr = u64_or0(py, e + 8);
-		if (!kaddr || !cpy_read_str(py, kaddr, buf, sizeof(buf)) || strcmp(buf, key) != 0)
-			continue;
-		if (values)
-			return u64_or0(py, values + 8 * (uint64_t)i);
-		return u64_or0(py, e + 16);
-	}
-	return 0;
-}
-
-/* dict.__sizeof__ of 3.8 - 3.10: a split table adds USABLE_FRACTION(n)
- * value slots; keys count when the dict owns them (dk_refcnt == 1). */
-static uint64_t dict_size_v1(struct pha_py *py, uint64_t d, uint64_t basicsize)
-{
-	struct dkeys k;
-	uint64_t res = basicsize;
-	if (!read_keys_v1(py, u64_or0(py, d + 32), &k))
-		return res;
-	if (u64_or0(py, d + 40))
-		res += 8 * (((2ULL << k.log2_size)) / 3);
-	if (k.refcnt == 1)
-		res += keys_size_v1(&k);
-	return res;
-}
-
-/* The value array of a split dict: 3.13+ PyDictValues has a 8-byte
- * header {capacity, size, embedded, valid} before values[]. */
-static inline uint64_t values_array(struct pha_py *py, uint64_t values)
-{
-	return values && py->o->dict_values_header ? values + 8 : values;
-}
-
-/* What dict_traverse visits, plus (flags 0) the keys it skips. */
-static void dict_refs(struct pha_py *py, uint64_t d, pha_ref_fn *cb, void *arg)
-{
-	if (py->o->dict_keys_v1) {
-		dict_refs_v1(py, d, cb, arg);
-		return;
-	}
-	struct dkeys k;
-	uint64_t values = u64_or0(py, d + 40);
-	/* 3.13.0-3.13.2: values embedded in their object are visited by the
-	 * object, not by the dict (3.13.3+: by the dict, which the object
-	 * visits). */
-	if (values && py->o->dict_values_header && !py->dict_visits_embedded &&
-	    u8_or0(py, values + 2))
-		return;
-	values = values_array(py, values);
-	if (!read_keys(py, u64_or0(py, d + 32), &k))
-		return;
-	uint64_t n = (uint64_t)k.nentries;
-	if (k.kind == DICT_KEYS_GENERAL) {
-		for (uint64_t i = 0; i < n; i++) {
-			uint64_t e[3];
-			if (!rd(py, k.entries + 24 * i, e, sizeof(e)))
-				return;
-			if (e[2]) {
-				ref(cb, arg, e[2], PHA_REF_TRAVERSED);
-				ref(cb, arg, e[1], PHA_REF_TRAVERSED);
-			}
-		}
-		return;
-	}
-	if (values) {
-		/* Split table: values live apart from the shared keys; the keys
-		 * (attribute names) belong to the type's cached keys. */
-		ref_array(py, cb, arg, values, n, PHA_REF_TRAVERSED);
-		return;
-	}
-	for (uint64_t i = 0; i < n; i++) {
-		uint64_t e[2];
-		if (!rd(py, k.entries + 16 * i, e, sizeof(e)))
-			return;
-		if (e[1]) {
-			ref(cb, arg, e[1], PHA_REF_TRAVERSED);
-			ref(cb, arg, e[0], 0);
-		}
-	}
-}
-
-/* Look a str key up in a dict by value; returns the value or 0. */
-static uint64_t dict_get_str(struct pha_py *py, uint64_t d, const char *key)
-{
-	if (py->o->dict_keys_v1)
-		return dict_get_str_v1(py, d, key);
-	struct dkeys k;
-	uint64_t values = values_array(py, u64_or0(py, d + 40));
-	if (!read_keys(py, u64_or0(py, d + 32), &k))
-		return 0;
-	size_t esize = k.kind == DICT_KEYS_GENERAL ? 24 : 16;
-	size_t koff = k.kind == DICT_KEYS_GENERAL ? 8 : 0;
-	char buf[256];
-	for (int64_t i = 0; i < k.nentries; i++) {
-		uint64_t kaddr = u64_or0(py, k.entries + esize * (uint64_t)i + koff);
-		if (!kaddr || !cpy_read_str(py, kaddr, buf, sizeof(buf)) || strcmp(buf, key) != 0)
-			continue;
-		if (values)
-			return u64_or0(py, values + 8 * (uint64_t)i);
-		return u64_or0(py, k.entries + esize * (uint64_t)i + koff + 8);
-	}
-	return 0;
-}
-
-static uint64_t dict_size(struct pha_py *py, uint64_t d, uint64_t basicsize)
-{
-	if (py->o->dict_keys_v1)
-		return dict_size_v1(py, d, basicsize);
-	struct dkeys k;
-	uint64_t res = basicsize;
-	if (!read_keys(py, u64_or0(py, d + 32), &k))
-		return res;
-	if (u64_or0(py, d + 40))
-		res += 8 * (uint64_t)(k.nentries + k.usable);
-	if (k.refcnt == 1)
-		res += keys_size(&k);
-	return res;
-}
-
 /* ---- types ---- */
 
 static uint64_t hash64(uint64_t x)
@@ -529,16 +301,6 @@ struct tinfo *cpy_type_of(struct pha_py *py, uint64_t t)
 	return ti && !tinfo_bad(ti) ? ti : NULL;
 }
 
-/* An exact str (not a subclass): what keeps a 3.8 - 3.10 dict off lookdict. */
-static bool is_exact_str(struct pha_py *py, uint64_t o)
-{
-	uint64_t t = u64_or0(py, o + 8);
-	if (py->str_type)
-		return t == py->str_type;
-	struct tinfo *ti = cpy_type_of(py, t);
-	return ti && ti->kind == K_STR && !(ti->flags & TPF_HEAPTYPE);
-}
-
 /* ---- object info and sizes ---- */
 
 static uint64_t preheader(struct pha_py *py, const struct tinfo *ti)
@@ -609,10 +371,10 @@ static uint64_t object_size(struct pha_py *py, uint64_t a, const struct tinfo *t
 		break;
 	case K_DICT:
 	case K_DEFAULTDICT:
-		size = dict_size(py, a, ti->basicsize);
+		size = cpy_dict_size(py, a, ti->basicsize);
 		break;
 	case K_ODICT:
-		size = dict_size(py, a, ti->basicsize) +
+		size = cpy_dict_size(py, a, ti->basicsize) +
 		       8 * u64_or0(py, a + o->odict_fast_nodes_size);
 		if (u64_or0(py, a + o->odict_first))
 			size += 32 * u64_or0(py, a + 16);
@@ -706,10 +468,10 @@ static uint64_t object_size(struct pha_py *py, uint64_t a, const struct tinfo *t
 			size = o->heaptype_size;
 			struct dkeys k;
 			if (o->dict_keys_v1) {
-				if (read_keys_v1(py, self->cached_keys, &k))
-					size += keys_size_v1(&k);
-			} else if (read_keys(py, self->cached_keys, &k)) {
-				size += keys_size(&k);
+				if (cpy_read_keys_v1(py, self->cached_keys, &k))
+					size += cpy_keys_size_v1(&k);
+			} else if (cpy_read_keys(py, self->cached_keys, &k)) {
+				size += cpy_keys_size(&k);
 			}
 		} else {
 			size = o->type_size;
@@ -845,11 +607,11 @@ static void type_refs(struct pha_py *py, uint64_t t, pha_ref_fn *cb, void *arg)
 		/* The attribute names of instances live in the cached keys. */
 		struct dkeys k;
 		if (o->dict_keys_v1) {
-			if (read_keys_v1(py, ti->cached_keys, &k)) {
+			if (cpy_read_keys_v1(py, ti->cached_keys, &k)) {
 				for (int64_t i = 0; i < k.nentries; i++)
 					ref_at(py, cb, arg, k.entries + 24 * (uint64_t)i + 8, 0);
 			}
-		} else if (read_keys(py, ti->cached_keys, &k)) {
+		} else if (cpy_read_keys(py, ti->cached_keys, &k)) {
 			for (int64_t i = 0; i < k.nentries; i++)
 				ref_at(py, cb, arg, k.entries + 16 * (uint64_t)i, 0);
 		}
@@ -873,53 +635,6 @@ static void code_refs(struct pha_py *py, uint64_t c, pha_ref_fn *cb, void *arg)
 		ref_array(py, cb, arg, cached, 4, 0);	/* _co_code, _co_varnames, _co_cellvars, _co_freevars */
 	else
 		ref(cb, arg, cached, 0);
-}
-
-static void managed_dict_refs(struct pha_py *py, uint64_t a, const struct tinfo *ti,
-			      pha_ref_fn *cb, void *arg)
-{
-	const struct pha_py_offsets *o = py->o;
-	uint64_t values = 0, dict = 0;
-	if (o->managed_dict_plain) {
-		/* 3.13+ PyObject_VisitManagedDict: while the inline values at
-		 * obj + tp_basicsize are valid it visits their `capacity` slots
-		 * and not the dict (a materialised dict then shares them);
-		 * otherwise the dict pointer at obj-24. */
-		ref_at(py, cb, arg, a - 32, PHA_REF_WEAK);	/* managed weakref list */
-		dict = u64_or0(py, a - 24);
-		if ((ti->flags & TPF_INLINE_VALUES) && !(dict && py->dict_visits_embedded)) {
-			uint8_t vh[4];
-			uint64_t v = a + ti->basicsize;
-			if (rd(py, v, vh, sizeof(vh)) && vh[3]) {
-				ref_array(py, cb, arg, v + 8, vh[0], PHA_REF_TRAVERSED);
-				ref(cb, arg, dict, 0);
-				return;
-			}
-		}
-		ref(cb, arg, dict, PHA_REF_TRAVERSED);
-		return;
-	}
-	if (o->managed_dict_tagged) {
-		/* 3.12: one word holding either the dict or the values pointer
-		 * minus one (so bit 0 is set; _PyDictOrValues_GetValues adds 1). */
-		uint64_t w = u64_or0(py, a - 24);
-		if (w & 1)
-			values = w + 1;
-		else
-			dict = w;
-		ref_at(py, cb, arg, a - 32, PHA_REF_WEAK);	/* managed weakref list */
-	} else {
-		/* 3.11: values at obj-32 (NULL once a dict exists), dict at obj-24. */
-		values = u64_or0(py, a - 32);
-		dict = u64_or0(py, a - 24);
-	}
-	if (values) {
-		struct dkeys k;
-		if (read_keys(py, ti->cached_keys, &k))
-			ref_array(py, cb, arg, values, (uint64_t)k.nentries, PHA_REF_TRAVERSED);
-	}
-	/* 3.11 subtype_traverse visits both the values and the dict pointer. */
-	ref(cb, arg, dict, PHA_REF_TRAVERSED);
 }
 
 /* ---- references, 3.8 - 3.10 ---- */
@@ -1004,7 +719,7 @@ struct pha_error *pha_cpython_for_each_ref(struct pha_py *py, uint64_t a,
 		for (uint32_t i = 0; i < ti->nslots; i++)
 			ref_at(py, cb, arg, a + ti->slots[i], T);
 		if ((ti->flags & TPF_MANAGED_DICT) && !o->dict_keys_v1) {
-			managed_dict_refs(py, a, ti, cb, arg);
+			cpy_managed_dict_refs(py, a, ti, cb, arg);
 		} else if (ti->visit_dict) {
 			int64_t off = ti->dictoffset;
 			if (off < 0) {
@@ -1051,11 +766,11 @@ struct pha_error *pha_cpython_for_each_ref(struct pha_py *py, uint64_t a,
 		break;
 	}
 	case K_DICT:
-		dict_refs(py, a, cb, arg);
+		cpy_dict_refs(py, a, cb, arg);
 		break;
 	case K_DEFAULTDICT:
 		ref_at(py, cb, arg, a + 48, T);	/* default_factory */
-		dict_refs(py, a, cb, arg);
+		cpy_dict_refs(py, a, cb, arg);
 		break;
 	case K_ODICT: {
 		ref_at(py, cb, arg, a + o->odict_inst_dict, T);
@@ -1065,7 +780,7 @@ struct pha_error *pha_cpython_for_each_ref(struct pha_py *py, uint64_t a,
 			ref_at(py, cb, arg, node, T);	/* node->key */
 			node = u64_or0(py, node + 16);
 		}
-		dict_refs(py, a, cb, arg);
+		cpy_dict_refs(py, a, cb, arg);
 		break;
 	}
 	case K_SET: {
@@ -1237,7 +952,7 @@ const char *pha_cpython_type_name(struct pha_py *py, uint64_t t)
 	if (ti->flags & TPF_HEAPTYPE) {
 		if (!cpy_read_str(py, u64_or0(py, t + py->o->ht_qualname), qual, sizeof(qual)))
 			snprintf(qual, sizeof(qual), "<type at 0x%llx>", (unsigned long long)t);
-		uint64_t m = dict_get_str(py, u64_or0(py, t + TP_DICT), "__module__");
+		uint64_t m = cpy_dict_get_str(py, u64_or0(py, t + TP_DICT), "__module__");
 		if (m && cpy_read_str(py, m, mod, sizeof(mod)) && strcmp(mod, "builtins") != 0) {
 			if (asprintf(&ti->name, "%s.%s", mod, qual) < 0)
 				ti->name = NULL;
@@ -1789,9 +1504,9 @@ static void find_subtype_traverse(struct pha_py *py)
 		return;
 	}
 	uint64_t modules = u64_or0(py, py->interps[0] + py->o->is_modules);
-	uint64_t mod = dict_get_str(py, modules, "_frozen_importlib");
+	uint64_t mod = cpy_dict_get_str(py, modules, "_frozen_importlib");
 	uint64_t md = mod ? u64_or0(py, mod + 16) : 0;
-	uint64_t cls = md ? dict_get_str(py, md, "ModuleSpec") : 0;
+	uint64_t cls = md ? cpy_dict_get_str(py, md, "ModuleSpec") : 0;
 	uint64_t trav = cls ? u64_or0(py, cls + TP_TRAVERSE) : 0;
 	if (cls && (u64_or0(py, cls + TP_FLAGS) & TPF_HEAPTYPE) && trav)
 		py->subtype_traverse = trav;
@@ -1998,7 +1713,7 @@ uint32_t pha_cpython_hexversion(struct pha_py *py)
 	const struct pha_py_offsets *o = py->o;
 	if (!py->ninterps)
 		return 0;
-	uint64_t v = dict_get_str(py, u64_or0(py, py->interps[0] + o->is_sysdict), "hexversion");
+	uint64_t v = cpy_dict_get_str(py, u64_or0(py, py->interps[0] + o->is_sysdict), "hexversion");
 	struct tinfo *ti = v ? cpy_type_of(py, u64_or0(py, v + 8)) : NULL;
 	if (!ti || ti->kind != K_INT)
 		return 0;
@@ -2433,7 +2148,7 @@ bool pha_cpython_container_len(struct pha_py *py, uint64_t addr, uint64_t *used_
 		struct dkeys k;
 		uint64_t keys = u64_or0(py, addr + 32);
 		*used_ret = u64_or0(py, addr + 16);
-		if (!(py->o->dict_keys_v1 ? read_keys_v1(py, keys, &k) : read_keys(py, keys, &k)))
+		if (!(py->o->dict_keys_v1 ? cpy_read_keys_v1(py, keys, &k) : cpy_read_keys(py, keys, &k)))
 			return false;
 		*capacity_ret = (2ULL << k.log2_size) / 3;
 		break;
@@ -2496,7 +2211,7 @@ static bool dict_label(struct pha_py *py, uint64_t d, uint64_t dst, bool redact,
 	bool v1 = py->o->dict_keys_v1;
 	if (!v1)
 		values = values_array(py, values);
-	if (!(v1 ? read_keys_v1(py, u64_or0(py, d + 32), &k) : read_keys(py, u64_or0(py, d + 32), &k)))
+	if (!(v1 ? cpy_read_keys_v1(py, u64_or0(py, d + 32), &k) : cpy_read_keys(py, u64_or0(py, d + 32), &k)))
 		return false;
 	size_t esize = v1 || k.kind == DICT_KEYS_GENERAL ? 24 : 16;
 	size_t koff = esize == 24 ? 8 : 0;
@@ -2528,9 +2243,9 @@ static void cached_key_name(struct pha_py *py, const struct tinfo *ti, uint64_t 
 	struct dkeys k;
 	uint64_t key = 0;
 	if (py->o->dict_keys_v1) {
-		if (read_keys_v1(py, ti->cached_keys, &k))
+		if (cpy_read_keys_v1(py, ti->cached_keys, &k))
 			key = u64_or0(py, k.entries + 24 * i + 8);
-	} else if (read_keys(py, ti->cached_keys, &k)) {
+	} else if (cpy_read_keys(py, ti->cached_keys, &k)) {
 		key = u64_or0(py, k.entries + (k.kind == DICT_KEYS_GENERAL ? 24 * i + 8 : 16 * i));
 	}
 	char name[128];
@@ -2919,10 +2634,10 @@ static bool kind_label(struct pha_py *py, uint64_t a, uint64_t dst, struct tinfo
 			 * interpreter, or attribute names of the cached keys. */
 			struct dkeys k;
 			bool named = false;
-			if (heap && !o->dict_keys_v1 && read_keys(py, self->cached_keys, &k)) {
+			if (heap && !o->dict_keys_v1 && cpy_read_keys(py, self->cached_keys, &k)) {
 				for (int64_t i = 0; i < k.nentries; i++)
 					named |= u64_or0(py, k.entries + 16 * (uint64_t)i) == dst;
-			} else if (heap && o->dict_keys_v1 && read_keys_v1(py, self->cached_keys, &k)) {
+			} else if (heap && o->dict_keys_v1 && cpy_read_keys_v1(py, self->cached_keys, &k)) {
 				for (int64_t i = 0; i < k.nentries; i++)
 					named |= u64_or0(py, k.entries + 24 * (uint64_t)i + 8) == dst;
 			}
@@ -2979,7 +2694,7 @@ bool pha_cpython_edge_label(struct pha_py *py, uint64_t src, uint64_t dst, bool 
 					dict = u64_or0(py, src - 24);
 				}
 				struct dkeys k;
-				if (values && read_keys(py, ti->cached_keys, &k))
+				if (values && cpy_read_keys(py, ti->cached_keys, &k))
 					nvalues = (uint64_t)k.nentries;
 			}
 			for (uint64_t i = 0; values && i < nvalues; i++) {

@@ -96,6 +96,18 @@ struct pha_py {
 	struct tinfo bad_type;		/* marker: address known not to be a type */
 };
 
+/* A dict keys object of either layout (dicts.c reads both into this). */
+struct dkeys {
+	uint64_t addr;
+	int64_t refcnt;
+	uint8_t log2_size, log2_index_bytes, kind;
+	int64_t usable, nentries;
+	uint64_t entries;
+};
+
+/* dk_kind (3.11+); the 3.8 - 3.10 reader says GENERAL (24-byte entries). */
+enum { DICT_KEYS_GENERAL = 0, DICT_KEYS_UNICODE = 1, DICT_KEYS_SPLIT = 2 };
+
 /* ---- memory helpers ---- */
 
 static inline bool rd(struct pha_py *py, uint64_t addr, void *buf, size_t len)
@@ -215,10 +227,28 @@ static inline void ref_array(struct pha_py *py, pha_ref_fn *cb, void *arg, uint6
 	}
 }
 
+/* The value array of a split dict: 3.13+ PyDictValues has a 8-byte
+ * header {capacity, size, embedded, valid} before values[]. */
+static inline uint64_t values_array(struct pha_py *py, uint64_t values)
+{
+	return values && py->o->dict_values_header ? values + 8 : values;
+}
+
 /* ---- what one file offers the others ---- */
 
 /* objects.c: types */
 struct tinfo *cpy_type_of(struct pha_py *py, uint64_t t);
+
+/* dicts.c */
+bool cpy_read_keys(struct pha_py *py, uint64_t keys, struct dkeys *k);
+uint64_t cpy_keys_size(const struct dkeys *k);
+bool cpy_read_keys_v1(struct pha_py *py, uint64_t keys, struct dkeys *k);
+uint64_t cpy_keys_size_v1(const struct dkeys *k);
+void cpy_dict_refs(struct pha_py *py, uint64_t d, pha_ref_fn *cb, void *arg);
+uint64_t cpy_dict_get_str(struct pha_py *py, uint64_t d, const char *key);
+uint64_t cpy_dict_size(struct pha_py *py, uint64_t d, uint64_t basicsize);
+void cpy_managed_dict_refs(struct pha_py *py, uint64_t a, const struct tinfo *ti,
+			   pha_ref_fn *cb, void *arg);
 
 /* strings.c */
 bool cpy_read_str(struct pha_py *py, uint64_t addr, char *buf, size_t size);
