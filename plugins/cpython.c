@@ -16,305 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* PyMemberDef types (Include/structmember.h / descrobject.h). */
-enum { T_OBJECT = 6, T_OBJECT_EX = 16, MEMBER_READONLY = 1 };
+/* ---- frame sizes ---- */
 
-static const struct {
-	const char *name;
-	enum kind kind;
-} static_kinds[] = {
-	{"object", K_OBJECT}, {"type", K_TYPE}, {"tuple", K_TUPLE}, {"list", K_LIST},
-	{"dict", K_DICT}, {"set", K_SET}, {"frozenset", K_SET}, {"str", K_STR},
-	{"bytes", K_BYTES}, {"bytearray", K_BYTEARRAY}, {"int", K_INT}, {"bool", K_INT},
-	{"float", K_NOREFS}, {"complex", K_NOREFS}, {"NoneType", K_NOREFS},
-	{"NotImplementedType", K_NOREFS}, {"ellipsis", K_NOREFS},
-	{"function", K_FUNCTION}, {"code", K_CODE}, {"cell", K_CELL}, {"method", K_METHOD},
-	{"module", K_MODULE}, {"frame", K_FRAME}, {"generator", K_GEN},
-	{"coroutine", K_CORO}, {"async_generator", K_ASYNCGEN},
-	{"weakref.ReferenceType", K_WEAKREF}, {"weakref.ProxyType", K_WEAKREF},
-	{"weakref.CallableProxyType", K_WEAKREF}, {"weakref", K_WEAKREF},
-	{"weakproxy", K_WEAKREF}, {"weakcallableproxy", K_WEAKREF},
-	{"property", K_PROPERTY}, {"classmethod", K_CLASSMETHOD},
-	{"staticmethod", K_CLASSMETHOD}, {"collections.deque", K_DEQUE},
-	{"collections.defaultdict", K_DEFAULTDICT}, {"collections.OrderedDict", K_ODICT},
-	{"traceback", K_TRACEBACK}, {"builtin_function_or_method", K_CFUNCTION},
-	{"builtin_method", K_CMETHOD}, {"method_descriptor", K_DESCR},
-	{"classmethod_descriptor", K_DESCR}, {"member_descriptor", K_DESCR},
-	{"getset_descriptor", K_DESCR}, {"wrapper_descriptor", K_DESCR},
-	{"method-wrapper", K_METHODWRAPPER}, {"mappingproxy", K_MAPPINGPROXY},
-	{"slice", K_SLICE}, {"range", K_RANGE}, {"instancemethod", K_INSTANCEMETHOD},
-};
-
-/* ---- types ---- */
-
-static uint64_t hash64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	return x;
-}
-
-static struct tinfo **type_slot(struct pha_py *py, uint64_t addr)
-{
-	size_t mask = py->types_cap - 1;
-	for (size_t i = hash64(addr) & mask;; i = (i + 1) & mask) {
-		if (!py->types[i] || py->types[i]->addr == addr)
-			return &py->types[i];
-	}
-}
-
-static bool types_grow(struct pha_py *py)
-{
-	size_t cap = py->types_cap ? py->types_cap * 2 : 1024;
-	struct tinfo **old = py->types;
-	size_t oldcap = py->types_cap;
-	py->types = calloc(cap, sizeof(*py->types));
-	if (!py->types) {
-		py->types = old;
-		return false;
-	}
-	py->types_cap = cap;
-	for (size_t i = 0; i < oldcap; i++) {
-		if (old[i])
-			*type_slot(py, old[i]->addr) = old[i];
-	}
-	free(old);
-	return true;
-}
-
-static enum kind static_kind(struct pha_py *py, uint64_t t, uint64_t flags)
-{
-	char name[128];
-	if (!read_cstr(py, u64_or0(py, t + TP_NAME), name, sizeof(name))) {
-		/* The name is in the binary's read-only data, which the core
-		 * lacks when the binaries are missing (3.13+ cores are analyzed
-		 * without them): the fast-subclass flags still identify the core
-		 * builtin types. */
-		if (!py->o->debug_map)
-			return K_OTHER;
-		static const struct { uint64_t flag; enum kind kind; } by_flag[] = {
-			{1ULL << 31, K_TYPE}, {1ULL << 30, K_EXCEPTION}, {1ULL << 29, K_DICT},
-			{1ULL << 28, K_STR}, {1ULL << 27, K_BYTES}, {1ULL << 26, K_TUPLE},
-			{1ULL << 25, K_LIST}, {1ULL << 24, K_INT},
-		};
-		for (size_t i = 0; i < sizeof(by_flag) / sizeof(by_flag[0]); i++) {
-			if (flags & by_flag[i].flag)
-				return by_flag[i].kind;
-		}
-		return K_OTHER;
-	}
-	for (size_t i = 0; i < sizeof(static_kinds) / sizeof(static_kinds[0]); i++) {
-		if (!strcmp(name, static_kinds[i].name))
-			return static_kinds[i].kind;
-	}
-	if (flags & TPF_BASE_EXC_SUBCLASS)
-		return K_EXCEPTION;
-	return K_OTHER;
-}
-
-static bool push_u32(uint32_t **arr, uint32_t *n, uint32_t v)
-{
-	uint32_t *p = realloc(*arr, (*n + 1) * sizeof(**arr));
-	if (!p)
-		return false;
-	p[(*n)++] = v;
-	*arr = p;
-	return true;
-}
-
-/* PyMemberDef entries of type t of kind T_OBJECT/T_OBJECT_EX. heap_slots
- * selects traverse_slots' rule (T_OBJECT_EX, writable) for heap types. */
-static void collect_members(struct pha_py *py, uint64_t members, uint64_t count, bool heap_slots,
-			    uint32_t **arr, uint32_t *n)
-{
-	for (uint64_t i = 0; i < count && i < 4096; i++) {
-		uint8_t m[40];
-		if (!rd(py, members + 40 * i, m, sizeof(m)))
-			return;
-		uint64_t name, off;
-		int32_t type, mflags;
-		memcpy(&name, m, 8);
-		memcpy(&type, m + 8, 4);
-		memcpy(&off, m + 16, 8);
-		memcpy(&mflags, m + 24, 4);
-		if (!name)
-			return;
-		if (heap_slots ? (type == T_OBJECT_EX && !(mflags & MEMBER_READONLY))
-			       : (type == T_OBJECT || type == T_OBJECT_EX)) {
-			if (off >= 16 && off < (1u << 20) && !push_u32(arr, n, (uint32_t)off))
-				return;
-		}
-	}
-}
-
-/* Read and validate a type object; NULL if t is not plausibly a type. */
-static struct tinfo *get_type(struct pha_py *py, uint64_t t)
-{
-	if (!t || (t & 7))
-		return NULL;
-	if (py->ntypes * 2 >= py->types_cap && !types_grow(py))
-		return NULL;
-	struct tinfo **slot = type_slot(py, t);
-	if (*slot)
-		return *slot == &py->bad_type ? NULL : *slot;
-
-	uint8_t raw[TP_READ];
-	uint64_t mflags = 0;
-	struct tinfo *ti = NULL;
-	if (!rd(py, t, raw, sizeof(raw)))
-		goto bad;
-	uint64_t metatype, flags, basicsize, itemsize, base;
-	int64_t refcnt;
-	memcpy(&refcnt, raw, 8);
-	memcpy(&metatype, raw + 8, 8);
-	memcpy(&basicsize, raw + TP_BASICSIZE, 8);
-	memcpy(&itemsize, raw + TP_ITEMSIZE, 8);
-	memcpy(&flags, raw + TP_FLAGS, 8);
-	memcpy(&base, raw + TP_BASE, 8);
-	/* The type of a type is a type: its flags carry TYPE_SUBCLASS. */
-	if (!rd64(py, metatype + TP_FLAGS, &mflags) || !(mflags & TPF_TYPE_SUBCLASS) ||
-	    !(flags & TPF_READY) || basicsize < 16 || basicsize > (1u << 20) ||
-	    itemsize > 4096 || (uint32_t)refcnt == 0)
-		goto bad;
-
-	ti = calloc(1, sizeof(*ti));
-	if (!ti)
-		return NULL;
-	ti->addr = t;
-	ti->flags = flags;
-	ti->basicsize = basicsize;
-	ti->itemsize = itemsize;
-	ti->base = base;
-	ti->metatype = metatype;
-	memcpy(&ti->dictoffset, raw + TP_DICTOFFSET, 8);
-	memcpy(&ti->weaklistoffset, raw + TP_WEAKLISTOFFSET, 8);
-	*slot = ti;
-	py->ntypes++;
-
-	if (flags & TPF_HEAPTYPE) {
-		ti->cached_keys = u64_or0(py, t + py->o->ht_cached_keys);
-		/* subtype_traverse: slots of each class-statement type up the
-		 * chain, then the traverse of the first type that is not one
-		 * (a static type, or a C extension's heap type). */
-		uint64_t b = t;
-		int depth = 0;
-		enum kind spec_kind = K_OBJECT;
-		bool spec = false;
-		while (b && depth++ < 64) {
-			uint64_t bflags = u64_or0(py, b + TP_FLAGS);
-			if (!(bflags & TPF_HEAPTYPE))
-				break;
-			uint64_t trav = u64_or0(py, b + TP_TRAVERSE);
-			uint64_t bbase = u64_or0(py, b + TP_BASE);
-			if (py->subtype_traverse && trav != py->subtype_traverse &&
-			    trav != u64_or0(py, bbase + TP_TRAVERSE)) {
-				/* A C extension heap type with its own tp_traverse
-				 * (3.12: collections.deque/defaultdict are such). */
-				spec = true;
-				spec_kind = static_kind(py, b, bflags);
-				break;
-			}
-			uint64_t nmembers = u64_or0(py, b + 16);	/* Py_SIZE(type) */
-			uint64_t bmeta = u64_or0(py, b + 8);
-			uint64_t meta_basicsize = u64_or0(py, bmeta + TP_BASICSIZE);
-			if (nmembers && meta_basicsize)
-				collect_members(py, b + meta_basicsize, nmembers, true,
-						&ti->slots, &ti->nslots);
-			b = bbase;
-		}
-		ti->solid = b;
-		struct tinfo *solid = b && !spec ? get_type(py, b) : NULL;
-		if (spec) {
-			ti->kind = spec_kind;
-			ti->solid_basicsize = u64_or0(py, b + TP_BASICSIZE);
-			ti->visit_dict = !(flags & TPF_MANAGED_DICT) && ti->dictoffset &&
-					 ti->dictoffset != i64_or0(py, b + TP_DICTOFFSET);
-		} else if (solid) {
-			ti->kind = solid->kind;
-			ti->solid_basicsize = solid->basicsize;
-			ti->visit_dict = !(flags & TPF_MANAGED_DICT) && ti->dictoffset &&
-					 ti->dictoffset != solid->dictoffset;
-			if (solid->nextra) {
-				ti->extra = malloc(solid->nextra * sizeof(uint32_t));
-				if (ti->extra) {
-					memcpy(ti->extra, solid->extra, solid->nextra * sizeof(uint32_t));
-					ti->nextra = solid->nextra;
-				}
-			}
-		} else {
-			ti->kind = K_OTHER;
-			ti->solid_basicsize = basicsize;
-		}
-	} else {
-		ti->solid = t;
-		ti->solid_basicsize = basicsize;
-		ti->kind = static_kind(py, t, flags);
-		if (ti->kind == K_EXCEPTION) {
-			/* Fields of exception subclasses (StopIteration.value,
-			 * OSError.filename, …) are T_OBJECT members; BaseException's
-			 * own fields are visited through fixed offsets. */
-			for (uint64_t b = t; b; b = u64_or0(py, b + TP_BASE)) {
-				uint64_t members = u64_or0(py, b + TP_MEMBERS);
-				if (members)
-					collect_members(py, members, 4096, false, &ti->extra,
-							&ti->nextra);
-				if (u64_or0(py, b + TP_BASE) == 0)
-					break;
-			}
-		}
-	}
-	return ti;
-
-bad:
-	*slot = &py->bad_type;
-	/* bad_type entries keep their own address: store a per-address marker. */
-	{
-		struct tinfo *m = calloc(1, sizeof(*m));
-		if (m) {
-			m->addr = t;
-			m->kind = -1;
-			*slot = m;
-			py->ntypes++;
-		} else {
-			*slot = NULL;
-		}
-	}
-	return NULL;
-}
-
-static inline bool tinfo_bad(const struct tinfo *ti)
-{
-	return (int)ti->kind == -1;
-}
-
-struct tinfo *cpy_type_of(struct pha_py *py, uint64_t t)
-{
-	if (!t || (t & 7))
-		return NULL;
-	if (py->ntypes * 2 >= py->types_cap && !types_grow(py))
-		return NULL;
-	struct tinfo *ti = *type_slot(py, t);
-	if (ti)
-		return tinfo_bad(ti) ? NULL : ti;
-	ti = get_type(py, t);
-	return ti && !tinfo_bad(ti) ? ti : NULL;
-}
-
-/* ---- object info and sizes ---- */
-
-static uint64_t preheader(struct pha_py *py, const struct tinfo *ti)
-{
-	uint64_t n = 0;
-	if (ti->flags & TPF_HAVE_GC)
-		n += 16;
-	uint64_t managed = TPF_MANAGED_DICT | (py->o->managed_weakref ? TPF_MANAGED_WEAKREF : 0);
-	if (ti->flags & managed)
-		n += 16;
-	return n;
-}
-
-static uint64_t code_of_gen(struct pha_py *py, uint64_t g)
+/* The code object a 3.11+ generator runs (3.11: also gi_code). */
+uint64_t cpy_code_of_gen(struct pha_py *py, uint64_t g)
 {
 	const struct pha_py_offsets *o = py->o;
 	if (o->gen_has_code)
@@ -322,7 +27,10 @@ static uint64_t code_of_gen(struct pha_py *py, uint64_t g)
 	return frame_obj_at(py, g + o->gen_iframe + o->if_code);
 }
 
-static uint64_t frame_slots(struct pha_py *py, uint64_t code)
+/* Slots of a 3.11+ interpreter frame of this code (localsplus and the
+ * value stack): co_framesize (3.12+) less the frame header, else
+ * co_nlocalsplus + co_stacksize. */
+uint64_t cpy_frame_slots(struct pha_py *py, uint64_t code)
 {
 	const struct pha_py_offsets *o = py->o;
 	if (o->co_framesize)
@@ -331,17 +39,9 @@ static uint64_t frame_slots(struct pha_py *py, uint64_t code)
 	       (uint64_t)i32_or0(py, code + o->co_stacksize);
 }
 
-/* <= 3.10: co_stacksize + co_nlocals + cells + frees, the slots a frame
- * of this code has (f_localsplus). */
-static uint64_t tuple_len(struct pha_py *py, uint64_t t)
-{
-	int64_t n = t ? i64_or0(py, t + 16) : 0;
-	return n > 0 && n < (1 << 24) ? (uint64_t)n : 0;
-}
-
 /* frame_nslots: co_nlocals + cells + frees, the f_localsplus slots
  * before the value stack. */
-static uint64_t legacy_frame_nslots(struct pha_py *py, uint64_t code)
+uint64_t cpy_legacy_frame_nslots(struct pha_py *py, uint64_t code)
 {
 	const struct pha_py_offsets *o = py->o;
 	int32_t nlocals = i32_or0(py, code + o->co_nlocals);
@@ -350,173 +50,12 @@ static uint64_t legacy_frame_nslots(struct pha_py *py, uint64_t code)
 	       tuple_len(py, u64_or0(py, code + o->co_freevars));
 }
 
-static uint64_t legacy_frame_extras(struct pha_py *py, uint64_t code)
+/* <= 3.10: co_stacksize + co_nlocals + cells + frees, the slots a frame
+ * of this code has (f_localsplus). */
+uint64_t cpy_legacy_frame_extras(struct pha_py *py, uint64_t code)
 {
 	int32_t stack = i32_or0(py, code + py->o->co_stacksize);
-	return legacy_frame_nslots(py, code) + (uint64_t)(stack > 0 ? stack : 0);
-}
-
-static uint64_t object_size(struct pha_py *py, uint64_t a, const struct tinfo *ti)
-{
-	const struct pha_py_offsets *o = py->o;
-	int64_t obsize = ti->itemsize ? i64_or0(py, a + 16) : 0;
-	uint64_t absize = (uint64_t)(obsize < 0 ? -obsize : obsize);
-	if (absize > MAX_CONTAINER)
-		absize = 0;	/* not a size: a misidentified type */
-	uint64_t size = ti->basicsize + absize * ti->itemsize;
-
-	switch (ti->kind) {
-	case K_LIST:
-		size = ti->basicsize + 8 * u64_or0(py, a + 32);
-		break;
-	case K_DICT:
-	case K_DEFAULTDICT:
-		size = cpy_dict_size(py, a, ti->basicsize);
-		break;
-	case K_ODICT:
-		size = cpy_dict_size(py, a, ti->basicsize) +
-		       8 * u64_or0(py, a + o->odict_fast_nodes_size);
-		if (u64_or0(py, a + o->odict_first))
-			size += 32 * u64_or0(py, a + 16);
-		break;
-	case K_SET:
-		size = ti->basicsize;
-		if (u64_or0(py, a + 40) != a + 64)
-			size += 16 * (u64_or0(py, a + 32) + 1);
-		break;
-	case K_STR:
-		size = cpy_str_size(py, a);
-		break;
-	case K_BYTEARRAY: {
-		uint64_t alloc = u64_or0(py, a + 24);
-		if (o->bytearray_bytes_object)
-			/* 3.15: the buffer is a bytes object (33 + alloc bytes). */
-			size = ti->basicsize + (alloc ? 33 + alloc : 0);
-		else
-			size = ti->basicsize + alloc;
-		break;
-	}
-	case K_INT: {
-		uint64_t nd;
-		if (o->long_lv_tag)
-			nd = u64_or0(py, a + 16) >> 3;
-		else
-			nd = absize;
-		/* int.__sizeof__ uses offsetof(PyLongObject, ob_digit), not
-		 * tp_basicsize (bool's basicsize is larger). */
-		size = 24 + 4 * (nd || o->int_size_no_min ? nd : 1);
-		break;
-	}
-	case K_CODE: {
-		size = (ti->basicsize + 2 * absize + 7) & ~7ULL;
-		if (o->co_cell2arg && u64_or0(py, a + o->co_cell2arg)) {
-			/* <= 3.10: the cell-to-argument map, one Py_ssize_t per cell. */
-			uint64_t cells = u64_or0(py, a + o->co_cellvars);
-			if (cells)
-				size += 8 * u64_or0(py, cells + 16);
-		}
-		if (o->co_opcache && u64_or0(py, a + o->co_opcache)) {
-			/* <= 3.10 opcache: a map byte per code unit, then entries. */
-			uint64_t bytecode = u64_or0(py, a + o->co_code);
-			if (bytecode)
-				size += u64_or0(py, bytecode + 16) / 2;
-			size += (uint64_t)u8_or0(py, a + o->co_opcache_size) * o->opcache_entry_size;
-		}
-		uint64_t extra = u64_or0(py, a + o->co_extra);
-		if (extra) {
-			int64_t ce = i64_or0(py, extra);
-			if (ce > 0)
-				size += 16 + (uint64_t)(ce - 1) * 8;
-		}
-		break;
-	}
-	case K_GEN:
-	case K_CORO:
-	case K_ASYNCGEN: {
-		if (o->frame_objects)
-			break;	/* <= 3.10: the frame is a separate object */
-		uint64_t code = code_of_gen(py, a);
-		if (code)
-			size = o->gen_iframe + o->if_localsplus + 8 * frame_slots(py, code);
-		break;
-	}
-	case K_FRAME: {
-		if (o->frame_objects) {
-			/* frame_sizeof (<= 3.10): from the code object, not ob_size
-			 * (frames come from a free list and may be larger). */
-			uint64_t code = u64_or0(py, a + o->fo_code);
-			if (code)
-				size = ti->basicsize + 8 * (legacy_frame_extras(py, code) - 1);
-			break;
-		}
-		uint64_t f = u64_or0(py, a + o->fo_frame);
-		uint64_t code = f ? frame_obj_at(py, f + o->if_code) : 0;
-		if (code)
-			size = o->fo_frame_data + o->if_localsplus + 8 * frame_slots(py, code);
-		break;
-	}
-	case K_DEQUE: {
-		/* deque has tp_itemsize 0 but keeps its length in ob_size. */
-		uint64_t li = u64_or0(py, a + o->deque_leftindex);
-		uint64_t len = u64_or0(py, a + 16);
-		size = ti->basicsize + 528 * ((li + len + 63) / 64);
-		break;
-	}
-	case K_TYPE: {
-		struct tinfo *self = cpy_type_of(py, a);
-		if (self && (self->flags & TPF_HEAPTYPE)) {
-			size = o->heaptype_size;
-			struct dkeys k;
-			if (o->dict_keys_v1) {
-				if (cpy_read_keys_v1(py, self->cached_keys, &k))
-					size += cpy_keys_size_v1(&k);
-			} else if (cpy_read_keys(py, self->cached_keys, &k)) {
-				size += cpy_keys_size(&k);
-			}
-		} else {
-			size = o->type_size;
-			/* <= 3.10: _PyObject_IS_GC is false for static types;
-			 * 3.13+: only GC objects get the pre-header, and static
-			 * type objects are not GC objects. */
-			if (o->sizeof_is_gc || o->static_type_no_preheader)
-				return size;
-		}
-		break;
-	}
-	default:
-		break;
-	}
-	return size + preheader(py, ti);
-}
-
-struct pha_error *pha_cpython_object_info(struct pha_py *py, uint64_t addr,
-					  struct pha_object_info *info_ret)
-{
-	uint64_t hdr[2];
-	if (!addr || (addr & 7) || !rd(py, addr, hdr, sizeof(hdr)))
-		return pha_error_fault(addr, "object header at 0x%llx unreadable",
-				       (unsigned long long)addr);
-	struct tinfo *ti = cpy_type_of(py, hdr[1]);
-	if (!ti)
-		return pha_error_create(PHA_ERR_INPUT, "0x%llx: type pointer 0x%llx is not a type",
-					(unsigned long long)addr, (unsigned long long)hdr[1]);
-	/* 3.14+: the refcount is the low 32 bits; ob_flags sit in 48-63. */
-	uint64_t refcnt = py->o->refcnt32 ? (hdr[0] & 0xffffffffULL) : hdr[0];
-	struct pha_object_info info = {
-		.type = hdr[1],
-		.refcnt = refcnt,
-		.conservative = ti->kind == K_OTHER,
-	};
-	if (py->o->immortal && (int32_t)(uint32_t)hdr[0] < 0) {
-		/* 3.12 immortal objects (PEP 683): the low 32 bits saturate. */
-		info.immortal = true;
-	} else if ((int64_t)refcnt <= 0) {
-		return pha_error_create(PHA_ERR_INPUT, "0x%llx: refcount %lld is not positive",
-					(unsigned long long)addr, (long long)hdr[0]);
-	}
-	info.size = object_size(py, addr, ti);
-	*info_ret = info;
-	return NULL;
+	return cpy_legacy_frame_nslots(py, code) + (uint64_t)(stack > 0 ? stack : 0);
 }
 
 /* ---- references ---- */
@@ -668,7 +207,7 @@ static void frame_refs_v1(struct pha_py *py, uint64_t f, pha_ref_fn *cb, void *a
 	ref_at(py, cb, arg, f + o->fo_trace, T);
 	uint64_t code = u64_or0(py, f + o->fo_code);
 	uint64_t valuestack = u64_or0(py, f + o->fo_valuestack);
-	uint64_t nslots = code ? legacy_frame_nslots(py, code) : 0;
+	uint64_t nslots = code ? cpy_legacy_frame_nslots(py, code) : 0;
 	if (nslots < (1u << 24))
 		ref_array(py, cb, arg, f + o->fo_localsplus, nslots, T);
 	if (!valuestack)
@@ -937,34 +476,6 @@ struct pha_error *pha_cpython_for_each_ref(struct pha_py *py, uint64_t a,
 		break;
 	}
 	return NULL;
-}
-
-/* ---- type names ---- */
-
-const char *pha_cpython_type_name(struct pha_py *py, uint64_t t)
-{
-	struct tinfo *ti = cpy_type_of(py, t);
-	if (!ti)
-		return "<invalid type>";
-	if (ti->name)
-		return ti->name;
-	char qual[512], mod[512];
-	if (ti->flags & TPF_HEAPTYPE) {
-		if (!cpy_read_str(py, u64_or0(py, t + py->o->ht_qualname), qual, sizeof(qual)))
-			snprintf(qual, sizeof(qual), "<type at 0x%llx>", (unsigned long long)t);
-		uint64_t m = cpy_dict_get_str(py, u64_or0(py, t + TP_DICT), "__module__");
-		if (m && cpy_read_str(py, m, mod, sizeof(mod)) && strcmp(mod, "builtins") != 0) {
-			if (asprintf(&ti->name, "%s.%s", mod, qual) < 0)
-				ti->name = NULL;
-		} else {
-			ti->name = strdup(qual);
-		}
-	} else {
-		if (!read_cstr(py, u64_or0(py, t + TP_NAME), qual, sizeof(qual)))
-			snprintf(qual, sizeof(qual), "<type at 0x%llx>", (unsigned long long)t);
-		ti->name = strdup(qual);
-	}
-	return ti->name ? ti->name : "<out of memory>";
 }
 
 /* ---- GC lists ---- */
@@ -1641,7 +1152,7 @@ struct pha_error *pha_cpython_open(const struct pha_layout *layout,
 	py->set_dummy = svc->symbol(svc->ctx, "_PySet_Dummy");
 	if (impl->off->dict_keys_v1)
 		py->str_type = svc->symbol(svc->ctx, "PyUnicode_Type");
-	if (!types_grow(py)) {
+	if (!cpy_types_init(py)) {
 		free(py);
 		return &pha_enomem;
 	}
@@ -1730,16 +1241,7 @@ void pha_cpython_close(struct pha_py *py)
 {
 	if (!py)
 		return;
-	for (size_t i = 0; i < py->types_cap; i++) {
-		struct tinfo *ti = py->types[i];
-		if (ti && ti != &py->bad_type) {
-			free(ti->slots);
-			free(ti->extra);
-			free(ti->name);
-			free(ti);
-		}
-	}
-	free(py->types);
+	cpy_types_deinit(py);
 	free(py);
 }
 
@@ -2131,39 +1633,6 @@ struct pha_error *pha_cpython_labelled_roots(struct pha_py *py,
 	return NULL;
 }
 
-bool pha_cpython_container_len(struct pha_py *py, uint64_t addr, uint64_t *used_ret,
-			       uint64_t *capacity_ret)
-{
-	struct tinfo *ti = cpy_type_of(py, u64_or0(py, addr + 8));
-	if (!ti)
-		return false;
-	switch (ti->kind) {
-	case K_LIST:
-		*used_ret = u64_or0(py, addr + 16);
-		*capacity_ret = u64_or0(py, addr + 32);
-		break;
-	case K_DICT:
-	case K_DEFAULTDICT:
-	case K_ODICT: {
-		struct dkeys k;
-		uint64_t keys = u64_or0(py, addr + 32);
-		*used_ret = u64_or0(py, addr + 16);
-		if (!(py->o->dict_keys_v1 ? cpy_read_keys_v1(py, keys, &k) : cpy_read_keys(py, keys, &k)))
-			return false;
-		*capacity_ret = (2ULL << k.log2_size) / 3;
-		break;
-	}
-	case K_SET:
-		*used_ret = u64_or0(py, addr + 24);
-		*capacity_ret = u64_or0(py, addr + 32) + 1;
-		break;
-	default:
-		return false;
-	}
-	return *used_ret <= MAX_CONTAINER && *capacity_ret <= MAX_CONTAINER &&
-	       *used_ret <= *capacity_ret;
-}
-
 /* -- edge labels -- */
 
 /* A dict key as a subscript: ['name'] (escaped, 40 code points at most),
@@ -2365,7 +1834,7 @@ static bool frame_label_v1(struct pha_py *py, uint64_t f, uint64_t dst, const ch
 	if (!code)
 		return false;
 	/* each_local resolves cells; the frame holds the cell itself. */
-	uint64_t slot = 0, n = legacy_frame_nslots(py, code);
+	uint64_t slot = 0, n = cpy_legacy_frame_nslots(py, code);
 	for (; slot < n && slot < (1u << 24); slot++) {
 		if (u64_or0(py, f + o->fo_localsplus + 8 * slot) == dst)
 			break;

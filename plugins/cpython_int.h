@@ -234,10 +234,25 @@ static inline uint64_t values_array(struct pha_py *py, uint64_t values)
 	return values && py->o->dict_values_header ? values + 8 : values;
 }
 
+/* ob_size of a tuple; 0 when t is NULL or the size is implausible. */
+static inline uint64_t tuple_len(struct pha_py *py, uint64_t t)
+{
+	int64_t n = t ? i64_or0(py, t + 16) : 0;
+	return n > 0 && n < (1 << 24) ? (uint64_t)n : 0;
+}
+
 /* ---- what one file offers the others ---- */
 
-/* objects.c: types */
+/* objects.c */
+bool cpy_types_init(struct pha_py *py);
+void cpy_types_deinit(struct pha_py *py);
 struct tinfo *cpy_type_of(struct pha_py *py, uint64_t t);
+
+/* frames.c */
+uint64_t cpy_code_of_gen(struct pha_py *py, uint64_t g);
+uint64_t cpy_frame_slots(struct pha_py *py, uint64_t code);
+uint64_t cpy_legacy_frame_nslots(struct pha_py *py, uint64_t code);
+uint64_t cpy_legacy_frame_extras(struct pha_py *py, uint64_t code);
 
 /* dicts.c */
 bool cpy_read_keys(struct pha_py *py, uint64_t keys, struct dkeys *k);
