@@ -265,6 +265,10 @@ uint64_t cpy_dict_size(struct pha_py *py, uint64_t d, uint64_t basicsize);
 void cpy_managed_dict_refs(struct pha_py *py, uint64_t a, const struct tinfo *ti,
 			   pha_ref_fn *cb, void *arg);
 
+/* referents.c */
+void cpy_iframe_refs(struct pha_py *py, uint64_t f, pha_ref_fn *cb, void *arg, unsigned flags);
+void cpy_type_refs(struct pha_py *py, uint64_t t, pha_ref_fn *cb, void *arg);
+
 /* strings.c */
 bool cpy_read_str(struct pha_py *py, uint64_t addr, char *buf, size_t size);
 uint64_t cpy_str_size(struct pha_py *py, uint64_t a);
