@@ -16,334 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- frame sizes ---- */
-
-/* The code object a 3.11+ generator runs (3.11: also gi_code). */
-uint64_t cpy_code_of_gen(struct pha_py *py, uint64_t g)
-{
-	const struct pha_py_offsets *o = py->o;
-	if (o->gen_has_code)
-		return u64_or0(py, g + o->gen_code);
-	return frame_obj_at(py, g + o->gen_iframe + o->if_code);
-}
-
-/* Slots of a 3.11+ interpreter frame of this code (localsplus and the
- * value stack): co_framesize (3.12+) less the frame header, else
- * co_nlocalsplus + co_stacksize. */
-uint64_t cpy_frame_slots(struct pha_py *py, uint64_t code)
-{
-	const struct pha_py_offsets *o = py->o;
-	if (o->co_framesize)
-		return (uint64_t)i32_or0(py, code + o->co_framesize) - o->if_localsplus / 8;
-	return (uint64_t)i32_or0(py, code + o->co_nlocalsplus) +
-	       (uint64_t)i32_or0(py, code + o->co_stacksize);
-}
-
-/* frame_nslots: co_nlocals + cells + frees, the f_localsplus slots
- * before the value stack. */
-uint64_t cpy_legacy_frame_nslots(struct pha_py *py, uint64_t code)
-{
-	const struct pha_py_offsets *o = py->o;
-	int32_t nlocals = i32_or0(py, code + o->co_nlocals);
-	return (uint64_t)(nlocals > 0 ? nlocals : 0) +
-	       tuple_len(py, u64_or0(py, code + o->co_cellvars)) +
-	       tuple_len(py, u64_or0(py, code + o->co_freevars));
-}
-
-/* <= 3.10: co_stacksize + co_nlocals + cells + frees, the slots a frame
- * of this code has (f_localsplus). */
-uint64_t cpy_legacy_frame_extras(struct pha_py *py, uint64_t code)
-{
-	int32_t stack = i32_or0(py, code + py->o->co_stacksize);
-	return cpy_legacy_frame_nslots(py, code) + (uint64_t)(stack > 0 ? stack : 0);
-}
-
-/* ---- threads, frames, roots ---- */
-
-static uint64_t first_frame(struct pha_py *py, uint64_t ts)
-{
-	if (py->o->tstate_current_frame)
-		return u64_or0(py, ts + py->o->ts_current_frame);
-	uint64_t cframe = u64_or0(py, ts + py->o->ts_cframe);
-	return cframe ? u64_or0(py, cframe + py->o->cf_current_frame) : 0;
-}
-
-/* A frame the interpreter shows in tracebacks: not a C-stack entry frame
- * (3.12 owner 3), and past its first RESUME (3.11+ "incomplete" frames are
- * skipped by CPython itself). */
-static bool frame_visible(struct pha_py *py, uint64_t f, uint64_t *code_ret, int64_t *lasti_ret)
-{
-	const struct pha_py_offsets *o = py->o;
-	uint8_t owner = u8_or0(py, f + o->if_owner);
-	if (owner > OWNED_BY_FRAME_OBJECT)
-		return false;
-	uint64_t code = frame_obj_at(py, f + o->if_code);
-	struct tinfo *ti = code ? cpy_type_of(py, u64_or0(py, code + 8)) : NULL;
-	if (!ti || ti->kind != K_CODE)
-		return false;
-	uint64_t instr = u64_or0(py, f + o->if_prev_instr);
-	int64_t lasti = ((int64_t)instr - (int64_t)(code + o->co_code_adaptive)) / 2;
-	int32_t firsttraceable = i32_or0(py, code + o->co_firsttraceable);
-	if (owner != OWNED_BY_GENERATOR && lasti < firsttraceable)
-		return false;
-	*code_ret = code;
-	*lasti_ret = lasti;
-	return true;
-}
-
-static bool varint(const uint8_t *p, size_t n, size_t *i, uint64_t *v)
-{
-	uint64_t r = 0;
-	unsigned shift = 0;
-	while (*i < n) {
-		uint8_t b = p[(*i)++];
-		r |= (uint64_t)(b & 63) << shift;
-		shift += 6;
-		if (!(b & 64)) {
-			*v = r;
-			return true;
-		}
-		if (shift > 60)
-			return false;
-	}
-	return false;
-}
-
-/* PEP 657 location table (3.11+): the line of code unit `lasti`. */
-static int code_line(struct pha_py *py, uint64_t code, int64_t lasti)
-{
-	const struct pha_py_offsets *o = py->o;
-	int line = i32_or0(py, code + o->co_firstlineno);
-	if (lasti < 0)
-		return line;
-	uint64_t table = u64_or0(py, code + o->co_linetable);
-	int64_t n = table ? i64_or0(py, table + 16) : 0;
-	if (n <= 0 || n > (1 << 24))
-		return -1;
-	uint8_t *buf = malloc((size_t)n);
-	if (!buf || !rd(py, table + 32, buf, (size_t)n)) {
-		free(buf);
-		return -1;
-	}
-	size_t i = 0;
-	int64_t addr = 0;
-	int result = -1;
-	while (i < (size_t)n) {
-		uint8_t b = buf[i++];
-		if (!(b & 0x80))
-			break;	/* entries start with bit 7 set */
-		unsigned code_kind = (b >> 3) & 15;
-		int64_t len = (b & 7) + 1;
-		int delta = 0;
-		bool has_line = true;
-		uint64_t v;
-		if (code_kind == 15) {
-			has_line = false;
-		} else if (code_kind == 14) {
-			if (!varint(buf, (size_t)n, &i, &v))
-				break;
-			delta = (v & 1) ? -(int)(v >> 1) : (int)(v >> 1);
-			for (int k = 0; k < 3; k++)
-				if (!varint(buf, (size_t)n, &i, &v))
-					goto out;
-		} else if (code_kind == 13) {
-			if (!varint(buf, (size_t)n, &i, &v))
-				break;
-			delta = (v & 1) ? -(int)(v >> 1) : (int)(v >> 1);
-		} else if (code_kind >= 10) {
-			delta = (int)code_kind - 10;
-			i += 2;
-		} else {
-			i += 1;
-		}
-		line += delta;
-		if (lasti >= addr && lasti < addr + len) {
-			result = has_line ? line : -1;
-			break;
-		}
-		addr += len;
-	}
-out:
-	free(buf);
-	return result;
-}
-
-struct frame_buf {
-	struct pha_frame_info *frames;
-	char **strings;
-	size_t n, cap, nstrings;
-};
-
-static void fill_locals(struct pha_py *py, struct frame_buf *fb, struct pha_frame_info *fi,
-			uint64_t f, uint64_t code);
-
-static void frame_buf_reset(struct frame_buf *fb)
-{
-	for (size_t i = 0; i < fb->nstrings; i++)
-		free(fb->strings[i]);
-	fb->nstrings = 0;
-	fb->n = 0;
-}
-
-static const char *frame_buf_str(struct frame_buf *fb, struct pha_py *py, uint64_t s)
-{
-	char buf[1024];
-	if (!cpy_read_str(py, s, buf, sizeof(buf)))
-		strcpy(buf, "?");
-	char **ns = realloc(fb->strings, (fb->nstrings + 1) * sizeof(*ns));
-	if (!ns)
-		return "?";
-	fb->strings = ns;
-	char *d = strdup(buf);
-	if (!d)
-		return "?";
-	fb->strings[fb->nstrings++] = d;
-	return d;
-}
-
-/* ---- threads and frames, 3.8 - 3.10 (frame objects) ---- */
-
-/* 3.8/3.9 co_lnotab: (bytecode offset delta, signed line delta) pairs;
- * the line of byte offset `addr` (PyCode_Addr2Line). */
-static int lnotab_line(const uint8_t *p, size_t n, int line, int64_t addr)
-{
-	int64_t a = 0;
-	for (size_t i = 0; i + 1 < n; i += 2) {
-		a += p[i];
-		if (a > addr)
-			break;
-		line += (int8_t)p[i + 1];
-	}
-	return line;
-}
-
-/* 3.10 co_linetable (PEP 626): (byte length, signed line delta) pairs,
- * delta -128 = the range has no line. */
-static int linetable310_line(const uint8_t *p, size_t n, int line, int64_t addr)
-{
-	int64_t start = 0;
-	for (size_t i = 0; i + 1 < n; i += 2) {
-		int64_t end = start + p[i];
-		int8_t delta = (int8_t)p[i + 1];
-		if (delta != -128)
-			line += delta;
-		if (addr >= start && addr < end)
-			return delta == -128 ? -1 : line;
-		start = end;
-	}
-	return -1;
-}
-
-/* PyFrame_GetLineNumber of a frame object. */
-static int frame_line_v1(struct pha_py *py, uint64_t f, uint64_t code)
-{
-	const struct pha_py_offsets *o = py->o;
-	int32_t lineno = i32_or0(py, f + o->fo_lineno);
-	/* While tracing, f_lineno is authoritative (3.10: whenever non-zero;
-	 * 3.8/3.9: when f_trace is set). */
-	if (o->lasti_units ? lineno != 0 : (u64_or0(py, f + o->fo_trace) != 0))
-		return lineno;
-	int line = i32_or0(py, code + o->co_firstlineno);
-	int64_t lasti = i32_or0(py, f + o->fo_lasti);
-	if (lasti < 0)
-		return line;
-	if (o->lasti_units)
-		lasti *= 2;
-	uint64_t table = u64_or0(py, code + o->co_linetable);
-	int64_t n = table ? i64_or0(py, table + 16) : -1;
-	if (n < 0 || n > (1 << 24))
-		return -1;
-	if (n == 0)
-		return o->lasti_units ? -1 : line;
-	uint8_t *buf = malloc((size_t)n);
-	if (!buf || !rd(py, table + 32, buf, (size_t)n)) {
-		free(buf);
-		return -1;
-	}
-	int r = o->lasti_units ? linetable310_line(buf, (size_t)n, line, lasti)
-			       : lnotab_line(buf, (size_t)n, line, lasti);
-	free(buf);
-	return r;
-}
-
-static bool is_code(struct pha_py *py, uint64_t code)
-{
-	struct tinfo *ti = code ? cpy_type_of(py, u64_or0(py, code + 8)) : NULL;
-	return ti && ti->kind == K_CODE;
-}
-
-static bool grow_frames(struct frame_buf *fb)
-{
-	if (fb->n < fb->cap)
-		return true;
-	size_t cap = fb->cap ? fb->cap * 2 : 32;
-	struct pha_frame_info *nfr = realloc(fb->frames, cap * sizeof(*nfr));
-	if (!nfr)
-		return false;
-	fb->frames = nfr;
-	fb->cap = cap;
-	return true;
-}
-
-/* Append frame f running code to fb: its name (the code member at
- * name_off), file, line and locals. False when out of memory. */
-static bool add_frame(struct pha_py *py, struct frame_buf *fb, uint64_t f, uint64_t code,
-		      uint32_t name_off, int line)
-{
-	if (!grow_frames(fb))
-		return false;
-	struct pha_frame_info *fi = &fb->frames[fb->n++];
-	fi->function = frame_buf_str(fb, py, u64_or0(py, code + name_off));
-	fi->filename = frame_buf_str(fb, py, u64_or0(py, code + py->o->co_filename));
-	fi->line = line;
-	fill_locals(py, fb, fi, f, code);
-	return true;
-}
-
-static struct pha_error *threads_v1(struct pha_py *py,
-				    void (*cb)(void *arg, const struct pha_thread_info *t),
-				    void *arg)
-{
-	const struct pha_py_offsets *o = py->o;
-	struct frame_buf fb = {0};
-	struct pha_error *err = NULL;
-	for (size_t ii = 0; ii < py->ninterps && !err; ii++) {
-		uint64_t ts = u64_or0(py, py->interps[ii] + o->is_threads_head);
-		for (size_t nt = 0; ts && nt < MAX_THREADS; nt++) {
-			frame_buf_reset(&fb);
-			uint64_t f = u64_or0(py, ts + o->ts_frame);
-			for (size_t nf = 0; f && nf < MAX_FRAMES; nf++) {
-				uint64_t code = u64_or0(py, f + o->fo_code);
-				/* No co_qualname before 3.11: co_name is what
-				 * tracebacks show. */
-				if (is_code(py, code) &&
-				    !add_frame(py, &fb, f, code, o->co_name, frame_line_v1(py, f, code))) {
-					err = &pha_enomem;
-					break;
-				}
-				f = u64_or0(py, f + o->fo_back);
-			}
-			if (err)
-				break;
-			/* No native thread id in the thread state before 3.11: the
-			 * host matches thread_id (pthread_t) with the core's threads. */
-			struct pha_thread_info t = {
-				.thread_id = u64_or0(py, ts + o->ts_thread_id),
-				.native_id = 0,
-				.tstate = ts,
-				.nframes = fb.n,
-				.frames = fb.frames,
-			};
-			cb(arg, &t);
-			ts = u64_or0(py, ts + o->ts_next);
-		}
-	}
-	frame_buf_reset(&fb);
-	free(fb.frames);
-	free(fb.strings);
-	return err;
-}
-
 /* Roots of 3.8 - 3.10 threads: the thread-state objects and every frame
  * object on the thread's stack (their contents are their referents). */
 static void thread_roots_v1(struct pha_py *py, uint64_t ts, pha_ref_fn *cb, void *arg)
@@ -367,80 +39,6 @@ static void thread_roots_v1(struct pha_py *py, uint64_t ts, pha_ref_fn *cb, void
 	}
 }
 
-/* A frame whose first bytes are all zero is not a frame: a real one has a
- * code object or an owner, and links to its caller. */
-static bool frame_zeroed(struct pha_py *py, uint64_t f)
-{
-	uint64_t w[8];
-	if (!rd(py, f, w, sizeof(w)))
-		return false;
-	for (size_t i = 0; i < 8; i++) {
-		if (w[i])
-			return false;
-	}
-	return true;
-}
-
-struct pha_error *pha_cpython_threads(struct pha_py *py,
-				      void (*cb)(void *arg, const struct pha_thread_info *t),
-				      void *arg)
-{
-	const struct pha_py_offsets *o = py->o;
-	if (o->frame_objects)
-		return threads_v1(py, cb, arg);
-	struct frame_buf fb = {0};
-	for (size_t ii = 0; ii < py->ninterps; ii++) {
-		uint64_t ts = u64_or0(py, py->interps[ii] + o->is_threads_head);
-		for (size_t nt = 0; ts && nt < MAX_THREADS; nt++) {
-			frame_buf_reset(&fb);
-			uint64_t f = first_frame(py, ts);
-			for (size_t nf = 0; f && nf < MAX_FRAMES; nf++) {
-				uint64_t code;
-				int64_t lasti;
-				if (frame_zeroed(py, f)) {
-					py->svc.warn(py->svc.ctx, "thread %llu: the frame at 0x%llx reads as "
-								  "zeros (the core writer could not read that memory, "
-								  "e.g. gdb's gcore on thread stacks with guard "
-								  "regions): its stack is cut there",
-						     (unsigned long long)u64_or0(py, ts + o->ts_native_id),
-						     (unsigned long long)f);
-					break;
-				}
-				if (frame_visible(py, f, &code, &lasti) &&
-				    !add_frame(py, &fb, f, code, o->co_qualname, code_line(py, code, lasti)))
-					goto oom;
-				uint64_t prev;
-				if (!rd64(py, f + o->if_previous, &prev)) {
-					py->svc.warn(py->svc.ctx, "thread %llu: frame at 0x%llx unreadable: "
-								  "its stack is cut there",
-						     (unsigned long long)u64_or0(py, ts + o->ts_native_id),
-						     (unsigned long long)f);
-					break;
-				}
-				f = prev;
-			}
-			struct pha_thread_info t = {
-				.thread_id = u64_or0(py, ts + o->ts_thread_id),
-				.native_id = u64_or0(py, ts + o->ts_native_id),
-				.tstate = ts,
-				.nframes = fb.n,
-				.frames = fb.frames,
-			};
-			cb(arg, &t);
-			ts = u64_or0(py, ts + o->ts_next);
-		}
-	}
-	frame_buf_reset(&fb);
-	free(fb.frames);
-	free(fb.strings);
-	return NULL;
-oom:
-	frame_buf_reset(&fb);
-	free(fb.frames);
-	free(fb.strings);
-	return &pha_enomem;
-}
-
 struct pha_error *pha_cpython_roots(struct pha_py *py, pha_ref_fn *cb, void *arg)
 {
 	const struct pha_py_offsets *o = py->o;
@@ -462,7 +60,7 @@ struct pha_error *pha_cpython_roots(struct pha_py *py, pha_ref_fn *cb, void *arg
 			uint64_t item = u64_or0(py, ts + o->ts_exc_value_item);
 			if (item)
 				ref_at(py, cb, arg, item, 0);
-			uint64_t f = first_frame(py, ts);
+			uint64_t f = cpy_first_frame(py, ts);
 			for (size_t nf = 0; f && nf < MAX_FRAMES; nf++) {
 				if (u8_or0(py, f + o->if_owner) <= OWNED_BY_FRAME_OBJECT) {
 					cpy_iframe_refs(py, f, cb, arg, 0);
@@ -499,12 +97,6 @@ static void find_subtype_traverse(struct pha_py *py)
 		py->svc.warn(py->svc.ctx, "could not identify classes defined in Python (no "
 					  "_frozen_importlib.ModuleSpec): C extension heap types are "
 					  "walked as if they were Python classes");
-}
-
-static bool is_dict(struct pha_py *py, uint64_t a)
-{
-	struct tinfo *ti = a ? cpy_type_of(py, u64_or0(py, a + 8)) : NULL;
-	return ti && (ti->kind == K_DICT);
 }
 
 /* 3.13+: read _Py_DebugOffsets at _PyRuntime + 0 and take every offset it
@@ -657,8 +249,8 @@ struct pha_error *pha_cpython_open(const struct pha_layout *layout,
 						"(its first thread state does not point back at it)",
 						(unsigned long long)interp, layout->name);
 		}
-		if (!is_dict(py, u64_or0(py, interp + o->is_modules)) ||
-		    !is_dict(py, u64_or0(py, interp + o->is_sysdict))) {
+		if (!is_kind(py, u64_or0(py, interp + o->is_modules), K_DICT) ||
+		    !is_kind(py, u64_or0(py, interp + o->is_sysdict), K_DICT)) {
 			if (py->ninterps == 0) {
 				pha_cpython_close(py);
 				return pha_error_create(PHA_ERR_INPUT,
@@ -680,7 +272,7 @@ struct pha_error *pha_cpython_open(const struct pha_layout *layout,
 	}
 	if (o->static_builtin_search)
 		locate_static_types(py);
-	if (o->is_interned && !is_dict(py, u64_or0(py, py->interps[0] + o->is_interned))) {
+	if (o->is_interned && !is_kind(py, u64_or0(py, py->interps[0] + o->is_interned), K_DICT)) {
 		py->oc.is_interned = 0;
 		svc->warn(svc->ctx, "the interned-strings dict was not found at its expected place "
 				    "in the interpreter state; interned strings only referenced from "
@@ -719,196 +311,6 @@ void pha_cpython_close(struct pha_py *py)
 	free(py);
 }
 
-/* ==== why-is-it-alive: frame locals, labelled roots, edge labels, previews ==== */
-
-/* What the report side can rely on (3.8 - 3.15):
- *
- * threads(): every frame's nlocals/locals list the code's local, cell and
- *   free variable names in co_varnames+co_cellvars+co_freevars (<= 3.10) or
- *   co_localsplusnames (3.11+) order; value is the object (a cell variable's
- *   content, not the cell), 0 when unbound. Local slots are read whatever
- *   the saved stack top (the innermost frame has not saved it).
- *
- * labelled_roots(): per interpreter "sys.modules", "sys.__dict__",
- *   "builtins", "<interned strings>" (where the layout knows the dict);
- *   per thread "<thread 0xID dict>", "<thread 0xID context>",
- *   "<thread 0xID current exception>"
- *   (<= 3.10 also "... current exception type/traceback" and "<thread 0xID
- *   exc_info type|value|traceback>" for every exc_info item; 3.11+ "<thread
- *   0xID exc_info value>"); per frame, innermost first: "<frame of F()>",
- *   "<locals dict of F()>", "<function F()>" (3.11+), "<code of F()>",
- *   "<local 'X' in F() at FILE:LINE>" (kind FRAME_LOCAL) for every bound
- *   variable, "<cell 'X' in F() at FILE:LINE>" (kind FRAME) for the cell
- *   object of a cell/free variable, "<stack of F()>" for value-stack
- *   entries, "<globals of F()>", "<builtins of F()>"; 3.12+ "<class NAME>"
- *   (STATIC_TYPE) for every static builtin type in the interpreter's type
- *   state. F is co_qualname (3.11+) or co_name, FILE the full co_filename,
- *   LINE the line threads() reports (-1 for frames it does not show).
- *   The same address can come several times (globals of many frames, the
- *   builtins dict): the caller picks one. A superset of roots().
- *
- * edge_label(src, dst): the first way, in tp_traverse order, src refers to
- *   dst (two attributes holding the same object give the first name).
- *   False when for_each_ref(src) does not report dst.
- *
- * preview(addr): int (decimal up to 40 digits, else "int with N digits"),
- *   bool, None, float (repr), str/bytes (repr of the first 80 code points /
- *   bytes; redact: "<str len=N>", "<bytes len=N>"), "len=N" of list,
- *   tuple, dict (and subclasses), set, frozenset, deque; "" otherwise.
- *   False only when addr is not an object.
- */
-
-/* Kinds of localsplus slots (Include/internal/pycore_code.h, 3.11+). */
-enum { CO_FAST_CELL = 0x40, CO_FAST_FREE = 0x80 };
-
-/* Offset of a tuple's ob_item (3.14 added ob_hash before it). */
-#define TUPLE_ITEMS(py) ((uint64_t)((py)->o->tuple_ob_item ? (py)->o->tuple_ob_item : 24))
-
-typedef void local_fn(void *arg, const char *name, uint64_t value, uint64_t cell);
-
-static bool is_kind(struct pha_py *py, uint64_t obj, enum kind k)
-{
-	struct tinfo *ti = obj ? cpy_type_of(py, u64_or0(py, obj + 8)) : NULL;
-	return ti && ti->kind == k;
-}
-
-/* Number of valid localsplus slots of a 3.11+ interpreter frame, as
- * iframe_refs counts them; -1 if unknown. */
-static int64_t iframe_top(struct pha_py *py, uint64_t f)
-{
-	const struct pha_py_offsets *o = py->o;
-	if (o->stackref) {
-		uint64_t sp = u64_or0(py, f + o->if_stackpointer);
-		uint64_t base = f + o->if_localsplus;
-		if (sp < base || sp - base > (8ULL << 20))
-			return -1;
-		return (int64_t)((sp - base) / 8);
-	}
-	int32_t top = i32_or0(py, f + o->if_stacktop);
-	return top > 0 && top < (1 << 20) ? top : -1;
-}
-
-/* The object in a frame slot (3.14+ stackref tag rules), 0 if none. */
-static uint64_t slot_obj(struct pha_py *py, uint64_t field)
-{
-	uint64_t v = u64_or0(py, field);
-	if (py->o->stackref)
-		return ((v & 3) == 3 || !(v & ~3ULL)) ? 0 : v & ~3ULL;
-	return v;
-}
-
-/* Call fn for every local, cell and free variable of a frame, in
- * localsplusnames (3.11+) or varnames + cellvars + freevars order. A cell
- * slot gives the cell's content as value and the cell as `cell`; unbound
- * slots give value 0. f: interpreter frame (3.11+) or frame object. */
-static void each_local(struct pha_py *py, uint64_t f, uint64_t code, local_fn *fn, void *arg)
-{
-	const struct pha_py_offsets *o = py->o;
-	char name[256];
-	if (o->frame_objects) {
-		uint64_t tabs[3] = {u64_or0(py, code + o->co_varnames),
-				    u64_or0(py, code + o->co_cellvars),
-				    u64_or0(py, code + o->co_freevars)};
-		int32_t nlocals = i32_or0(py, code + o->co_nlocals);
-		uint64_t slot = 0;
-		for (int t = 0; t < 3; t++) {
-			uint64_t n = tuple_len(py, tabs[t]);
-			if (t == 0 && nlocals >= 0 && (uint64_t)nlocals < n)
-				n = (uint64_t)nlocals;
-			for (uint64_t i = 0; i < n; i++, slot++) {
-				if (!cpy_read_str(py, u64_or0(py, tabs[t] + TUPLE_ITEMS(py) + 8 * i), name, sizeof(name)))
-					strcpy(name, "?");
-				uint64_t v = u64_or0(py, f + o->fo_localsplus + 8 * slot), cell = 0;
-				if (t > 0 && is_kind(py, v, K_CELL)) {
-					cell = v;
-					v = u64_or0(py, cell + 16);
-				}
-				fn(arg, name, v, cell);
-			}
-			if (t == 0 && nlocals >= 0 && tuple_len(py, tabs[0]) < (uint64_t)nlocals)
-				slot += (uint64_t)nlocals - tuple_len(py, tabs[0]);
-		}
-		return;
-	}
-	uint64_t names = u64_or0(py, code + o->co_localsplusnames);
-	uint64_t kinds = u64_or0(py, code + o->co_localspluskinds);
-	uint64_t n = tuple_len(py, names);
-	/* The local slots are set (NULL = unbound) from the frame's creation
-	 * on; only the value stack above them depends on the stack top, which
-	 * a frame calling into C (the innermost one, usually) has not saved. */
-	for (uint64_t i = 0; i < n; i++) {
-		if (!cpy_read_str(py, u64_or0(py, names + TUPLE_ITEMS(py) + 8 * i), name, sizeof(name)))
-			strcpy(name, "?");
-		uint64_t v = slot_obj(py, f + o->if_localsplus + 8 * i);
-		uint64_t cell = 0;
-		uint8_t k = kinds ? u8_or0(py, kinds + 32 + i) : 0;
-		if ((k & (CO_FAST_CELL | CO_FAST_FREE)) && is_kind(py, v, K_CELL)) {
-			cell = v;
-			v = u64_or0(py, cell + 16);
-		}
-		fn(arg, name, v, cell);
-	}
-}
-
-/* -- frame locals for threads() -- */
-
-struct locals_acc {
-	struct frame_buf *fb;
-	struct pha_py *py;
-	struct pha_local_info *v;
-	size_t n, cap;
-	bool oom;
-};
-
-static void fb_keep(struct frame_buf *fb, void *p)
-{
-	char **ns = realloc(fb->strings, (fb->nstrings + 1) * sizeof(*ns));
-	if (!ns) {
-		free(p);
-		return;
-	}
-	fb->strings = ns;
-	fb->strings[fb->nstrings++] = p;
-}
-
-static void on_local_acc(void *arg, const char *name, uint64_t value, uint64_t cell)
-{
-	(void)cell;
-	struct locals_acc *a = arg;
-	if (a->oom)
-		return;
-	if (a->n == a->cap) {
-		size_t cap = a->cap ? a->cap * 2 : 8;
-		struct pha_local_info *nv = realloc(a->v, cap * sizeof(*nv));
-		if (!nv) {
-			a->oom = true;
-			return;
-		}
-		a->v = nv;
-		a->cap = cap;
-	}
-	char *d = strdup(name);
-	if (!d) {
-		a->oom = true;
-		return;
-	}
-	fb_keep(a->fb, d);
-	a->v[a->n].name = d;
-	a->v[a->n].value = value;
-	a->n++;
-}
-
-static void fill_locals(struct pha_py *py, struct frame_buf *fb, struct pha_frame_info *fi,
-			uint64_t f, uint64_t code)
-{
-	struct locals_acc a = {.fb = fb, .py = py};
-	each_local(py, f, code, on_local_acc, &a);
-	if (a.v)
-		fb_keep(fb, a.v);
-	fi->nlocals = a.oom ? 0 : a.n;
-	fi->locals = a.oom ? NULL : a.v;
-}
-
 /* -- labelled roots -- */
 
 struct lroots {
@@ -944,17 +346,6 @@ static void on_local_root(void *arg, const char *name, uint64_t value, uint64_t 
 			  r->func, r->file, r->line);
 	emit_root(r, value, PHA_ROOT_FRAME_LOCAL, r->thread_id, "<local '%s' in %s() at %s:%d>",
 		  name, r->func, r->file, r->line);
-}
-
-static void frame_names(struct pha_py *py, uint64_t code, char *func, size_t fsize, char *file,
-			size_t fisize)
-{
-	const struct pha_py_offsets *o = py->o;
-	if (!code || !cpy_read_str(py, u64_or0(py, code + (o->co_qualname ? o->co_qualname : o->co_name)),
-			       func, fsize))
-		snprintf(func, fsize, "?");
-	if (!code || !cpy_read_str(py, u64_or0(py, code + o->co_filename), file, fisize))
-		snprintf(file, fisize, "?");
 }
 
 static void thread_lroots(struct lroots *r, uint64_t ts)
@@ -997,14 +388,14 @@ static void thread_lroots(struct lroots *r, uint64_t ts)
 		uint64_t f = u64_or0(py, ts + o->ts_frame);
 		for (size_t nf = 0; f && nf < MAX_FRAMES; nf++) {
 			uint64_t code = u64_or0(py, f + o->fo_code);
-			bool ok = is_code(py, code);
-			frame_names(py, ok ? code : 0, func, sizeof(func), file, sizeof(file));
+			bool ok = is_kind(py, code, K_CODE);
+			cpy_frame_names(py, ok ? code : 0, func, sizeof(func), file, sizeof(file));
 			r->func = func;
 			r->file = file;
-			r->line = ok ? frame_line_v1(py, f, code) : -1;
+			r->line = ok ? cpy_frame_line_v1(py, f, code) : -1;
 			emit_root(r, f, PHA_ROOT_FRAME, tid, "<frame of %s()>", func);
 			if (ok)
-				each_local(py, f, code, on_local_root, r);
+				cpy_each_local(py, f, code, on_local_root, r);
 			emit_root(r, code, PHA_ROOT_FRAME, tid, "<code of %s()>", func);
 			emit_root(r, u64_or0(py, f + o->fo_globals), PHA_ROOT_FRAME, tid,
 				  "<globals of %s()>", func);
@@ -1028,21 +419,21 @@ static void thread_lroots(struct lroots *r, uint64_t ts)
 		}
 		return;
 	}
-	uint64_t f = first_frame(py, ts);
+	uint64_t f = cpy_first_frame(py, ts);
 	for (size_t nf = 0; f && nf < MAX_FRAMES; nf++) {
-		if (frame_zeroed(py, f))
+		if (cpy_frame_zeroed(py, f))
 			break;
 		if (u8_or0(py, f + o->if_owner) <= OWNED_BY_FRAME_OBJECT) {
 			uint64_t code;
 			int64_t lasti;
-			bool vis = frame_visible(py, f, &code, &lasti);
+			bool vis = cpy_frame_visible(py, f, &code, &lasti);
 			if (!vis)
 				code = frame_obj_at(py, f + o->if_code);
-			bool ok = is_code(py, code);
-			frame_names(py, ok ? code : 0, func, sizeof(func), file, sizeof(file));
+			bool ok = is_kind(py, code, K_CODE);
+			cpy_frame_names(py, ok ? code : 0, func, sizeof(func), file, sizeof(file));
 			r->func = func;
 			r->file = file;
-			r->line = vis ? code_line(py, code, lasti) : -1;
+			r->line = vis ? cpy_code_line(py, code, lasti) : -1;
 			emit_root(r, u64_or0(py, f + o->if_frame_obj), PHA_ROOT_FRAME, tid,
 				  "<frame of %s()>", func);
 			emit_root(r, u64_or0(py, f + o->if_locals), PHA_ROOT_FRAME, tid,
@@ -1053,12 +444,12 @@ static void thread_lroots(struct lroots *r, uint64_t ts)
 				  "<code of %s()>", func);
 			uint64_t nplus = 0;
 			if (ok) {
-				each_local(py, f, code, on_local_root, r);
+				cpy_each_local(py, f, code, on_local_root, r);
 				nplus = tuple_len(py, u64_or0(py, code + o->co_localsplusnames));
 			}
-			int64_t top = iframe_top(py, f);
+			int64_t top = cpy_iframe_top(py, f);
 			for (int64_t i = (int64_t)nplus; i < top; i++)
-				emit_root(r, slot_obj(py, f + o->if_localsplus + 8 * (uint64_t)i),
+				emit_root(r, frame_obj_at(py, f + o->if_localsplus + 8 * (uint64_t)i),
 					  PHA_ROOT_FRAME, tid, "<stack of %s()>", func);
 			emit_root(r, u64_or0(py, f + o->if_globals), PHA_ROOT_FRAME, tid,
 				  "<globals of %s()>", func);
@@ -1274,13 +665,13 @@ static bool iframe_label(struct pha_py *py, uint64_t f, uint64_t dst, const char
 		snprintf(buf, size, "<code>");
 		return true;
 	}
-	int64_t top = iframe_top(py, f);
+	int64_t top = cpy_iframe_top(py, f);
 	uint64_t names = code ? u64_or0(py, code + o->co_localsplusnames) : 0;
 	uint64_t nplus = tuple_len(py, names);
 	if (top < (int64_t)nplus)
 		top = (int64_t)nplus;
 	for (int64_t i = 0; i < top; i++) {
-		if (slot_obj(py, f + o->if_localsplus + 8 * (uint64_t)i) != dst)
+		if (frame_obj_at(py, f + o->if_localsplus + 8 * (uint64_t)i) != dst)
 			continue;
 		char name[128];
 		if ((uint64_t)i < nplus &&

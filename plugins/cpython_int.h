@@ -200,7 +200,8 @@ static inline void frame_ref_at(struct pha_py *py, pha_ref_fn *cb, void *arg, ui
 		ref_at(py, cb, arg, field, flags);
 }
 
-/* An object pointer stored in a frame field (masking a _PyStackRef). */
+/* The object in a frame field or slot, a PyObject* (<= 3.13) or a
+ * _PyStackRef (3.14+, masked); 0 for NULL and tagged small ints. */
 static inline uint64_t frame_obj_at(struct pha_py *py, uint64_t field)
 {
 	uint64_t v = u64_or0(py, field);
@@ -234,6 +235,9 @@ static inline uint64_t values_array(struct pha_py *py, uint64_t values)
 	return values && py->o->dict_values_header ? values + 8 : values;
 }
 
+/* Offset of a tuple's ob_item (3.14 added ob_hash before it). */
+#define TUPLE_ITEMS(py) ((uint64_t)((py)->o->tuple_ob_item ? (py)->o->tuple_ob_item : 24))
+
 /* ob_size of a tuple; 0 when t is NULL or the size is implausible. */
 static inline uint64_t tuple_len(struct pha_py *py, uint64_t t)
 {
@@ -248,11 +252,30 @@ bool cpy_types_init(struct pha_py *py);
 void cpy_types_deinit(struct pha_py *py);
 struct tinfo *cpy_type_of(struct pha_py *py, uint64_t t);
 
+/* Whether obj is an object whose (solid base) type is of kind k. */
+static inline bool is_kind(struct pha_py *py, uint64_t obj, enum kind k)
+{
+	struct tinfo *ti = obj ? cpy_type_of(py, u64_or0(py, obj + 8)) : NULL;
+	return ti && ti->kind == k;
+}
+
 /* frames.c */
 uint64_t cpy_code_of_gen(struct pha_py *py, uint64_t g);
 uint64_t cpy_frame_slots(struct pha_py *py, uint64_t code);
 uint64_t cpy_legacy_frame_nslots(struct pha_py *py, uint64_t code);
 uint64_t cpy_legacy_frame_extras(struct pha_py *py, uint64_t code);
+uint64_t cpy_first_frame(struct pha_py *py, uint64_t ts);
+bool cpy_frame_zeroed(struct pha_py *py, uint64_t f);
+bool cpy_frame_visible(struct pha_py *py, uint64_t f, uint64_t *code_ret, int64_t *lasti_ret);
+void cpy_frame_names(struct pha_py *py, uint64_t code, char *func, size_t fsize, char *file,
+		     size_t fisize);
+int cpy_code_line(struct pha_py *py, uint64_t code, int64_t lasti);
+int cpy_frame_line_v1(struct pha_py *py, uint64_t f, uint64_t code);
+int64_t cpy_iframe_top(struct pha_py *py, uint64_t f);
+/* Called for each local of a frame: its name, its value (a cell's
+ * content) and the cell, 0 when the variable is not a cell. */
+typedef void local_fn(void *arg, const char *name, uint64_t value, uint64_t cell);
+void cpy_each_local(struct pha_py *py, uint64_t f, uint64_t code, local_fn *fn, void *arg);
 
 /* dicts.c */
 bool cpy_read_keys(struct pha_py *py, uint64_t keys, struct dkeys *k);
