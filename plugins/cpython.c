@@ -1,22 +1,25 @@
-/* The table-driven CPython walker (3.8 - 3.15).
+/* The table-driven CPython walker (3.8 - 3.15): one implementation of the
+ * pha_layout operations for every version, parameterised by the offset
+ * tables of layouts.c. This file is its entry and exit: open() finds the
+ * interpreters from _PyRuntime and prepares what the other operations
+ * need, close() frees it, hexversion() reads sys.hexversion. The other
+ * operations live in the file of the concept they need (plugins/README.md
+ * has the map; cpython_int.h the shared state).
  *
- * What it must reproduce exactly is what CPython's tp_traverse functions
- * visit: the cycle-collector arithmetic subtracts one reference per visited
- * pointer, so a missed or extra visit changes which objects look "held from
- * outside". Such references are reported with PHA_REF_TRAVERSED; strong
- * references that tp_traverse skips (str keys of unicode dicts, code object
- * constants, names of types) are reported with flags 0, and weak ones with
- * PHA_REF_WEAK. Types the walker does not know are scanned conservatively
- * for words that point at plausible objects.
+ * Versions:
+ *   3.8 - 3.10  no Py_Version in the binary: the host asks hexversion()
+ *               (sys.hexversion, an int of 30-bit digits; 3.12+ lv_tag).
+ *   3.12        static builtin types keep their state in the interpreter
+ *               (is_types_builtins).
+ *   3.13+       _PyRuntime starts with _Py_DebugOffsets: open() takes every
+ *               offset the table's debug_map covers from the core; the
+ *               static types' state array is checked against dict and type
+ *               and searched for when it moved (static_builtin_search).
  */
 #include "cpython_int.h"
 
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* ---- open / close ---- */
 
 /* subtype_traverse is static in typeobject.c: take it from a class every
  * process defines with a class statement, importlib's ModuleSpec. */
@@ -136,6 +139,46 @@ static void locate_static_types(struct pha_py *py)
 				  "interpreter; their dicts are not walked");
 }
 
+/* The interpreters of _PyRuntime's list whose state matches the layout:
+ * every thread state points back at its interpreter, and sys.modules /
+ * sys.__dict__ are dicts (a later interpreter that fails the second test
+ * is skipped with a warning, the first one is an error). */
+static struct pha_error *find_interpreters(struct pha_py *py, uint64_t runtime)
+{
+	const struct pha_py_offsets *o = py->o;
+	uint64_t interp;
+	if (!rd64(py, runtime + o->rt_interpreters_head, &interp))
+		return pha_error_create(PHA_ERR_INPUT,
+					"_PyRuntime at 0x%llx is not readable in the core",
+					(unsigned long long)runtime);
+	while (interp && py->ninterps < MAX_INTERPS) {
+		uint64_t ts = u64_or0(py, interp + o->is_threads_head);
+		if (ts && u64_or0(py, ts + o->ts_interp) != interp)
+			return pha_error_create(PHA_ERR_INPUT,
+						"interpreter state at 0x%llx does not match layout %s "
+						"(its first thread state does not point back at it)",
+						(unsigned long long)interp, py->layout->name);
+		if (!is_kind(py, u64_or0(py, interp + o->is_modules), K_DICT) ||
+		    !is_kind(py, u64_or0(py, interp + o->is_sysdict), K_DICT)) {
+			if (py->ninterps == 0)
+				return pha_error_create(PHA_ERR_INPUT,
+							"interpreter state at 0x%llx does not match layout %s "
+							"(sys.modules or sys.__dict__ is not a dict)",
+							(unsigned long long)interp, py->layout->name);
+			py->svc.warn(py->svc.ctx, "interpreter at 0x%llx skipped: sys.modules is not "
+						  "a dict (finalizing or corrupted)",
+				     (unsigned long long)interp);
+		} else {
+			py->interps[py->ninterps++] = interp;
+		}
+		interp = u64_or0(py, interp + o->is_next);
+	}
+	if (!py->ninterps)
+		return pha_error_create(PHA_ERR_INPUT, "no interpreter state found from _PyRuntime "
+						       "at 0x%llx", (unsigned long long)runtime);
+	return NULL;
+}
+
 struct pha_error *pha_cpython_open(const struct pha_layout *layout,
 				   const struct pha_services *svc, uint64_t runtime,
 				   uint32_t hexversion, struct pha_py **py_ret)
@@ -164,53 +207,16 @@ struct pha_error *pha_cpython_open(const struct pha_layout *layout,
 		return &pha_enomem;
 	}
 
-	if (py->oc.debug_map) {
-		struct pha_error *err = apply_debug_offsets(py, runtime);
-		if (err) {
-			pha_cpython_close(py);
-			return err;
-		}
+	struct pha_error *err = NULL;
+	if (py->oc.debug_map)
+		err = apply_debug_offsets(py, runtime);
+	if (!err)
+		err = find_interpreters(py, runtime);
+	if (err) {
+		pha_cpython_close(py);
+		return err;
 	}
 	const struct pha_py_offsets *o = py->o;
-	uint64_t interp;
-	if (!rd64(py, runtime + o->rt_interpreters_head, &interp)) {
-		pha_cpython_close(py);
-		return pha_error_create(PHA_ERR_INPUT,
-					"_PyRuntime at 0x%llx is not readable in the core",
-					(unsigned long long)runtime);
-	}
-	while (interp && py->ninterps < MAX_INTERPS) {
-		/* Validate: every thread state points back at its interpreter,
-		 * and sys.modules / sys.__dict__ are dicts. */
-		uint64_t ts = u64_or0(py, interp + o->is_threads_head);
-		if (ts && u64_or0(py, ts + o->ts_interp) != interp) {
-			pha_cpython_close(py);
-			return pha_error_create(PHA_ERR_INPUT,
-						"interpreter state at 0x%llx does not match layout %s "
-						"(its first thread state does not point back at it)",
-						(unsigned long long)interp, layout->name);
-		}
-		if (!is_kind(py, u64_or0(py, interp + o->is_modules), K_DICT) ||
-		    !is_kind(py, u64_or0(py, interp + o->is_sysdict), K_DICT)) {
-			if (py->ninterps == 0) {
-				pha_cpython_close(py);
-				return pha_error_create(PHA_ERR_INPUT,
-							"interpreter state at 0x%llx does not match layout %s "
-							"(sys.modules or sys.__dict__ is not a dict)",
-							(unsigned long long)interp, layout->name);
-			}
-			svc->warn(svc->ctx, "interpreter at 0x%llx skipped: sys.modules is not a dict "
-					    "(finalizing or corrupted)", (unsigned long long)interp);
-		} else {
-			py->interps[py->ninterps++] = interp;
-		}
-		interp = u64_or0(py, interp + o->is_next);
-	}
-	if (!py->ninterps) {
-		pha_cpython_close(py);
-		return pha_error_create(PHA_ERR_INPUT, "no interpreter state found from _PyRuntime "
-						       "at 0x%llx", (unsigned long long)runtime);
-	}
 	if (o->static_builtin_search)
 		locate_static_types(py);
 	if (o->is_interned && !is_kind(py, u64_or0(py, py->interps[0] + o->is_interned), K_DICT)) {

@@ -16,8 +16,6 @@
 
 #include "cpython.h"
 
-#include <string.h>
-
 /* Type flags (Include/object.h). */
 #define TPF_INLINE_VALUES (1ULL << 2)	/* 3.13 */
 #define TPF_MANAGED_WEAKREF (1ULL << 3)	/* 3.12 */
