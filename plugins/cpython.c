@@ -237,7 +237,8 @@ uint32_t pha_cpython_hexversion(struct pha_py *py)
 	const struct pha_py_offsets *o = py->o;
 	if (!py->ninterps)
 		return 0;
-	uint64_t v = cpy_dict_get_str(py, u64_or0(py, py->interps[0] + o->is_sysdict), "hexversion");
+	uint64_t sysdict = u64_or0(py, py->interps[0] + o->is_sysdict);
+	uint64_t v = cpy_dict_get_str(py, sysdict, "hexversion");
 	struct tinfo *ti = v ? cpy_type_of(py, u64_or0(py, v + 8)) : NULL;
 	if (!ti || ti->kind != K_INT)
 		return 0;

@@ -226,13 +226,6 @@ static inline void ref_array(struct pha_py *py, pha_ref_fn *cb, void *arg, uint6
 	}
 }
 
-/* The value array of a split dict: 3.13+ PyDictValues has a 8-byte
- * header {capacity, size, embedded, valid} before values[]. */
-static inline uint64_t values_array(struct pha_py *py, uint64_t values)
-{
-	return values && py->o->dict_values_header ? values + 8 : values;
-}
-
 /* Offset of a tuple's ob_item (3.14 added ob_hash before it). */
 #define TUPLE_ITEMS(py) ((uint64_t)((py)->o->tuple_ob_item ? (py)->o->tuple_ob_item : 24))
 
@@ -245,9 +238,10 @@ static inline uint64_t tuple_len(struct pha_py *py, uint64_t t)
 
 /* ---- what one file offers the others ---- */
 
-/* objects.c */
+/* objects.c: the type table, what a type is. */
 bool cpy_types_init(struct pha_py *py);
 void cpy_types_deinit(struct pha_py *py);
+/* The type info of t, read on first use; NULL if t is not a type. */
 struct tinfo *cpy_type_of(struct pha_py *py, uint64_t t);
 
 /* Whether obj is an object whose (solid base) type is of kind k. */
@@ -257,7 +251,36 @@ static inline bool is_kind(struct pha_py *py, uint64_t obj, enum kind k)
 	return ti && ti->kind == k;
 }
 
-/* frames.c */
+/* dicts.c: keys of either layout, dict_traverse, lookup, __sizeof__,
+ * managed instance dicts. */
+bool cpy_read_keys(struct pha_py *py, uint64_t keys, struct dkeys *k);		/* 3.11+ */
+uint64_t cpy_keys_size(const struct dkeys *k);
+bool cpy_read_keys_v1(struct pha_py *py, uint64_t keys, struct dkeys *k);	/* <= 3.10 */
+uint64_t cpy_keys_size_v1(const struct dkeys *k);
+void cpy_dict_refs(struct pha_py *py, uint64_t d, pha_ref_fn *cb, void *arg);
+uint64_t cpy_dict_get_str(struct pha_py *py, uint64_t d, const char *key);
+uint64_t cpy_dict_size(struct pha_py *py, uint64_t d, uint64_t basicsize);
+void cpy_managed_dict_refs(struct pha_py *py, uint64_t a, const struct tinfo *ti,
+			   pha_ref_fn *cb, void *arg);
+
+/* The value array of a split dict: 3.13+ PyDictValues has a 8-byte
+ * header {capacity, size, embedded, valid} before values[]. */
+static inline uint64_t values_array(struct pha_py *py, uint64_t values)
+{
+	return values && py->o->dict_values_header ? values + 8 : values;
+}
+
+/* strings.c: str contents, sizes, repr quoting into a bounded buffer. */
+bool cpy_read_str(struct pha_py *py, uint64_t addr, char *buf, size_t size);
+uint64_t cpy_str_size(struct pha_py *py, uint64_t a);
+bool cpy_str_codepoints(struct pha_py *py, uint64_t addr, uint32_t *cp, size_t max,
+			size_t *n_ret, int64_t *len_ret);
+void cpy_put(char *buf, size_t size, size_t *pos, const char *s, size_t n);
+void cpy_put_quoted(char *buf, size_t size, size_t *pos, const uint32_t *cp, size_t n,
+		    bool bytes);
+
+/* frames.c: frame and generator sizes, finding and naming frames, line
+ * numbers, locals. */
 uint64_t cpy_code_of_gen(struct pha_py *py, uint64_t g);
 uint64_t cpy_frame_slots(struct pha_py *py, uint64_t code);
 uint64_t cpy_legacy_frame_nslots(struct pha_py *py, uint64_t code);
@@ -275,28 +298,8 @@ int64_t cpy_iframe_top(struct pha_py *py, uint64_t f);
 typedef void local_fn(void *arg, const char *name, uint64_t value, uint64_t cell);
 void cpy_each_local(struct pha_py *py, uint64_t f, uint64_t code, local_fn *fn, void *arg);
 
-/* dicts.c */
-bool cpy_read_keys(struct pha_py *py, uint64_t keys, struct dkeys *k);
-uint64_t cpy_keys_size(const struct dkeys *k);
-bool cpy_read_keys_v1(struct pha_py *py, uint64_t keys, struct dkeys *k);
-uint64_t cpy_keys_size_v1(const struct dkeys *k);
-void cpy_dict_refs(struct pha_py *py, uint64_t d, pha_ref_fn *cb, void *arg);
-uint64_t cpy_dict_get_str(struct pha_py *py, uint64_t d, const char *key);
-uint64_t cpy_dict_size(struct pha_py *py, uint64_t d, uint64_t basicsize);
-void cpy_managed_dict_refs(struct pha_py *py, uint64_t a, const struct tinfo *ti,
-			   pha_ref_fn *cb, void *arg);
-
-/* referents.c */
+/* referents.c: tp_traverse mirrors that roots and labels reuse. */
 void cpy_iframe_refs(struct pha_py *py, uint64_t f, pha_ref_fn *cb, void *arg, unsigned flags);
 void cpy_type_refs(struct pha_py *py, uint64_t t, pha_ref_fn *cb, void *arg);
-
-/* strings.c */
-bool cpy_read_str(struct pha_py *py, uint64_t addr, char *buf, size_t size);
-uint64_t cpy_str_size(struct pha_py *py, uint64_t a);
-bool cpy_str_codepoints(struct pha_py *py, uint64_t addr, uint32_t *cp, size_t max,
-			size_t *n_ret, int64_t *len_ret);
-void cpy_put(char *buf, size_t size, size_t *pos, const char *s, size_t n);
-void cpy_put_quoted(char *buf, size_t size, size_t *pos, const uint32_t *cp, size_t n,
-		    bool bytes);
 
 #endif

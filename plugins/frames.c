@@ -132,8 +132,9 @@ void cpy_frame_names(struct pha_py *py, uint64_t code, char *func, size_t fsize,
 		     size_t fisize)
 {
 	const struct pha_py_offsets *o = py->o;
-	if (!code || !cpy_read_str(py, u64_or0(py, code + (o->co_qualname ? o->co_qualname : o->co_name)),
-			       func, fsize))
+	if (!code ||
+	    !cpy_read_str(py, u64_or0(py, code + (o->co_qualname ? o->co_qualname : o->co_name)),
+			  func, fsize))
 		snprintf(func, fsize, "?");
 	if (!code || !cpy_read_str(py, u64_or0(py, code + o->co_filename), file, fisize))
 		snprintf(file, fisize, "?");
@@ -320,7 +321,8 @@ void cpy_each_local(struct pha_py *py, uint64_t f, uint64_t code, local_fn *fn, 
 			if (t == 0 && nlocals >= 0 && (uint64_t)nlocals < n)
 				n = (uint64_t)nlocals;
 			for (uint64_t i = 0; i < n; i++, slot++) {
-				if (!cpy_read_str(py, u64_or0(py, tabs[t] + TUPLE_ITEMS(py) + 8 * i), name, sizeof(name)))
+				if (!cpy_read_str(py, u64_or0(py, tabs[t] + TUPLE_ITEMS(py) + 8 * i), name,
+						  sizeof(name)))
 					strcpy(name, "?");
 				uint64_t v = u64_or0(py, f + o->fo_localsplus + 8 * slot), cell = 0;
 				if (t > 0 && is_kind(py, v, K_CELL)) {
@@ -341,7 +343,8 @@ void cpy_each_local(struct pha_py *py, uint64_t f, uint64_t code, local_fn *fn, 
 	 * on; only the value stack above them depends on the stack top, which
 	 * a frame calling into C (the innermost one, usually) has not saved. */
 	for (uint64_t i = 0; i < n; i++) {
-		if (!cpy_read_str(py, u64_or0(py, names + TUPLE_ITEMS(py) + 8 * i), name, sizeof(name)))
+		if (!cpy_read_str(py, u64_or0(py, names + TUPLE_ITEMS(py) + 8 * i), name,
+				  sizeof(name)))
 			strcpy(name, "?");
 		uint64_t v = frame_obj_at(py, f + o->if_localsplus + 8 * i);
 		uint64_t cell = 0;
@@ -490,7 +493,8 @@ static struct pha_error *threads_v1(struct pha_py *py,
 				/* No co_qualname before 3.11: co_name is what
 				 * tracebacks show. */
 				if (is_kind(py, code, K_CODE) &&
-				    !add_frame(py, &fb, f, code, o->co_name, cpy_frame_line_v1(py, f, code))) {
+				    !add_frame(py, &fb, f, code, o->co_name,
+					       cpy_frame_line_v1(py, f, code))) {
 					err = &pha_enomem;
 					break;
 				}
@@ -543,7 +547,8 @@ struct pha_error *pha_cpython_threads(struct pha_py *py,
 					break;
 				}
 				if (cpy_frame_visible(py, f, &code, &lasti) &&
-				    !add_frame(py, &fb, f, code, o->co_qualname, cpy_code_line(py, code, lasti)))
+				    !add_frame(py, &fb, f, code, o->co_qualname,
+					       cpy_code_line(py, code, lasti)))
 					goto oom;
 				uint64_t prev;
 				if (!rd64(py, f + o->if_previous, &prev)) {

@@ -63,7 +63,8 @@ static bool dict_label(struct pha_py *py, uint64_t d, uint64_t dst, bool redact,
 	bool v1 = py->o->dict_keys_v1;
 	if (!v1)
 		values = values_array(py, values);
-	if (!(v1 ? cpy_read_keys_v1(py, u64_or0(py, d + 32), &k) : cpy_read_keys(py, u64_or0(py, d + 32), &k)))
+	if (!(v1 ? cpy_read_keys_v1(py, u64_or0(py, d + 32), &k)
+		 : cpy_read_keys(py, u64_or0(py, d + 32), &k)))
 		return false;
 	size_t esize = v1 || k.kind == DICT_KEYS_GENERAL ? 24 : 16;
 	size_t koff = esize == 24 ? 8 : 0;
@@ -197,7 +198,8 @@ static bool iframe_label(struct pha_py *py, uint64_t f, uint64_t dst, const char
 			continue;
 		char name[128];
 		if ((uint64_t)i < nplus &&
-		    cpy_read_str(py, u64_or0(py, names + TUPLE_ITEMS(py) + 8 * (uint64_t)i), name, sizeof(name)))
+		    cpy_read_str(py, u64_or0(py, names + TUPLE_ITEMS(py) + 8 * (uint64_t)i), name,
+				 sizeof(name)))
 			snprintf(buf, size, local_fmt, name);
 		else
 			snprintf(buf, size, "<stack>");
@@ -237,7 +239,8 @@ static bool frame_label_v1(struct pha_py *py, uint64_t f, uint64_t dst, const ch
 		for (int t = 0; t < 3; t++) {
 			if (i < lens[t]) {
 				char name[128];
-				if (cpy_read_str(py, u64_or0(py, tabs[t] + TUPLE_ITEMS(py) + 8 * i), name, sizeof(name))) {
+				if (cpy_read_str(py, u64_or0(py, tabs[t] + TUPLE_ITEMS(py) + 8 * i), name,
+						 sizeof(name))) {
 					snprintf(buf, size, local_fmt, name);
 					return true;
 				}
@@ -418,35 +421,36 @@ static bool type_label(struct pha_py *py, uint64_t a, uint64_t dst, char *buf, s
 	if (u64_or0(py, a + TP_DICT) == dst) {
 		snprintf(buf, size, "<class dict>");
 		return true;
-}
-		if (fields_label(py, a, dst,
-				 FIELDS({TP_MRO, "<mro>"}, {TP_BASES, "<bases>"}, {TP_BASE, "<base>"},
-					{TP_CACHE, "<method cache>"},
-					{heap ? o->ht_module : 0, "<module>"},
-					{heap ? o->ht_name : 0, ".__name__"},
-					{heap ? o->ht_qualname : 0, ".__qualname__"},
-					{heap ? o->ht_slots : 0, ".__slots__"},
-					{TP_SUBCLASSES, "<subclasses>"}, {TP_WEAKLIST, "<weakrefs>"}),
-				 buf, size))
-			return true;
-		cpy_type_refs(py, a, on_find_ref, &fr);
-		if (fr.found) {
-			/* The remaining references: the static type's dict in the
-			 * interpreter, or attribute names of the cached keys. */
-			struct dkeys k;
-			bool named = false;
-			if (heap && !o->dict_keys_v1 && cpy_read_keys(py, self->cached_keys, &k)) {
-				for (int64_t i = 0; i < k.nentries; i++)
-					named |= u64_or0(py, k.entries + 16 * (uint64_t)i) == dst;
-			} else if (heap && o->dict_keys_v1 && cpy_read_keys_v1(py, self->cached_keys, &k)) {
-				for (int64_t i = 0; i < k.nentries; i++)
-					named |= u64_or0(py, k.entries + 24 * (uint64_t)i + 8) == dst;
-			}
-			snprintf(buf, size, named ? "<attribute name>" : "<class dict>");
-			return true;
-		}
-		return false;
 	}
+	if (fields_label(py, a, dst,
+			 FIELDS({TP_MRO, "<mro>"}, {TP_BASES, "<bases>"}, {TP_BASE, "<base>"},
+				{TP_CACHE, "<method cache>"},
+				{heap ? o->ht_module : 0, "<module>"},
+				{heap ? o->ht_name : 0, ".__name__"},
+				{heap ? o->ht_qualname : 0, ".__qualname__"},
+				{heap ? o->ht_slots : 0, ".__slots__"},
+				{TP_SUBCLASSES, "<subclasses>"}, {TP_WEAKLIST, "<weakrefs>"}),
+			 buf, size))
+		return true;
+	cpy_type_refs(py, a, on_find_ref, &fr);
+	if (fr.found) {
+		/* The remaining references: the static type's dict in the
+		 * interpreter, or attribute names of the cached keys. */
+		struct dkeys k;
+		bool named = false;
+		if (heap && !o->dict_keys_v1 && cpy_read_keys(py, self->cached_keys, &k)) {
+			for (int64_t i = 0; i < k.nentries; i++)
+				named |= u64_or0(py, k.entries + 16 * (uint64_t)i) == dst;
+		} else if (heap && o->dict_keys_v1 &&
+			   cpy_read_keys_v1(py, self->cached_keys, &k)) {
+			for (int64_t i = 0; i < k.nentries; i++)
+				named |= u64_or0(py, k.entries + 24 * (uint64_t)i + 8) == dst;
+		}
+		snprintf(buf, size, named ? "<attribute name>" : "<class dict>");
+		return true;
+	}
+	return false;
+}
 
 /* Objects with a fixed set of members (as member_refs in referents.c
  * walks them). */

@@ -632,7 +632,8 @@ bool pha_cpython_container_len(struct pha_py *py, uint64_t addr, uint64_t *used_
 		struct dkeys k;
 		uint64_t keys = u64_or0(py, addr + 32);
 		*used_ret = u64_or0(py, addr + 16);
-		if (!(py->o->dict_keys_v1 ? cpy_read_keys_v1(py, keys, &k) : cpy_read_keys(py, keys, &k)))
+		if (!(py->o->dict_keys_v1 ? cpy_read_keys_v1(py, keys, &k)
+					  : cpy_read_keys(py, keys, &k)))
 			return false;
 		*capacity_ret = (2ULL << k.log2_size) / 3;
 		break;

@@ -289,7 +289,8 @@ static void static_type_lroots(struct lroots *r)
 			break;
 		if (ti->flags & TPF_HEAPTYPE)
 			continue;
-		emit_root(r, t, PHA_ROOT_STATIC_TYPE, 0, "<class %s>", pha_cpython_type_name(py, t));
+		emit_root(r, t, PHA_ROOT_STATIC_TYPE, 0, "<class %s>",
+			  pha_cpython_type_name(py, t));
 	}
 }
 
