@@ -103,6 +103,7 @@ bool cpy_types_init(struct pha_py *py)
 	return types_grow(py);
 }
 
+/* Frees every entry and the table. */
 void cpy_types_deinit(struct pha_py *py)
 {
 	for (size_t i = 0; i < py->types_cap; i++) {
@@ -119,6 +120,8 @@ void cpy_types_deinit(struct pha_py *py)
 
 /* ---- what a type is ---- */
 
+/* The kind of a static type, or of a C extension's heap type: by tp_name,
+ * or, when the name cannot be read, by the fast-subclass flags. */
 static enum kind static_kind(struct pha_py *py, uint64_t t, uint64_t flags)
 {
 	char name[128];
@@ -184,6 +187,7 @@ static void collect_members(struct pha_py *py, uint64_t members, uint64_t count,
 	}
 }
 
+/* heap_type_info reads the solid base of a class through it. */
 static struct tinfo *get_type(struct pha_py *py, uint64_t t);
 
 /* The PyTypeObject members the walker keeps, into ti; false if t does
