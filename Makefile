@@ -32,7 +32,9 @@ LIB_SRCS := \
 	formats/mpcursor.c formats/snapshot_read.c formats/snapshot_write.c \
 	formats/elfcore.c formats/elffile.c formats/zstdio.c formats/output.c formats/json.c \
 	formats/report_json.c formats/report_text.c \
-	plugins/cpython.c plugins/layouts.c
+	plugins/cpython.c plugins/layouts.c plugins/objects.c plugins/gc_lists.c \
+	plugins/referents.c plugins/dicts.c plugins/strings.c plugins/previews.c \
+	plugins/frames.c plugins/roots.c plugins/labels.c
 MAIN_SRC := analyzer/main.c
 UNIT_TESTS := test_memory test_elfcore test_scc test_reach test_dominators test_json test_snapshot test_why
 

@@ -1,6 +1,10 @@
 /* Shared CPython walker: one implementation of the pha_layout operations,
  * parameterised by a per-version offset table (plugins/layouts.c).
  * Offsets are x86-64 Linux, default (GIL) release builds.
+ *
+ * This header is what layouts.c (and tests/layout/dump_tables.c) need:
+ * the table and the operations. The walker's internals are in
+ * cpython_int.h, its operations in one file per concept (README.md).
  */
 #ifndef PHA_CPYTHON_H
 #define PHA_CPYTHON_H

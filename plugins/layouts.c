@@ -3,7 +3,8 @@
  * Values are for x86-64 Linux default (GIL) release builds and were checked
  * against the interpreters' headers and DWARF (see tests/ for the probes
  * the suite runs against every interpreter it has). Comments name the
- * CPython version that introduced a difference.
+ * CPython version that introduced a difference. Adding a version: the
+ * checklist in plugins/README.md (short form in pha_layout.h).
  */
 #include "cpython.h"
 

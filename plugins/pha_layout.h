@@ -9,15 +9,16 @@
  * that against [min_hex, max_hex] afterwards. Everything the layout returns is
  * addresses, numbers and strings; it never sees the heap model.
  *
- * Adding a CPython version:
+ * Adding a CPython version (plugins/README.md has the full checklist):
  *   1. Verify the offsets of the new version against its headers/DWARF (the
  *      project's tests compile an offsetof probe against each interpreter
  *      the test matrix has) and add a `struct pha_py_offsets` table in
  *      plugins/layouts.c, citing the CPython version that changed each
  *      field.
  *   2. If an algorithm changed (dict value order, frame chain, refcount
- *      encoding…), add a feature flag to the table and branch on it in
- *      plugins/cpython.c — never on the version number directly.
+ *      encoding…), add a feature flag to the table and branch on it in the
+ *      plugins/ file of the concept that changed (dicts.c, frames.c, …; the
+ *      map is in plugins/README.md) — never on the version number directly.
  *   3. Add a `struct pha_layout` entry with its version range to the
  *      registry in layouts.c, and the interpreter to the e2e matrix.
  *
