@@ -495,6 +495,24 @@ out:
 	return err;
 }
 
+const enum pha_report_section pha_report_sections[PHA_SECTION_COUNT] = {
+	PHA_SECTION_HEADER, PHA_SECTION_SUMMARY, PHA_SECTION_TYPES, PHA_SECTION_UNREACHABLE,
+	PHA_SECTION_CYCLES, PHA_SECTION_THREADS, PHA_SECTION_WHY, PHA_SECTION_WASTE,
+	PHA_SECTION_WARNINGS,
+};
+
+void pha_report_walk(const struct pha_report *r, const struct pha_report_writer *w, void *ctx)
+{
+	if (w->begin)
+		w->begin(ctx, r);
+	for (size_t i = 0; i < w->norder; i++) {
+		if (w->section[w->order[i]])
+			w->section[w->order[i]](ctx, r);
+	}
+	if (w->end)
+		w->end(ctx, r);
+}
+
 void pha_report_destroy(struct pha_report *r)
 {
 	if (!r)
