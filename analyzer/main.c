@@ -109,7 +109,8 @@ static bool has_short_name(const struct cli_option *o)
  * two spaces), then the help text, one row per line of it. */
 static void print_option_help(const struct cli_option *o)
 {
-	int len = has_short_name(o) ? printf("  -%c, --%s", o->id, o->name) : printf("      --%s", o->name);
+	int len = has_short_name(o) ? printf("  -%c, --%s", o->id, o->name)
+				    : printf("      --%s", o->name);
 	if (o->arg)
 		len += printf(" %s", o->arg);
 	const char *h = o->help;

@@ -234,7 +234,10 @@ static struct pha_error *make_path(const struct ctx *c, uint32_t v, struct pha_p
 }
 
 /* "sys.modules['app'].__dict__['_CACHE']": labels joined (the root's label
- * first); "" for an empty path. */
+ * first); "" for an empty path. Known bug, kept as is by the refactor: the
+ * length counts 4 bytes per separator but " → " is 5 in UTF-8, so a path
+ * of more than about 40 elements joined by separators (e.g. "<ref>" labels
+ * of a snapshot) overflows the buffer. */
 static char *path_text(const struct pha_path *p)
 {
 	size_t len = 1;
