@@ -4,9 +4,14 @@
  * common ancestor of the DFS parent and the semidominator, found by walking
  * up the partially built tree. Everything runs in DFS-number space
  * (1 = super-root) with explicit stacks.
+ *
+ * pha_dominators' steps: reverse_edges, dfs, semidominators,
+ * immediate_dominators, fill_tree; all scratch (struct snca, about 40
+ * bytes per object plus 4 per edge) is freed before it returns.
  */
 #include "dominators.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,155 +34,217 @@ static uint32_t eval(uint32_t v, uint32_t *anc, uint32_t *label, const uint32_t 
 	return label[v];
 }
 
-struct pha_error *pha_dominators(const struct pha_graph *g, const uint32_t *roots,
-				 uint32_t nroots, struct pha_domtree *tree_ret)
-{
-	uint32_t n = g->n;
-	uint64_t m = g->first[n];
-	struct pha_error *err = &pha_enomem;
-	/* Node space: 0..n (n = super-root). Number space: 1..N. */
-	uint32_t *dfn = calloc((size_t)n + 1, sizeof(*dfn));
-	uint32_t *vert = malloc(((size_t)n + 2) * sizeof(*vert));
-	uint32_t *parent = malloc(((size_t)n + 2) * sizeof(*parent));
-	uint32_t *semi = malloc(((size_t)n + 2) * sizeof(*semi));
-	uint32_t *label = malloc(((size_t)n + 2) * sizeof(*label));
-	uint32_t *anc = calloc((size_t)n + 2, sizeof(*anc));
-	uint32_t *stack = malloc(((size_t)n + 2) * sizeof(*stack));
-	uint64_t *epos = malloc(((size_t)n + 2) * sizeof(*epos));
-	uint32_t *rfirst = calloc((size_t)n + 2, sizeof(*rfirst));
-	uint32_t *rsrc = NULL;
-	struct pha_domtree t = {.n = n};
-	if (!dfn || !vert || !parent || !semi || !label || !anc || !stack || !epos || !rfirst)
-		goto out;
-	if (m + nroots > UINT32_MAX) {
-		err = pha_error_create(PHA_ERR_INTERNAL, "graph too large for dominators");
-		goto out;
-	}
+/* Scratch of one run, in DFS-number space unless said otherwise. */
+struct snca {
+	const struct pha_graph *g;
+	const uint32_t *roots;
+	uint32_t nroots;
+	uint32_t n;		/* objects; node n is the super-root */
+	uint32_t N;		/* nodes reached, numbered 1..N in DFS preorder */
+	uint32_t *dfn;		/* node -> number; 0: not reached */
+	uint32_t *vert;		/* number -> node */
+	uint32_t *parent;	/* DFS tree parent */
+	uint32_t *semi, *label, *anc;
+	uint32_t *stack;	/* the DFS's, then eval's */
+	uint64_t *epos;		/* node -> next edge (DFS); fill position (reverse edges) */
+	uint32_t *rfirst, *rsrc;	/* strong predecessors of each node (CSR over nodes 0..n) */
+};
 
-	/* Reverse edges (strong only), super-root edges included. */
+static bool snca_init(struct snca *s)
+{
+	size_t n = s->n;
+	s->dfn = calloc(n + 1, sizeof(*s->dfn));
+	s->vert = malloc((n + 2) * sizeof(*s->vert));
+	s->parent = malloc((n + 2) * sizeof(*s->parent));
+	s->semi = malloc((n + 2) * sizeof(*s->semi));
+	s->label = malloc((n + 2) * sizeof(*s->label));
+	s->anc = calloc(n + 2, sizeof(*s->anc));
+	s->stack = malloc((n + 2) * sizeof(*s->stack));
+	s->epos = malloc((n + 2) * sizeof(*s->epos));
+	s->rfirst = calloc(n + 2, sizeof(*s->rfirst));
+	return s->dfn && s->vert && s->parent && s->semi && s->label && s->anc && s->stack &&
+	       s->epos && s->rfirst;
+}
+
+static void snca_deinit(struct snca *s)
+{
+	free(s->dfn);
+	free(s->vert);
+	free(s->parent);
+	free(s->semi);
+	free(s->label);
+	free(s->anc);
+	free(s->stack);
+	free(s->epos);
+	free(s->rfirst);
+	free(s->rsrc);
+}
+
+/* Reverse edges (strong only), the super-root's edges to the roots
+ * included, by counting sort; ids out of range are internal errors. */
+static struct pha_error *reverse_edges(struct snca *s)
+{
+	const struct pha_graph *g = s->g;
+	uint32_t n = s->n;
 	for (uint32_t u = 0; u < n; u++) {
 		for (uint32_t e = g->first[u]; e < g->first[u + 1]; e++) {
-			if (g->dst[e] >= n) {
-				err = pha_error_create(PHA_ERR_INTERNAL, "edge to %u out of range",
-						       g->dst[e]);
-				goto out;
-			}
+			if (g->dst[e] >= n)
+				return pha_error_create(PHA_ERR_INTERNAL, "edge to %u out of range",
+							g->dst[e]);
 			if (!(g->eflags[e] & PHA_EDGE_WEAK))
-				rfirst[g->dst[e] + 1]++;
+				s->rfirst[g->dst[e] + 1]++;
 		}
 	}
-	for (uint32_t i = 0; i < nroots; i++) {
-		if (roots[i] >= n) {
-			err = pha_error_create(PHA_ERR_INTERNAL, "root %u out of range", roots[i]);
-			goto out;
-		}
-		rfirst[roots[i] + 1]++;
+	for (uint32_t i = 0; i < s->nroots; i++) {
+		if (s->roots[i] >= n)
+			return pha_error_create(PHA_ERR_INTERNAL, "root %u out of range", s->roots[i]);
+		s->rfirst[s->roots[i] + 1]++;
 	}
 	for (uint32_t v = 0; v <= n; v++)
-		rfirst[v + 1] += rfirst[v];
-	rsrc = malloc(((size_t)rfirst[n + 1] + 1) * sizeof(*rsrc));
-	if (!rsrc)
-		goto out;
+		s->rfirst[v + 1] += s->rfirst[v];
+	s->rsrc = malloc(((size_t)s->rfirst[n + 1] + 1) * sizeof(*s->rsrc));
+	if (!s->rsrc)
+		return &pha_enomem;
 	for (uint32_t v = 0; v <= n + 1; v++)
-		epos[v] = rfirst[v];
+		s->epos[v] = s->rfirst[v];
 	for (uint32_t u = 0; u < n; u++) {
 		for (uint32_t e = g->first[u]; e < g->first[u + 1]; e++) {
 			if (!(g->eflags[e] & PHA_EDGE_WEAK))
-				rsrc[epos[g->dst[e]]++] = u;
+				s->rsrc[s->epos[g->dst[e]]++] = u;
 		}
 	}
-	for (uint32_t i = 0; i < nroots; i++)
-		rsrc[epos[roots[i]]++] = n;
+	for (uint32_t i = 0; i < s->nroots; i++)
+		s->rsrc[s->epos[s->roots[i]]++] = n;
+	return NULL;
+}
 
-	/* Iterative DFS from the super-root: stack of nodes, epos = next edge. */
-	uint32_t N = 0, sp = 0;
-	dfn[n] = ++N;
-	vert[N] = n;
-	parent[N] = 0;
-	epos[n] = 0;
-	stack[sp++] = n;
-	while (sp) {
-		uint32_t u = stack[sp - 1];
-		uint32_t next = UINT32_MAX;
-		if (u == n) {
-			while (epos[u] < nroots && next == UINT32_MAX) {
-				uint32_t w = roots[epos[u]++];
-				if (!dfn[w])
-					next = w;
-			}
-		} else {
-			uint64_t end = g->first[u + 1];
-			while (g->first[u] + epos[u] < end && next == UINT32_MAX) {
-				uint64_t e = g->first[u] + epos[u]++;
-				if (!(g->eflags[e] & PHA_EDGE_WEAK) && !dfn[g->dst[e]])
-					next = g->dst[e];
-			}
+/* The next node u's DFS visits (its edges, or the roots for the
+ * super-root, from epos[u] on); UINT32_MAX when none is left. */
+static uint32_t next_unvisited(struct snca *s, uint32_t u)
+{
+	const struct pha_graph *g = s->g;
+	if (u == s->n) {
+		while (s->epos[u] < s->nroots) {
+			uint32_t w = s->roots[s->epos[u]++];
+			if (!s->dfn[w])
+				return w;
 		}
+		return UINT32_MAX;
+	}
+	uint64_t end = g->first[u + 1];
+	while (g->first[u] + s->epos[u] < end) {
+		uint64_t e = g->first[u] + s->epos[u]++;
+		if (!(g->eflags[e] & PHA_EDGE_WEAK) && !s->dfn[g->dst[e]])
+			return g->dst[e];
+	}
+	return UINT32_MAX;
+}
+
+/* Iterative DFS from the super-root: stack of nodes, epos = next edge. */
+static void dfs(struct snca *s)
+{
+	uint32_t n = s->n, sp = 0;
+	s->N = 0;
+	s->dfn[n] = ++s->N;
+	s->vert[s->N] = n;
+	s->parent[s->N] = 0;
+	s->epos[n] = 0;
+	s->stack[sp++] = n;
+	while (sp) {
+		uint32_t u = s->stack[sp - 1];
+		uint32_t next = next_unvisited(s, u);
 		if (next == UINT32_MAX) {
 			sp--;
 			continue;
 		}
-		dfn[next] = ++N;
-		vert[N] = next;
-		parent[N] = dfn[u];
-		epos[next] = 0;
-		stack[sp++] = next;
+		s->dfn[next] = ++s->N;
+		s->vert[s->N] = next;
+		s->parent[s->N] = s->dfn[u];
+		s->epos[next] = 0;
+		s->stack[sp++] = next;
 	}
+}
 
-	/* Semidominators in reverse preorder. */
-	for (uint32_t k = 1; k <= N; k++) {
-		semi[k] = k;
-		label[k] = k;
+/* Semidominators in reverse preorder. */
+static void semidominators(struct snca *s)
+{
+	for (uint32_t k = 1; k <= s->N; k++) {
+		s->semi[k] = k;
+		s->label[k] = k;
 	}
-	for (uint32_t k = N; k >= 2; k--) {
-		uint32_t w = vert[k];
-		for (uint32_t e = rfirst[w]; e < rfirst[w + 1]; e++) {
-			uint32_t v = dfn[rsrc[e]];
+	for (uint32_t k = s->N; k >= 2; k--) {
+		uint32_t w = s->vert[k];
+		for (uint32_t e = s->rfirst[w]; e < s->rfirst[w + 1]; e++) {
+			uint32_t v = s->dfn[s->rsrc[e]];
 			if (!v)
 				continue;	/* predecessor not reachable */
-			uint32_t u = eval(v, anc, label, semi, stack);
-			if (semi[u] < semi[k])
-				semi[k] = semi[u];
+			uint32_t u = eval(v, s->anc, s->label, s->semi, s->stack);
+			if (s->semi[u] < s->semi[k])
+				s->semi[k] = s->semi[u];
 		}
-		anc[k] = parent[k];
+		s->anc[k] = s->parent[k];
 	}
-	/* Immediate dominators: walk up from the parent to the first vertex
-	 * numbered at most the semidominator (reusing label[] for idom). */
-	uint32_t *idomn = label;
+}
+
+/* Immediate dominators: walk up from the parent to the first vertex
+ * numbered at most the semidominator. Returns them by number, in label[]
+ * (eval is done with it). */
+static uint32_t *immediate_dominators(struct snca *s)
+{
+	uint32_t *idomn = s->label;
 	idomn[1] = 0;
-	for (uint32_t k = 2; k <= N; k++) {
-		uint32_t d = parent[k];
-		while (d > semi[k])
+	for (uint32_t k = 2; k <= s->N; k++) {
+		uint32_t d = s->parent[k];
+		while (d > s->semi[k])
 			d = idomn[d];
 		idomn[k] = d;
 	}
+	return idomn;
+}
 
-	t.idom = malloc(((size_t)n ? n : 1) * sizeof(*t.idom));
-	t.order = malloc(((size_t)N ? N : 1) * sizeof(*t.order));
-	if (!t.idom || !t.order)
-		goto out;
+/* The tree in node space: idom per object, the reached ones in preorder. */
+static struct pha_error *fill_tree(const struct snca *s, const uint32_t *idomn,
+				   struct pha_domtree *t)
+{
+	uint32_t n = s->n;
+	t->idom = malloc(((size_t)n ? n : 1) * sizeof(*t->idom));
+	t->order = malloc(((size_t)s->N ? s->N : 1) * sizeof(*t->order));
+	if (!t->idom || !t->order)
+		return &pha_enomem;
 	for (uint32_t v = 0; v < n; v++)
-		t.idom[v] = PHA_DOM_NONE;
-	for (uint32_t k = 2; k <= N; k++) {
-		t.idom[vert[k]] = vert[idomn[k]];
-		t.order[t.norder++] = vert[k];
+		t->idom[v] = PHA_DOM_NONE;
+	for (uint32_t k = 2; k <= s->N; k++) {
+		t->idom[s->vert[k]] = s->vert[idomn[k]];
+		t->order[t->norder++] = s->vert[k];
 	}
+	return NULL;
+}
+
+struct pha_error *pha_dominators(const struct pha_graph *g, const uint32_t *roots,
+				 uint32_t nroots, struct pha_domtree *tree_ret)
+{
+	/* Node space: 0..n (n = super-root). Number space: 1..N. */
+	struct snca s = {.g = g, .roots = roots, .nroots = nroots, .n = g->n};
+	struct pha_domtree t = {.n = g->n};
+	struct pha_error *err = &pha_enomem;
+	if (!snca_init(&s))
+		goto out;
+	if ((uint64_t)g->first[g->n] + nroots > UINT32_MAX) {
+		err = pha_error_create(PHA_ERR_INTERNAL, "graph too large for dominators");
+		goto out;
+	}
+	if ((err = reverse_edges(&s)))
+		goto out;
+	dfs(&s);
+	semidominators(&s);
+	if ((err = fill_tree(&s, immediate_dominators(&s), &t)))
+		goto out;
 	*tree_ret = t;
 	t.idom = NULL;
 	t.order = NULL;
-	err = NULL;
 out:
 	pha_domtree_deinit(&t);
-	free(dfn);
-	free(vert);
-	free(parent);
-	free(semi);
-	free(label);
-	free(anc);
-	free(stack);
-	free(epos);
-	free(rfirst);
-	free(rsrc);
+	snca_deinit(&s);
 	return err;
 }
 

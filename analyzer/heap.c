@@ -8,6 +8,12 @@
  * rest in address order, and build the CSR edge arrays by asking the
  * layout for each object's references a second time (the walk is
  * deterministic), which avoids storing 12+ bytes per edge during phase 1.
+ *
+ * pha_heap_build's steps: discover (phase 1; frees nothing, the address
+ * set lives until the edges are built), number_objects, alloc_objects,
+ * read_objects (attributes, type addresses), type_table (frees the
+ * id -> discovery order), collect_edges (phase 2); build_deinit frees the
+ * address set and the discovery arrays.
  */
 #include "heap.h"
 
@@ -36,6 +42,13 @@ struct build {
 	uint8_t *flags, *gen, *bad;
 	size_t n, cap;
 	bool oom;
+
+	/* numbering and attributes */
+	uint32_t *order;	/* id -> discovery index, while the attributes are read */
+	/* Set of type addresses (open addressing, 0 = empty); h->type[] holds
+	 * slot numbers until type_table turns them into indices. */
+	uint64_t *taddrs;
+	size_t tcap, nt;
 
 	/* phase 2 */
 	uint32_t *idmap;	/* discovery index -> id */
@@ -224,6 +237,8 @@ static int cmp_u64(const void *x, const void *y)
 static void build_deinit(struct build *b)
 {
 	free(b->slots);
+	free(b->order);
+	free(b->taddrs);
 	free(b->addr);
 	free(b->flags);
 	free(b->gen);
@@ -259,13 +274,190 @@ static uint32_t type_index(const struct pha_heap *h, uint64_t taddr)
 	return lo;
 }
 
+/* Number the good objects in address order: b->order (id -> discovery
+ * index) and b->idmap (discovery index -> id, PHA_NO_ID for the bad). */
+static struct pha_error *number_objects(struct build *b, struct pha_heap *h)
+{
+	size_t ngood = 0;
+	b->order = malloc((b->n ? b->n : 1) * sizeof(*b->order));
+	b->idmap = malloc((b->n ? b->n : 1) * sizeof(*b->idmap));
+	if (!b->order || !b->idmap)
+		return &pha_enomem;
+	for (size_t i = 0; i < b->n; i++) {
+		b->idmap[i] = PHA_NO_ID;
+		if (!b->bad[i])
+			b->order[ngood++] = (uint32_t)i;
+		else
+			h->bad_objects++;
+	}
+	sort_keys = b->addr;
+	qsort(b->order, ngood, sizeof(*b->order), cmp_by_addr);
+	for (size_t id = 0; id < ngood; id++)
+		b->idmap[b->order[id]] = (uint32_t)id;
+	if (h->bad_objects)
+		pha_target_warn(b->t, "%llu addresses referenced as objects could not be read as "
+				      "objects and were skipped", (unsigned long long)h->bad_objects);
+	h->n = (uint32_t)ngood;
+	return NULL;
+}
+
+static struct pha_error *alloc_objects(struct pha_heap *h)
+{
+	size_t n1 = h->n ? h->n : 1;
+	h->addr = malloc(n1 * sizeof(*h->addr));
+	h->type = malloc(n1 * sizeof(*h->type));
+	h->size = malloc(n1 * sizeof(*h->size));
+	h->refcnt = malloc(n1 * sizeof(*h->refcnt));
+	h->flags = malloc(n1);
+	h->gen = malloc(n1);
+	h->first = malloc((n1 + 1) * sizeof(*h->first));
+	if (!h->addr || !h->type || !h->size || !h->refcnt || !h->flags || !h->gen || !h->first)
+		return &pha_enomem;
+	return NULL;
+}
+
+/* The slot of type address ta in b->taddrs, added if new; false on OOM.
+ * The set doubles when half full, which moves the types already in it,
+ * and the slot numbers handed out before are not remapped: a known bug
+ * (more than 511 distinct types make earlier h->type[] entries point at
+ * the wrong or an unset slot), kept as is by the refactor that split
+ * pha_heap_build; to be fixed on its own. */
+static bool type_slot(struct build *b, uint64_t ta, size_t *slot_ret)
+{
+	if ((b->nt + 1) * 2 > b->tcap) {
+		uint64_t *nset = calloc(b->tcap * 2, sizeof(*nset));
+		if (!nset)
+			return false;
+		for (size_t k = 0; k < b->tcap; k++) {
+			if (!b->taddrs[k])
+				continue;
+			size_t j = mix(b->taddrs[k]) & (b->tcap * 2 - 1);
+			while (nset[j])
+				j = (j + 1) & (b->tcap * 2 - 1);
+			nset[j] = b->taddrs[k];
+		}
+		free(b->taddrs);
+		b->taddrs = nset;
+		b->tcap *= 2;
+	}
+	size_t j = mix(ta) & (b->tcap - 1);
+	while (b->taddrs[j] && b->taddrs[j] != ta)
+		j = (j + 1) & (b->tcap - 1);
+	if (!b->taddrs[j]) {
+		b->taddrs[j] = ta;
+		b->nt++;
+	}
+	*slot_ret = j;
+	return true;
+}
+
+/* Attributes in id order; object_info is read again (it succeeded in
+ * discovery and is deterministic). Distinct type addresses are collected
+ * on the way; h->type[] gets their slots (type_table finishes it). */
+static struct pha_error *read_objects(struct build *b, struct pha_heap *h)
+{
+	struct pha_error *err;
+	b->tcap = 1024;
+	b->taddrs = calloc(b->tcap, sizeof(*b->taddrs));
+	if (!b->taddrs)
+		return &pha_enomem;
+	for (size_t id = 0; id < h->n; id++) {
+		uint32_t i = b->order[id];
+		struct pha_object_info info;
+		if ((id & 0xffff) == 0)
+			pha_progress("reading objects", id, h->n);
+		if ((err = b->l->object_info(b->py, b->addr[i], &info)))
+			return err;
+		h->addr[id] = b->addr[i];
+		h->size[id] = info.size;
+		h->refcnt[id] = info.refcnt;
+		h->flags[id] = b->flags[i] | (info.immortal ? PHA_OBJ_IMMORTAL : 0) |
+			       (info.conservative ? PHA_OBJ_CONSERVATIVE : 0);
+		h->gen[id] = b->gen[i];
+		if (h->flags[id] & PHA_OBJ_GC)
+			h->gc_listed++;
+		if (h->flags[id] & PHA_OBJ_PERMANENT)
+			h->permanent++;
+		if (h->flags[id] & PHA_OBJ_CONSERVATIVE)
+			h->conservative++;
+		size_t slot;
+		if (!type_slot(b, info.type, &slot))
+			return &pha_enomem;
+		h->type[id] = (uint32_t)slot;
+	}
+	return NULL;
+}
+
+/* h->types sorted by address, with names and object ids; h->type[] from
+ * slot numbers to indices of that table. */
+static struct pha_error *type_table(struct build *b, struct pha_heap *h)
+{
+	uint32_t *slot_to_index = malloc(b->tcap * sizeof(*slot_to_index));
+	h->types = calloc(b->nt ? b->nt : 1, sizeof(*h->types));
+	if (!slot_to_index || !h->types) {
+		free(slot_to_index);
+		return &pha_enomem;
+	}
+	h->ntypes = 0;
+	for (size_t k = 0; k < b->tcap; k++) {
+		if (b->taddrs[k])
+			h->types[h->ntypes++].addr = b->taddrs[k];
+	}
+	qsort(h->types, h->ntypes, sizeof(*h->types), cmp_u64);	/* addr is the first member */
+	for (size_t k = 0; k < b->tcap; k++) {
+		if (b->taddrs[k])
+			slot_to_index[k] = type_index(h, b->taddrs[k]);
+	}
+	for (size_t id = 0; id < h->n; id++)
+		h->type[id] = slot_to_index[h->type[id]];
+	free(slot_to_index);
+	for (uint32_t i = 0; i < h->ntypes; i++) {
+		h->types[i].name = b->l->type_name(b->py, h->types[i].addr);
+		h->types[i].obj = pha_heap_find(h, h->types[i].addr);
+	}
+	return NULL;
+}
+
+/* Phase 2: edges in id order (CSR), the layout asked a second time. */
+static struct pha_error *collect_edges(struct build *b, struct pha_heap *h)
+{
+	struct pha_error *err;
+	for (size_t id = 0; id < h->n && !b->oom; id++) {
+		if ((id & 0xffff) == 0)
+			pha_progress("collecting references", id, h->n);
+		h->first[id] = (uint32_t)b->nedges;
+		struct pha_object_info info = {
+			.type = h->types[h->type[id]].addr,
+			.refcnt = h->refcnt[id],
+			.size = h->size[id],
+			.immortal = h->flags[id] & PHA_OBJ_IMMORTAL,
+			.conservative = h->flags[id] & PHA_OBJ_CONSERVATIVE,
+		};
+		if ((err = b->l->for_each_ref(b->py, h->addr[id], &info, on_edge, b)))
+			return err;
+	}
+	pha_progress_done();
+	if (b->oom)
+		return &pha_enomem;
+	h->first[h->n] = (uint32_t)b->nedges;
+	h->nedges = b->nedges;
+	h->dst = b->dst ? b->dst : malloc(sizeof(uint32_t));
+	h->eflags = b->eflags ? b->eflags : malloc(1);
+	b->dst = NULL;
+	b->eflags = NULL;
+	h->unknown_refs = b->unknown_refs;
+	if (!h->dst || !h->eflags)
+		return &pha_enomem;
+	return NULL;
+}
+
+/* The phases of the file comment: discovery, then numbering, attributes,
+ * the type table and the edges. */
 struct pha_error *pha_heap_build(struct pha_target *t, struct pha_heap **heap_ret)
 {
 	struct build b = {.t = t, .l = t->layout, .py = t->py};
 	struct pha_heap *h = calloc(1, sizeof(*h));
 	struct pha_error *err = NULL;
-	uint32_t *order = NULL;
-	uint64_t *taddrs = NULL;
 	if (!h)
 		return &pha_enomem;
 	if (!hash_grow(&b)) {
@@ -274,167 +466,22 @@ struct pha_error *pha_heap_build(struct pha_target *t, struct pha_heap **heap_re
 	}
 	if ((err = discover(&b)))
 		goto out;
-
-	/* Number the good objects in address order. */
-	size_t ngood = 0;
-	order = malloc((b.n ? b.n : 1) * sizeof(*order));
-	b.idmap = malloc((b.n ? b.n : 1) * sizeof(*b.idmap));
-	if (!order || !b.idmap) {
-		err = &pha_enomem;
+	if ((err = number_objects(&b, h)))
 		goto out;
-	}
-	for (size_t i = 0; i < b.n; i++) {
-		b.idmap[i] = PHA_NO_ID;
-		if (!b.bad[i])
-			order[ngood++] = (uint32_t)i;
-		else
-			h->bad_objects++;
-	}
-	sort_keys = b.addr;
-	qsort(order, ngood, sizeof(*order), cmp_by_addr);
-	for (size_t id = 0; id < ngood; id++)
-		b.idmap[order[id]] = (uint32_t)id;
-	if (h->bad_objects)
-		pha_target_warn(t, "%llu addresses referenced as objects could not be read as "
-				   "objects and were skipped", (unsigned long long)h->bad_objects);
-
-	h->n = (uint32_t)ngood;
-	size_t n1 = ngood ? ngood : 1;
-	h->addr = malloc(n1 * sizeof(*h->addr));
-	h->type = malloc(n1 * sizeof(*h->type));
-	h->size = malloc(n1 * sizeof(*h->size));
-	h->refcnt = malloc(n1 * sizeof(*h->refcnt));
-	h->flags = malloc(n1);
-	h->gen = malloc(n1);
-	h->first = malloc((n1 + 1) * sizeof(*h->first));
-	if (!h->addr || !h->type || !h->size || !h->refcnt || !h->flags || !h->gen ||
-	    !h->first) {
-		err = &pha_enomem;
+	if ((err = alloc_objects(h)))
 		goto out;
-	}
-	/* Attributes in id order; object_info is read again (it succeeded in
-	 * discovery and is deterministic). Distinct type addresses are
-	 * collected on the way. */
-	size_t tcap = 1024, nt = 0;
-	taddrs = calloc(tcap, sizeof(*taddrs));
-	if (!taddrs) {
-		err = &pha_enomem;
+	if ((err = read_objects(&b, h)))
 		goto out;
-	}
-	for (size_t id = 0; id < ngood; id++) {
-		uint32_t i = order[id];
-		struct pha_object_info info;
-		if ((id & 0xffff) == 0)
-			pha_progress("reading objects", id, ngood);
-		if ((err = b.l->object_info(b.py, b.addr[i], &info)))
-			goto out;
-		h->addr[id] = b.addr[i];
-		h->size[id] = info.size;
-		h->refcnt[id] = info.refcnt;
-		h->flags[id] = b.flags[i] | (info.immortal ? PHA_OBJ_IMMORTAL : 0) |
-			       (info.conservative ? PHA_OBJ_CONSERVATIVE : 0);
-		h->gen[id] = b.gen[i];
-		if (h->flags[id] & PHA_OBJ_GC)
-			h->gc_listed++;
-		if (h->flags[id] & PHA_OBJ_PERMANENT)
-			h->permanent++;
-		if (h->flags[id] & PHA_OBJ_CONSERVATIVE)
-			h->conservative++;
-		/* Set of type addresses (open addressing, 0 = empty). */
-		if ((nt + 1) * 2 > tcap) {
-			uint64_t *nset = calloc(tcap * 2, sizeof(*nset));
-			if (!nset) {
-				err = &pha_enomem;
-				goto out;
-			}
-			for (size_t k = 0; k < tcap; k++) {
-				if (!taddrs[k])
-					continue;
-				size_t j = mix(taddrs[k]) & (tcap * 2 - 1);
-				while (nset[j])
-					j = (j + 1) & (tcap * 2 - 1);
-				nset[j] = taddrs[k];
-			}
-			free(taddrs);
-			taddrs = nset;
-			tcap *= 2;
-		}
-		size_t j = mix(info.type) & (tcap - 1);
-		while (taddrs[j] && taddrs[j] != info.type)
-			j = (j + 1) & (tcap - 1);
-		if (!taddrs[j]) {
-			taddrs[j] = info.type;
-			nt++;
-		}
-		/* Keep the type address until the type table exists. */
-		h->type[id] = (uint32_t)j;
-	}
-	/* The type of each object as a slot number; turn slots into indices
-	 * of the sorted type table. */
-	uint32_t *slot_to_index = malloc(tcap * sizeof(*slot_to_index));
-	h->types = calloc(nt ? nt : 1, sizeof(*h->types));
-	if (!slot_to_index || !h->types) {
-		free(slot_to_index);
-		err = &pha_enomem;
+	if ((err = type_table(&b, h)))
 		goto out;
-	}
-	h->ntypes = 0;
-	for (size_t k = 0; k < tcap; k++) {
-		if (taddrs[k])
-			h->types[h->ntypes++].addr = taddrs[k];
-	}
-	qsort(h->types, h->ntypes, sizeof(*h->types), cmp_u64);	/* addr is the first member */
-	for (size_t k = 0; k < tcap; k++) {
-		if (taddrs[k])
-			slot_to_index[k] = type_index(h, taddrs[k]);
-	}
-	for (size_t id = 0; id < ngood; id++)
-		h->type[id] = slot_to_index[h->type[id]];
-	free(slot_to_index);
-	for (uint32_t i = 0; i < h->ntypes; i++) {
-		h->types[i].name = b.l->type_name(b.py, h->types[i].addr);
-		h->types[i].obj = pha_heap_find(h, h->types[i].addr);
-	}
-	free(order);
-	order = NULL;
+	free(b.order);
+	b.order = NULL;
 	pha_progress_done();
-
-	/* Phase 2: edges in id order. */
-	for (size_t id = 0; id < ngood && !b.oom; id++) {
-		if ((id & 0xffff) == 0)
-			pha_progress("collecting references", id, ngood);
-		h->first[id] = (uint32_t)b.nedges;
-		struct pha_object_info info = {
-			.type = h->types[h->type[id]].addr,
-			.refcnt = h->refcnt[id],
-			.size = h->size[id],
-			.immortal = h->flags[id] & PHA_OBJ_IMMORTAL,
-			.conservative = h->flags[id] & PHA_OBJ_CONSERVATIVE,
-		};
-		if ((err = b.l->for_each_ref(b.py, h->addr[id], &info, on_edge, &b)))
-			goto out;
-	}
-	pha_progress_done();
-	if (b.oom) {
-		err = &pha_enomem;
+	if ((err = collect_edges(&b, h)))
 		goto out;
-	}
-	h->first[ngood] = (uint32_t)b.nedges;
-	h->nedges = b.nedges;
-	h->dst = b.dst ? b.dst : malloc(sizeof(uint32_t));
-	h->eflags = b.eflags ? b.eflags : malloc(1);
-	b.dst = NULL;
-	b.eflags = NULL;
-	h->unknown_refs = b.unknown_refs;
-	if (!h->dst || !h->eflags) {
-		err = &pha_enomem;
-		goto out;
-	}
 	*heap_ret = h;
 	h = NULL;
 out:
-	free(order);
-	free(taddrs);
 	build_deinit(&b);
 	pha_heap_destroy(h);
 	return err;

@@ -1,3 +1,8 @@
+/* The report model (report.h) from a heap and its source. pha_report_build
+ * is the driver; its steps fill the model section by section: the header
+ * (input, Python, process), the summary, types, unreachable objects
+ * (reach.c), cycles and unreachable groups (scc.c, grouped by signature
+ * here), why is it alive (why.c) and waste (waste.c). */
 #include "report.h"
 
 #include <stdio.h>
@@ -144,25 +149,11 @@ static size_t merge_groups(struct pha_report_group *g, size_t n)
 	return out;
 }
 
-struct pha_error *pha_report_build(struct pha_source *src, const struct pha_heap *h,
-				   const struct pha_report_options *opts,
-				   struct pha_report **report_ret)
+/* Input, Python and process, as the source says (argv left out under
+ * --redact). */
+static void report_header(const struct pha_source *src, const struct pha_report_options *opts,
+			  struct pha_report *r)
 {
-	struct pha_report_options defaults = {.suspect_threshold = 0.10, .top = 20};
-	if (!opts)
-		opts = &defaults;
-	struct pha_error *err = NULL;
-	struct pha_report *r = calloc(1, sizeof(*r));
-	uint32_t *comp = NULL, *csize = NULL, *cstart = NULL, *members = NULL, *group_of = NULL;
-	uint32_t *tmp = NULL;
-	uint8_t *self = NULL;
-	const char **names = NULL;
-	struct sig_entry *scratch = NULL;
-	if (!r)
-		return &pha_enomem;
-	uint32_t n = h->n;
-	struct pha_graph g = pha_heap_graph(h);
-
 	r->input_path = src->input_path;
 	r->input_kind = src->input_kind;
 	r->input_bytes = src->input_bytes;
@@ -176,29 +167,57 @@ struct pha_error *pha_report_build(struct pha_source *src, const struct pha_heap
 	r->executable = src->executable;
 	r->argv = opts->redact ? NULL : src->argv;
 	r->argc = opts->redact ? 0 : src->argc;
+}
 
-	/* Unreachable: CPython's own arithmetic. */
-	r->unreachable = calloc(n ? n : 1, 1);
-	if (!r->unreachable) {
-		err = &pha_enomem;
-		goto out;
-	}
+/* r->unreachable: CPython's own arithmetic (reach.c). */
+static struct pha_error *find_unreachable(struct pha_source *src, const struct pha_heap *h,
+					  struct pha_report *r)
+{
+	struct pha_graph g = pha_heap_graph(h);
+	r->unreachable = calloc(h->n ? h->n : 1, 1);
+	if (!r->unreachable)
+		return &pha_enomem;
 	uint64_t negative = 0;
 	pha_progress("finding unreachable objects", 0, 0);
-	if ((err = pha_gc_unreachable(&g, h->flags, h->refcnt, r->unreachable, &negative)))
-		goto out;
+	struct pha_error *err = pha_gc_unreachable(&g, h->flags, h->refcnt, r->unreachable, &negative);
+	if (err)
+		return err;
 	if (negative)
 		pha_source_warn(src, "%llu GC objects have more references than their refcount "
 				   "allows (layout mismatch or a core taken mid-update); they are "
 				   "treated as reachable", (unsigned long long)negative);
+	return NULL;
+}
 
-	/* Type histogram, grouped by report name. */
-	names = malloc((h->ntypes ? h->ntypes : 1) * sizeof(*names));
-	group_of = malloc((h->ntypes ? h->ntypes : 1) * sizeof(*group_of));
+/* The summary's counts that come straight from the heap (cycles are
+ * counted by group_components). */
+static void count_summary(const struct pha_heap *h, struct pha_report *r)
+{
+	for (uint32_t v = 0; v < h->n; v++) {
+		r->summary.bytes += h->size[v];
+		if (r->unreachable[v]) {
+			r->summary.unreachable_objects++;
+			r->summary.unreachable_bytes += h->size[v];
+		}
+	}
+	r->summary.objects = h->n;
+	r->summary.gc_objects = h->gc_listed;
+	r->summary.edges = h->nedges;
+	r->summary.permanent_objects = h->permanent;
+	r->summary.conservative_objects = h->conservative;
+	r->summary.unknown_refs = h->unknown_refs;
+}
+
+/* r->types: one entry per distinct report name (heap types of equal name
+ * are merged), in name order for now; group_of[heap type] = its entry. */
+static struct pha_error *group_types(const struct pha_heap *h, struct pha_report *r,
+				     uint32_t *group_of)
+{
+	const char **names = malloc((h->ntypes ? h->ntypes : 1) * sizeof(*names));
 	r->types = calloc(h->ntypes ? h->ntypes : 1, sizeof(*r->types));
-	if (!names || !group_of || !r->types) {
-		err = &pha_enomem;
-		goto out;
+	if (!names || !r->types) {
+		free(names);
+		return &pha_enomem;
 	}
 	for (uint32_t i = 0; i < h->ntypes; i++)
 		names[i] = h->types[i].name;
@@ -207,6 +226,7 @@ struct pha_error *pha_report_build(struct pha_source *src, const struct pha_heap
 		if (!r->ntypes || strcmp(r->types[r->ntypes - 1].name, names[i]))
 			r->types[r->ntypes++].name = names[i];
 	}
+	free(names);
 	for (uint32_t i = 0; i < h->ntypes; i++) {
 		const char *key = h->types[i].name;
 		size_t lo = 0, hi = r->ntypes;
@@ -219,184 +239,278 @@ struct pha_error *pha_report_build(struct pha_source *src, const struct pha_heap
 		}
 		group_of[i] = (uint32_t)lo;
 	}
-	for (uint32_t v = 0; v < n; v++) {
+	return NULL;
+}
+
+/* Per-type counts of r->types (objects, bytes, GC-tracked, unreachable). */
+static void count_types(const struct pha_heap *h, const uint32_t *group_of, struct pha_report *r)
+{
+	for (uint32_t v = 0; v < h->n; v++) {
 		struct pha_report_type *rt = &r->types[group_of[h->type[v]]];
 		rt->count++;
 		rt->bytes += h->size[v];
 		if (h->flags[v] & PHA_OBJ_GC)
 			rt->gc_count++;
-		r->summary.bytes += h->size[v];
 		if (r->unreachable[v]) {
 			rt->unreachable++;
 			rt->unreachable_bytes += h->size[v];
-			r->summary.unreachable_objects++;
-			r->summary.unreachable_bytes += h->size[v];
 		}
 	}
-	r->summary.objects = n;
-	r->summary.gc_objects = h->gc_listed;
-	r->summary.edges = h->nedges;
-	r->summary.permanent_objects = h->permanent;
-	r->summary.conservative_objects = h->conservative;
-	r->summary.unknown_refs = h->unknown_refs;
+}
 
-	/* Strongly connected components; members grouped by component. */
+/* Strongly connected components with their members grouped by component
+ * (CSR: members[start[c] .. start[c] + size[c])). */
+struct components {
+	uint32_t ncomp;
+	uint32_t *comp, *size, *start, *members;
+	uint8_t *self;		/* per object: a strong edge to itself */
+	uint32_t largest;	/* members of the largest component (at least 1) */
+};
+
+static void components_deinit(struct components *cs)
+{
+	free(cs->comp);
+	free(cs->size);
+	free(cs->start);
+	free(cs->members);
+	free(cs->self);
+}
+
+static struct pha_error *components_find(const struct pha_heap *h, struct components *cs)
+{
+	uint32_t n = h->n;
+	struct pha_graph g = pha_heap_graph(h);
+	struct pha_error *err;
+	cs->comp = malloc((n ? n : 1) * sizeof(*cs->comp));
+	cs->self = calloc(n ? n : 1, 1);
+	if (!cs->comp || !cs->self)
+		return &pha_enomem;
+	if ((err = pha_scc(&g, cs->comp, &cs->ncomp, cs->self)))
+		return err;
+	cs->size = calloc(cs->ncomp + 1, sizeof(*cs->size));
+	cs->start = calloc(cs->ncomp + 1, sizeof(*cs->start));
+	cs->members = malloc((n ? n : 1) * sizeof(*cs->members));
+	if (!cs->size || !cs->start || !cs->members)
+		return &pha_enomem;
+	for (uint32_t v = 0; v < n; v++)
+		cs->size[cs->comp[v]]++;
+	cs->largest = 1;
+	for (uint32_t c = 0; c < cs->ncomp; c++)
+		cs->largest = cs->size[c] > cs->largest ? cs->size[c] : cs->largest;
+	for (uint32_t c = 0; c < cs->ncomp; c++)
+		cs->start[c + 1] = cs->start[c] + cs->size[c];
+	for (uint32_t v = 0; v < n; v++)
+		cs->members[cs->start[cs->comp[v]]++] = v;
+	for (uint32_t c = 0; c < cs->ncomp; c++)
+		cs->start[c] -= cs->size[c];
+	return NULL;
+}
+
+/* Append to a group array that doubles from 64; false on OOM. */
+static bool push_group(struct pha_report_group **groups, size_t *n, size_t *cap,
+		       struct pha_report_group g)
+{
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 64;
+		struct pha_report_group *ng = realloc(*groups, ncap * sizeof(*ng));
+		if (!ng)
+			return false;
+		*groups = ng;
+		*cap = ncap;
+	}
+	(*groups)[(*n)++] = g;
+	return true;
+}
+
+/* Signature scratch, sized by the largest component, not the heap. */
+struct sig_scratch {
+	uint32_t *groups;
+	struct sig_entry *entries;
+	size_t cycles_cap, ugroups_cap;
+};
+
+/* Component c as a cycle (two or more members, or a self-loop) and/or as
+ * an unreachable group (some members unreachable); neither: skipped. */
+static struct pha_error *group_component(const struct pha_heap *h, const uint32_t *group_of,
+					 const struct components *cs, uint32_t c,
+					 struct sig_scratch *ss, struct pha_report *r)
+{
+	const uint32_t *mem = &cs->members[cs->start[c]];
+	uint32_t size = cs->size[c];
+	bool cyclic = size >= 2 || cs->self[mem[0]];
+	uint64_t unreach = 0, ubytes = 0, bytes = 0;
+	for (uint32_t k = 0; k < size; k++) {
+		bytes += h->size[mem[k]];
+		if (r->unreachable[mem[k]]) {
+			unreach++;
+			ubytes += h->size[mem[k]];
+		}
+	}
+	if (!cyclic && !unreach)
+		return NULL;
+	for (uint32_t k = 0; k < size; k++)
+		ss->groups[k] = group_of[h->type[mem[k]]];
+	char *sig = signature(r->types, ss->groups, size, cs->self[mem[0]], ss->entries);
+	if (!sig)
+		return &pha_enomem;
+	if (cyclic) {
+		/* r->ncycles counts as it goes so that pha_report_destroy frees
+		 * the signatures on error. */
+		char *dup = unreach ? strdup(sig) : sig;
+		if (!dup || !push_group(&r->cycles, &r->ncycles, &ss->cycles_cap,
+					(struct pha_report_group){
+						.signature = dup, .instances = 1, .objects = size,
+						.bytes = bytes, .unreachable = unreach > 0,
+					})) {
+			if (dup != sig)
+				free(dup);
+			free(sig);
+			return &pha_enomem;
+		}
+		r->summary.cycles++;
+		r->summary.cycle_objects += size;
+		r->summary.cycle_bytes += bytes;
+		if (!unreach)
+			return NULL;
+	}
+	if (!push_group(&r->ugroups, &r->nugroups, &ss->ugroups_cap,
+			(struct pha_report_group){
+				.signature = sig, .instances = 1, .objects = unreach, .bytes = ubytes,
+				.unreachable = true,
+			})) {
+		free(sig);
+		return &pha_enomem;
+	}
+	return NULL;
+}
+
+/* r->cycles and r->ugroups: one group per interesting component, then
+ * merged by signature. */
+static struct pha_error *group_components(const struct pha_heap *h, const uint32_t *group_of,
+					  struct pha_report *r)
+{
+	struct components cs = {0};
+	struct sig_scratch ss = {0};
+	struct pha_error *err;
 	pha_progress("finding reference cycles", 0, 0);
-	uint32_t ncomp = 0;
-	comp = malloc((n ? n : 1) * sizeof(*comp));
-	self = calloc(n ? n : 1, 1);
-	if (!comp || !self) {
+	if ((err = components_find(h, &cs)))
+		goto out;
+	ss.groups = malloc(cs.largest * sizeof(*ss.groups));
+	ss.entries = malloc(cs.largest * sizeof(*ss.entries));
+	if (!ss.groups || !ss.entries) {
 		err = &pha_enomem;
 		goto out;
 	}
-	if ((err = pha_scc(&g, comp, &ncomp, self)))
-		goto out;
-	csize = calloc(ncomp + 1, sizeof(*csize));
-	cstart = calloc(ncomp + 1, sizeof(*cstart));
-	members = malloc((n ? n : 1) * sizeof(*members));
-	if (!csize || !cstart || !members) {
-		err = &pha_enomem;
-		goto out;
-	}
-	for (uint32_t v = 0; v < n; v++)
-		csize[comp[v]]++;
-	/* Signature scratch sized by the largest component, not the heap. */
-	uint32_t maxc = 1;
-	for (uint32_t c = 0; c < ncomp; c++)
-		maxc = csize[c] > maxc ? csize[c] : maxc;
-	tmp = malloc(maxc * sizeof(*tmp));
-	scratch = malloc(maxc * sizeof(*scratch));
-	if (!tmp || !scratch) {
-		err = &pha_enomem;
-		goto out;
-	}
-	for (uint32_t c = 0; c < ncomp; c++)
-		cstart[c + 1] = cstart[c] + csize[c];
-	for (uint32_t v = 0; v < n; v++)
-		members[cstart[comp[v]]++] = v;
-	for (uint32_t c = 0; c < ncomp; c++)
-		cstart[c] -= csize[c];
-
-	/* One group per interesting component, merged by signature below. */
-	size_t ncyc = 0, nug = 0, cyc_cap = 0, ug_cap = 0;
-	for (uint32_t c = 0; c < ncomp; c++) {
-		uint32_t first = members[cstart[c]];
-		bool cyclic = csize[c] >= 2 || self[first];
-		uint64_t unreach = 0, ubytes = 0, bytes = 0;
-		for (uint32_t k = 0; k < csize[c]; k++) {
-			uint32_t v = members[cstart[c] + k];
-			bytes += h->size[v];
-			if (r->unreachable[v]) {
-				unreach++;
-				ubytes += h->size[v];
-			}
-		}
-		if (!cyclic && !unreach)
-			continue;
-		for (uint32_t k = 0; k < csize[c]; k++)
-			tmp[k] = group_of[h->type[members[cstart[c] + k]]];
-		char *sig = signature(r->types, tmp, csize[c], self[first], scratch);
-		if (!sig) {
-			err = &pha_enomem;
+	for (uint32_t c = 0; c < cs.ncomp; c++) {
+		if ((err = group_component(h, group_of, &cs, c, &ss, r)))
 			goto out;
-		}
-		if (cyclic) {
-			if (ncyc == cyc_cap) {
-				cyc_cap = cyc_cap ? cyc_cap * 2 : 64;
-				struct pha_report_group *ng = realloc(r->cycles, cyc_cap * sizeof(*ng));
-				if (!ng) {
-					free(sig);
-					err = &pha_enomem;
-					goto out;
-				}
-				r->cycles = ng;
-			}
-			char *dup = unreach ? strdup(sig) : sig;
-			if (!dup) {
-				free(sig);
-				err = &pha_enomem;
-				goto out;
-			}
-			r->cycles[ncyc++] = (struct pha_report_group){
-				.signature = dup, .instances = 1, .objects = csize[c], .bytes = bytes,
-				.unreachable = unreach > 0,
-			};
-			r->ncycles = ncyc;	/* so pha_report_destroy frees it on error */
-			r->summary.cycles++;
-			r->summary.cycle_objects += csize[c];
-			r->summary.cycle_bytes += bytes;
-			if (!unreach)
-				continue;
-		}
-		if (nug == ug_cap) {
-			ug_cap = ug_cap ? ug_cap * 2 : 64;
-			struct pha_report_group *ng = realloc(r->ugroups, ug_cap * sizeof(*ng));
-			if (!ng) {
-				free(sig);
-				err = &pha_enomem;
-				goto out;
-			}
-			r->ugroups = ng;
-		}
-		r->ugroups[nug++] = (struct pha_report_group){
-			.signature = sig, .instances = 1, .objects = unreach, .bytes = ubytes,
-			.unreachable = true,
-		};
-		r->nugroups = nug;
 	}
-	r->ncycles = merge_groups(r->cycles, ncyc);
-	r->nugroups = merge_groups(r->ugroups, nug);
+	r->ncycles = merge_groups(r->cycles, r->ncycles);
+	r->nugroups = merge_groups(r->ugroups, r->nugroups);
+out:
+	free(ss.groups);
+	free(ss.entries);
+	components_deinit(&cs);
+	return err;
+}
 
-	/* Why is it alive (report/2), before r->types is sorted: group_of
-	 * indexes it as built. */
-	r->threads = src->threads;
-	r->nthreads = src->nthreads;
-	if ((err = pha_why_build(src, h, opts, group_of, r)))
-		goto out;
-	{
-		struct timespec w0, w1;
-		clock_gettime(CLOCK_MONOTONIC, &w0);
-		if ((err = pha_waste_build(src, h, opts, &r->why.waste)))
-			goto out;
-		clock_gettime(CLOCK_MONOTONIC, &w1);
-		if (src->verbose >= 2)
-			fprintf(stderr, "pyheap-analyze: why: waste %.3f s\n",
-				(double)(w1.tv_sec - w0.tv_sec) + (double)(w1.tv_nsec - w0.tv_nsec) / 1e9);
-	}
+/* Waste (waste.c), timed for -vv. */
+static struct pha_error *build_waste(struct pha_source *src, const struct pha_heap *h,
+				     const struct pha_report_options *opts, struct pha_report *r)
+{
+	struct timespec w0, w1;
+	clock_gettime(CLOCK_MONOTONIC, &w0);
+	struct pha_error *err = pha_waste_build(src, h, opts, &r->why.waste);
+	if (err)
+		return err;
+	clock_gettime(CLOCK_MONOTONIC, &w1);
+	if (src->verbose >= 2)
+		fprintf(stderr, "pyheap-analyze: why: waste %.3f s\n",
+			(double)(w1.tv_sec - w0.tv_sec) + (double)(w1.tv_nsec - w0.tv_nsec) / 1e9);
+	return NULL;
+}
 
+/* r->types by bytes, and r->unreachable_types, the types with unreachable
+ * objects, by unreachable bytes. Last: why.c indexes r->types as built. */
+static struct pha_error *sort_types(struct pha_report *r)
+{
 	qsort(r->types, r->ntypes, sizeof(*r->types), cmp_types);
 	r->unreachable_types = malloc((r->ntypes ? r->ntypes : 1) * sizeof(*r->unreachable_types));
-	if (!r->unreachable_types) {
-		err = &pha_enomem;
-		goto out;
-	}
+	if (!r->unreachable_types)
+		return &pha_enomem;
 	for (size_t i = 0; i < r->ntypes; i++) {
 		if (r->types[i].unreachable)
 			r->unreachable_types[r->nunreachable_types++] = &r->types[i];
 	}
 	qsort(r->unreachable_types, r->nunreachable_types, sizeof(*r->unreachable_types),
 	      cmp_unreach_types);
+	return NULL;
+}
 
+/* The phases of the report, each freeing its scratch before the next:
+ * reachability (reach.c), the type histogram, SCCs (scc.c) grouped into
+ * cycles and unreachable groups, why is it alive (why.c), waste (waste.c).
+ * Threads and warnings are borrowed from the source. */
+struct pha_error *pha_report_build(struct pha_source *src, const struct pha_heap *h,
+				   const struct pha_report_options *opts,
+				   struct pha_report **report_ret)
+{
+	struct pha_report_options defaults = {.suspect_threshold = 0.10, .top = 20};
+	if (!opts)
+		opts = &defaults;
+	struct pha_error *err = NULL;
+	struct pha_report *r = calloc(1, sizeof(*r));
+	uint32_t *group_of = malloc((h->ntypes ? h->ntypes : 1) * sizeof(*group_of));
+	if (!r || !group_of) {
+		free(r);
+		free(group_of);
+		return &pha_enomem;
+	}
+	report_header(src, opts, r);
+	if ((err = find_unreachable(src, h, r)))
+		goto out;
+	count_summary(h, r);
+	if ((err = group_types(h, r, group_of)))
+		goto out;
+	count_types(h, group_of, r);
+	if ((err = group_components(h, group_of, r)))
+		goto out;
+	/* pha_why_deinit walks the locals by thread: the threads first. */
 	r->threads = src->threads;
 	r->nthreads = src->nthreads;
+	if ((err = pha_why_build(src, h, opts, group_of, r)))
+		goto out;
+	if ((err = build_waste(src, h, opts, r)))
+		goto out;
+	if ((err = sort_types(r)))
+		goto out;
 	pha_progress_done();
-
 	r->warnings = src->warnings;
 	r->nwarnings = src->nwarnings;
 	*report_ret = r;
 	r = NULL;
 out:
-	free(comp);
-	free(self);
-	free(csize);
-	free(cstart);
-	free(members);
-	free(tmp);
-	free(scratch);
-	free(names);
 	free(group_of);
 	pha_report_destroy(r);
 	return err;
+}
+
+const enum pha_report_section pha_report_sections[PHA_SECTION_COUNT] = {
+	PHA_SECTION_HEADER, PHA_SECTION_SUMMARY, PHA_SECTION_TYPES, PHA_SECTION_UNREACHABLE,
+	PHA_SECTION_CYCLES, PHA_SECTION_THREADS, PHA_SECTION_WHY, PHA_SECTION_WASTE,
+	PHA_SECTION_WARNINGS,
+};
+
+void pha_report_walk(const struct pha_report *r, const struct pha_report_writer *w, void *ctx)
+{
+	if (w->begin)
+		w->begin(ctx, r);
+	for (size_t i = 0; i < w->norder; i++) {
+		if (w->section[w->order[i]])
+			w->section[w->order[i]](ctx, r);
+	}
+	if (w->end)
+		w->end(ctx, r);
 }
 
 void pha_report_destroy(struct pha_report *r)

@@ -175,6 +175,54 @@ struct pha_report {
 	uint8_t *unreachable;	/* per object id: 1 if unreachable (for --dump-objects) */
 };
 
+/* The sections of the report, the unit the writers walk (MAT's
+ * outputters over one result model): each covers these members of struct
+ * pha_report.
+ *   HEADER       input_path .. argc (input, Python, process)
+ *   SUMMARY      summary
+ *   TYPES        types
+ *   UNREACHABLE  unreachable_types, ugroups
+ *   CYCLES       cycles
+ *   THREADS      threads, with why.locals parallel to their frames
+ *   WHY          why: roots, retained sizes, top retainers, leak suspects
+ *   WASTE        why.waste
+ *   WARNINGS     warnings
+ * The enum order is the report contract's (formats/REPORT.md, the JSON
+ * writer's key order); a writer may present them in another order. */
+enum pha_report_section {
+	PHA_SECTION_HEADER,
+	PHA_SECTION_SUMMARY,
+	PHA_SECTION_TYPES,
+	PHA_SECTION_UNREACHABLE,
+	PHA_SECTION_CYCLES,
+	PHA_SECTION_THREADS,
+	PHA_SECTION_WHY,
+	PHA_SECTION_WASTE,
+	PHA_SECTION_WARNINGS,
+	PHA_SECTION_COUNT
+};
+
+/* Every section in the contract's order. */
+extern const enum pha_report_section pha_report_sections[PHA_SECTION_COUNT];
+
+/* A writer (formats/report_*.c): one function per section it shows, and
+ * the order it shows them in. A new output format is a new writer; the
+ * others do not change. */
+struct pha_report_writer {
+	const char *name;	/* "json", "text" */
+	/* Optional: before the first section, after the last. */
+	void (*begin)(void *ctx, const struct pha_report *r);
+	void (*end)(void *ctx, const struct pha_report *r);
+	/* NULL: the writer leaves that section out. */
+	void (*section[PHA_SECTION_COUNT])(void *ctx, const struct pha_report *r);
+	const enum pha_report_section *order;
+	size_t norder;
+};
+
+/* begin, each section of w->order that w writes, end; ctx is the writer's
+ * own state (its output stream, options). */
+void pha_report_walk(const struct pha_report *r, const struct pha_report_writer *w, void *ctx);
+
 /* May add warnings to the source (the report borrows them from it): the
  * source must outlive the report. */
 struct pha_error *pha_report_build(struct pha_source *src, const struct pha_heap *h,

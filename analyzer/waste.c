@@ -156,6 +156,146 @@ static struct pha_error *containers(const struct pha_source *src, const struct p
 	return NULL;
 }
 
+/* Duplicate groups found so far (grows by doubling from 64). */
+struct grps {
+	struct grp *g;
+	size_t n, cap;
+};
+
+/* kind[t] for every heap type: 1 str, 2 bytes, 0 neither (exact names). */
+static uint8_t *value_kinds(const struct pha_heap *h)
+{
+	uint8_t *kind = calloc(h->ntypes ? h->ntypes : 1, 1);
+	if (!kind)
+		return NULL;
+	for (uint32_t t = 0; t < h->ntypes; t++) {
+		const char *nm = h->types[t].name;
+		kind[t] = !nm ? 0 : !strcmp(nm, "str") ? 1 : !strcmp(nm, "bytes") ? 2 : 0;
+	}
+	return kind;
+}
+
+/* (hash, id, kind) of every str and bytes value that can be read, sorted
+ * by hash then id. */
+static struct pha_error *hash_values(const struct pha_source *src, const struct pha_heap *h,
+				     const uint8_t *kind, struct hid **a_ret, size_t *na_ret)
+{
+	size_t cnt = 0, na = 0;
+	for (uint32_t v = 0; v < h->n; v++)
+		cnt += kind[h->type[v]] != 0;
+	struct hid *a = malloc((cnt ? cnt : 1) * sizeof(*a));
+	if (!a)
+		return &pha_enomem;
+	for (uint32_t v = 0; v < h->n; v++) {
+		if (!kind[h->type[v]])
+			continue;
+		uint64_t hv;
+		if (!hash_value(src, h->addr[v], kind[h->type[v]] - 1u, &hv))
+			continue;
+		a[na++] = (struct hid){.hash = hv, .id = v, .kind = kind[h->type[v]] - 1u};
+	}
+	qsort(a, na, sizeof(*a), cmp_hid);
+	*a_ret = a;
+	*na_ret = na;
+	return NULL;
+}
+
+/* Split one run of k >= 2 equal hashes (run[0..k)) into groups of equal
+ * values, each led by its first (lowest-id) member; count groups of two
+ * or more copies into w and keep them in gs. done: k bytes of scratch. */
+static struct pha_error *split_run(const struct pha_source *src, const struct pha_heap *h,
+				   const struct hid *run, size_t k, uint8_t *done,
+				   struct pha_waste *w, struct grps *gs)
+{
+	for (size_t r = 0; r < k; r++) {
+		if (done[r])
+			continue;
+		uint32_t first = run[r].id;
+		struct grp gr = {.copies = 1, .addr = h->addr[first], .id = first, .kind = run[r].kind};
+		for (size_t s = r + 1; s < k; s++) {
+			if (done[s] || run[s].kind != gr.kind ||
+			    !same_value(src, h->addr[first], h->addr[run[s].id]))
+				continue;
+			done[s] = 1;
+			gr.copies++;
+			gr.wasted += h->size[run[s].id];
+		}
+		if (gr.copies < 2)
+			continue;
+		struct pha_dup_kind *dk = gr.kind ? &w->dup_bytes : &w->dup_str;
+		dk->groups++;
+		dk->copies += gr.copies;
+		dk->wasted_bytes += gr.wasted;
+		if (gs->n == gs->cap) {
+			gs->cap = gs->cap ? 2 * gs->cap : 64;
+			struct grp *ng = realloc(gs->g, gs->cap * sizeof(*ng));
+			if (!ng)
+				return &pha_enomem;
+			gs->g = ng;
+		}
+		gs->g[gs->n++] = gr;
+	}
+	return NULL;
+}
+
+/* Every duplicate group among the sorted hashes a[0..na). */
+static struct pha_error *find_duplicates(const struct pha_source *src, const struct pha_heap *h,
+					 const struct hid *a, size_t na, struct pha_waste *w,
+					 struct grps *gs)
+{
+	uint8_t *done = NULL;
+	for (size_t i = 0; i < na;) {
+		size_t j = i + 1;
+		while (j < na && a[j].hash == a[i].hash)
+			j++;
+		if (j - i >= 2) {
+			free(done);
+			if (!(done = calloc(j - i, 1)))
+				return &pha_enomem;
+			struct pha_error *err = split_run(src, h, a + i, j - i, done, w, gs);
+			if (err) {
+				free(done);
+				return err;
+			}
+		}
+		i = j;
+	}
+	free(done);
+	return NULL;
+}
+
+/* The WASTE_TOP groups of each kind that waste most, with previews. */
+static struct pha_error *top_values(const struct pha_source *src,
+				    const struct pha_report_options *opts, struct grps *gs,
+				    struct pha_waste *w)
+{
+	qsort(gs->g, gs->n, sizeof(*gs->g), cmp_grp);
+	for (int kd = 0; kd < 2; kd++) {
+		struct pha_dup_kind *dk = kd ? &w->dup_bytes : &w->dup_str;
+		if (!(dk->top = calloc(WASTE_TOP, sizeof(*dk->top))))
+			return &pha_enomem;
+	}
+	for (size_t i = 0; i < gs->n; i++) {
+		const struct grp *g = &gs->g[i];
+		struct pha_dup_kind *dk = g->kind ? &w->dup_bytes : &w->dup_str;
+		if (dk->ntop >= WASTE_TOP)
+			continue;
+		char buf[512] = "";
+		if (src->lay->preview)
+			src->lay->preview(src->py, g->addr, opts->redact, buf, sizeof(buf));
+		struct pha_dup_value *dv = &dk->top[dk->ntop];
+		if (!(dv->preview = strdup(buf)))
+			return &pha_enomem;
+		dv->copies = g->copies;
+		dv->wasted_bytes = g->wasted;
+		dv->address = g->addr;
+		dk->ntop++;
+	}
+	return NULL;
+}
+
+/* Duplicate values (hash_values, find_duplicates, top_values; the hashes
+ * are freed before the previews are read), then empty containers. */
 struct pha_error *pha_waste_build(struct pha_source *src, const struct pha_heap *h,
 				  const struct pha_report_options *opts, struct pha_waste *w)
 {
@@ -169,106 +309,29 @@ struct pha_error *pha_waste_build(struct pha_source *src, const struct pha_heap 
 		return NULL;
 	}
 	pha_progress("finding duplicate values", 0, 0);
-	uint8_t *kind = calloc(h->ntypes ? h->ntypes : 1, 1);	/* 1 str, 2 bytes */
-	if (!kind)
-		return &pha_enomem;
-	size_t cnt = 0;
-	for (uint32_t t = 0; t < h->ntypes; t++) {
-		const char *nm = h->types[t].name;
-		kind[t] = !nm ? 0 : !strcmp(nm, "str") ? 1 : !strcmp(nm, "bytes") ? 2 : 0;
-	}
-	for (uint32_t v = 0; v < h->n; v++)
-		cnt += kind[h->type[v]] != 0;
-	struct hid *a = malloc((cnt ? cnt : 1) * sizeof(*a));
-	struct grp *g = NULL;
-	uint8_t *done = NULL;
-	size_t na = 0, ng = 0, capg = 0;
+	struct hid *a = NULL;
+	size_t na = 0;
+	struct grps gs = {0};
 	struct pha_error *err = &pha_enomem;
-	if (!a)
+	uint8_t *kind = value_kinds(h);
+	if (!kind)
+		return err;
+	if ((err = hash_values(src, h, kind, &a, &na)))
 		goto out;
-	for (uint32_t v = 0; v < h->n; v++) {
-		if (!kind[h->type[v]])
-			continue;
-		uint64_t hv;
-		if (!hash_value(src, h->addr[v], kind[h->type[v]] - 1u, &hv))
-			continue;
-		a[na++] = (struct hid){.hash = hv, .id = v, .kind = kind[h->type[v]] - 1u};
-	}
-	qsort(a, na, sizeof(*a), cmp_hid);
-	for (size_t i = 0; i < na;) {
-		size_t j = i + 1;
-		while (j < na && a[j].hash == a[i].hash)
-			j++;
-		if (j - i >= 2) {
-			size_t k = j - i;
-			free(done);
-			if (!(done = calloc(k, 1)))
-				goto out;
-			for (size_t r = 0; r < k; r++) {
-				if (done[r])
-					continue;
-				uint32_t first = a[i + r].id;
-				struct grp gr = {.copies = 1, .addr = h->addr[first], .id = first,
-						 .kind = a[i + r].kind};
-				for (size_t s = r + 1; s < k; s++) {
-					if (done[s] || a[i + s].kind != gr.kind ||
-					    !same_value(src, h->addr[first], h->addr[a[i + s].id]))
-						continue;
-					done[s] = 1;
-					gr.copies++;
-					gr.wasted += h->size[a[i + s].id];
-				}
-				if (gr.copies < 2)
-					continue;
-				struct pha_dup_kind *dk = gr.kind ? &w->dup_bytes : &w->dup_str;
-				dk->groups++;
-				dk->copies += gr.copies;
-				dk->wasted_bytes += gr.wasted;
-				if (ng == capg) {
-					capg = capg ? 2 * capg : 64;
-					struct grp *ng2 = realloc(g, capg * sizeof(*g));
-					if (!ng2)
-						goto out;
-					g = ng2;
-				}
-				g[ng++] = gr;
-			}
-		}
-		i = j;
-	}
+	if ((err = find_duplicates(src, h, a, na, w, &gs)))
+		goto out;
 	free(a);
 	a = NULL;
-	qsort(g, ng, sizeof(*g), cmp_grp);
-	for (int kd = 0; kd < 2; kd++) {
-		struct pha_dup_kind *dk = kd ? &w->dup_bytes : &w->dup_str;
-		if (!(dk->top = calloc(WASTE_TOP, sizeof(*dk->top))))
-			goto out;
-	}
-	for (size_t i = 0; i < ng; i++) {
-		struct pha_dup_kind *dk = g[i].kind ? &w->dup_bytes : &w->dup_str;
-		if (dk->ntop >= WASTE_TOP)
-			continue;
-		char buf[512] = "";
-		if (src->lay->preview)
-			src->lay->preview(src->py, g[i].addr, opts->redact, buf, sizeof(buf));
-		struct pha_dup_value *dv = &dk->top[dk->ntop];
-		if (!(dv->preview = strdup(buf)))
-			goto out;
-		dv->copies = g[i].copies;
-		dv->wasted_bytes = g[i].wasted;
-		dv->address = g[i].addr;
-		dk->ntop++;
-	}
+	if ((err = top_values(src, opts, &gs, w)))
+		goto out;
 	pha_progress("finding empty containers", 0, 0);
 	if ((err = containers(src, h, w)))
 		goto out;
 	w->available = true;
-	err = NULL;
 out:
 	free(kind);
 	free(a);
-	free(g);
-	free(done);
+	free(gs.g);
 	if (err)
 		pha_waste_deinit(w);
 	return err;

@@ -2,17 +2,22 @@
  * dominator tree and retained sizes, per-type retained sizes (MAT's rule),
  * top retainers, labelled shortest paths, leak suspects and frame locals.
  *
- * Phases, each freeing its scratch before the next:
+ * Phases, each freeing its scratch before the next (the steps of
+ * pha_why_build, at the end of this file):
  *   1. interpreter roots -> ids; multi-source BFS over strong edges from
- *      them (parent pointers, u32), so every path shown is a shortest one;
+ *      them (parent pointers, u32), so every path shown is a shortest one
+ *      (find_interpreter_roots);
  *   2. excess(x) = refcnt(x) - strong references to x found in the heap
  *      (all objects, not only GC ones; multiplicity counted); objects with
  *      excess > 0 that the BFS did not reach become "held from outside
- *      Python" roots, and the BFS continues from them;
+ *      Python" roots, and the BFS continues from them (find_outside_roots);
  *   3. dominators from a super-root over both kinds of roots, retained
  *      sizes; dominator-tree children (CSR) for one iterative preorder walk
- *      (per-type retained, MAT's rule) and for the suspects' contents;
- *   4. top retainers, suspects, paths, locals.
+ *      (per-type retained, MAT's rule) and for the suspects' contents
+ *      (dominators_of_roots, retained_sizes, dominator_children,
+ *      walk_type_retained, list_retained_types);
+ *   4. top retainers, suspects, paths, locals (select_top, top_retainers,
+ *      unexplained_groups, find_suspects, locals_build).
  * Nothing here recurses.
  */
 #include "report.h"
@@ -38,20 +43,37 @@
 #define PASS_NUM 9
 #define PASS_DEN 10
 
+/* Unexplained references of one report type: objects no root reaches
+ * whose refcount exceeds the references found. */
+struct unexp {
+	uint32_t group;
+	uint64_t objects, excess, bytes, retained;
+	uint32_t example;
+};
+
+/* What the steps of pha_why_build share; ctx_deinit frees the scratch. */
 struct ctx {
 	struct pha_source *src;
 	const struct pha_heap *h;
 	const struct pha_report_options *opts;
 	const uint32_t *group_of;
 	struct pha_report *r;
+	size_t ngroups;		/* entries of the per-report-type arrays (at least 1) */
 	uint32_t *parent;	/* BFS parent; ROOT for roots; UNSEEN */
+	uint32_t *queue;	/* BFS queue: [qh, qt) still to visit */
+	uint32_t qh, qt;
 	uint32_t *rootsrc;	/* per root id: sorted pairs (id, source index) */
 	uint32_t nrootsrc;
 	uint8_t *is_ext;	/* per id: held from outside Python */
 	uint8_t *is_iroot;	/* per id: interpreter root (2: only as a frame local) */
+	struct unexp *ux;	/* per report type; then the groups reported, in order */
+	size_t nux;
 	uint64_t *retained;
 	struct pha_domtree tree;
 	uint32_t *cfirst, *cchild;	/* dominator-tree children; node n = super-root */
+	uint64_t *tret;		/* per report type: retained bytes (MAT's rule) */
+	uint32_t *top, *acc;	/* top retainers and accumulation points, best first */
+	size_t ntop, nacc, k;	/* k: capacity of top */
 };
 
 static double now(void)
@@ -212,7 +234,10 @@ static struct pha_error *make_path(const struct ctx *c, uint32_t v, struct pha_p
 }
 
 /* "sys.modules['app'].__dict__['_CACHE']": labels joined (the root's label
- * first); "" for an empty path. */
+ * first); "" for an empty path. Known bug, kept as is by the refactor: the
+ * length counts 4 bytes per separator but " → " is 5 in UTF-8, so a path
+ * of more than about 40 elements joined by separators (e.g. "<ref>" labels
+ * of a snapshot) overflows the buffer. */
 static char *path_text(const struct pha_path *p)
 {
 	size_t len = 1;
@@ -308,12 +333,6 @@ static void top_insert(const struct ctx *c, uint32_t *top, size_t *n, size_t k, 
 	top[i] = v;
 }
 
-struct unexp {
-	uint32_t group;
-	uint64_t objects, excess, bytes, retained;
-	uint32_t example;
-};
-
 static int cmp_unexp(const void *a, const void *b)
 {
 	const struct unexp *x = a, *y = b;
@@ -376,87 +395,82 @@ static struct pha_error *locals_build(struct ctx *c)
 	return NULL;
 }
 
-struct pha_error *pha_why_build(struct pha_source *src, const struct pha_heap *h,
-				const struct pha_report_options *opts, const uint32_t *group_of,
-				struct pha_report *r)
+/* Phase 1: interpreter roots -> ids (rootsrc: sorted (id, source index)
+ * pairs), then a BFS from them in root-id order (deterministic). */
+static struct pha_error *find_interpreter_roots(struct ctx *c)
 {
-	struct pha_error *err = NULL;
-	uint32_t n = h->n;
+	const struct pha_source *src = c->src;
+	struct pha_why *w = &c->r->why;
+	uint32_t n = c->h->n;
 	size_t nn = n ? n : 1;
-	struct pha_why *w = &r->why;
-	struct ctx c = {.src = src, .h = h, .opts = opts, .group_of = group_of, .r = r};
-	uint32_t *queue = NULL, *inref = NULL, *roots = NULL, *stk = NULL, *cur = NULL;
-	uint32_t *cnt = NULL, *top = NULL, *acc = NULL;
-	uint64_t *tret = NULL, *hb = NULL, *hc = NULL;
-	struct unexp *ux = NULL;
-	uint32_t nroots = 0;
-	struct pha_graph g = pha_heap_graph(h);
-
-	w->suspect_threshold = opts->suspect_threshold;
-	w->edge_labels = src->lay && src->lay->edge_label && src->py;
-	w->previews = src->lay && src->lay->preview && src->py;
-
-	double t0 = now();
 	pha_progress("finding roots", 0, 0);
-	c.parent = malloc(nn * sizeof(*c.parent));
-	queue = malloc(nn * sizeof(*queue));
-	c.is_ext = calloc(nn, 1);
-	c.is_iroot = calloc(nn, 1);
-	c.rootsrc = malloc((src->nroots ? src->nroots : 1) * 2 * sizeof(*c.rootsrc));
-	if (!c.parent || !queue || !c.is_ext || !c.is_iroot || !c.rootsrc)
-		goto oom;
+	c->parent = malloc(nn * sizeof(*c->parent));
+	c->queue = malloc(nn * sizeof(*c->queue));
+	c->is_ext = calloc(nn, 1);
+	c->is_iroot = calloc(nn, 1);
+	c->rootsrc = malloc((src->nroots ? src->nroots : 1) * 2 * sizeof(*c->rootsrc));
+	if (!c->parent || !c->queue || !c->is_ext || !c->is_iroot || !c->rootsrc)
+		return &pha_enomem;
 	for (uint32_t v = 0; v < n; v++)
-		c.parent[v] = UNSEEN;
+		c->parent[v] = UNSEEN;
 	for (size_t i = 0; i < src->nroots; i++) {
-		uint32_t id = pha_heap_find(h, src->roots[i]);
+		uint32_t id = pha_heap_find(c->h, src->roots[i]);
 		if (id == PHA_NO_ID)
 			continue;
-		c.rootsrc[2 * c.nrootsrc] = id;
-		c.rootsrc[2 * c.nrootsrc + 1] = (uint32_t)i;
-		c.nrootsrc++;
+		c->rootsrc[2 * c->nrootsrc] = id;
+		c->rootsrc[2 * c->nrootsrc + 1] = (uint32_t)i;
+		c->nrootsrc++;
 	}
-	qsort(c.rootsrc, c.nrootsrc, 2 * sizeof(*c.rootsrc), cmp_pair);
-	/* BFS from the interpreter roots, in root-id order (deterministic). */
-	uint32_t qh = 0, qt = 0;
-	for (uint32_t i = 0; i < c.nrootsrc; i++) {
-		uint32_t id = c.rootsrc[2 * i];
-		uint32_t k = c.rootsrc[2 * i + 1];
+	qsort(c->rootsrc, c->nrootsrc, 2 * sizeof(*c->rootsrc), cmp_pair);
+	for (uint32_t i = 0; i < c->nrootsrc; i++) {
+		uint32_t id = c->rootsrc[2 * i];
+		uint32_t k = c->rootsrc[2 * i + 1];
 		/* 2: held only as a frame's local (may be a suspect); 1: any
 		 * other root (the interpreter's own structures are not). */
 		uint8_t want = src->root_kinds && src->root_kinds[k] == PHA_ROOT_FRAME_LOCAL ? 2 : 1;
-		if (!c.is_iroot[id]) {
-			c.is_iroot[id] = want;
+		if (!c->is_iroot[id]) {
+			c->is_iroot[id] = want;
 			w->interpreter_roots++;
 		} else if (want == 1) {
-			c.is_iroot[id] = 1;
+			c->is_iroot[id] = 1;
 		}
 		if (src->root_labels && src->root_labels[k])
 			w->labelled_roots = true;
-		bfs_push(queue, &qt, c.parent, id, ROOT);
+		bfs_push(c->queue, &c->qt, c->parent, id, ROOT);
 	}
-	bfs_run(h, queue, &qh, &qt, c.parent);
+	bfs_run(c->h, c->queue, &c->qh, &c->qt, c->parent);
+	return NULL;
+}
 
-	/* Excess references: refcount minus strong references found. */
-	inref = calloc(nn, sizeof(*inref));
+/* Phase 2: excess(x) = refcount minus the strong references found. An
+ * object with excess > 0 that the BFS did not reach is held from outside
+ * Python: a root, grouped by report type for the suspects (static objects
+ * left out), and the BFS continues from it. */
+static struct pha_error *find_outside_roots(struct ctx *c)
+{
+	const struct pha_heap *h = c->h;
+	struct pha_why *w = &c->r->why;
+	uint32_t n = h->n;
+	uint32_t *inref = calloc(n ? n : 1, sizeof(*inref));
 	if (!inref)
-		goto oom;
+		return &pha_enomem;
 	for (uint64_t e = 0; e < h->first[n]; e++) {
 		if (!(h->eflags[e] & PHA_EDGE_WEAK) && inref[h->dst[e]] < UINT32_MAX)
 			inref[h->dst[e]]++;
 	}
-	/* Unexplained references, grouped by report type. */
-	size_t ngroups = r->ntypes ? r->ntypes : 1;
-	ux = calloc(ngroups, sizeof(*ux));
-	if (!ux)
-		goto oom;
+	c->ux = calloc(c->ngroups, sizeof(*c->ux));
+	if (!c->ux) {
+		free(inref);
+		return &pha_enomem;
+	}
 	for (uint32_t v = 0; v < n; v++) {
-		if (c.parent[v] != UNSEEN || h->refcnt[v] <= inref[v])
+		if (c->parent[v] != UNSEEN || h->refcnt[v] <= inref[v])
 			continue;
-		c.is_ext[v] = 1;
+		c->is_ext[v] = 1;
 		w->external_roots++;
 		if (static_object(h, v))
 			continue;
-		struct unexp *u = &ux[group_of[h->type[v]]];
+		struct unexp *u = &c->ux[c->group_of[h->type[v]]];
 		if (!u->objects)
 			u->example = v;
 		u->objects++;
@@ -464,295 +478,442 @@ struct pha_error *pha_why_build(struct pha_source *src, const struct pha_heap *h
 		u->bytes += h->size[v];
 	}
 	free(inref);
-	inref = NULL;
 	for (uint32_t v = 0; v < n; v++) {
-		if (c.is_ext[v] && bfs_push(queue, &qt, c.parent, v, ROOT))
-			bfs_run(h, queue, &qh, &qt, c.parent);
+		if (c->is_ext[v] && bfs_push(c->queue, &c->qt, c->parent, v, ROOT))
+			bfs_run(h, c->queue, &c->qh, &c->qt, c->parent);
 	}
+	return NULL;
+}
 
-	phase(src, "roots, excess references, BFS", &t0);
-	/* Dominators over every root. */
+/* Phase 3: dominators from a super-root over every root (both kinds, in
+ * id order). */
+static struct pha_error *dominators_of_roots(struct ctx *c)
+{
+	uint32_t n = c->h->n, nroots = 0;
+	struct pha_graph g = pha_heap_graph(c->h);
 	pha_progress("computing dominators", 0, 0);
-	roots = queue;	/* reuse: the BFS is over */
-	queue = NULL;
+	uint32_t *roots = c->queue;	/* reuse: the BFS is over */
+	c->queue = NULL;
 	for (uint32_t v = 0; v < n; v++) {
-		if (c.is_iroot[v] || c.is_ext[v])
+		if (c->is_iroot[v] || c->is_ext[v])
 			roots[nroots++] = v;
 	}
-	if ((err = pha_dominators(&g, roots, nroots, &c.tree)))
-		goto out;
+	struct pha_error *err = pha_dominators(&g, roots, nroots, &c->tree);
 	free(roots);
-	roots = NULL;
-	c.retained = calloc(nn, sizeof(*c.retained));
-	if (!c.retained)
-		goto oom;
-	phase(src, "dominators", &t0);
-	pha_retained(&c.tree, h->size, c.retained, NULL);
-	/* The heap total counted on its own (not from the retained sizes), so
-	 * that the tests can check sum(top-level retained) == heap total. */
+	if (err)
+		return err;
+	c->retained = calloc(n ? n : 1, sizeof(*c->retained));
+	return c->retained ? NULL : &pha_enomem;
+}
+
+/* Retained sizes, and the heap total counted on its own (not from the
+ * retained sizes), so that the tests can check sum(top-level retained) ==
+ * heap total. */
+static void retained_sizes(struct ctx *c)
+{
+	const struct pha_heap *h = c->h;
+	struct pha_why *w = &c->r->why;
+	uint32_t n = h->n;
+	pha_retained(&c->tree, h->size, c->retained, NULL);
 	for (uint32_t v = 0; v < n; v++) {
-		if (c.tree.idom[v] == PHA_DOM_NONE) {
+		if (c->tree.idom[v] == PHA_DOM_NONE) {
 			w->unrooted_objects++;
 			w->unrooted_bytes += h->size[v];
 			continue;
 		}
 		w->heap_objects++;
 		w->heap_bytes += h->size[v];
-		if (c.tree.idom[v] == n) {
-			w->top_level_bytes += c.retained[v];
-			if (c.is_ext[v] && !c.is_iroot[v])
-				w->external_bytes += c.retained[v];
+		if (c->tree.idom[v] == n) {
+			w->top_level_bytes += c->retained[v];
+			if (c->is_ext[v] && !c->is_iroot[v])
+				w->external_bytes += c->retained[v];
 		}
 	}
-	/* Children of the dominator tree (CSR over 0..n). */
-	c.cfirst = calloc((size_t)n + 2, sizeof(*c.cfirst));
-	c.cchild = malloc((c.tree.norder ? c.tree.norder : 1) * sizeof(*c.cchild));
-	if (!c.cfirst || !c.cchild)
-		goto oom;
+}
+
+/* Children of the dominator tree (CSR over 0..n, n = the super-root), in
+ * id order, by counting sort. */
+static struct pha_error *dominator_children(struct ctx *c)
+{
+	uint32_t n = c->h->n;
+	const uint32_t *idom = c->tree.idom;
+	c->cfirst = calloc((size_t)n + 2, sizeof(*c->cfirst));
+	c->cchild = malloc((c->tree.norder ? c->tree.norder : 1) * sizeof(*c->cchild));
+	if (!c->cfirst || !c->cchild)
+		return &pha_enomem;
 	for (uint32_t v = 0; v < n; v++) {
-		if (c.tree.idom[v] != PHA_DOM_NONE)
-			c.cfirst[c.tree.idom[v] + 1]++;
+		if (idom[v] != PHA_DOM_NONE)
+			c->cfirst[idom[v] + 1]++;
 	}
 	for (uint32_t v = 0; v <= n; v++)
-		c.cfirst[v + 1] += c.cfirst[v];
+		c->cfirst[v + 1] += c->cfirst[v];
 	for (uint32_t v = 0; v < n; v++) {
-		if (c.tree.idom[v] != PHA_DOM_NONE)
-			c.cchild[c.cfirst[c.tree.idom[v]]++] = v;
+		if (idom[v] != PHA_DOM_NONE)
+			c->cchild[c->cfirst[idom[v]]++] = v;
 	}
 	for (uint32_t v = n + 1; v-- > 0;)
-		c.cfirst[v + 1] = c.cfirst[v];
-	c.cfirst[0] = 0;
+		c->cfirst[v + 1] = c->cfirst[v];
+	c->cfirst[0] = 0;
+	return NULL;
+}
 
-	/* Per-type retained (MAT): an object counts when no dominator-tree
-	 * ancestor has its type. Iterative preorder walk with enter/leave. */
+/* Per-type retained (MAT): an object counts when no dominator-tree
+ * ancestor has its type. Iterative preorder walk with enter/leave; cnt[g]
+ * = ancestors of report type g on the current path. */
+static struct pha_error *walk_type_retained(struct ctx *c)
+{
+	const struct pha_heap *h = c->h;
+	uint32_t n = h->n;
 	pha_progress("retained sizes", 0, 0);
-	stk = malloc(((size_t)c.tree.norder + 1) * sizeof(*stk));
-	cur = malloc(((size_t)c.tree.norder + 1) * sizeof(*cur));
-	cnt = calloc(ngroups, sizeof(*cnt));
-	tret = calloc(ngroups, sizeof(*tret));
-	if (!stk || !cur || !cnt || !tret)
-		goto oom;
+	uint32_t *stk = malloc(((size_t)c->tree.norder + 1) * sizeof(*stk));
+	uint32_t *cur = malloc(((size_t)c->tree.norder + 1) * sizeof(*cur));
+	uint32_t *cnt = calloc(c->ngroups, sizeof(*cnt));
+	c->tret = calloc(c->ngroups, sizeof(*c->tret));
+	if (!stk || !cur || !cnt || !c->tret) {
+		free(stk);
+		free(cur);
+		free(cnt);
+		return &pha_enomem;
+	}
 	size_t sp = 0;
 	stk[sp] = n;
-	cur[sp++] = c.cfirst[n];
+	cur[sp++] = c->cfirst[n];
 	while (sp) {
 		uint32_t u = stk[sp - 1];
-		if (cur[sp - 1] < c.cfirst[u + 1]) {
-			uint32_t v = c.cchild[cur[sp - 1]++];
-			uint32_t gv = group_of[h->type[v]];
+		if (cur[sp - 1] < c->cfirst[u + 1]) {
+			uint32_t v = c->cchild[cur[sp - 1]++];
+			uint32_t gv = c->group_of[h->type[v]];
 			if (!cnt[gv])
-				tret[gv] += c.retained[v];
+				c->tret[gv] += c->retained[v];
 			cnt[gv]++;
 			stk[sp] = v;
-			cur[sp++] = c.cfirst[v];
+			cur[sp++] = c->cfirst[v];
 		} else {
 			sp--;
 			if (u != n)
-				cnt[group_of[h->type[u]]]--;
+				cnt[c->group_of[h->type[u]]]--;
 		}
 	}
 	free(stk);
 	free(cur);
-	stk = cur = NULL;
-	phase(src, "retained sizes, per-type retained", &t0);
-	w->types = calloc(ngroups, sizeof(*w->types));
+	free(cnt);
+	return NULL;
+}
+
+/* w->types: the report types that retain anything, by retained bytes. */
+static struct pha_error *list_retained_types(struct ctx *c)
+{
+	const struct pha_report *r = c->r;
+	struct pha_why *w = &c->r->why;
+	w->types = calloc(c->ngroups, sizeof(*w->types));
 	if (!w->types)
-		goto oom;
+		return &pha_enomem;
 	for (size_t i = 0; i < r->ntypes; i++) {
-		if (tret[i])
-			w->types[w->ntypes++] =
-				(struct pha_retained_type){.name = r->types[i].name, .retained_bytes = tret[i]};
+		if (c->tret[i])
+			w->types[w->ntypes++] = (struct pha_retained_type){
+				.name = r->types[i].name, .retained_bytes = c->tret[i]};
 	}
 	qsort(w->types, w->ntypes, sizeof(*w->types), cmp_rtype);
+	return NULL;
+}
 
-	/* Top retainers and accumulation points. */
-	size_t k = opts->top ? opts->top : 20;
-	top = malloc(k * sizeof(*top));
-	acc = malloc(SUSPECTS_MAX * sizeof(*acc));
-	if (!top || !acc)
-		goto oom;
-	size_t ntop = 0, nacc = 0;
-	double thr = opts->suspect_threshold * (double)w->heap_bytes;
+/* Phase 4: the k objects retaining most (top) and the accumulation
+ * points: objects that are not interpreter roots and retain at least the
+ * suspect threshold (acc). Pass-through objects are neither. */
+static struct pha_error *select_top(struct ctx *c)
+{
+	uint32_t n = c->h->n;
+	c->k = c->opts->top ? c->opts->top : 20;
+	c->top = malloc(c->k * sizeof(*c->top));
+	c->acc = malloc(SUSPECTS_MAX * sizeof(*c->acc));
+	if (!c->top || !c->acc)
+		return &pha_enomem;
+	double thr = c->opts->suspect_threshold * (double)c->r->why.heap_bytes;
 	for (uint32_t v = 0; v < n; v++) {
-		if (!c.retained[v])
+		if (!c->retained[v])
 			continue;
-		bool topc = ntop < k || better(&c, v, top[k - 1]);
-		bool accc = c.is_iroot[v] != 1 && (double)c.retained[v] >= thr && c.retained[v] &&
-			    (nacc < SUSPECTS_MAX || better(&c, v, acc[SUSPECTS_MAX - 1]));
+		bool topc = c->ntop < c->k || better(c, v, c->top[c->k - 1]);
+		bool accc = c->is_iroot[v] != 1 && (double)c->retained[v] >= thr && c->retained[v] &&
+			    (c->nacc < SUSPECTS_MAX || better(c, v, c->acc[SUSPECTS_MAX - 1]));
 		if (!topc && !accc)
 			continue;
-		if (pass_through(&c, v))
+		if (pass_through(c, v))
 			continue;
 		if (topc)
-			top_insert(&c, top, &ntop, k, v);
+			top_insert(c, c->top, &c->ntop, c->k, v);
 		if (accc)
-			top_insert(&c, acc, &nacc, SUSPECTS_MAX, v);
+			top_insert(c, c->acc, &c->nacc, SUSPECTS_MAX, v);
 	}
+	return NULL;
+}
+
+/* w->top: the top retainers with their paths. */
+static struct pha_error *top_retainers(struct ctx *c)
+{
+	const struct pha_heap *h = c->h;
+	struct pha_why *w = &c->r->why;
 	pha_progress("labelling paths", 0, 0);
-	w->top = calloc(k, sizeof(*w->top));
+	w->top = calloc(c->k, sizeof(*w->top));
 	if (!w->top)
-		goto oom;
-	for (size_t i = 0; i < ntop; i++) {
-		uint32_t v = top[i];
+		return &pha_enomem;
+	for (size_t i = 0; i < c->ntop; i++) {
+		uint32_t v = c->top[i];
 		struct pha_retainer *t = &w->top[w->ntop++];
 		t->addr = h->addr[v];
-		t->type = tname(&c, v);
+		t->type = tname(c, v);
 		t->shallow = h->size[v];
-		t->retained = c.retained[v];
-		if ((err = make_path(&c, v, &t->path)))
-			goto out;
+		t->retained = c->retained[v];
+		struct pha_error *err = make_path(c, v, &t->path);
+		if (err)
+			return err;
 	}
+	return NULL;
+}
 
-	/* Suspects: unexplained references first (by excess), then
-	 * accumulation points (by retained). */
+/* The unexplained-reference groups reported: by excess, at most
+ * UNEXPLAINED_MAX, each with what it retains: its members the super-root
+ * dominates directly (a member dominated by another is counted there). */
+static void unexplained_groups(struct ctx *c)
+{
+	const struct pha_heap *h = c->h;
+	uint32_t n = h->n;
 	size_t nux = 0;
-	for (size_t i = 0; i < r->ntypes; i++) {
-		if (ux[i].objects) {
-			ux[i].group = (uint32_t)i;
-			ux[nux++] = ux[i];
+	for (size_t i = 0; i < c->r->ntypes; i++) {
+		if (c->ux[i].objects) {
+			c->ux[i].group = (uint32_t)i;
+			c->ux[nux++] = c->ux[i];
 		}
 	}
-	qsort(ux, nux, sizeof(*ux), cmp_unexp);
+	qsort(c->ux, nux, sizeof(*c->ux), cmp_unexp);
 	if (nux > UNEXPLAINED_MAX)
 		nux = UNEXPLAINED_MAX;
-	/* retained by each group: its members the super-root dominates
-	 * directly (a member dominated by another is counted there) */
+	c->nux = nux;
 	for (uint32_t v = 0; v < n; v++) {
-		if (!c.is_ext[v] || c.is_iroot[v] || static_object(h, v) ||
-		    c.tree.idom[v] != n)
+		if (!c->is_ext[v] || c->is_iroot[v] || static_object(h, v) || c->tree.idom[v] != n)
 			continue;
-		uint32_t gv = group_of[h->type[v]];
+		uint32_t gv = c->group_of[h->type[v]];
 		for (size_t i = 0; i < nux; i++) {
-			if (ux[i].group == gv) {
-				ux[i].retained += c.retained[v];
+			if (c->ux[i].group == gv) {
+				c->ux[i].retained += c->retained[v];
 				break;
 			}
 		}
 	}
-	w->suspects = calloc(nux + nacc + 1, sizeof(*w->suspects));
-	hb = calloc(ngroups, sizeof(*hb));
-	hc = calloc(ngroups, sizeof(*hc));
-	stk = malloc(((size_t)c.tree.norder + 1) * sizeof(*stk));
-	if (!w->suspects || !hb || !hc || !stk)
-		goto oom;
-	char b1[32], b2[32], b3[32], n1[32], n2[32];
-	for (size_t i = 0; i < nacc; i++) {
-		uint32_t v = acc[i];
-		struct pha_suspect *s = &w->suspects[w->nsuspects++];
-		s->kind = PHA_SUSPECT_ACCUMULATION;
-		s->type = tname(&c, v);
-		s->addr = h->addr[v];
-		s->retained_bytes = c.retained[v];
-		/* objects it retains: its dominator subtree */
-		size_t ssp = 0;
-		stk[ssp++] = v;
-		while (ssp) {
-			uint32_t u = stk[--ssp];
-			s->objects++;
-			for (uint32_t e = c.cfirst[u]; e < c.cfirst[u + 1]; e++)
-				stk[ssp++] = c.cchild[e];
-		}
-		/* what it holds: its direct children by type */
-		uint32_t best = UINT32_MAX;
-		for (uint32_t e = c.cfirst[v]; e < c.cfirst[v + 1]; e++) {
-			uint32_t ch = c.cchild[e];
-			uint32_t gv = group_of[h->type[ch]];
-			hc[gv]++;
-			hb[gv] += c.retained[ch];
-		}
-		for (uint32_t e = c.cfirst[v]; e < c.cfirst[v + 1]; e++) {
-			uint32_t gv = group_of[h->type[c.cchild[e]]];
-			if (best == UINT32_MAX || hb[gv] > hb[best] ||
-			    (hb[gv] == hb[best] && strcmp(r->types[gv].name, r->types[best].name) < 0))
-				best = gv;
-		}
-		if (best != UINT32_MAX) {
-			s->holds_type = r->types[best].name;
-			s->holds_count = hc[best];
-			s->holds_bytes = hb[best];
-		}
-		for (uint32_t e = c.cfirst[v]; e < c.cfirst[v + 1]; e++) {
-			uint32_t gv = group_of[h->type[c.cchild[e]]];
-			hb[gv] = hc[gv] = 0;
-		}
-		if ((err = make_path(&c, v, &s->path)))
-			goto out;
-		char *pt = path_text(&s->path);
-		if (!pt)
-			goto oom;
-		human(s->retained_bytes, b1, sizeof(b1));
-		human(s->holds_bytes, b2, sizeof(b2));
-		snprintf(b3, sizeof(b3), "%.0f%%",
-			 w->heap_bytes ? 100.0 * (double)s->retained_bytes / (double)w->heap_bytes : 0.0);
-		grouped(s->holds_count, n1, sizeof(n1));
-		int rc;
-		if (s->holds_type)
-			rc = asprintf(&s->sentence,
-				      "a %s holding %s %s object%s (%s) retains %s, %s of the heap, "
-				      "via %s",
-				      s->type, n1, s->holds_type, s->holds_count == 1 ? "" : "s", b2,
-				      b1, b3, pt[0] ? pt : "no path from a root");
-		else
-			rc = asprintf(&s->sentence, "a %s retains %s, %s of the heap, via %s", s->type,
-				      b1, b3, pt[0] ? pt : "no path from a root");
-		free(pt);
-		if (rc < 0) {
-			s->sentence = NULL;
-			goto oom;
-		}
-	}
+}
 
-	for (size_t i = 0; i < nux; i++) {
-		struct pha_suspect *s = &w->suspects[w->nsuspects++];
-		s->kind = PHA_SUSPECT_UNEXPLAINED;
-		s->type = r->types[ux[i].group].name;
-		s->objects = ux[i].objects;
-		s->excess_refs = ux[i].excess;
-		s->retained_bytes = ux[i].retained;
-		if ((err = make_path(&c, ux[i].example, &s->path)))
-			goto out;
-		grouped(s->objects, n1, sizeof(n1));
-		grouped(s->excess_refs, n2, sizeof(n2));
-		human(ux[i].bytes, b1, sizeof(b1));
-		human(s->retained_bytes, b2, sizeof(b2));
-		if (asprintf(&s->sentence,
-			     "%s %s object%s (%s, retaining %s) %s %s reference%s more than the "
-			     "references found in the heap, and no root reaches %s: held from "
-			     "outside Python (a C extension's missing Py_DECREF?)",
-			     n1, s->type, s->objects == 1 ? "" : "s", b1, b2,
-			     s->objects == 1 ? "has" : "have", n2, s->excess_refs == 1 ? "" : "s",
-			     s->objects == 1 ? "it" : "them") < 0) {
-			s->sentence = NULL;
-			goto oom;
-		}
+/* Objects in v's dominator subtree, v included (stk: room for every
+ * object the tree reaches). */
+static uint64_t subtree_objects(const struct ctx *c, uint32_t v, uint32_t *stk)
+{
+	uint64_t objects = 0;
+	size_t ssp = 0;
+	stk[ssp++] = v;
+	while (ssp) {
+		uint32_t u = stk[--ssp];
+		objects++;
+		for (uint32_t e = c->cfirst[u]; e < c->cfirst[u + 1]; e++)
+			stk[ssp++] = c->cchild[e];
 	}
+	return objects;
+}
+
+/* What v holds: the report type of its direct dominator-tree children
+ * that retains most (ties: by name), with their count and retained bytes.
+ * hb, hc: per report type, zero on entry and on return. */
+static void commonest_child_type(const struct ctx *c, uint32_t v, uint64_t *hb, uint64_t *hc,
+				 struct pha_suspect *s)
+{
+	const struct pha_report *r = c->r;
+	const uint32_t *type = c->h->type;
+	uint32_t best = UINT32_MAX;
+	for (uint32_t e = c->cfirst[v]; e < c->cfirst[v + 1]; e++) {
+		uint32_t ch = c->cchild[e];
+		uint32_t gv = c->group_of[type[ch]];
+		hc[gv]++;
+		hb[gv] += c->retained[ch];
+	}
+	for (uint32_t e = c->cfirst[v]; e < c->cfirst[v + 1]; e++) {
+		uint32_t gv = c->group_of[type[c->cchild[e]]];
+		if (best == UINT32_MAX || hb[gv] > hb[best] ||
+		    (hb[gv] == hb[best] && strcmp(r->types[gv].name, r->types[best].name) < 0))
+			best = gv;
+	}
+	if (best != UINT32_MAX) {
+		s->holds_type = r->types[best].name;
+		s->holds_count = hc[best];
+		s->holds_bytes = hb[best];
+	}
+	for (uint32_t e = c->cfirst[v]; e < c->cfirst[v + 1]; e++) {
+		uint32_t gv = c->group_of[type[c->cchild[e]]];
+		hb[gv] = hc[gv] = 0;
+	}
+}
+
+/* "a dict holding 1,000 str objects (56.0 KiB) retains 1.2 MiB, 40% of
+ * the heap, via sys.modules['app'].__dict__['_CACHE']" */
+static struct pha_error *accumulation_sentence(const struct pha_why *w, struct pha_suspect *s)
+{
+	char b1[32], b2[32], b3[32], n1[32];
+	char *pt = path_text(&s->path);
+	if (!pt)
+		return &pha_enomem;
+	human(s->retained_bytes, b1, sizeof(b1));
+	human(s->holds_bytes, b2, sizeof(b2));
+	snprintf(b3, sizeof(b3), "%.0f%%",
+		 w->heap_bytes ? 100.0 * (double)s->retained_bytes / (double)w->heap_bytes : 0.0);
+	grouped(s->holds_count, n1, sizeof(n1));
+	int rc;
+	if (s->holds_type)
+		rc = asprintf(&s->sentence,
+			      "a %s holding %s %s object%s (%s) retains %s, %s of the heap, "
+			      "via %s",
+			      s->type, n1, s->holds_type, s->holds_count == 1 ? "" : "s", b2,
+			      b1, b3, pt[0] ? pt : "no path from a root");
+	else
+		rc = asprintf(&s->sentence, "a %s retains %s, %s of the heap, via %s", s->type,
+			      b1, b3, pt[0] ? pt : "no path from a root");
+	free(pt);
+	if (rc < 0) {
+		s->sentence = NULL;
+		return &pha_enomem;
+	}
+	return NULL;
+}
+
+/* One accumulation point (hb, hc, stk: scratch of commonest_child_type and
+ * subtree_objects). */
+static struct pha_error *accumulation_suspect(struct ctx *c, uint32_t v, uint64_t *hb,
+					      uint64_t *hc, uint32_t *stk)
+{
+	struct pha_why *w = &c->r->why;
+	struct pha_suspect *s = &w->suspects[w->nsuspects++];
+	s->kind = PHA_SUSPECT_ACCUMULATION;
+	s->type = tname(c, v);
+	s->addr = c->h->addr[v];
+	s->retained_bytes = c->retained[v];
+	s->objects = subtree_objects(c, v, stk);
+	commonest_child_type(c, v, hb, hc, s);
+	struct pha_error *err = make_path(c, v, &s->path);
+	if (err)
+		return err;
+	return accumulation_sentence(w, s);
+}
+
+/* One unexplained-references group; its path is its first member's. */
+static struct pha_error *unexplained_suspect(struct ctx *c, const struct unexp *u)
+{
+	struct pha_why *w = &c->r->why;
+	struct pha_suspect *s = &w->suspects[w->nsuspects++];
+	char b1[32], b2[32], n1[32], n2[32];
+	s->kind = PHA_SUSPECT_UNEXPLAINED;
+	s->type = c->r->types[u->group].name;
+	s->objects = u->objects;
+	s->excess_refs = u->excess;
+	s->retained_bytes = u->retained;
+	struct pha_error *err = make_path(c, u->example, &s->path);
+	if (err)
+		return err;
+	grouped(s->objects, n1, sizeof(n1));
+	grouped(s->excess_refs, n2, sizeof(n2));
+	human(u->bytes, b1, sizeof(b1));
+	human(s->retained_bytes, b2, sizeof(b2));
+	if (asprintf(&s->sentence,
+		     "%s %s object%s (%s, retaining %s) %s %s reference%s more than the "
+		     "references found in the heap, and no root reaches %s: held from "
+		     "outside Python (a C extension's missing Py_DECREF?)",
+		     n1, s->type, s->objects == 1 ? "" : "s", b1, b2,
+		     s->objects == 1 ? "has" : "have", n2, s->excess_refs == 1 ? "" : "s",
+		     s->objects == 1 ? "it" : "them") < 0) {
+		s->sentence = NULL;
+		return &pha_enomem;
+	}
+	return NULL;
+}
+
+/* w->suspects: the accumulation points (by retained size), then the
+ * unexplained-reference groups (by excess). */
+static struct pha_error *find_suspects(struct ctx *c)
+{
+	struct pha_why *w = &c->r->why;
+	struct pha_error *err = NULL;
+	w->suspects = calloc(c->nux + c->nacc + 1, sizeof(*w->suspects));
+	uint64_t *hb = calloc(c->ngroups, sizeof(*hb));
+	uint64_t *hc = calloc(c->ngroups, sizeof(*hc));
+	uint32_t *stk = malloc(((size_t)c->tree.norder + 1) * sizeof(*stk));
+	if (!w->suspects || !hb || !hc || !stk) {
+		err = &pha_enomem;
+		goto out;
+	}
+	for (size_t i = 0; i < c->nacc && !err; i++)
+		err = accumulation_suspect(c, c->acc[i], hb, hc, stk);
+	for (size_t i = 0; i < c->nux && !err; i++)
+		err = unexplained_suspect(c, &c->ux[i]);
+out:
+	free(hb);
+	free(hc);
+	free(stk);
+	return err;
+}
+
+static void ctx_deinit(struct ctx *c)
+{
+	free(c->parent);
+	free(c->queue);
+	free(c->is_ext);
+	free(c->is_iroot);
+	free(c->rootsrc);
+	free(c->ux);
+	free(c->retained);
+	pha_domtree_deinit(&c->tree);
+	free(c->cfirst);
+	free(c->cchild);
+	free(c->tret);
+	free(c->top);
+	free(c->acc);
+}
+
+/* The phases of the file comment, in order; -vv times them. */
+struct pha_error *pha_why_build(struct pha_source *src, const struct pha_heap *h,
+				const struct pha_report_options *opts, const uint32_t *group_of,
+				struct pha_report *r)
+{
+	struct ctx c = {.src = src, .h = h, .opts = opts, .group_of = group_of, .r = r,
+			.ngroups = r->ntypes ? r->ntypes : 1};
+	struct pha_why *w = &r->why;
+	struct pha_error *err;
+	w->suspect_threshold = opts->suspect_threshold;
+	w->edge_labels = src->lay && src->lay->edge_label && src->py;
+	w->previews = src->lay && src->lay->preview && src->py;
+
+	double t0 = now();
+	if ((err = find_interpreter_roots(&c)))
+		goto out;
+	if ((err = find_outside_roots(&c)))
+		goto out;
+	phase(src, "roots, excess references, BFS", &t0);
+	if ((err = dominators_of_roots(&c)))
+		goto out;
+	phase(src, "dominators", &t0);
+	retained_sizes(&c);
+	if ((err = dominator_children(&c)))
+		goto out;
+	if ((err = walk_type_retained(&c)))
+		goto out;
+	phase(src, "retained sizes, per-type retained", &t0);
+	if ((err = list_retained_types(&c)))
+		goto out;
+	if ((err = select_top(&c)))
+		goto out;
+	if ((err = top_retainers(&c)))
+		goto out;
+	unexplained_groups(&c);
+	if ((err = find_suspects(&c)))
+		goto out;
 	if ((err = locals_build(&c)))
 		goto out;
 	phase(src, "top retainers, suspects, paths, locals", &t0);
-	goto out;
-oom:
-	err = &pha_enomem;
 out:
-	free(c.parent);
-	free(queue);
-	free(c.is_ext);
-	free(c.is_iroot);
-	free(c.rootsrc);
-	free(inref);
-	free(roots);
-	free(c.retained);
-	pha_domtree_deinit(&c.tree);
-	free(c.cfirst);
-	free(c.cchild);
-	free(stk);
-	free(cur);
-	free(cnt);
-	free(tret);
-	free(top);
-	free(acc);
-	free(hb);
-	free(hc);
-	free(ux);
+	ctx_deinit(&c);
 	return err;
 }
 

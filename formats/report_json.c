@@ -1,3 +1,6 @@
+/* The JSON report (the contract: formats/REPORT.md, report.schema.json):
+ * every section of the model in the contract's order, one top-level key
+ * (or a few) per section. */
 #include "json.h"
 #include "report_write.h"
 
@@ -13,6 +16,12 @@ static void kv_uint(struct pha_json *j, const char *k, uint64_t v)
 	pha_json_uint(j, v);
 }
 
+static void kv_bool(struct pha_json *j, const char *k, bool v)
+{
+	pha_json_key(j, k);
+	pha_json_bool(j, v);
+}
+
 static void groups(struct pha_json *j, const struct pha_report_group *g, size_t n, bool with_flag)
 {
 	pha_json_array_begin(j);
@@ -22,17 +31,17 @@ static void groups(struct pha_json *j, const struct pha_report_group *g, size_t 
 		kv_uint(j, "instances", g[i].instances);
 		kv_uint(j, "objects", g[i].objects);
 		kv_uint(j, "bytes", g[i].bytes);
-		if (with_flag) {
-			pha_json_key(j, "unreachable");
-			pha_json_bool(j, g[i].unreachable);
-		}
+		if (with_flag)
+			kv_bool(j, "unreachable", g[i].unreachable);
 		pha_json_object_end(j);
 	}
 	pha_json_array_end(j);
 }
 
+/* "path": [...], "path_elided": N */
 static void path(struct pha_json *j, const struct pha_path *p)
 {
+	pha_json_key(j, "path");
 	pha_json_array_begin(j);
 	for (size_t i = 0; i < p->n; i++) {
 		pha_json_object_begin(j);
@@ -42,22 +51,215 @@ static void path(struct pha_json *j, const struct pha_path *p)
 		pha_json_object_end(j);
 	}
 	pha_json_array_end(j);
+	kv_uint(j, "path_elided", p->elided);
 }
 
-static void why(struct pha_json *j, const struct pha_report *r)
+static void begin(void *ctx, const struct pha_report *r)
 {
-	const struct pha_why *w = &r->why;
+	struct pha_json *j = ctx;
+	pha_json_object_begin(j);
+	kv_str(j, "schema", PHA_REPORT_SCHEMA);
+}
+
+static void end(void *ctx, const struct pha_report *r)
+{
+	pha_json_object_end(ctx);
+}
+
+static void process(struct pha_json *j, const struct pha_report *r)
+{
+	pha_json_key(j, "process");
+	pha_json_object_begin(j);
+	pha_json_key(j, "pid");
+	if (r->pid >= 0)
+		pha_json_int(j, r->pid);
+	else
+		pha_json_null(j);
+	pha_json_key(j, "signal");
+	if (r->signal)
+		pha_json_int(j, r->signal);
+	else
+		pha_json_null(j);
+	kv_str(j, "executable", r->executable);
+	pha_json_key(j, "argv");
+	if (r->argc) {
+		pha_json_array_begin(j);
+		for (size_t i = 0; i < r->argc; i++)
+			pha_json_string(j, r->argv[i]);
+		pha_json_array_end(j);
+	} else {
+		pha_json_null(j);
+	}
+	pha_json_object_end(j);
+}
+
+/* tool, input, python, process */
+static void header(void *ctx, const struct pha_report *r)
+{
+	struct pha_json *j = ctx;
+	pha_json_key(j, "tool");
+	pha_json_object_begin(j);
+	kv_str(j, "name", "pyheap-analyze");
+	kv_str(j, "version", PHA_VERSION);
+	pha_json_object_end(j);
+
+	pha_json_key(j, "input");
+	pha_json_object_begin(j);
+	kv_str(j, "path", r->input_path);
+	kv_str(j, "kind", r->input_kind);
+	kv_uint(j, "bytes", r->input_bytes);
+	kv_bool(j, "compressed", r->compressed);
+	pha_json_object_end(j);
+
+	pha_json_key(j, "python");
+	pha_json_object_begin(j);
+	kv_str(j, "version", r->version);
+	kv_uint(j, "hexversion", r->hexversion);
+	kv_str(j, "layout", r->layout);
+	kv_bool(j, "free_threaded", r->free_threaded);
+	pha_json_object_end(j);
+
+	process(j, r);
+}
+
+static void summary(void *ctx, const struct pha_report *r)
+{
+	struct pha_json *j = ctx;
+	pha_json_key(j, "summary");
+	pha_json_object_begin(j);
+	kv_uint(j, "objects", r->summary.objects);
+	kv_uint(j, "gc_objects", r->summary.gc_objects);
+	kv_uint(j, "bytes", r->summary.bytes);
+	kv_uint(j, "edges", r->summary.edges);
+	kv_uint(j, "unreachable_objects", r->summary.unreachable_objects);
+	kv_uint(j, "unreachable_bytes", r->summary.unreachable_bytes);
+	kv_uint(j, "cycles", r->summary.cycles);
+	kv_uint(j, "cycle_objects", r->summary.cycle_objects);
+	kv_uint(j, "cycle_bytes", r->summary.cycle_bytes);
+	kv_uint(j, "permanent_objects", r->summary.permanent_objects);
+	kv_uint(j, "conservative_objects", r->summary.conservative_objects);
+	kv_uint(j, "unknown_refs", r->summary.unknown_refs);
+	pha_json_object_end(j);
+}
+
+static void types(void *ctx, const struct pha_report *r)
+{
+	struct pha_json *j = ctx;
+	pha_json_key(j, "types");
+	pha_json_array_begin(j);
+	for (size_t i = 0; i < r->ntypes; i++) {
+		const struct pha_report_type *t = &r->types[i];
+		pha_json_object_begin(j);
+		kv_str(j, "name", t->name);
+		kv_uint(j, "count", t->count);
+		kv_uint(j, "bytes", t->bytes);
+		kv_uint(j, "gc_count", t->gc_count);
+		kv_uint(j, "unreachable", t->unreachable);
+		kv_uint(j, "unreachable_bytes", t->unreachable_bytes);
+		pha_json_object_end(j);
+	}
+	pha_json_array_end(j);
+}
+
+static void unreachable(void *ctx, const struct pha_report *r)
+{
+	struct pha_json *j = ctx;
+	pha_json_key(j, "unreachable");
+	pha_json_object_begin(j);
+	pha_json_key(j, "types");
+	pha_json_array_begin(j);
+	for (size_t i = 0; i < r->nunreachable_types; i++) {
+		const struct pha_report_type *t = r->unreachable_types[i];
+		pha_json_object_begin(j);
+		kv_str(j, "name", t->name);
+		kv_uint(j, "count", t->unreachable);
+		kv_uint(j, "bytes", t->unreachable_bytes);
+		pha_json_object_end(j);
+	}
+	pha_json_array_end(j);
+	pha_json_key(j, "groups");
+	groups(j, r->ugroups, r->nugroups, false);
+	pha_json_object_end(j);
+}
+
+static void cycles(void *ctx, const struct pha_report *r)
+{
+	struct pha_json *j = ctx;
+	pha_json_key(j, "cycles");
+	groups(j, r->cycles, r->ncycles, true);
+}
+
+/* A frame with its locals (loc: NULL when the report has none for it). */
+static void frame(struct pha_json *j, const struct pha_report_frame *f,
+		  const struct pha_frame_local *loc)
+{
+	pha_json_object_begin(j);
+	kv_str(j, "function", f->function);
+	kv_str(j, "filename", f->filename);
+	pha_json_key(j, "line");
+	if (f->line >= 0)
+		pha_json_int(j, f->line);
+	else
+		pha_json_null(j);
+	pha_json_key(j, "locals");
+	pha_json_array_begin(j);
+	for (size_t q = 0; loc && q < f->nlocals; q++) {
+		pha_json_object_begin(j);
+		kv_str(j, "name", loc[q].name);
+		kv_str(j, "type", loc[q].type);
+		pha_json_key(j, "address");
+		if (loc[q].addr)
+			pha_json_uint(j, loc[q].addr);
+		else
+			pha_json_null(j);
+		kv_str(j, "preview", loc[q].preview);
+		kv_uint(j, "retained", loc[q].retained);
+		pha_json_object_end(j);
+	}
+	pha_json_array_end(j);
+	pha_json_object_end(j);
+}
+
+static void threads(void *ctx, const struct pha_report *r)
+{
+	struct pha_json *j = ctx;
+	pha_json_key(j, "threads");
+	pha_json_array_begin(j);
+	for (size_t i = 0; i < r->nthreads; i++) {
+		const struct pha_report_thread *t = &r->threads[i];
+		pha_json_object_begin(j);
+		kv_uint(j, "thread_id", t->thread_id);
+		pha_json_key(j, "native_id");
+		if (t->native_id)
+			pha_json_uint(j, t->native_id);
+		else
+			pha_json_null(j);
+		kv_bool(j, "crashed", t->crashed);
+		pha_json_key(j, "frames");
+		pha_json_array_begin(j);
+		for (size_t k = 0; k < t->nframes; k++)
+			frame(j, &t->frames[k],
+			      r->why.locals && r->why.locals[i] ? r->why.locals[i][k] : NULL);
+		pha_json_array_end(j);
+		pha_json_object_end(j);
+	}
+	pha_json_array_end(j);
+}
+
+static void roots(struct pha_json *j, const struct pha_why *w)
+{
 	pha_json_key(j, "roots");
 	pha_json_object_begin(j);
 	kv_uint(j, "interpreter", w->interpreter_roots);
 	kv_uint(j, "held_from_outside", w->external_roots);
 	kv_uint(j, "held_from_outside_bytes", w->external_bytes);
-	pha_json_key(j, "labelled");
-	pha_json_bool(j, w->labelled_roots);
-	pha_json_key(j, "edge_labels");
-	pha_json_bool(j, w->edge_labels);
+	kv_bool(j, "labelled", w->labelled_roots);
+	kv_bool(j, "edge_labels", w->edge_labels);
 	pha_json_object_end(j);
+}
 
+static void retained(struct pha_json *j, const struct pha_why *w)
+{
 	pha_json_key(j, "retained");
 	pha_json_object_begin(j);
 	kv_uint(j, "heap_objects", w->heap_objects);
@@ -83,259 +285,145 @@ static void why(struct pha_json *j, const struct pha_report *r)
 		kv_str(j, "type", t->type);
 		kv_uint(j, "shallow", t->shallow);
 		kv_uint(j, "retained", t->retained);
-		pha_json_key(j, "path");
 		path(j, &t->path);
-		kv_uint(j, "path_elided", t->path.elided);
 		pha_json_object_end(j);
 	}
 	pha_json_array_end(j);
 	pha_json_object_end(j);
+}
 
+static void suspect(struct pha_json *j, const struct pha_suspect *s)
+{
+	pha_json_object_begin(j);
+	kv_str(j, "kind", s->kind == PHA_SUSPECT_UNEXPLAINED ? "unexplained_refs" : "accumulation");
+	kv_str(j, "type", s->type);
+	pha_json_key(j, "address");
+	if (s->addr)
+		pha_json_uint(j, s->addr);
+	else
+		pha_json_null(j);
+	kv_uint(j, "objects", s->objects);
+	kv_uint(j, "excess_refs", s->excess_refs);
+	kv_uint(j, "retained_bytes", s->retained_bytes);
+	pha_json_key(j, "holds");
+	if (s->holds_type) {
+		pha_json_object_begin(j);
+		kv_str(j, "type", s->holds_type);
+		kv_uint(j, "count", s->holds_count);
+		kv_uint(j, "retained_bytes", s->holds_bytes);
+		pha_json_object_end(j);
+	} else {
+		pha_json_null(j);
+	}
+	path(j, &s->path);
+	kv_str(j, "sentence", s->sentence);
+	pha_json_object_end(j);
+}
+
+/* roots, retained, leak_suspects */
+static void why(void *ctx, const struct pha_report *r)
+{
+	struct pha_json *j = ctx;
+	const struct pha_why *w = &r->why;
+	roots(j, w);
+	retained(j, w);
 	pha_json_key(j, "leak_suspects");
 	pha_json_array_begin(j);
-	for (size_t i = 0; i < w->nsuspects; i++) {
-		const struct pha_suspect *s = &w->suspects[i];
+	for (size_t i = 0; i < w->nsuspects; i++)
+		suspect(j, &w->suspects[i]);
+	pha_json_array_end(j);
+}
+
+static void duplicates(struct pha_json *j, const char *key, const struct pha_dup_kind *dk)
+{
+	pha_json_key(j, key);
+	pha_json_object_begin(j);
+	kv_uint(j, "groups", dk->groups);
+	kv_uint(j, "copies", dk->copies);
+	kv_uint(j, "wasted_bytes", dk->wasted_bytes);
+	pha_json_key(j, "top");
+	pha_json_array_begin(j);
+	for (size_t i = 0; i < dk->ntop; i++) {
 		pha_json_object_begin(j);
-		kv_str(j, "kind", s->kind == PHA_SUSPECT_UNEXPLAINED ? "unexplained_refs" : "accumulation");
-		kv_str(j, "type", s->type);
-		pha_json_key(j, "address");
-		if (s->addr)
-			pha_json_uint(j, s->addr);
-		else
-			pha_json_null(j);
-		kv_uint(j, "objects", s->objects);
-		kv_uint(j, "excess_refs", s->excess_refs);
-		kv_uint(j, "retained_bytes", s->retained_bytes);
-		pha_json_key(j, "holds");
-		if (s->holds_type) {
-			pha_json_object_begin(j);
-			kv_str(j, "type", s->holds_type);
-			kv_uint(j, "count", s->holds_count);
-			kv_uint(j, "retained_bytes", s->holds_bytes);
-			pha_json_object_end(j);
-		} else {
-			pha_json_null(j);
-		}
-		pha_json_key(j, "path");
-		path(j, &s->path);
-		kv_uint(j, "path_elided", s->path.elided);
-		kv_str(j, "sentence", s->sentence);
+		kv_str(j, "preview", dk->top[i].preview);
+		kv_uint(j, "copies", dk->top[i].copies);
+		kv_uint(j, "wasted_bytes", dk->top[i].wasted_bytes);
+		kv_uint(j, "address", dk->top[i].address);
 		pha_json_object_end(j);
 	}
 	pha_json_array_end(j);
+	pha_json_object_end(j);
+}
 
+static void containers(struct pha_json *j, const char *key, const struct pha_container_waste *cw)
+{
+	pha_json_key(j, key);
+	pha_json_object_begin(j);
+	kv_uint(j, "count", cw->count);
+	kv_uint(j, "bytes", cw->bytes);
+	pha_json_key(j, "types");
+	pha_json_array_begin(j);
+	for (size_t i = 0; i < cw->ntypes; i++) {
+		pha_json_object_begin(j);
+		kv_str(j, "name", cw->types[i].name);
+		kv_uint(j, "count", cw->types[i].count);
+		kv_uint(j, "bytes", cw->types[i].bytes);
+		pha_json_object_end(j);
+	}
+	pha_json_array_end(j);
+	pha_json_object_end(j);
+}
+
+static void waste(void *ctx, const struct pha_report *r)
+{
+	struct pha_json *j = ctx;
 	const struct pha_waste *ws = &r->why.waste;
 	pha_json_key(j, "waste");
 	pha_json_object_begin(j);
-	pha_json_key(j, "available");
-	pha_json_bool(j, ws->available);
+	kv_bool(j, "available", ws->available);
 	if (!ws->available) {
 		kv_str(j, "reason", ws->reason ? ws->reason : "");
 	} else {
-		for (int kd = 0; kd < 2; kd++) {
-			const struct pha_dup_kind *dk = kd ? &ws->dup_bytes : &ws->dup_str;
-			pha_json_key(j, kd ? "duplicate_bytes" : "duplicate_str");
-			pha_json_object_begin(j);
-			kv_uint(j, "groups", dk->groups);
-			kv_uint(j, "copies", dk->copies);
-			kv_uint(j, "wasted_bytes", dk->wasted_bytes);
-			pha_json_key(j, "top");
-			pha_json_array_begin(j);
-			for (size_t i = 0; i < dk->ntop; i++) {
-				pha_json_object_begin(j);
-				kv_str(j, "preview", dk->top[i].preview);
-				kv_uint(j, "copies", dk->top[i].copies);
-				kv_uint(j, "wasted_bytes", dk->top[i].wasted_bytes);
-				kv_uint(j, "address", dk->top[i].address);
-				pha_json_object_end(j);
-			}
-			pha_json_array_end(j);
-			pha_json_object_end(j);
-		}
-		for (int m = 0; m < 2; m++) {
-			const struct pha_container_waste *cw = m ? &ws->mostly_empty : &ws->empty;
-			pha_json_key(j, m ? "mostly_empty_containers" : "empty_containers");
-			pha_json_object_begin(j);
-			kv_uint(j, "count", cw->count);
-			kv_uint(j, "bytes", cw->bytes);
-			pha_json_key(j, "types");
-			pha_json_array_begin(j);
-			for (size_t i = 0; i < cw->ntypes; i++) {
-				pha_json_object_begin(j);
-				kv_str(j, "name", cw->types[i].name);
-				kv_uint(j, "count", cw->types[i].count);
-				kv_uint(j, "bytes", cw->types[i].bytes);
-				pha_json_object_end(j);
-			}
-			pha_json_array_end(j);
-			pha_json_object_end(j);
-		}
+		duplicates(j, "duplicate_str", &ws->dup_str);
+		duplicates(j, "duplicate_bytes", &ws->dup_bytes);
+		containers(j, "empty_containers", &ws->empty);
+		containers(j, "mostly_empty_containers", &ws->mostly_empty);
 	}
 	pha_json_object_end(j);
 }
+
+static void warnings(void *ctx, const struct pha_report *r)
+{
+	struct pha_json *j = ctx;
+	pha_json_key(j, "warnings");
+	pha_json_array_begin(j);
+	for (size_t i = 0; i < r->nwarnings; i++)
+		pha_json_string(j, r->warnings[i]);
+	pha_json_array_end(j);
+}
+
+static const struct pha_report_writer json_writer = {
+	.name = "json",
+	.begin = begin,
+	.end = end,
+	.section = {
+		[PHA_SECTION_HEADER] = header,
+		[PHA_SECTION_SUMMARY] = summary,
+		[PHA_SECTION_TYPES] = types,
+		[PHA_SECTION_UNREACHABLE] = unreachable,
+		[PHA_SECTION_CYCLES] = cycles,
+		[PHA_SECTION_THREADS] = threads,
+		[PHA_SECTION_WHY] = why,
+		[PHA_SECTION_WASTE] = waste,
+		[PHA_SECTION_WARNINGS] = warnings,
+	},
+	.order = pha_report_sections,
+	.norder = PHA_SECTION_COUNT,
+};
 
 void pha_report_write_json(const struct pha_report *r, struct pha_out *out)
 {
 	struct pha_json j;
 	pha_json_init(&j, out);
-	pha_json_object_begin(&j);
-	kv_str(&j, "schema", PHA_REPORT_SCHEMA);
-
-	pha_json_key(&j, "tool");
-	pha_json_object_begin(&j);
-	kv_str(&j, "name", "pyheap-analyze");
-	kv_str(&j, "version", PHA_VERSION);
-	pha_json_object_end(&j);
-
-	pha_json_key(&j, "input");
-	pha_json_object_begin(&j);
-	kv_str(&j, "path", r->input_path);
-	kv_str(&j, "kind", r->input_kind);
-	kv_uint(&j, "bytes", r->input_bytes);
-	pha_json_key(&j, "compressed");
-	pha_json_bool(&j, r->compressed);
-	pha_json_object_end(&j);
-
-	pha_json_key(&j, "python");
-	pha_json_object_begin(&j);
-	kv_str(&j, "version", r->version);
-	kv_uint(&j, "hexversion", r->hexversion);
-	kv_str(&j, "layout", r->layout);
-	pha_json_key(&j, "free_threaded");
-	pha_json_bool(&j, r->free_threaded);
-	pha_json_object_end(&j);
-
-	pha_json_key(&j, "process");
-	pha_json_object_begin(&j);
-	pha_json_key(&j, "pid");
-	if (r->pid >= 0)
-		pha_json_int(&j, r->pid);
-	else
-		pha_json_null(&j);
-	pha_json_key(&j, "signal");
-	if (r->signal)
-		pha_json_int(&j, r->signal);
-	else
-		pha_json_null(&j);
-	kv_str(&j, "executable", r->executable);
-	pha_json_key(&j, "argv");
-	if (r->argc) {
-		pha_json_array_begin(&j);
-		for (size_t i = 0; i < r->argc; i++)
-			pha_json_string(&j, r->argv[i]);
-		pha_json_array_end(&j);
-	} else {
-		pha_json_null(&j);
-	}
-	pha_json_object_end(&j);
-
-	pha_json_key(&j, "summary");
-	pha_json_object_begin(&j);
-	kv_uint(&j, "objects", r->summary.objects);
-	kv_uint(&j, "gc_objects", r->summary.gc_objects);
-	kv_uint(&j, "bytes", r->summary.bytes);
-	kv_uint(&j, "edges", r->summary.edges);
-	kv_uint(&j, "unreachable_objects", r->summary.unreachable_objects);
-	kv_uint(&j, "unreachable_bytes", r->summary.unreachable_bytes);
-	kv_uint(&j, "cycles", r->summary.cycles);
-	kv_uint(&j, "cycle_objects", r->summary.cycle_objects);
-	kv_uint(&j, "cycle_bytes", r->summary.cycle_bytes);
-	kv_uint(&j, "permanent_objects", r->summary.permanent_objects);
-	kv_uint(&j, "conservative_objects", r->summary.conservative_objects);
-	kv_uint(&j, "unknown_refs", r->summary.unknown_refs);
-	pha_json_object_end(&j);
-
-	pha_json_key(&j, "types");
-	pha_json_array_begin(&j);
-	for (size_t i = 0; i < r->ntypes; i++) {
-		const struct pha_report_type *t = &r->types[i];
-		pha_json_object_begin(&j);
-		kv_str(&j, "name", t->name);
-		kv_uint(&j, "count", t->count);
-		kv_uint(&j, "bytes", t->bytes);
-		kv_uint(&j, "gc_count", t->gc_count);
-		kv_uint(&j, "unreachable", t->unreachable);
-		kv_uint(&j, "unreachable_bytes", t->unreachable_bytes);
-		pha_json_object_end(&j);
-	}
-	pha_json_array_end(&j);
-
-	pha_json_key(&j, "unreachable");
-	pha_json_object_begin(&j);
-	pha_json_key(&j, "types");
-	pha_json_array_begin(&j);
-	for (size_t i = 0; i < r->nunreachable_types; i++) {
-		const struct pha_report_type *t = r->unreachable_types[i];
-		pha_json_object_begin(&j);
-		kv_str(&j, "name", t->name);
-		kv_uint(&j, "count", t->unreachable);
-		kv_uint(&j, "bytes", t->unreachable_bytes);
-		pha_json_object_end(&j);
-	}
-	pha_json_array_end(&j);
-	pha_json_key(&j, "groups");
-	groups(&j, r->ugroups, r->nugroups, false);
-	pha_json_object_end(&j);
-
-	pha_json_key(&j, "cycles");
-	groups(&j, r->cycles, r->ncycles, true);
-
-	pha_json_key(&j, "threads");
-	pha_json_array_begin(&j);
-	for (size_t i = 0; i < r->nthreads; i++) {
-		const struct pha_report_thread *t = &r->threads[i];
-		pha_json_object_begin(&j);
-		kv_uint(&j, "thread_id", t->thread_id);
-		pha_json_key(&j, "native_id");
-		if (t->native_id)
-			pha_json_uint(&j, t->native_id);
-		else
-			pha_json_null(&j);
-		pha_json_key(&j, "crashed");
-		pha_json_bool(&j, t->crashed);
-		pha_json_key(&j, "frames");
-		pha_json_array_begin(&j);
-		for (size_t k = 0; k < t->nframes; k++) {
-			pha_json_object_begin(&j);
-			kv_str(&j, "function", t->frames[k].function);
-			kv_str(&j, "filename", t->frames[k].filename);
-			pha_json_key(&j, "line");
-			if (t->frames[k].line >= 0)
-				pha_json_int(&j, t->frames[k].line);
-			else
-				pha_json_null(&j);
-			pha_json_key(&j, "locals");
-			pha_json_array_begin(&j);
-			const struct pha_frame_local *loc =
-				r->why.locals && r->why.locals[i] ? r->why.locals[i][k] : NULL;
-			for (size_t q = 0; loc && q < t->frames[k].nlocals; q++) {
-				pha_json_object_begin(&j);
-				kv_str(&j, "name", loc[q].name);
-				kv_str(&j, "type", loc[q].type);
-				pha_json_key(&j, "address");
-				if (loc[q].addr)
-					pha_json_uint(&j, loc[q].addr);
-				else
-					pha_json_null(&j);
-				kv_str(&j, "preview", loc[q].preview);
-				kv_uint(&j, "retained", loc[q].retained);
-				pha_json_object_end(&j);
-			}
-			pha_json_array_end(&j);
-			pha_json_object_end(&j);
-		}
-		pha_json_array_end(&j);
-		pha_json_object_end(&j);
-	}
-	pha_json_array_end(&j);
-
-	why(&j, r);
-
-	pha_json_key(&j, "warnings");
-	pha_json_array_begin(&j);
-	for (size_t i = 0; i < r->nwarnings; i++)
-		pha_json_string(&j, r->warnings[i]);
-	pha_json_array_end(&j);
-
-	pha_json_object_end(&j);
+	pha_report_walk(r, &json_writer, &j);
 }

@@ -1,7 +1,14 @@
+/* The text summary: the same sections as the JSON report, each cut to the
+ * first `top` rows, in reading order (the threads, long, near the end). */
 #include <inttypes.h>
 #include <stdio.h>
 
 #include "report_write.h"
+
+struct text {
+	struct pha_out *out;
+	int top;	/* rows per table */
+};
 
 static void human(char *buf, size_t size, uint64_t bytes)
 {
@@ -32,9 +39,9 @@ static void groups(struct pha_out *out, const struct pha_report_group *g, size_t
 		pha_out_printf(out, "  … %zu more (see the report)\n", n - (size_t)top);
 }
 
-void pha_report_write_text(const struct pha_report *r, struct pha_out *out, int top)
+static void header(void *ctx, const struct pha_report *r)
 {
-	char b1[32], b2[32];
+	struct pha_out *out = ((struct text *)ctx)->out;
 	pha_out_printf(out, "pyheap-analyze %s — %s\n", PHA_VERSION, r->input_path);
 	pha_out_printf(out, "Python %s (layout %s)\n", r->version, r->layout);
 	char pid[32] = "unknown", sig[32] = "unknown";
@@ -50,6 +57,12 @@ void pha_report_write_text(const struct pha_report *r, struct pha_out *out, int 
 			pha_out_printf(out, " %s", r->argv[i]);
 		pha_out_puts(out, "\n");
 	}
+}
+
+static void summary(void *ctx, const struct pha_report *r)
+{
+	struct pha_out *out = ((struct text *)ctx)->out;
+	char b1[32], b2[32];
 	human(b1, sizeof(b1), r->summary.bytes);
 	pha_out_printf(out, "\nObjects: %" PRIu64 " (%s), GC-tracked: %" PRIu64
 			    ", references: %" PRIu64 "\n",
@@ -60,106 +73,176 @@ void pha_report_write_text(const struct pha_report *r, struct pha_out *out, int 
 	human(b1, sizeof(b1), r->summary.cycle_bytes);
 	pha_out_printf(out, "Reference cycles: %" PRIu64 " (%" PRIu64 " objects, %s)\n",
 		       r->summary.cycles, r->summary.cycle_objects, b1);
+}
 
-	pha_out_printf(out, "\nTop types by size:\n  %10s %12s  %s\n", "count", "size", "type");
-	for (size_t i = 0; i < r->ntypes && (int)i < top; i++) {
+static void types(void *ctx, const struct pha_report *r)
+{
+	const struct text *x = ctx;
+	char b1[32];
+	pha_out_printf(x->out, "\nTop types by size:\n  %10s %12s  %s\n", "count", "size", "type");
+	for (size_t i = 0; i < r->ntypes && (int)i < x->top; i++) {
 		human(b1, sizeof(b1), r->types[i].bytes);
-		pha_out_printf(out, "  %10" PRIu64 " %12s  %s\n", r->types[i].count, b1,
+		pha_out_printf(x->out, "  %10" PRIu64 " %12s  %s\n", r->types[i].count, b1,
 			       r->types[i].name);
 	}
+}
 
-	if (r->nunreachable_types) {
-		pha_out_printf(out, "\nUnreachable objects by type:\n  %10s %12s  %s\n", "count",
-			       "size", "type");
-		for (size_t i = 0; i < r->nunreachable_types && (int)i < top; i++) {
-			const struct pha_report_type *t = r->unreachable_types[i];
-			human(b1, sizeof(b1), t->unreachable_bytes);
-			pha_out_printf(out, "  %10" PRIu64 " %12s  %s\n", t->unreachable, b1, t->name);
-		}
-		pha_out_puts(out, "\nUnreachable groups (by reference-cycle shape):\n");
-		groups(out, r->ugroups, r->nugroups, top, false);
+static void unreachable(void *ctx, const struct pha_report *r)
+{
+	const struct text *x = ctx;
+	char b1[32];
+	if (!r->nunreachable_types)
+		return;
+	pha_out_printf(x->out, "\nUnreachable objects by type:\n  %10s %12s  %s\n", "count", "size",
+		       "type");
+	for (size_t i = 0; i < r->nunreachable_types && (int)i < x->top; i++) {
+		const struct pha_report_type *t = r->unreachable_types[i];
+		human(b1, sizeof(b1), t->unreachable_bytes);
+		pha_out_printf(x->out, "  %10" PRIu64 " %12s  %s\n", t->unreachable, b1, t->name);
 	}
-	if (r->ncycles) {
-		pha_out_puts(out, "\nReference cycles (grouped by shape):\n");
-		groups(out, r->cycles, r->ncycles, top, true);
-	}
+	pha_out_puts(x->out, "\nUnreachable groups (by reference-cycle shape):\n");
+	groups(x->out, r->ugroups, r->nugroups, x->top, false);
+}
 
+static void cycles(void *ctx, const struct pha_report *r)
+{
+	const struct text *x = ctx;
+	if (!r->ncycles)
+		return;
+	pha_out_puts(x->out, "\nReference cycles (grouped by shape):\n");
+	groups(x->out, r->cycles, r->ncycles, x->top, true);
+}
+
+static void suspects(const struct text *x, const struct pha_why *w)
+{
+	size_t shown = 0;
+	pha_out_puts(x->out, "\nLeak suspects:\n");
+	for (size_t i = 0; i < w->nsuspects && (int)shown < x->top; i++) {
+		const struct pha_suspect *sp = &w->suspects[i];
+		/* Small unexplained groups are noise in a summary. */
+		if (sp->kind == PHA_SUSPECT_UNEXPLAINED && sp->excess_refs < 100)
+			continue;
+		shown++;
+		pha_out_printf(x->out, "  - [%s] %s\n",
+			       sp->kind == PHA_SUSPECT_UNEXPLAINED ? "unexplained refs" : "accumulation",
+			       sp->sentence);
+	}
+	if (!shown)
+		pha_out_puts(x->out, "  (none above the summary's thresholds; see the report)\n");
+}
+
+/* "via sys.modules['app'].__dict__ → …": the labels joined by " → "
+ * (none before ".name" and "[key]"); an elided path gets "…" in front of
+ * its 33rd element (why.c keeps the first PATH_MAX_ELEMS/2 = 32). */
+static void path(struct pha_out *out, const struct pha_path *p)
+{
+	pha_out_printf(out, "  %12s %12s    via ", "", "");
+	for (size_t k = 0; k < p->n; k++) {
+		const char *l = p->elems[k].label;
+		if (k && l[0] != '.' && l[0] != '[')
+			pha_out_puts(out, " → ");
+		if (p->elided && k == 32)
+			pha_out_puts(out, "…");
+		pha_out_puts(out, l);
+	}
+	pha_out_puts(out, "\n");
+}
+
+static void top_retainers(const struct text *x, const struct pha_why *w)
+{
+	char b1[32], b2[32];
+	pha_out_printf(x->out, "\nTop retainers:\n  %12s %12s  %s\n", "retained", "shallow",
+		       "type, path");
+	for (size_t i = 0; i < w->ntop && (int)i < x->top; i++) {
+		const struct pha_retainer *t = &w->top[i];
+		human(b1, sizeof(b1), t->retained);
+		human(b2, sizeof(b2), t->shallow);
+		pha_out_printf(x->out, "  %12s %12s  %s at 0x%" PRIx64 "\n", b1, b2, t->type, t->addr);
+		if (t->path.n)
+			path(x->out, &t->path);
+	}
+}
+
+static void retained_types(const struct text *x, const struct pha_why *w)
+{
+	char b1[32];
+	pha_out_printf(x->out, "\nTop types by retained size:\n  %12s  %s\n", "retained", "type");
+	for (size_t i = 0; i < w->ntypes && (int)i < x->top; i++) {
+		human(b1, sizeof(b1), w->types[i].retained_bytes);
+		pha_out_printf(x->out, "  %12s  %s\n", b1, w->types[i].name);
+	}
+}
+
+/* The heap total, leak suspects, top retainers, types by retained size. */
+static void why(void *ctx, const struct pha_report *r)
+{
+	const struct text *x = ctx;
 	const struct pha_why *w = &r->why;
+	char b1[32], b2[32];
 	human(b1, sizeof(b1), w->heap_bytes);
 	human(b2, sizeof(b2), w->unrooted_bytes);
-	pha_out_printf(out, "\nHeap total (reachable from the roots): %" PRIu64 " objects, %s; "
-			    "not reached from any root: %" PRIu64 " objects, %s\n",
+	pha_out_printf(x->out, "\nHeap total (reachable from the roots): %" PRIu64 " objects, %s; "
+			       "not reached from any root: %" PRIu64 " objects, %s\n",
 		       w->heap_objects, b1, w->unrooted_objects, b2);
-	if (w->nsuspects) {
-		size_t shown = 0;
-		pha_out_puts(out, "\nLeak suspects:\n");
-		for (size_t i = 0; i < w->nsuspects && (int)shown < top; i++) {
-			const struct pha_suspect *sp = &w->suspects[i];
-			/* Small unexplained groups are noise in a summary. */
-			if (sp->kind == PHA_SUSPECT_UNEXPLAINED && sp->excess_refs < 100)
-				continue;
-			shown++;
-			pha_out_printf(out, "  - [%s] %s\n",
-				       sp->kind == PHA_SUSPECT_UNEXPLAINED ? "unexplained refs"
-									   : "accumulation",
-				       sp->sentence);
-		}
-		if (!shown)
-			pha_out_puts(out, "  (none above the summary's thresholds; see the report)\n");
-	}
-	if (w->ntop) {
-		pha_out_printf(out, "\nTop retainers:\n  %12s %12s  %s\n", "retained", "shallow",
-			       "type, path");
-		for (size_t i = 0; i < w->ntop && (int)i < top; i++) {
-			const struct pha_retainer *t = &w->top[i];
-			human(b1, sizeof(b1), t->retained);
-			human(b2, sizeof(b2), t->shallow);
-			pha_out_printf(out, "  %12s %12s  %s at 0x%" PRIx64 "\n", b1, b2, t->type,
-				       t->addr);
-			if (t->path.n) {
-				pha_out_printf(out, "  %12s %12s    via ", "", "");
-				for (size_t k = 0; k < t->path.n; k++) {
-					const char *l = t->path.elems[k].label;
-					if (k && l[0] != '.' && l[0] != '[')
-						pha_out_puts(out, " → ");
-					if (t->path.elided && k == 32)
-						pha_out_puts(out, "…");
-					pha_out_puts(out, l);
-				}
-				pha_out_puts(out, "\n");
-			}
-		}
-	}
-	if (w->ntypes) {
-		pha_out_printf(out, "\nTop types by retained size:\n  %12s  %s\n", "retained", "type");
-		for (size_t i = 0; i < w->ntypes && (int)i < top; i++) {
-			human(b1, sizeof(b1), w->types[i].retained_bytes);
-			pha_out_printf(out, "  %12s  %s\n", b1, w->types[i].name);
-		}
-	}
+	if (w->nsuspects)
+		suspects(x, w);
+	if (w->ntop)
+		top_retainers(x, w);
+	if (w->ntypes)
+		retained_types(x, w);
+}
 
-	const struct pha_waste *ws = &w->waste;
-	if (ws->available) {
-		pha_out_puts(out, "\nWaste:\n");
-		for (int kd = 0; kd < 2; kd++) {
-			const struct pha_dup_kind *dk = kd ? &ws->dup_bytes : &ws->dup_str;
-			human(b1, sizeof(b1), dk->wasted_bytes);
-			pha_out_printf(out, "  duplicate %s: %" PRIu64 " values with %" PRIu64
-					    " copies, %s wasted\n",
-				       kd ? "bytes" : "str", dk->groups, dk->copies, b1);
-			for (size_t i = 0; i < dk->ntop && (int)i < top && i < 5; i++) {
-				human(b1, sizeof(b1), dk->top[i].wasted_bytes);
-				pha_out_printf(out, "    %12s  %" PRIu64 " × %s\n", b1,
-					       dk->top[i].copies, dk->top[i].preview);
-			}
+static void waste(void *ctx, const struct pha_report *r)
+{
+	const struct text *x = ctx;
+	const struct pha_waste *ws = &r->why.waste;
+	char b1[32], b2[32];
+	if (!ws->available)
+		return;
+	pha_out_puts(x->out, "\nWaste:\n");
+	for (int kd = 0; kd < 2; kd++) {
+		const struct pha_dup_kind *dk = kd ? &ws->dup_bytes : &ws->dup_str;
+		human(b1, sizeof(b1), dk->wasted_bytes);
+		pha_out_printf(x->out, "  duplicate %s: %" PRIu64 " values with %" PRIu64
+				       " copies, %s wasted\n",
+			       kd ? "bytes" : "str", dk->groups, dk->copies, b1);
+		for (size_t i = 0; i < dk->ntop && (int)i < x->top && i < 5; i++) {
+			human(b1, sizeof(b1), dk->top[i].wasted_bytes);
+			pha_out_printf(x->out, "    %12s  %" PRIu64 " × %s\n", b1, dk->top[i].copies,
+				       dk->top[i].preview);
 		}
-		human(b1, sizeof(b1), ws->empty.bytes);
-		human(b2, sizeof(b2), ws->mostly_empty.bytes);
-		pha_out_printf(out, "  empty containers: %" PRIu64 " (%s); mostly empty "
-				    "(≤ 1/8 of ≥ 8 slots used): %" PRIu64 " (%s)\n",
-			       ws->empty.count, b1, ws->mostly_empty.count, b2);
 	}
+	human(b1, sizeof(b1), ws->empty.bytes);
+	human(b2, sizeof(b2), ws->mostly_empty.bytes);
+	pha_out_printf(x->out, "  empty containers: %" PRIu64 " (%s); mostly empty "
+			       "(≤ 1/8 of ≥ 8 slots used): %" PRIu64 " (%s)\n",
+		       ws->empty.count, b1, ws->mostly_empty.count, b2);
+}
 
+static void frame(struct pha_out *out, const struct pha_report_frame *f,
+		  const struct pha_frame_local *loc)
+{
+	char b1[32];
+	if (f->line >= 0)
+		pha_out_printf(out, "    %s (%s:%d)\n", f->function, f->filename, f->line);
+	else
+		pha_out_printf(out, "    %s (%s)\n", f->function, f->filename);
+	for (size_t q = 0; loc && q < f->nlocals; q++) {
+		if (!loc[q].type) {
+			pha_out_printf(out, "      %s = <unbound>\n", loc[q].name);
+			continue;
+		}
+		human(b1, sizeof(b1), loc[q].retained);
+		pha_out_printf(out, "      %s = %s%s%s (retains %s)\n", loc[q].name, loc[q].type,
+			       loc[q].preview && loc[q].preview[0] ? " " : "",
+			       loc[q].preview ? loc[q].preview : "", b1);
+	}
+}
+
+static void threads(void *ctx, const struct pha_report *r)
+{
+	struct pha_out *out = ((struct text *)ctx)->out;
+	const struct pha_why *w = &r->why;
 	pha_out_printf(out, "\nThreads: %zu\n", r->nthreads);
 	for (size_t i = 0; i < r->nthreads; i++) {
 		const struct pha_report_thread *t = &r->threads[i];
@@ -167,29 +250,46 @@ void pha_report_write_text(const struct pha_report *r, struct pha_out *out, int 
 			       t->thread_id, t->native_id, t->crashed ? " — received the signal" : "");
 		if (!t->nframes)
 			pha_out_puts(out, "    (no Python frames)\n");
-		for (size_t k = 0; k < t->nframes; k++) {
-			if (t->frames[k].line >= 0)
-				pha_out_printf(out, "    %s (%s:%d)\n", t->frames[k].function,
-					       t->frames[k].filename, t->frames[k].line);
-			else
-				pha_out_printf(out, "    %s (%s)\n", t->frames[k].function,
-					       t->frames[k].filename);
-			const struct pha_frame_local *loc = w->locals && w->locals[i] ? w->locals[i][k] : NULL;
-			for (size_t q = 0; loc && q < t->frames[k].nlocals; q++) {
-				if (!loc[q].type) {
-					pha_out_printf(out, "      %s = <unbound>\n", loc[q].name);
-					continue;
-				}
-				human(b1, sizeof(b1), loc[q].retained);
-				pha_out_printf(out, "      %s = %s%s%s (retains %s)\n", loc[q].name, loc[q].type,
-					       loc[q].preview && loc[q].preview[0] ? " " : "",
-					       loc[q].preview ? loc[q].preview : "", b1);
-			}
-		}
+		for (size_t k = 0; k < t->nframes; k++)
+			frame(out, &t->frames[k], w->locals && w->locals[i] ? w->locals[i][k] : NULL);
 	}
-	if (r->nwarnings) {
-		pha_out_printf(out, "\nWarnings (%zu):\n", r->nwarnings);
-		for (size_t i = 0; i < r->nwarnings; i++)
-			pha_out_printf(out, "  - %s\n", r->warnings[i]);
-	}
+}
+
+static void warnings(void *ctx, const struct pha_report *r)
+{
+	struct pha_out *out = ((struct text *)ctx)->out;
+	if (!r->nwarnings)
+		return;
+	pha_out_printf(out, "\nWarnings (%zu):\n", r->nwarnings);
+	for (size_t i = 0; i < r->nwarnings; i++)
+		pha_out_printf(out, "  - %s\n", r->warnings[i]);
+}
+
+static const enum pha_report_section text_order[] = {
+	PHA_SECTION_HEADER, PHA_SECTION_SUMMARY, PHA_SECTION_TYPES, PHA_SECTION_UNREACHABLE,
+	PHA_SECTION_CYCLES, PHA_SECTION_WHY, PHA_SECTION_WASTE, PHA_SECTION_THREADS,
+	PHA_SECTION_WARNINGS,
+};
+
+static const struct pha_report_writer text_writer = {
+	.name = "text",
+	.section = {
+		[PHA_SECTION_HEADER] = header,
+		[PHA_SECTION_SUMMARY] = summary,
+		[PHA_SECTION_TYPES] = types,
+		[PHA_SECTION_UNREACHABLE] = unreachable,
+		[PHA_SECTION_CYCLES] = cycles,
+		[PHA_SECTION_THREADS] = threads,
+		[PHA_SECTION_WHY] = why,
+		[PHA_SECTION_WASTE] = waste,
+		[PHA_SECTION_WARNINGS] = warnings,
+	},
+	.order = text_order,
+	.norder = sizeof(text_order) / sizeof(text_order[0]),
+};
+
+void pha_report_write_text(const struct pha_report *r, struct pha_out *out, int top)
+{
+	struct text x = {.out = out, .top = top};
+	pha_report_walk(r, &text_writer, &x);
 }

@@ -1,5 +1,13 @@
-/* Report writers: JSON (the contract, formats/REPORT.md) and the text
- * summary. Both are deterministic for a given report. */
+/* Report writers, one file each, all walking the report's sections
+ * (analyzer/report.h: enum pha_report_section, pha_report_walk): JSON (the
+ * contract, formats/REPORT.md) and the text summary. Both are
+ * deterministic for a given report.
+ *
+ * Adding a format (Markdown, HTML, a DevTools .heapsnapshot): a new
+ * formats/report_FMT.c with one function per section it shows, its
+ * struct pha_report_writer (which sections, in which order) and an entry
+ * point declared here; analyze.c's write_report picks it. The other
+ * writers do not change. */
 #ifndef PHA_REPORT_WRITE_H
 #define PHA_REPORT_WRITE_H
 

@@ -1,0 +1,37 @@
+/* The analysis of one core or snapshot, from the command line's options to
+ * the files written: the `analyze` command (the only one so far; main.c
+ * parses the options and calls pha_analyze). */
+#ifndef PHA_ANALYZE_H
+#define PHA_ANALYZE_H
+
+#include <stdbool.h>
+
+#include "target.h"
+
+enum pha_report_format {
+	PHA_FORMAT_AUTO,	/* from the output's name: .json, .txt, else json.zst */
+	PHA_FORMAT_JSON,
+	PHA_FORMAT_JSON_ZST,
+	PHA_FORMAT_TEXT,
+};
+
+struct pha_analyze_options {
+	const char *input;		/* core (plain or .zst) or snapshot */
+	const char *output;		/* NULL: INPUT-BASENAME.pyheap.<ext> in "."; "-": stdout */
+	enum pha_report_format format;
+	int top;			/* rows per table of the text summary */
+	const char *dump_objects;	/* NULL or a TSV path (dump.h) */
+	const char *save_snapshot;	/* NULL or a path; compressed when it ends in .zst */
+	const char *dump_why;		/* NULL or a TSV path (dump.h; cores only) */
+	bool redact;
+	double suspect_threshold;	/* percent of the heap */
+	bool quiet;			/* no summary on stdout, no progress */
+	int verbose;
+	struct pha_target_options target;	/* cores only */
+};
+
+/* Runs every phase (analyzer/README.md) and returns the exit status; an
+ * error has been printed to stderr as "pyheap-analyze: MESSAGE". */
+int pha_analyze(const struct pha_analyze_options *opts);
+
+#endif
