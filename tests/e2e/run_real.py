@@ -39,8 +39,21 @@ its own truth.  Checks per core (NAME = real/<interp>/<program>/<mode>/...):
   unreachable     summary.unreachable_objects == the collector's initial
                   unreachable set (DEBUG_COLLECTABLE lines)
   unreachable_types  per-type counts of that set == unreachable.types[]
-  type_counts     every type's count == the truth closure's (types[])
-  type_bytes      every type's bytes == Σ sys.getsizeof over the closure
+  type_counts     every type's count (types[]) == the interpreter's closure
+                  (see _realtruth.py) plus the "hidden" tool-only objects
+  type_bytes      every type's bytes == Σ sys.getsizeof over the closure,
+                  plus the hidden objects' sizes
+  phantoms        no tool-only object that is not a live object.  Objects
+                  the tool has and the closure has not are classified with
+                  the tool's own graph (its --save-snapshot): "phantom" when
+                  its refcount exceeds its references by more than
+                  PLAUSIBLE_EXCESS (a pointer or junk where ob_refcnt would
+                  be) or it is an instance of a GC type on no GC list (dead
+                  memory), else "hidden": a plausible live object held in a
+                  C struct the interpreter does not expose (a multidict's
+                  identity strings, a Cython object's bytes fields, a
+                  PyModuleDef's m_copy, numpy's per-DType singletons) --
+                  the truth's blind spot, accepted and listed
   snapshot        --save-snapshot from the core works and the snapshot's
                   report equals the core's (apart from what a snapshot
                   cannot carry: run_snapshot.without_input)
@@ -319,6 +332,85 @@ def tool_held_outside(objs, roots):
     return held, indeg
 
 
+# GC types whose live objects may be off the GC lists (untracked tuples and
+# dicts, frame objects of running frames).
+MAY_BE_UNTRACKED = ("tuple", "dict", "frame")
+# A live object's refcount is about the number of references to it; a word
+# the conservative scan took for an object header has a pointer or junk there.
+PLAUSIBLE_EXCESS = 64
+
+
+def graph_indeg(objs):
+    indeg = collections.Counter()
+    for _t, _rc, _fl, refs in objs.values():
+        for r in refs:
+            indeg[r] += 1
+    return indeg
+
+
+def classify_tool_only(only, tool, graph, truth_json):
+    """Objects the tool has and the interpreter's closure does not:
+    {address: (kind, reason, referrer)} with kind "hidden" (a plausible live
+    object referenced from a C struct the interpreter does not expose: the
+    truth's blind spot, see _realtruth.py) or "phantom" (not a live object:
+    a conservative scan read some other memory as an object header)."""
+    objs, _roots = graph
+    indeg = graph_indeg(objs)
+    gc_types = set(truth_json.get("gc_type_names") or ())
+    referrer = {}
+    want = set(only)
+    for a, (t, _rc, _fl, refs) in objs.items():
+        for r in refs:
+            if r in want and r not in referrer:
+                referrer[r] = "%s 0x%x" % (t, a)
+    out = {}
+    for a in only:
+        typ, _size, refcnt, flags, _unr = tool[a]
+        refs = indeg.get(a, 0)
+        if refcnt > refs + PLAUSIBLE_EXCESS:
+            kind, why = "phantom", "refcount %d for %d references" % (refcnt, refs)
+        elif typ in gc_types and "gc" not in flags and typ not in MAY_BE_UNTRACKED:
+            kind, why = "phantom", "an object of a GC type on no GC list"
+        else:
+            kind, why = "hidden", "refcount %d, %d references" % (refcnt, refs)
+        out[a] = (kind, why, referrer.get(a, "no referrer"))
+    return out
+
+
+def freed_diagnosis(tool_graph, truth):
+    """The tool's unrooted objects (no interpreter root, no held-from-outside
+    object, no immortal object reaches them: formats/REPORT.md) against the
+    objects the real gc.collect() freed (truth flag f): per type, freed but
+    rooted for the tool, and unrooted for the tool but not freed."""
+    objs, roots = tool_graph
+    indeg = graph_indeg(objs)
+    seeds = [r for r in roots if r in objs]
+    seeds += [a for a, (t, rc, fl, refs) in objs.items()
+              if fl & 4 or rc >= 999999999 or rc - indeg.get(a, 0) > 0]
+    seen = set()
+    stack = seeds
+    while stack:
+        a = stack.pop()
+        if a in seen:
+            continue
+        seen.add(a)
+        stack.extend(r for r in objs[a][3] if r in objs and r not in seen)
+    out = {"freed_rooted": collections.defaultdict(lambda: [0, 0, []]),
+           "unrooted_kept": collections.defaultdict(lambda: [0, 0, []])}
+    for a, row in truth.items():
+        freed = "f" in row[2]
+        unrooted = a in objs and a not in seen
+        kind = "freed_rooted" if freed and not unrooted else (
+            "unrooted_kept" if unrooted and not freed else None)
+        if kind:
+            e = out[kind][row[0]]
+            e[0] += 1
+            e[1] += row[1]
+            if len(e[2]) < 3:
+                e[2].append("0x%x (%s)" % (a, via_text(truth, row[5])))
+    return {k: dict(sorted(v.items(), key=lambda kv: -kv[1][1])) for k, v in out.items()}
+
+
 def suspect_diagnosis(tool_graph, truth, leak_addrs=()):
     """Every object the tool holds "from outside Python", classified by what
     the interpreter says about it: {type: {class: [count, examples]}}.
@@ -418,7 +510,7 @@ class Runner:
         self.summary.append(row)
         trouble = H.sanitizer_trouble(r.stderr_text())
         rest = ("gc_objects", "gc_types", "unreachable", "unreachable_types", "type_counts",
-                "type_bytes", "snapshot", "suspects", "freed_bytes") + \
+                "type_bytes", "phantoms", "snapshot", "suspects", "freed_bytes") + \
                (("leak",) if program == LEAK_PROGRAM else ())
         if trouble or r.returncode != 0:
             why = ("sanitizer: " + trouble) if trouble else "%s: %s" % (
@@ -444,8 +536,16 @@ class Runner:
             self.note("%s: --dump-objects unreadable: %s" % (name, e))
         tobj = load_truth_objects(res.truth_path + ".objects.gz")
         cmp = compare_objects(tobj, tool) if tool is not None else None
-        self._tool_only = getattr(compare_objects, "tool_only", [])
-        self.checks(name, program, rep, truth, tool, tobj, cmp, res)
+        self._tool_only = getattr(compare_objects, "tool_only", []) if cmp else []
+        graph = None
+        if (self._tool_only or self.args.deep) and os.path.exists(snap):
+            try:
+                graph = load_snapshot_graph(snap)
+            except (ValueError, IndexError, KeyError, H.LoadError) as e:
+                self.note("%s: cannot read the snapshot's graph: %s" % (name, e))
+        self._graph = graph
+        only = classify_tool_only(self._tool_only, tool, graph, truth) if graph else {}
+        self.checks(name, program, rep, truth, tool, tobj, cmp, res, only)
         self.snapshot(name, rep, snap, wd)
         if cmp is not None:
             leak_addrs = ()
@@ -455,15 +555,31 @@ class Runner:
             self.diagnose(name, rep, truth, cmp, tobj, snap, leak_addrs)
 
     # -- the comparisons ----------------------------------------------------
-    def checks(self, name, program, rep, truth, tool, tobj, cmp, res):
+    def checks(self, name, program, rep, truth, tool, tobj, cmp, res, only):
         s = rep["summary"]
         types = {t["name"]: t for t in rep["types"]}
+        hidden_n, hidden_b = collections.Counter(), collections.Counter()
+        phantoms = []
+        phantom_n = collections.Counter()
+        for a, (kind, why, ref) in only.items():
+            typ, size = tool[a][0], tool[a][1]
+            if kind == "hidden":
+                hidden_n[typ] += 1
+                hidden_b[typ] += size
+            else:
+                phantoms.append((typ, a, why, ref))
+                phantom_n[typ] += 1
 
-        def why_count(tn, kinds=("missing", "tool_only", "type_name")):
+        def why_count(tn, kinds=("missing", "type_name", "phantom")):
             if cmp is None:
                 return ""
             bits = []
             for k in kinds:
+                if k == "phantom":
+                    n = phantom_n.get(tn, 0) if only else (cmp["tool_only"].get(tn) or {}).get("objects", 0)
+                    if n:
+                        bits.append("%s %d" % ("phantom" if only else "tool-only", n))
+                    continue
                 e = cmp[k].get(tn)
                 if e:
                     bits.append("%s %d" % (k.replace("_", "-"), e["objects"]))
@@ -477,10 +593,11 @@ class Runner:
             if e:
                 bits.append("%d sized differently (%+d; e.g. %s)" % (e["objects"], e["bytes"],
                                                                     e["examples"][0]))
-            for k in ("missing", "tool_only"):
-                e = cmp[k].get(tn)
-                if e:
-                    bits.append("%s %d (%d bytes)" % (k.replace("_", "-"), e["objects"], e["bytes"]))
+            e = cmp["missing"].get(tn)
+            if e:
+                bits.append("missing %d (%d bytes)" % (e["objects"], e["bytes"]))
+            if phantom_n.get(tn):
+                bits.append("phantom %d" % phantom_n[tn])
             return " [%s]" % "; ".join(bits) if bits else ""
 
         # gc_objects
@@ -511,17 +628,35 @@ class Runner:
                                  lambda n: why_count(n, ("unr_missing", "unr_extra")))
                        if rows else [], "%d types" % len(want))
 
-        # every type: count and bytes
+        # every type: count and bytes.  Expected: the interpreter's closure,
+        # plus the tool-only objects that are plausibly alive ("hidden": held
+        # in C structs the interpreter does not expose; listed in the detail)
+        hidden_note = ""
+        if hidden_n:
+            hidden_note = "; expected includes %d hidden objects the interpreter cannot show (%s)" % (
+                sum(hidden_n.values()), ", ".join("%s %d" % kv for kv in hidden_n.most_common(6)))
         got = {n: t["count"] for n, t in types.items()}
-        want = {n: v["count"] for n, v in truth["types"].items()}
+        want = collections.Counter({n: v["count"] for n, v in truth["types"].items()})
+        want.update(hidden_n)
         rows = diff_table(got, want)
         self.rep.check(name + "/type_counts", fmt_diffs(rows, "counts", why_count) if rows else [],
-                       "%d types, %d objects" % (len(want), truth["objects"]))
+                       "%d types, %d objects%s" % (len(want), truth["objects"], hidden_note))
         got = {n: t["bytes"] for n, t in types.items()}
-        want = {n: v["bytes"] for n, v in truth["types"].items()}
+        want = collections.Counter({n: v["bytes"] for n, v in truth["types"].items()})
+        want.update(hidden_b)
         rows = diff_table(got, want)
         self.rep.check(name + "/type_bytes", fmt_diffs(rows, "bytes", why_bytes) if rows else [],
-                       "%d types, %s" % (len(want), mb(truth["bytes"])))
+                       "%d types, %s%s" % (len(want), mb(truth["bytes"]), hidden_note))
+        if cmp is not None and self._tool_only and not only:
+            self.rep.fail(name + "/phantoms", "%d tool-only objects, and no snapshot graph to "
+                          "classify them" % len(self._tool_only))
+        else:
+            ph = collections.Counter(t for t, _, _, _ in phantoms)
+            self.rep.check(name + "/phantoms", [
+                "%d objects that are not live objects (a conservative scan took other memory for "
+                "an object): %s" % (len(phantoms), ", ".join("%s %d" % kv for kv in ph.most_common()))] +
+                ["%s 0x%x (%s) <- %s" % p for p in phantoms[:7]] if phantoms else [],
+                "none")
 
         # suspects
         unexplained = [x for x in rep.get("leak_suspects") or [] if x["kind"] == "unexplained_refs"]
@@ -548,9 +683,12 @@ class Runner:
         ok = w and abs(g - w) <= FREED_TOLERANCE * w or (not w and not g)
         self.rep.check(name + "/freed_bytes", [] if ok else [
             "summary.unreachable_bytes %d, a real gc.collect() freed %d (%+.1f%%; tolerance %.0f%%); "
-            "getsizeof of the unreachable set alone: %d; freed %d objects (%d unreachable)" % (
+            "getsizeof of the unreachable set alone: %d; freed %d objects (%d unreachable); "
+            "the report's retained.unrooted: %s objects, %s bytes" % (
                 g, w, 100.0 * (g - w) / w if w else 0, 100 * FREED_TOLERANCE,
-                truth["unreachable_bytes"], truth["freed_objects"], truth["unreachable_objects"])],
+                truth["unreachable_bytes"], truth["freed_objects"], truth["unreachable_objects"],
+                (rep.get("retained") or {}).get("unrooted_objects"),
+                (rep.get("retained") or {}).get("unrooted_bytes"))],
             "%d bytes" % w)
 
     def check_leak(self, name, unexplained, leak, tool):
@@ -613,13 +751,10 @@ class Runner:
             for n, v in list(t.items())[:8]:
                 self.note("    %-40s %7d objects %+10d bytes  %s" % (n, v["objects"], v["bytes"],
                                                                   " ".join(v["examples"][:2])))
-        deep = graph = None
-        if self.args.deep and os.path.exists(snap):
-            try:
-                graph = load_snapshot_graph(snap)
-                deep = suspect_diagnosis(graph, tobj, leak_addrs)
-            except (ValueError, IndexError, KeyError, H.LoadError) as e:
-                self.note("%s: cannot read the snapshot's graph: %s" % (name, e))
+        deep = None
+        graph = self._graph
+        if self.args.deep and graph is not None:
+            deep = suspect_diagnosis(graph, tobj, leak_addrs)
         if graph is not None and cmp["tool_only"]:
             # who references the tool-only objects, in the tool's graph
             only = {}
@@ -647,6 +782,17 @@ class Runner:
             for n, t, c in rows[:12]:
                 self.note("    %-34s %6d: %s" % (t, n, "; ".join(
                     "%s %d (e.g. %s)" % (cls, v[0], v[1][0]) for cls, v in sorted(c.items()))))
+        freed = None
+        if self.args.deep and graph is not None:
+            freed = freed_diagnosis(graph, tobj)
+            for kind, what in (("freed_rooted", "freed by gc.collect() but rooted for the tool"),
+                               ("unrooted_kept", "unrooted for the tool but not freed")):
+                t = freed[kind]
+                if t:
+                    self.note("%s: %d objects (%d bytes) %s:" % (
+                        name, sum(v[0] for v in t.values()), sum(v[1] for v in t.values()), what))
+                    for n, v in list(t.items())[:8]:
+                        self.note("    %-34s %6d objects %9d bytes  e.g. %s" % (n, v[0], v[1], v[2][0]))
         held = truth.get("held_outside") or {}
         if held:
             items = sorted(held.items(), key=lambda kv: -kv[1]["objects"])
@@ -660,7 +806,7 @@ class Runner:
             os.makedirs(self.args.diag_dir, exist_ok=True)
             path = os.path.join(self.args.diag_dir, name.replace("/", "_") + ".json")
             with open(path, "w") as f:
-                json.dump({"compare": cmp, "held_outside": held, "tool_held": deep,
+                json.dump({"compare": cmp, "held_outside": held, "tool_held": deep, "freed": freed,
                            "suspects": rep.get("leak_suspects"),
                            "summary": rep["summary"],
                            "truth": {k: v for k, v in truth.items() if k not in ("types", "gc_types")}},

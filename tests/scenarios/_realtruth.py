@@ -254,6 +254,24 @@ def _calibrate():
     else:
         CALIB_NOTES.append("ht_slots: offsets %r" % offs)
 
+    # type: tp_subclasses (3.8 - 3.11: a dict {id: weakref}; 3.12+ keeps
+    # the static types' ones in the interpreter)
+    class _CalibBase:
+        pass
+
+    class _CalibSub(_CalibBase):
+        pass
+    offs = _find_offsets(
+        _CalibBase, type.__basicsize__,
+        lambda w: (lambda d: d is not None and any(type(r) is weakref.ref and r() is _CalibSub
+                                                   for r in d.values()))(_obj_at(w, dict)),
+        ranges)
+    if len(offs) == 1:
+        CALIB["tp_subclasses"] = offs[0]
+    else:
+        CALIB_NOTES.append("tp_subclasses: offsets %r" % offs)
+    STATE["calib_classes"] = (_CalibBase, _CalibSub)
+
     # descriptors: d_name, d_qualname
     d = _CalibSlots.__dict__["calib_slot_alpha"]
     name, qual = d.__name__, d.__qualname__
@@ -321,6 +339,22 @@ def _calibrate():
     else:
         CALIB_NOTES.append("timezone: offsets %r %r" % (offs2, offs))
     del tz
+    # range: start, stop, step (attributes) and the cached length (hidden)
+    r = range(10 ** 20, 10 ** 20 + 3 * 10 ** 6, 7)
+    fields = []
+    for v in (r.start, r.stop, r.step):
+        offs = _find_offsets(r, type(r).__basicsize__, lambda w, v=v: w == id(v), ranges)
+        if len(offs) == 1:
+            fields.append((offs[0], int))
+    n = len(r)
+    offs = [o for o in _find_offsets(r, type(r).__basicsize__,
+                                     lambda w: (lambda x: x is not None and x == n)(_obj_at(w, int)),
+                                     ranges) if o not in [f[0] for f in fields]]
+    if len(fields) == 3 and len(offs) == 1:
+        RAW_FIELDS[range] = fields + [(offs[0], int)]
+    else:
+        CALIB_NOTES.append("range: offsets %r %r" % (fields, offs))
+    del r, fields
     CALIB["raw_fields"] = ["%s.%s:%s" % (t.__module__, t.__qualname__, ",".join(
         "%d/%s" % (o, w.__name__) for o, w in f)) for t, f in RAW_FIELDS.items()]
 
@@ -382,6 +416,7 @@ _type_qualname = type.__dict__["__qualname__"].__get__
 _dict_keys = dict.keys
 _wr_call = weakref.ref.__call__
 HEAPTYPE = 1 << 9
+HAVE_GC = 1 << 14
 _DESCR_TYPES = tuple({type(str.join), type(int.__dict__["real"]), type(type.__dict__["__dict__"]),
                       type(int.__add__), type(dict.__dict__["fromkeys"]),
                       type(_CalibSlots.__dict__["calib_slot_alpha"])})
@@ -450,6 +485,8 @@ def _extra_refs(o, t, refs):
         out.append(_type_mro(o))
         out.append(_type_bases(o))
         out.append(_type_base(o))
+        if ctypes is not None:
+            out.append(_raw(o, "tp_subclasses", dict))
         if o.__flags__ & HEAPTYPE:
             out.append(_type_name(o))
             out.append(_type_qualname(o))
@@ -457,7 +494,7 @@ def _extra_refs(o, t, refs):
                 out.append(_raw(o, "ht_slots", tuple))
         if refs:
             # heap types: type_traverse visited tp_dict, mro, bases, base
-            unc = out
+            unc = [x for x in out if any(x is r for r in refs)]
             out = [x for x in out if not any(x is r for r in refs)]
     elif t is _CODE:
         out.extend((o.co_consts, o.co_names, o.co_filename, o.co_name))
@@ -681,7 +718,37 @@ def _describe(o):
     return typename_of_class(t)
 
 
-F_GC, F_STATIC, F_UNREACHABLE, F_ROOTED, F_HELD = 1, 2, 4, 8, 16
+def _kept_alive(keep):
+    """The objects of `keep` that still have a reference besides keep's:
+    real refcount = sys.getrefcount - 3 (keep, the loop variable, the
+    argument), then the references of dead kept objects to kept objects are
+    taken away until nothing changes."""
+    rc = {}
+    for o in keep:
+        rc[id(o)] = sys.getrefcount(o) - 3
+    by_id = {}
+    for o in keep:
+        by_id[id(o)] = o
+    dead = [i for i, n in rc.items() if n <= 0]
+    done = set()
+    while dead:
+        i = dead.pop()
+        if i in done:
+            continue
+        done.add(i)
+        o = by_id[i]
+        refs = gc.get_referents(o)
+        extra, unc, _ = _extra_refs(o, type(o), refs)
+        for r in refs + extra:
+            j = id(r)
+            if j in rc and j not in done:
+                rc[j] -= 1
+                if rc[j] <= 0:
+                    dead.append(j)
+    return [o for o in keep if id(o) not in done]
+
+
+F_GC, F_STATIC, F_UNREACHABLE, F_ROOTED, F_HELD, F_FREED = 1, 2, 4, 8, 16, 32
 
 
 def measure(path):
@@ -723,6 +790,7 @@ def _measure(box, path):
     refcnt = array.array("q", bytes(8 * n))
     per_type = {}
     pysizeof = set()
+    gc_typed = set()
     static_types = []
     k = 0
     for o in seen.values():
@@ -738,6 +806,8 @@ def _measure(box, path):
             e = per_type[ti] = [0, 0]
             if type(getattr(t, "__sizeof__", None)) is types.FunctionType:
                 pysizeof.add(ti)
+            if t.__flags__ & HAVE_GC:
+                gc_typed.add(ti)
         e[0] += 1
         e[1] += s
         if issubclass(t, type) and not o.__flags__ & HEAPTYPE:
@@ -762,14 +832,23 @@ def _measure(box, path):
         refcnt[k] = sys.getrefcount(o) - 3
         k += 1
     held = {}
+    # Kept alive across the collection, to seed the walk after it: objects
+    # held from outside and static objects cannot be garbage (an object with
+    # more references than the heap shows has gc_refs > 0: the collector
+    # treats it as a root), but the collection untracks the tuples and dicts
+    # among them, and only C code refers to them.
+    keep = []
     k = 0
     for o in seen.values():
         a = addrs[k]
         ex = refcnt[k] - indeg.get(a, 0)
+        if flags[k] & F_STATIC:
+            keep.append(o)
         if a in reach_ids:
             flags[k] |= F_ROOTED
         elif ex > 0 and not flags[k] & F_STATIC and refcnt[k] < 10 ** 8:
             flags[k] |= F_HELD
+            keep.append(o)
             name = names.names[tidx[k]]
             e = held.get(name)
             if e is None:
@@ -817,13 +896,21 @@ def _measure(box, path):
                 unr_bytes[tidx[k]] += sizes[k]
     del line, f
 
+    # `keep` kept its objects alive; some of them lost their last real
+    # reference in the collection (an owner that was garbage and referred
+    # to them through a reference tp_traverse does not visit): replay the
+    # reference-count cascade among the kept objects to find them.
+    live = _kept_alive(keep)
+    del keep
+
     # closure C1 after the collection: what of C0 is gone, it freed.  Seeds:
     # the objects of gc.get_objects() that are objects of C0 (same address,
-    # same type) and the stacks; only C0 objects count.
+    # same type), the stacks and thread dicts, and the kept objects still
+    # really alive; only C0 objects count.
     objs = gc.get_objects()
     frames = _thread_frames()
-    seeds = _frame_seeds(frames) + _tstate_dicts()
-    del frames
+    seeds = _frame_seeds(frames) + _tstate_dicts() + live
+    del frames, live
     for o in objs:
         k = row_of.get(id(o))
         if k is not None and flags[k] & F_GC and names.of(type(o)) == tidx[k]:
@@ -845,6 +932,7 @@ def _measure(box, path):
         if not alive[k]:
             freed_count[tidx[k]] += 1
             freed_bytes += sizes[k]
+            flags[k] |= F_FREED
 
     nm = names.names
     truth = {
@@ -867,6 +955,7 @@ def _measure(box, path):
         "freed_types": {nm[t]: c for t, c in freed_count.items()},
         "held_outside": json.loads(held_json),
         "python_sizeof": sorted(nm[t] for t in pysizeof),
+        "gc_type_names": sorted(nm[t] for t in gc_typed),
         "calibration": dict(CALIB),
         "calibration_notes": list(CALIB_NOTES),
         "fork": STATE.get("fork"),
@@ -883,7 +972,8 @@ def write_objects(path, names, addrs, tidx, sizes, flags, refcnt, refs_found, vi
     references found TAB via.  Flags: g = GC-tracked, s = static (in a
     mapped file), u = in the collector's unreachable set, r = reachable
     from an interpreter root, o = held from outside (refcount above the
-    references found, no root reaches it, not static), - = none.  via:
+    references found, no root reaches it, not static), f = freed by the
+    real collection in (c), - = none.  via:
     how the walk first reached the object, KIND:PARENT-ADDRESS (hex), KIND
     one of VIA_KINDS: - seed, r referent (tp_traverse), x a reference
     tp_traverse does not visit (_extra_refs), k a dict key tp_traverse
@@ -898,7 +988,7 @@ def write_objects(path, names, addrs, tidx, sizes, flags, refcnt, refs_found, vi
             fl = flags[k]
             fs = ("g" if fl & F_GC else "") + ("s" if fl & F_STATIC else "") + \
                  ("u" if fl & F_UNREACHABLE else "") + ("r" if fl & F_ROOTED else "") + \
-                 ("o" if fl & F_HELD else "")
+                 ("o" if fl & F_HELD else "") + ("f" if fl & F_FREED else "")
             f.write("%x\t%d\t%d\t%s\t%d\t%d\t%s:%x\n" % (
                 addrs[k], tidx[k], sizes[k], fs or "-", refcnt[k], refs_found[k],
                 VIA_KINDS[via_kind[k]], via_addr[k]))
