@@ -110,6 +110,7 @@ import bisect
 import collections
 import gc
 import gzip
+import io
 import json
 import os
 import sys
@@ -702,6 +703,20 @@ class _Files:
         return i >= 0 and addr < self.hi[i]
 
 
+def _bytesio_size(o, seen, off):
+    """BytesIO.__sizeof__ adds its buffer's size unless the buffer is
+    shared (refcount > 1): take seen's own reference to the buffer away
+    while asking."""
+    w = _word(id(o) + off)
+    if not w or w not in seen:
+        return _size(o)
+    seen[w] = None
+    try:
+        return _size(o)
+    finally:
+        seen[w] = _obj_at(w, bytes)
+
+
 def _describe(o):
     t = type(o)
     try:
@@ -807,10 +822,14 @@ def _measure(box, path):
     gc_typed = set()
     static_types = []
     k = 0
+    bytesio = RAW_FIELDS.get(io.BytesIO)
     for o in seen.values():
         t = type(o)
         ti = names.of(t)
-        s = _size(o)
+        if bytesio and t is io.BytesIO:
+            s = _bytesio_size(o, seen, bytesio[0][0])
+        else:
+            s = _size(o)
         a = addrs[k]
         tidx[k] = ti
         sizes[k] = s
