@@ -51,9 +51,10 @@ its own truth.  Checks per core (NAME = real/<interp>/<program>/<mode>/...):
                   be) or it is an instance of a GC type on no GC list (dead
                   memory), else "hidden": a plausible live object held in a
                   C struct the interpreter does not expose (a multidict's
-                  identity strings, a Cython object's bytes fields, a
-                  PyModuleDef's m_copy, numpy's per-DType singletons) --
-                  the truth's blind spot, accepted and listed
+                  identity strings, the bytearrays of aiohttp's Cython HTTP
+                  parser, an lxml XPath's bytes, a PyModuleDef's m_copy,
+                  numpy's per-DType singletons) -- the truth's blind spot,
+                  accepted and listed in the check's detail
   snapshot        --save-snapshot from the core works and the snapshot's
                   report equals the core's (apart from what a snapshot
                   cannot carry: run_snapshot.without_input)
