@@ -6,7 +6,10 @@
 #                            (the interpreter under test), gdb (gcore), the zstd CLI,
 #                            python3-jsonschema for /usr/bin/python3; for
 #                            tests/provision.sh: readelf (binutils) and, on
-#                            Debian, debian-archive-keyring
+#                            Debian, debian-archive-keyring; for
+#                            tests/e2e/run_real.py the real libraries of
+#                            /usr/bin/python3.11: python3-numpy, -lxml,
+#                            -flask, -sqlalchemy, -django, -aiohttp, -yaml
 #
 # Silent when everything is present.  Missing pieces: as root with apt-get,
 # `apt-get update -qq` (once) and `apt-get install -y --no-install-recommends`;
@@ -58,6 +61,16 @@ check_all() {
 		command -v readelf >/dev/null 2>&1 || need binutils "readelf (binutils)"
 		if [ -f /etc/debian_version ] && [ ! -f /usr/share/keyrings/debian-archive-keyring.gpg ]; then
 			need debian-archive-keyring "the Debian archive keyring"
+		fi
+		# tests/e2e/run_real.py: real applications under /usr/bin/python3.11
+		# (Debian's packages of these libraries are built for it).
+		if [ -x /usr/bin/python3.11 ] && [ -f /etc/debian_version ]; then
+			for pair in numpy:python3-numpy lxml.etree:python3-lxml flask:python3-flask \
+				sqlalchemy:python3-sqlalchemy django:python3-django \
+				aiohttp:python3-aiohttp yaml:python3-yaml; do
+				/usr/bin/python3.11 -c "import ${pair%%:*}" >/dev/null 2>&1 ||
+					need "${pair#*:}" "${pair#*:} (for /usr/bin/python3.11)"
+			done
 		fi
 		# Internal headers of Debian's 3.11, for the layout-table check.
 		[ -f /usr/include/python3.11/internal/pycore_frame.h ] ||

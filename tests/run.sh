@@ -18,6 +18,9 @@
 #    tests/e2e/run_labels.py --bin BIN (labelled roots, frame locals, edge
 #    labels and previews of the layout, through --dump-why);
 #    tests/e2e/run_why.py --bin BIN (report/2: retained sizes, paths, suspects);
+#    tests/e2e/run_real.py --bin BIN (real applications under Debian's
+#    python3.11 and its numpy/lxml/Flask/SQLAlchemy/Django/aiohttp packages,
+#    exact against the interpreter's own numbers);
 # 6. with --asan-*: the unit tests in DIR2, bad_input.py and run_e2e.py --quick
 #    with the ASan+UBSan binary; their case names get the prefix "asan/";
 # 7. the matrix rule: how many distinct minor versions (3.X) passed their
@@ -199,6 +202,10 @@ run_py "" labels tests/e2e/run_labels.py --bin "$BIN"
 echo "# why is it alive: roots, retained sizes, paths, leak suspects ($BIN)"
 run_py "" why tests/e2e/run_why.py --bin "$BIN"
 # --- end why ------------------------------------------------------------------
+# --- real applications, issue 9 -----------------------------------------------
+echo "# real applications: exact counts, sizes, unreachable set, suspects ($BIN)"
+run_py "" real tests/e2e/run_real.py --bin "$BIN"
+# --- end real -----------------------------------------------------------------
 
 if [ -n "$ASAN_BIN" ]; then
 	export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
