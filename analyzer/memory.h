@@ -50,9 +50,22 @@ struct pha_error *pha_memory_add(struct pha_memory *mem, uint64_t start, uint64_
 struct pha_error *pha_memory_finish(struct pha_memory *mem);
 /* Replace the part of MISSING segments inside [start, start+size) with
  * bytes from data (which describes exactly [start, start+size)); splits
- * segments as needed. Returns the number of bytes filled in *filled_ret. */
+ * segments as needed. Returns the number of bytes filled in *filled_ret.
+ * Costs a pass over the whole table: for many ranges use
+ * pha_memory_fill_many. */
 struct pha_error *pha_memory_fill(struct pha_memory *mem, uint64_t start, uint64_t size,
 				  const void *data, uint64_t *filled_ret);
+
+struct pha_fill {
+	uint64_t start, size;
+	const void *data;	/* bytes for [start, start+size) */
+};
+/* pha_memory_fill for n ranges at once, in O((segments + n) log n): one
+ * sort of the ranges and one sweep over the table (never a sort per
+ * range). Where ranges overlap, the one with the lower start (then the
+ * earlier in fills) provides the bytes. mem stays sorted. */
+struct pha_error *pha_memory_fill_many(struct pha_memory *mem, const struct pha_fill *fills,
+				       size_t n, uint64_t *filled_ret);
 
 /* Copy len bytes at addr into buf. Returns false on a fault (any byte not
  * available); *fault_ret (if non-NULL) gets the first unreadable address. */

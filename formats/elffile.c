@@ -516,7 +516,7 @@ static struct pha_error *ranges_push(struct ranges *rs, uint64_t lo, uint64_t hi
 	if (lo >= hi)
 		return NULL;
 	/* Merge with the previous range when it continues it both in memory
-	 * and in the file: fewer pha_memory_fill calls, each of which sorts. */
+	 * and in the file: fewer segments. */
 	if (rs->n > 0) {
 		struct range *last = &rs->r[rs->n - 1];
 		if (last->hi == lo && last->data + (last->hi - last->lo) == data) {
@@ -687,10 +687,21 @@ static struct pha_error *fill_memory(const struct pha_core *core, struct pha_mem
 	}
 	if (gaps.n > 0 && (err = pha_memory_finish(mem)))
 		goto out;
-	for (size_t i = 0; i < fills.n; i++) {
-		if ((err = pha_memory_fill(mem, fills.r[i].lo, fills.r[i].hi - fills.r[i].lo,
-					   fills.r[i].data, NULL)))
+	/* All fills in one sweep: one pha_memory_fill per range would re-sort
+	 * the table per range, quadratic in the number of omitted PT_LOADs. */
+	if (fills.n > 0) {
+		struct pha_fill *f = malloc(fills.n * sizeof(*f));
+		if (!f) {
+			err = &pha_enomem;
 			goto out;
+		}
+		for (size_t i = 0; i < fills.n; i++)
+			f[i] = (struct pha_fill){
+				.start = fills.r[i].lo, .size = fills.r[i].hi - fills.r[i].lo,
+				.data = fills.r[i].data,
+			};
+		err = pha_memory_fill_many(mem, f, fills.n, NULL);
+		free(f);
 	}
 out:
 	free(gaps.r);

@@ -1333,6 +1333,143 @@ static void test_kernel_core(void)
 	free(dir);
 }
 
+/* ---- hostile input (issue 11) ---------------------------------------------
+ * Each case is the regression test of one fix, named after it. */
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* A minimal x86-64 ELF shared object of `size` bytes (sparse: one PT_LOAD
+ * over the whole file, no sections) whose page k starts with the 8-byte
+ * marker k, for the first `marked` pages. */
+static char *sparse_elf(const char *name, uint64_t size, uint64_t marked)
+{
+	uint8_t eh[64 + 56] = { 0x7f, 'E', 'L', 'F', ELFCLASS64, ELFDATA2LSB, EV_CURRENT };
+	set_u16(eh + 16, ET_DYN);
+	set_u16(eh + 18, EM_X86_64);
+	set_u32(eh + 20, EV_CURRENT);
+	set_u64(eh + 32, 64);		/* e_phoff */
+	set_u16(eh + 52, 64);
+	set_u16(eh + 54, 56);
+	set_u16(eh + 56, 1);
+	set_u16(eh + 58, 64);		/* e_shentsize; e_shnum 0 */
+	uint8_t *ph = eh + 64;
+	set_u32(ph + 0, PT_LOAD);
+	set_u32(ph + 4, PF_R);
+	set_u64(ph + 32, size);		/* p_filesz */
+	set_u64(ph + 40, size);		/* p_memsz */
+	set_u64(ph + 48, 4096);
+	char *path = path_in_tmp(name);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0 || ftruncate(fd, (off_t)size) != 0 || pwrite(fd, eh, sizeof(eh), 0) != sizeof(eh)) {
+		perror(path);
+		exit(2);
+	}
+	for (uint64_t k = 1; k < marked; k++) {
+		if (pwrite(fd, &k, 8, (off_t)(k * 4096)) != 8) {
+			perror(path);
+			exit(2);
+		}
+	}
+	close(fd);
+	return path;
+}
+
+/* A core with nomit PT_LOADs that the kernel left out (p_filesz 0, one page
+ * each, every other page) inside one NT_FILE mapping of `file`, plus one
+ * small PT_LOAD with data. */
+#define OMIT_BASE 0x7f0000000000ULL
+static char *core_with_omitted_loads(const char *name, size_t nomit, const char *file)
+{
+	struct buf b = { 0 };
+	size_t nph = 2 + nomit;
+	uint8_t eh[64] = { 0x7f, 'E', 'L', 'F', ELFCLASS64, ELFDATA2LSB, EV_CURRENT };
+	set_u16(eh + 16, ET_CORE);
+	set_u16(eh + 18, EM_X86_64);
+	set_u32(eh + 20, EV_CURRENT);
+	set_u64(eh + 32, 64);
+	set_u16(eh + 52, 64);
+	set_u16(eh + 54, 56);
+	set_u16(eh + 56, (uint16_t)nph);
+	put(&b, eh, sizeof(eh));
+	size_t phdrs = b.len;
+	put(&b, NULL, nph * 56);
+	size_t notes = b.len;
+	struct buf f = { 0 };
+	put_u64(&f, 1);
+	put_u64(&f, 4096);
+	put_u64(&f, OMIT_BASE);
+	put_u64(&f, OMIT_BASE + 2 * nomit * 4096);
+	put_u64(&f, 0);
+	put(&f, file, strlen(file) + 1);
+	note(&b, "CORE", PHA_NT_FILE, f.p, f.len);
+	free(f.p);
+	size_t notes_end = b.len;
+	pad_to(&b, 4096);
+	size_t data = b.len;
+	put(&b, NULL, 4096);
+
+	uint8_t *ph = b.p + phdrs;
+	set_u32(ph + 0, PT_NOTE);
+	set_u64(ph + 8, notes);
+	set_u64(ph + 32, notes_end - notes);
+	ph += 56;
+	set_u32(ph + 0, PT_LOAD);
+	set_u32(ph + 4, PF_R | PF_W);
+	set_u64(ph + 8, data);
+	set_u64(ph + 16, 0x400000);
+	set_u64(ph + 32, 4096);
+	set_u64(ph + 40, 4096);
+	for (size_t i = 0; i < nomit; i++) {
+		ph += 56;
+		set_u32(ph + 0, PT_LOAD);
+		set_u32(ph + 4, PF_R);
+		set_u64(ph + 8, data + 4096);
+		set_u64(ph + 16, OMIT_BASE + 2 * i * 4096);
+		set_u64(ph + 40, 4096);	/* p_filesz 0: all of it omitted */
+	}
+	char *path = write_file(name, b.p, b.len);
+	free(b.p);
+	return path;
+}
+
+/* Thousands of omitted PT_LOADs used to re-sort the whole segment table
+ * once per filled range (16,000 segments: 30 s). */
+static void test_many_omitted_loads(void)
+{
+	enum { NOMIT = 16000 };
+	CASE_BEGIN("elffile_16000_omitted_loads_filled_in_one_sweep");
+	char *file = sparse_elf("big.so", 2ULL * NOMIT * 4096, 2 * NOMIT);
+	char *path = core_with_omitted_loads("core.omitted", NOMIT, file);
+	struct loaded ld;
+	double t0 = now();
+	load_all(path, NULL, &ld);
+	double secs = now() - t0;
+	CHECKF(secs < 10.0, "loading took %.1f s (quadratic in the number of PT_LOADs?)", secs);
+	const struct pha_module *mod = ld.ok ? module_named(&ld.mods, file) : NULL;
+	CHECK(mod && mod->status == PHA_MODULE_OK);
+	CHECKF(ld.mem.missing_bytes == 0, "%llu bytes still missing",
+	       (unsigned long long)ld.mem.missing_bytes);
+	/* Omitted PT_LOADs (even pages) and gaps between them (odd pages) both
+	 * read the file's bytes now; the table is sorted and disjoint. */
+	for (uint64_t k = 1; ld.ok && k < 2 * NOMIT; k += 997) {
+		uint64_t v = 0, fault = 0;
+		CHECKF(pha_memory_read(&ld.mem, OMIT_BASE + k * 4096, &v, 8, &fault) && v == k,
+		       "page %llu: %llu (fault 0x%llx)", (unsigned long long)k,
+		       (unsigned long long)v, (unsigned long long)fault);
+	}
+	for (size_t i = 1; i < ld.mem.nsegs; i++)
+		CHECK(ld.mem.segs[i - 1].end <= ld.mem.segs[i].start);
+	unload(&ld);
+	free(path);
+	free(file);
+	CASE_END();
+}
+
 static void cleanup_tmpdir(void)
 {
 	DIR *d = opendir(tmpdir);
@@ -1363,6 +1500,7 @@ int main(void)
 	test_rejects();
 	test_fuzz();
 	test_modules();
+	test_many_omitted_loads();
 	test_gcore();
 	test_kernel_core();
 	cleanup_tmpdir();
