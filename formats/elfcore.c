@@ -441,12 +441,27 @@ static struct pha_error *parse(struct pha_core *core)
 	return NULL;
 }
 
+/* The decompressed data of a .zst core must start like an ELF file; the
+ * rest of the ELF header is checked by check_ehdr, with its messages. */
+static bool elf_head_ok(const uint8_t *head, size_t len)
+{
+	return memcmp(head, ELFMAG, len < SELFMAG ? len : SELFMAG) == 0;
+}
+
+static const struct pha_zstd_expect core_expect = {
+	.what = "core",
+	.head_ok = elf_head_ok,
+	.head_len = SELFMAG,
+	.mismatch = "not an ELF file (bad magic after zstd decompression)",
+};
+
 /* Replace the user's file with its decompressed copy. */
 static struct pha_error *decompress(struct pha_core *core)
 {
 	int tfd;
 	uint64_t tsize;
-	struct pha_error *err = pha_zstd_decompress_to_tmpfile(core->fd, core->path, &tfd, &tsize);
+	struct pha_error *err = pha_zstd_decompress_to_tmpfile(core->fd, core->path, &core_expect,
+							       &tfd, &tsize);
 	if (err)
 		return err;
 	munmap((void *)core->map, core->size);
@@ -483,25 +498,8 @@ struct pha_error *pha_core_open(const char *path, struct pha_core **core_ret)
 		goto fail;
 	}
 
-	core->fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (core->fd < 0) {
-		err = pha_error_errno(PHA_ERR_INPUT, errno, "%s: cannot open", path);
+	if ((err = pha_input_open(path, "core", &core->fd, &st)))
 		goto fail;
-	}
-	if (fstat(core->fd, &st) < 0) {
-		err = pha_error_errno(PHA_ERR_INPUT, errno, "%s: cannot stat", path);
-		goto fail;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		err = pha_error_create(PHA_ERR_INPUT, "%s: is a directory, not a core file", path);
-		goto fail;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		/* mmap needs a regular file; a pipe could be saved to disk first. */
-		err = pha_error_create(PHA_ERR_INPUT,
-				       "%s: not a regular file (save the core to a file first)", path);
-		goto fail;
-	}
 	if (st.st_size == 0) {
 		err = pha_error_create(PHA_ERR_INPUT, "%s: empty file", path);
 		goto fail;

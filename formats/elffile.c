@@ -1,5 +1,6 @@
 #include "elffile.h"
 #include "le.h"
+#include "zstdio.h"
 
 #include <elf.h>
 #include <errno.h>
@@ -265,13 +266,29 @@ static struct pha_error *try_candidate(const char *file, const struct pha_module
 	char *why = NULL;
 	struct stat st;
 
-	h.fd = open(file, O_RDONLY | O_CLOEXEC);
+	/* An NT_FILE path names whatever the dumping machine had there; here it
+	 * may be a FIFO (open() would block until a writer comes) or a device
+	 * (open() can act): anything but a regular file is not opened at all,
+	 * and is reported (the module's memory stays missing). O_NONBLOCK and
+	 * the fstat below cover a name replaced since the stat. */
+	if (stat(file, &st) < 0) {
+		res = CAND_ABSENT;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		res = CAND_REJECTED;
+		if (asprintf(&why, "%s is %s, not a regular file: not opened", file,
+			     pha_file_kind(st.st_mode)) < 0)
+			why = NULL;
+		goto out;
+	}
+	h.fd = open(file, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (h.fd < 0) {
 		res = CAND_ABSENT;
 		goto out;
 	}
 	if (fstat(h.fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < (off_t)SELFMAG) {
-		/* /dev/zero, a FIFO, an empty file: nothing to read ELF from. */
+		/* An empty file (or one replaced since the stat): no ELF in it. */
 		res = CAND_NOT_ELF;
 		goto out;
 	}

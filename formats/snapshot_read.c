@@ -36,6 +36,65 @@ static bool has_suffix(const char *s, const char *suffix)
 	return n >= m && !strcmp(s + n - m, suffix);
 }
 
+/* Offset of the "format" key after the header map's first byte (0 if that
+ * byte does not start a map). */
+static size_t magic_at(uint8_t b)
+{
+	return (b & 0xf0) == 0x80 ? 1 : b == 0xde ? 3 : b == 0xdf ? 5 : 0;
+}
+
+/* Could data starting with head[0..len) be a snapshot? A matching prefix
+ * passes (the reader then explains the truncation). */
+static bool snapshot_head_ok(const uint8_t *head, size_t len)
+{
+	if (len == 0)
+		return true;
+	size_t at = magic_at(head[0]);
+	if (!at)
+		return false;
+	if (len <= at)
+		return true;
+	size_t n = len - at < sizeof(magic) - 1 ? len - at : sizeof(magic) - 1;
+	return !memcmp(head + at, magic, n);
+}
+
+static const struct pha_zstd_expect snapshot_expect = {
+	.what = "snapshot",
+	.head_ok = snapshot_head_ok,
+	.head_len = 5 + sizeof(magic) - 1,
+	.mismatch = "not a heap snapshot (its zstd-decompressed data does not start with a "
+		    PHA_SNAPSHOT_FORMAT " header)",
+};
+
+/* The first bytes of a zstd-compressed file, decompressed: a zstd block is
+ * only decoded whole, so feed input until the first bytes come out (at
+ * most one block, 128 KiB, plus headers; never more than 1 MiB of input). */
+static size_t zstd_head(int fd, uint8_t *plain, size_t size)
+{
+	ZSTD_DStream *ds = ZSTD_createDStream();
+	uint8_t *in_buf = malloc(1 << 16);
+	ZSTD_outBuffer out = {plain, size, 0};
+	off_t off = 0;
+	while (ds && in_buf && out.pos < out.size && off < (1 << 20)) {
+		ssize_t got = pread(fd, in_buf, 1 << 16, off);
+		if (got <= 0)
+			break;
+		off += got;
+		ZSTD_inBuffer in = {in_buf, (size_t)got, 0};
+		size_t rc = 1;
+		while (in.pos < in.size && out.pos < out.size) {
+			rc = ZSTD_decompressStream(ds, &out, &in);
+			if (ZSTD_isError(rc) || rc == 0)
+				break;
+		}
+		if (ZSTD_isError(rc) || rc == 0)
+			break;
+	}
+	ZSTD_freeDStream(ds);
+	free(in_buf);
+	return out.pos;
+}
+
 bool pha_snapshot_sniff(const char *path)
 {
 	/* The name is enough: a damaged snapshot is then explained as one
@@ -45,44 +104,25 @@ bool pha_snapshot_sniff(const char *path)
 	uint8_t head[64], plain[64];
 	size_t have = 0;
 	const uint8_t *p = head;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	int fd;
+	/* Only a regular file is looked into: pha_input_open neither blocks
+	 * on a FIFO nor opens a device. The core reader explains the rest. */
+	struct pha_error *err = pha_input_open(path, "snapshot", &fd, NULL);
+	if (err) {
+		pha_error_destroy(err);
 		return false;
+	}
 	ssize_t r = pread(fd, head, sizeof(head), 0);
 	if (r > 0 && pha_zstd_is_frame(head, (size_t)r)) {
-		/* Decompress just the beginning: a zstd block is only decoded
-		 * whole, so feed input until the first bytes come out (at most
-		 * one block, 128 KiB, plus headers). */
-		ZSTD_DStream *ds = ZSTD_createDStream();
-		uint8_t *in_buf = malloc(1 << 16);
-		ZSTD_outBuffer out = {plain, sizeof(plain), 0};
-		off_t off = 0;
-		while (ds && in_buf && out.pos < out.size && off < (1 << 20)) {
-			ssize_t got = pread(fd, in_buf, 1 << 16, off);
-			if (got <= 0)
-				break;
-			off += got;
-			ZSTD_inBuffer in = {in_buf, (size_t)got, 0};
-			size_t rc = 1;
-			while (in.pos < in.size && out.pos < out.size) {
-				rc = ZSTD_decompressStream(ds, &out, &in);
-				if (ZSTD_isError(rc) || rc == 0)
-					break;
-			}
-			if (ZSTD_isError(rc) || rc == 0)
-				break;
-		}
-		ZSTD_freeDStream(ds);
-		free(in_buf);
+		have = zstd_head(fd, plain, sizeof(plain));
 		p = plain;
-		have = out.pos;
 	} else if (r > 0) {
 		have = (size_t)r;
 	}
 	close(fd);
-	if (have < 1 + sizeof(magic) - 1)
+	if (have < 1)
 		return false;
-	size_t at = (p[0] & 0xf0) == 0x80 ? 1 : p[0] == 0xde ? 3 : p[0] == 0xdf ? 5 : 0;
+	size_t at = magic_at(p[0]);
 	return at && have >= at + sizeof(magic) - 1 && !memcmp(p + at, magic, sizeof(magic) - 1);
 }
 
@@ -817,24 +857,25 @@ out:
 	return err;
 }
 
-struct pha_error *pha_snapshot_read(const char *path, struct pha_source *src,
-				    struct pha_heap **heap_ret)
+/* The snapshot's bytes, mapped: the file itself, or its decompressed copy. */
+struct mapped {
+	int fd;			/* what is mapped (a dup of the input or the temporary file) */
+	void *map;		/* MAP_FAILED for an empty stream */
+	size_t len;
+};
+
+static struct pha_error *map_input(const char *path, struct pha_source *src, struct mapped *m)
 {
-	struct pha_error *err = NULL;
+	struct pha_error *err;
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), dfd = -1;
-	void *map = MAP_FAILED;
-	size_t len = 0;
-	if (fd < 0)
-		return pha_error_errno(PHA_ERR_INPUT, errno, "cannot open %s", path);
-	if (fstat(fd, &st)) {
-		err = pha_error_errno(PHA_ERR_INPUT, errno, "cannot stat %s", path);
-		goto out_close;
-	}
+	int fd;
+	*m = (struct mapped){.fd = -1, .map = MAP_FAILED};
+	if ((err = pha_input_open(path, "snapshot", &fd, &st)))
+		return err;
 	src->input_path = strdup(path);
 	if (!src->input_path) {
 		err = &pha_enomem;
-		goto out_close;
+		goto out;
 	}
 	src->input_kind = "snapshot";
 	src->input_bytes = (uint64_t)st.st_size;
@@ -842,28 +883,56 @@ struct pha_error *pha_snapshot_read(const char *path, struct pha_source *src,
 	ssize_t got = pread(fd, head, sizeof(head), 0);
 	if (got == 4 && pha_zstd_is_frame(head, 4)) {
 		uint64_t size;
-		if ((err = pha_zstd_decompress_to_tmpfile(fd, path, &dfd, &size)))
-			goto out_close;
+		if ((err = pha_zstd_decompress_to_tmpfile(fd, path, &snapshot_expect, &m->fd, &size)))
+			goto out;
+		if (size > SIZE_MAX) {
+			err = pha_error_create(PHA_ERR_INPUT, "%s: decompressed snapshot too large to map",
+					       path);
+			goto out;
+		}
 		src->compressed = true;
-		len = (size_t)size;
+		m->len = (size_t)size;
 	} else {
-		dfd = dup(fd);
-		if (dfd < 0) {
+		if ((uint64_t)st.st_size > SIZE_MAX) {
+			err = pha_error_create(PHA_ERR_INPUT, "%s: file too large to map", path);
+			goto out;
+		}
+		m->fd = dup(fd);
+		if (m->fd < 0) {
 			err = pha_error_errno(PHA_ERR_INTERNAL, errno, "dup");
-			goto out_close;
+			goto out;
 		}
-		len = (size_t)st.st_size;
+		m->len = (size_t)st.st_size;
 	}
-	if (len) {
-		map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, dfd, 0);
-		if (map == MAP_FAILED) {
+	if (m->len) {
+		m->map = mmap(NULL, m->len, PROT_READ, MAP_PRIVATE, m->fd, 0);
+		if (m->map == MAP_FAILED)
 			err = pha_error_errno(PHA_ERR_INPUT, errno, "cannot map %s", path);
-			goto out_close;
-		}
 	}
+out:
+	close(fd);
+	return err;
+}
 
+static void unmap_input(struct mapped *m)
+{
+	if (m->map != MAP_FAILED)
+		munmap(m->map, m->len);
+	if (m->fd >= 0)
+		close(m->fd);
+}
+
+struct pha_error *pha_snapshot_read(const char *path, struct pha_source *src,
+				    struct pha_heap **heap_ret)
+{
+	struct mapped m;
+	struct pha_error *err = map_input(path, src, &m);
+	if (err) {
+		unmap_input(&m);
+		return err;
+	}
 	struct rd r = {.src = src, .sorted = true};
-	pha_mp_init(&r.mp, map == MAP_FAILED ? (const void *)"" : map, len, path);
+	pha_mp_init(&r.mp, m.map == MAP_FAILED ? (const void *)"" : m.map, m.len, path);
 	if (read_header(&r) && read_records(&r))
 		err = build(&r, heap_ret);
 	else
@@ -873,11 +942,6 @@ struct pha_error *pha_snapshot_read(const char *path, struct pha_source *src,
 	else if (r.mp.err && r.mp.err != err)
 		pha_error_destroy(r.mp.err);
 	rd_deinit(&r);
-	if (map != MAP_FAILED)
-		munmap(map, len);
-out_close:
-	if (dfd >= 0)
-		close(dfd);
-	close(fd);
+	unmap_input(&m);
 	return err;
 }

@@ -1336,6 +1336,33 @@ static void test_kernel_core(void)
 /* ---- hostile input (issue 11) ---------------------------------------------
  * Each case is the regression test of one fix, named after it. */
 
+/* A case that could block forever (open() of a FIFO) fails after a while
+ * instead of hanging the suite. */
+static const char *guarded_case;
+
+static void on_guard_alarm(int sig)
+{
+	static const char a[] = "FAIL ", b[] = ": blocked for 20 s (open() of a FIFO?)\n";
+	(void)sig;
+	if (write(1, a, sizeof(a) - 1) < 0 ||
+	    write(1, guarded_case, strlen(guarded_case)) < 0 || write(1, b, sizeof(b) - 1) < 0)
+		_exit(1);
+	_exit(1);
+}
+
+static void guard(const char *name)
+{
+	guarded_case = name;
+	signal(SIGALRM, on_guard_alarm);
+	alarm(20);
+}
+
+static void unguard(void)
+{
+	alarm(0);
+	signal(SIGALRM, SIG_DFL);
+}
+
 static double now(void)
 {
 	struct timespec ts;
@@ -1470,6 +1497,153 @@ static void test_many_omitted_loads(void)
 	CASE_END();
 }
 
+/* RLIMIT_FSIZE for the zstd bomb cases: the temporary file may not grow
+ * past it. SIGXFSZ is ignored (a write past the limit fails with EFBIG):
+ * a bomb that is still decompressed shows as an error, not a dead test. */
+static struct rlimit saved_fsize;
+
+static void limit_file_size(rlim_t bytes)
+{
+	getrlimit(RLIMIT_FSIZE, &saved_fsize);
+	struct rlimit rl = saved_fsize;
+	rl.rlim_cur = bytes;
+	signal(SIGXFSZ, SIG_IGN);
+	setrlimit(RLIMIT_FSIZE, &rl);
+}
+
+static void unlimit_file_size(void)
+{
+	setrlimit(RLIMIT_FSIZE, &saved_fsize);
+	signal(SIGXFSZ, SIG_DFL);
+}
+
+/* pha_core_open fails with kind, naming the file, with every needle. */
+static void expect_open_failure(const char *path, enum pha_error_kind kind,
+				const char *n1, const char *n2)
+{
+	struct pha_core *core = NULL;
+	struct pha_error *err = pha_core_open(path, &core);
+	CHECKF(err != NULL, "%s: opened", path);
+	if (err) {
+		CHECKF(err->kind == kind, "kind %d, want %d: %s", err->kind, kind, err->message);
+		CHECKF(strncmp(err->message, path, strlen(path)) == 0, "message does not start with "
+		       "the input's path: %s", err->message);
+		CHECKF(strstr(err->message, n1) && (!n2 || strstr(err->message, n2)),
+		       "message lacks '%s'/'%s': %s", n1, n2 ? n2 : "", err->message);
+	}
+	pha_error_destroy(err);
+	pha_core_close(core);
+}
+
+/* Compress `head` followed by `zeros` zero bytes; streamed, so the frame
+ * header declares no content size (like `zstd < core`). */
+static uint8_t *zstd_stream(const void *head, size_t hlen, size_t zeros, size_t *len_ret)
+{
+	ZSTD_CCtx *cc = ZSTD_createCCtx();
+	size_t cap = ZSTD_compressBound(hlen + zeros) + 1024;
+	uint8_t *z = malloc(cap), *chunk = calloc(1, 1 << 20);
+	ZSTD_outBuffer out = { z, cap, 0 };
+	ZSTD_inBuffer in = { head, hlen, 0 };
+	ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, 1);
+	while (in.pos < in.size)
+		ZSTD_compressStream2(cc, &out, &in, ZSTD_e_continue);
+	for (size_t left = zeros; left > 0;) {
+		size_t n = left < (1 << 20) ? left : 1 << 20;
+		ZSTD_inBuffer zin = { chunk, n, 0 };
+		while (zin.pos < zin.size)
+			ZSTD_compressStream2(cc, &out, &zin, ZSTD_e_continue);
+		left -= n;
+	}
+	ZSTD_inBuffer none = { NULL, 0, 0 };
+	while (ZSTD_compressStream2(cc, &out, &none, ZSTD_e_end) != 0)
+		;
+	ZSTD_freeCCtx(cc);
+	free(chunk);
+	*len_ret = out.pos;
+	return z;
+}
+
+/* zstd bombs: kilobytes that decompress to gigabytes used to be written
+ * out whole before the magic was checked, with no limit, and a failing
+ * write named the temporary directory and said "core" for any input. */
+static void test_zstd_bombs(void)
+{
+	CASE_BEGIN("elfcore_zstd_bomb_not_elf_stops_after_first_block");
+	size_t zlen;
+	uint8_t *z = zstd_stream(NULL, 0, 64u << 20, &zlen);	/* 64 MiB of zeros */
+	char *path = write_file("bomb.zst", z, zlen);
+	limit_file_size(4u << 20);
+	expect_open_failure(path, PHA_ERR_INPUT, "not an ELF file", NULL);
+	unlimit_file_size();
+	free(path);
+	free(z);
+	CASE_END();
+
+	CASE_BEGIN("elfcore_zstd_stream_over_limit_refused_naming_input");
+	uint8_t eh[64] = { 0x7f, 'E', 'L', 'F', ELFCLASS64, ELFDATA2LSB, EV_CURRENT };
+	set_u16(eh + 16, ET_CORE);
+	set_u16(eh + 18, EM_X86_64);
+	z = zstd_stream(eh, sizeof(eh), 32u << 20, &zlen);
+	path = write_file("elfbomb.zst", z, zlen);
+	limit_file_size(4u << 20);
+	expect_open_failure(path, PHA_ERR_INTERNAL, "decompress the core", "file size limit");
+	unlimit_file_size();
+	free(path);
+	free(z);
+	CASE_END();
+
+	CASE_BEGIN("elfcore_zstd_declared_size_over_limit_refused");
+	/* A frame by hand: its header declares 1 PiB, its one raw block holds
+	 * the ELF magic. Refused when the header is read, before any write. */
+	static const uint8_t frame[] = {
+		0x28, 0xb5, 0x2f, 0xfd,
+		0xc0,			/* FCS field of 8 bytes, not single-segment */
+		0x50,			/* window 1 MiB */
+		0, 0, 0, 0, 0, 0, 0x04, 0,	/* frame content size 2^50 */
+		0x21, 0, 0,		/* last block, raw, 4 bytes */
+		0x7f, 'E', 'L', 'F',
+	};
+	path = write_file("declared.zst", frame, sizeof(frame));
+	expect_open_failure(path, PHA_ERR_INTERNAL, "declares 1125899906842624 bytes", "core");
+	free(path);
+	CASE_END();
+}
+
+/* A FIFO as the input, or as a file the core's NT_FILE names, used to
+ * block forever in open(). */
+static void test_fifos(void)
+{
+	char *fifo = path_in_tmp("input.fifo");
+	if (mkfifo(fifo, 0600) != 0) {
+		SKIP_CASE("elfcore_input_fifo_refused_without_blocking", strerror(errno));
+		SKIP_CASE("elffile_nt_file_fifo_skipped_with_warning", strerror(errno));
+		free(fifo);
+		return;
+	}
+	CASE_BEGIN("elfcore_input_fifo_refused_without_blocking");
+	guard("elfcore_input_fifo_refused_without_blocking");
+	expect_open_error(fifo, "FIFO");
+	unguard();
+	CASE_END();
+
+	CASE_BEGIN("elffile_nt_file_fifo_skipped_with_warning");
+	guard("elffile_nt_file_fifo_skipped_with_warning");
+	char *path = core_with_omitted_loads("core.fifo", 4, fifo);
+	struct loaded ld;
+	load_all(path, NULL, &ld);
+	unguard();
+	const struct pha_module *mod = ld.ok ? module_named(&ld.mods, fifo) : NULL;
+	CHECK(mod && mod->status != PHA_MODULE_OK && !mod->file);
+	CHECKF(ld.ok && warning_with(&ld.mods, fifo, "FIFO"), "no warning names %s as a FIFO (%zu)",
+	       fifo, ld.ok ? ld.mods.nwarnings : 0);
+	uint64_t v, fault = 0;
+	CHECK(!pha_memory_read(&ld.mem, OMIT_BASE, &v, 8, &fault) && fault == OMIT_BASE);
+	unload(&ld);
+	free(path);
+	CASE_END();
+	free(fifo);
+}
+
 static void cleanup_tmpdir(void)
 {
 	DIR *d = opendir(tmpdir);
@@ -1501,6 +1675,8 @@ int main(void)
 	test_fuzz();
 	test_modules();
 	test_many_omitted_loads();
+	test_fifos();
+	test_zstd_bombs();
 	test_gcore();
 	test_kernel_core();
 	cleanup_tmpdir();
