@@ -102,6 +102,8 @@ const void *pha_memory_ptr(const struct pha_memory *mem, uint64_t addr, size_t l
 	const struct pha_segment *s = &mem->segs[i];
 	if (!s->data || len > s->end - addr)
 		return NULL;
+	if (((uintptr_t)s->data - s->start) % 8 != 0)
+		return NULL;	/* see memory.h: pointers keep addr's alignment */
 	return s->data + (addr - s->start);
 }
 

@@ -72,7 +72,12 @@ struct pha_error *pha_memory_fill_many(struct pha_memory *mem, const struct pha_
 bool pha_memory_read(const struct pha_memory *mem, uint64_t addr, void *buf, size_t len,
 		     uint64_t *fault_ret);
 /* Pointer to len contiguous readable bytes at addr inside one segment, or
- * NULL (not readable, or crosses a segment boundary). Zero-copy fast path. */
+ * NULL (not readable, or crosses a segment boundary). Zero-copy fast path.
+ * The pointer is congruent to addr modulo 8, so an 8-aligned addr gives
+ * an 8-aligned pointer: a segment whose bytes sit at an odd place of their
+ * file (a damaged p_offset, gdb's NT_FILE page size 1) is never handed out
+ * this way and must be read with pha_memory_read. Callers must still not
+ * load a uint64_t through the pointer of a misaligned addr. */
 const void *pha_memory_ptr(const struct pha_memory *mem, uint64_t addr, size_t len);
 /* Segment containing addr, or NULL. */
 const struct pha_segment *pha_memory_find(const struct pha_memory *mem, uint64_t addr);
