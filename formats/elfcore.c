@@ -321,7 +321,7 @@ static struct pha_error *note_file(struct pha_core *core, const uint8_t *d, size
  * it). A note that does not fit ends the walk: the segment was cut by
  * truncation (the caller flags that) or is malformed; either way what
  * follows cannot be located. */
-static struct pha_error *parse_notes(struct pha_core *core, const uint8_t *p, size_t len)
+struct pha_error *pha_core_parse_notes(struct pha_core *core, const uint8_t *p, size_t len)
 {
 	struct cursor c = { p, len, 0 };
 	struct pha_error *err = NULL;
@@ -397,7 +397,7 @@ static struct pha_error *parse(struct pha_core *core)
 		if (type == PT_NOTE) {
 			if (avail < filesz)
 				core->truncated = true;
-			if (avail > 0 && (err = parse_notes(core, p + offset, (size_t)avail)))
+			if (avail > 0 && (err = pha_core_parse_notes(core, p + offset, (size_t)avail)))
 				return err;
 			continue;
 		}
