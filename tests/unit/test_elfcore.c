@@ -1407,10 +1407,11 @@ static char *sparse_elf(const char *name, uint64_t size, uint64_t marked)
 }
 
 /* A core with nomit PT_LOADs that the kernel left out (p_filesz 0, one page
- * each, every other page) inside one NT_FILE mapping of `file`, plus one
- * small PT_LOAD with data. */
+ * each, every other page) inside an NT_FILE mapping of `file` (listed
+ * nmaps times: a hostile note), plus one small PT_LOAD with data. */
 #define OMIT_BASE 0x7f0000000000ULL
-static char *core_with_omitted_loads(const char *name, size_t nomit, const char *file)
+static char *core_with_omitted_loads_n(const char *name, size_t nomit, const char *file,
+				       size_t nmaps)
 {
 	struct buf b = { 0 };
 	size_t nph = 2 + nomit;
@@ -1427,12 +1428,15 @@ static char *core_with_omitted_loads(const char *name, size_t nomit, const char 
 	put(&b, NULL, nph * 56);
 	size_t notes = b.len;
 	struct buf f = { 0 };
-	put_u64(&f, 1);
+	put_u64(&f, nmaps);
 	put_u64(&f, 4096);
-	put_u64(&f, OMIT_BASE);
-	put_u64(&f, OMIT_BASE + 2 * nomit * 4096);
-	put_u64(&f, 0);
-	put(&f, file, strlen(file) + 1);
+	for (size_t i = 0; i < nmaps; i++) {
+		put_u64(&f, OMIT_BASE);
+		put_u64(&f, OMIT_BASE + 2 * nomit * 4096);
+		put_u64(&f, 0);
+	}
+	for (size_t i = 0; i < nmaps; i++)
+		put(&f, file, strlen(file) + 1);
 	note(&b, "CORE", PHA_NT_FILE, f.p, f.len);
 	free(f.p);
 	size_t notes_end = b.len;
@@ -1464,6 +1468,11 @@ static char *core_with_omitted_loads(const char *name, size_t nomit, const char 
 	return path;
 }
 
+static char *core_with_omitted_loads(const char *name, size_t nomit, const char *file)
+{
+	return core_with_omitted_loads_n(name, nomit, file, 1);
+}
+
 /* Thousands of omitted PT_LOADs used to re-sort the whole segment table
  * once per filled range (16,000 segments: 30 s). */
 static void test_many_omitted_loads(void)
@@ -1491,6 +1500,28 @@ static void test_many_omitted_loads(void)
 	}
 	for (size_t i = 1; i < ld.mem.nsegs; i++)
 		CHECK(ld.mem.segs[i - 1].end <= ld.mem.segs[i].start);
+	unload(&ld);
+	free(path);
+	CASE_END();
+
+	/* The same mapping listed thousands of times (a hostile NT_FILE) used
+	 * to be filled once per entry: entries x omitted PT_LOADs ranges (36
+	 * million here, gigabytes), and as many segment scans. */
+	enum { NDUP = 6000 };
+	CASE_BEGIN("elffile_overlapping_nt_file_entries_linear");
+	path = core_with_omitted_loads_n("core.dupmaps", NDUP, file, NDUP);
+	t0 = now();
+	load_all(path, NULL, &ld);
+	secs = now() - t0;
+	CHECKF(secs < 10.0, "loading took %.1f s (entries x segments?)", secs);
+	mod = ld.ok ? module_named(&ld.mods, file) : NULL;
+	CHECK(mod && mod->status == PHA_MODULE_OK);
+	CHECK(ld.ok && ld.mem.missing_bytes == 0);
+	for (uint64_t k = 1; ld.ok && k < 2 * NDUP; k += 499) {
+		uint64_t v = 0;
+		CHECKF(pha_memory_read(&ld.mem, OMIT_BASE + k * 4096, &v, 8, NULL) && v == k,
+		       "page %llu: %llu", (unsigned long long)k, (unsigned long long)v);
+	}
 	unload(&ld);
 	free(path);
 	free(file);
