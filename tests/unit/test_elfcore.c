@@ -1640,6 +1640,62 @@ static void test_zstd_bombs(void)
 	CASE_END();
 }
 
+/* Program headers pointing thousands of times at the same notes used to
+ * parse them once per header: the threads multiplied (and the time, with a
+ * big note segment). Each byte of notes is parsed once now. */
+static void test_duplicate_notes(void)
+{
+	enum { NPH = 20000, NTHREADS = 8 };
+	CASE_BEGIN("elfcore_many_pt_note_headers_parsed_once");
+	struct buf b = { 0 };
+	uint8_t eh[64] = { 0x7f, 'E', 'L', 'F', ELFCLASS64, ELFDATA2LSB, EV_CURRENT };
+	set_u16(eh + 16, ET_CORE);
+	set_u16(eh + 18, EM_X86_64);
+	set_u32(eh + 20, EV_CURRENT);
+	set_u64(eh + 32, 64);
+	set_u16(eh + 52, 64);
+	set_u16(eh + 54, 56);
+	set_u16(eh + 56, NPH + 1);
+	put(&b, eh, sizeof(eh));
+	size_t phdrs = b.len;
+	put(&b, NULL, (NPH + 1) * 56);
+	size_t notes = b.len;
+	for (int i = 0; i < NTHREADS; i++) {
+		uint8_t st[336] = { 0 };
+		set_u32(st + 32, 100 + (uint32_t)i);
+		note(&b, "CORE", NT_PRSTATUS, st, sizeof(st));
+	}
+	size_t notes_end = b.len;
+	pad_to(&b, 8);
+	size_t data = b.len;
+	put(&b, NULL, 4096);
+	for (int i = 0; i < NPH; i++) {
+		uint8_t *ph = b.p + phdrs + 56 * (size_t)i;
+		set_u32(ph + 0, PT_NOTE);
+		set_u64(ph + 8, notes);
+		set_u64(ph + 32, notes_end - notes);
+	}
+	uint8_t *ph = b.p + phdrs + 56 * NPH;
+	set_u32(ph + 0, PT_LOAD);
+	set_u32(ph + 4, PF_R | PF_W);
+	set_u64(ph + 8, data);
+	set_u64(ph + 16, 0x10000);
+	set_u64(ph + 32, 4096);
+	set_u64(ph + 40, 4096);
+	char *path = write_file("core.dupnotes", b.p, b.len);
+	free(b.p);
+	struct pha_core *core = NULL;
+	struct pha_error *err = pha_core_open(path, &core);
+	CHECKF(!err, "%s", err ? err->message : "");
+	CHECKF(core && core->nthreads == NTHREADS, "%zu threads, want %d",
+	       core ? core->nthreads : 0, NTHREADS);
+	CHECK(core && core->threads[0].tid == 100 && core->threads[NTHREADS - 1].tid == 107);
+	pha_error_destroy(err);
+	pha_core_close(core);
+	free(path);
+	CASE_END();
+}
+
 /* A FIFO as the input, or as a file the core's NT_FILE names, used to
  * block forever in open(). */
 static void test_fifos(void)
@@ -1708,6 +1764,7 @@ int main(void)
 	test_many_omitted_loads();
 	test_fifos();
 	test_zstd_bombs();
+	test_duplicate_notes();
 	test_gcore();
 	test_kernel_core();
 	cleanup_tmpdir();
