@@ -42,6 +42,12 @@ static inline int test_bit(const uint64_t *bits, uint32_t v)
 struct pha_error *pha_scc(const struct pha_graph *g, uint32_t *comp_ret,
 			  uint32_t *ncomp_ret, uint8_t *self_loop_ret)
 {
+	return pha_scc_cut(g, NULL, comp_ret, ncomp_ret, self_loop_ret);
+}
+
+struct pha_error *pha_scc_cut(const struct pha_graph *g, const uint8_t *cut, uint32_t *comp_ret,
+			      uint32_t *ncomp_ret, uint8_t *self_loop_ret)
+{
 	const uint32_t n = g->n;
 	const uint32_t *first = g->first, *dst = g->dst;
 	const uint8_t *eflags = g->eflags;
@@ -89,6 +95,8 @@ struct pha_error *pha_scc(const struct pha_graph *g, uint32_t *comp_ret,
 							       "beyond the %u objects", e, v, w, n);
 					goto out;
 				}
+				if (cut && cut[w])
+					continue;
 				if (w == v) {
 					if (self_loop_ret)
 						self_loop_ret[v] = 1;
@@ -157,4 +165,100 @@ struct pha_error *pha_scc_sizes(uint32_t n, const uint32_t *comp, uint32_t ncomp
 		size_ret[comp[v]]++;
 	}
 	return NULL;
+}
+
+/* Rows of the cycles table (graph.h, pha_cycle_rows): two Tarjan passes,
+ * the cut graph's first (its components number the user rows), then the
+ * full graph's (the module-world rows). Scratch beyond the caller's arrays:
+ * the full graph's components (4 bytes an object) and a few words per
+ * component, all freed here. */
+struct pha_error *pha_cycle_rows(const struct pha_graph *g, const uint8_t *world,
+				 uint32_t *row_ret, uint32_t *nrow_ret, uint8_t *self_loop_ret,
+				 uint8_t **row_flags_ret)
+{
+	const uint32_t n = g->n;
+	struct pha_error *err;
+	uint32_t nq = 0, np = 0;
+	uint32_t *pcomp = NULL, *qsize = NULL, *psize = NULL, *map = NULL;
+	uint8_t *qcyc = NULL, *pworld = NULL, *flags = NULL;
+
+	*nrow_ret = 0;
+	*row_flags_ret = NULL;
+	/* The cut graph: row_ret holds its components for now. */
+	if ((err = pha_scc_cut(g, world, row_ret, &nq, NULL)))
+		return err;
+	pcomp = malloc((n ? n : 1) * sizeof(*pcomp));
+	if (!pcomp)
+		return &pha_enomem;
+	if ((err = pha_scc(g, pcomp, &np, self_loop_ret)))
+		goto out;
+	qsize = malloc((nq ? nq : 1) * sizeof(*qsize));
+	psize = malloc((np ? np : 1) * sizeof(*psize));
+	qcyc = calloc(nq ? nq : 1, 1);
+	pworld = calloc(np ? np : 1, 1);
+	map = malloc(((size_t)nq + np + 1) * sizeof(*map));
+	if (!qsize || !psize || !qcyc || !pworld || !map) {
+		err = &pha_enomem;
+		goto out;
+	}
+	if ((err = pha_scc_sizes(n, row_ret, nq, qsize)) ||
+	    (err = pha_scc_sizes(n, pcomp, np, psize)))
+		goto out;
+	/* A cut-graph component is a user cycle: two members or more, or one
+	 * non-world member with an edge to itself (edges into world objects,
+	 * their self-loops included, are cut). */
+	for (uint32_t v = 0; v < n; v++) {
+		uint32_t q = row_ret[v];
+		if (qsize[q] >= 2 || (self_loop_ret[v] && !world[v]))
+			qcyc[q] = 1;
+		if (world[v])
+			pworld[pcomp[v]] = 1;
+	}
+	/* Row of v: its user cycle if it has one; else the rest of its full
+	 * component when that holds a world object; else its full component,
+	 * which then equals its cut-graph component. Old row numbers: q in
+	 * 0..nq-1, nq + p for the rest of full component p; renumbered
+	 * densely in that order. */
+	for (uint32_t v = 0; v < n; v++) {
+		uint32_t q = row_ret[v], p = pcomp[v];
+		row_ret[v] = pworld[p] && !qcyc[q] ? nq + p : q;
+	}
+	memset(map, 0xff, ((size_t)nq + np) * sizeof(*map));
+	for (uint32_t v = 0; v < n; v++)
+		map[row_ret[v]] = 0;
+	uint32_t nrow = 0;
+	for (size_t k = 0; k < (size_t)nq + np; k++) {
+		if (map[k] == 0)
+			map[k] = nrow++;
+	}
+	flags = calloc(nrow ? nrow : 1, 1);
+	if (!flags) {
+		err = &pha_enomem;
+		goto out;
+	}
+	for (uint32_t v = 0; v < n; v++) {
+		uint32_t old = row_ret[v], r = map[old];
+		if (old < nq) {
+			if (qcyc[old])
+				flags[r] |= PHA_ROW_CYCLIC;
+		} else {
+			uint32_t p = old - nq;
+			flags[r] |= PHA_ROW_WORLD;
+			if (psize[p] >= 2 || self_loop_ret[v])
+				flags[r] |= PHA_ROW_CYCLIC;
+		}
+		row_ret[v] = r;
+	}
+	*nrow_ret = nrow;
+	*row_flags_ret = flags;
+	flags = NULL;
+out:
+	free(pcomp);
+	free(qsize);
+	free(psize);
+	free(qcyc);
+	free(pworld);
+	free(map);
+	free(flags);
+	return err;
 }

@@ -591,6 +591,20 @@ struct pha_error *pha_cpython_object_info(struct pha_py *py, uint64_t addr,
 
 /* ---- type names ---- */
 
+/* What a type's instances are, from the kind of its solid base: a
+ * metaclass's solid base is `type`, a module subclass's is `module`. */
+unsigned pha_cpython_type_kind(struct pha_py *py, uint64_t t)
+{
+	struct tinfo *ti = cpy_type_of(py, t);
+	if (!ti)
+		return PHA_TYPE_KIND_OTHER;
+	if (ti->kind == K_TYPE)
+		return PHA_TYPE_KIND_TYPE;
+	if (ti->kind == K_MODULE)
+		return PHA_TYPE_KIND_MODULE;
+	return PHA_TYPE_KIND_OTHER;
+}
+
 const char *pha_cpython_type_name(struct pha_py *py, uint64_t t)
 {
 	struct tinfo *ti = cpy_type_of(py, t);
