@@ -169,18 +169,21 @@ struct pha_error *pha_scc_sizes(uint32_t n, const uint32_t *comp, uint32_t ncomp
 
 /* Rows of the cycles table (graph.h, pha_cycle_rows): two Tarjan passes,
  * the cut graph's first (its components number the user rows), then the
- * full graph's (the module-world rows). Scratch beyond the caller's arrays:
- * the full graph's components (4 bytes an object) and a few words per
- * component, all freed here. */
+ * full graph's (the module-world rows). Scratch beyond the caller's arrays,
+ * all freed here: the full graph's components (4 bytes an object), then
+ * per component a count (4 bytes, freed before the renumbering map of 4
+ * bytes per component of either graph) and a flag byte. At most about 10
+ * bytes an object beside Tarjan's 12.1, which are freed before. */
 struct pha_error *pha_cycle_rows(const struct pha_graph *g, const uint8_t *world,
 				 uint32_t *row_ret, uint32_t *nrow_ret, uint8_t *self_loop_ret,
 				 uint8_t **row_flags_ret)
 {
+	enum { P_WORLD = 1, P_CYCLIC = 2 };
 	const uint32_t n = g->n;
 	struct pha_error *err;
-	uint32_t nq = 0, np = 0;
-	uint32_t *pcomp = NULL, *qsize = NULL, *psize = NULL, *map = NULL;
-	uint8_t *qcyc = NULL, *pworld = NULL, *flags = NULL;
+	uint32_t nq = 0, np = 0, nrow = 0;
+	uint32_t *pcomp = NULL, *count = NULL, *map = NULL;
+	uint8_t *qcyc = NULL, *pinfo = NULL, *flags = NULL;
 
 	*nrow_ret = 0;
 	*row_flags_ret = NULL;
@@ -192,28 +195,34 @@ struct pha_error *pha_cycle_rows(const struct pha_graph *g, const uint8_t *world
 		return &pha_enomem;
 	if ((err = pha_scc(g, pcomp, &np, self_loop_ret)))
 		goto out;
-	qsize = malloc((nq ? nq : 1) * sizeof(*qsize));
-	psize = malloc((np ? np : 1) * sizeof(*psize));
+	count = malloc(((nq > np ? nq : np) + 1) * sizeof(*count));
 	qcyc = calloc(nq ? nq : 1, 1);
-	pworld = calloc(np ? np : 1, 1);
-	map = malloc(((size_t)nq + np + 1) * sizeof(*map));
-	if (!qsize || !psize || !qcyc || !pworld || !map) {
+	pinfo = calloc(np ? np : 1, 1);
+	if (!count || !qcyc || !pinfo) {
 		err = &pha_enomem;
 		goto out;
 	}
-	if ((err = pha_scc_sizes(n, row_ret, nq, qsize)) ||
-	    (err = pha_scc_sizes(n, pcomp, np, psize)))
-		goto out;
 	/* A cut-graph component is a user cycle: two members or more, or one
 	 * non-world member with an edge to itself (edges into world objects,
 	 * their self-loops included, are cut). */
+	if ((err = pha_scc_sizes(n, row_ret, nq, count)))
+		goto out;
 	for (uint32_t v = 0; v < n; v++) {
-		uint32_t q = row_ret[v];
-		if (qsize[q] >= 2 || (self_loop_ret[v] && !world[v]))
-			qcyc[q] = 1;
-		if (world[v])
-			pworld[pcomp[v]] = 1;
+		if (count[row_ret[v]] >= 2 || (self_loop_ret[v] && !world[v]))
+			qcyc[row_ret[v]] = 1;
 	}
+	/* A full component: holds a world object; is a cycle. */
+	if ((err = pha_scc_sizes(n, pcomp, np, count)))
+		goto out;
+	for (uint32_t v = 0; v < n; v++) {
+		uint32_t p = pcomp[v];
+		if (world[v])
+			pinfo[p] |= P_WORLD;
+		if (count[p] >= 2 || self_loop_ret[v])
+			pinfo[p] |= P_CYCLIC;
+	}
+	free(count);
+	count = NULL;
 	/* Row of v: its user cycle if it has one; else the rest of its full
 	 * component when that holds a world object; else its full component,
 	 * which then equals its cut-graph component. Old row numbers: q in
@@ -221,12 +230,16 @@ struct pha_error *pha_cycle_rows(const struct pha_graph *g, const uint8_t *world
 	 * densely in that order. */
 	for (uint32_t v = 0; v < n; v++) {
 		uint32_t q = row_ret[v], p = pcomp[v];
-		row_ret[v] = pworld[p] && !qcyc[q] ? nq + p : q;
+		row_ret[v] = (pinfo[p] & P_WORLD) && !qcyc[q] ? nq + p : q;
+	}
+	map = malloc(((size_t)nq + np + 1) * sizeof(*map));
+	if (!map) {
+		err = &pha_enomem;
+		goto out;
 	}
 	memset(map, 0xff, ((size_t)nq + np) * sizeof(*map));
 	for (uint32_t v = 0; v < n; v++)
 		map[row_ret[v]] = 0;
-	uint32_t nrow = 0;
 	for (size_t k = 0; k < (size_t)nq + np; k++) {
 		if (map[k] == 0)
 			map[k] = nrow++;
@@ -238,15 +251,11 @@ struct pha_error *pha_cycle_rows(const struct pha_graph *g, const uint8_t *world
 	}
 	for (uint32_t v = 0; v < n; v++) {
 		uint32_t old = row_ret[v], r = map[old];
-		if (old < nq) {
-			if (qcyc[old])
-				flags[r] |= PHA_ROW_CYCLIC;
-		} else {
-			uint32_t p = old - nq;
-			flags[r] |= PHA_ROW_WORLD;
-			if (psize[p] >= 2 || self_loop_ret[v])
-				flags[r] |= PHA_ROW_CYCLIC;
-		}
+		if (old < nq)
+			flags[r] |= qcyc[old] ? PHA_ROW_CYCLIC : 0;
+		else
+			flags[r] |= PHA_ROW_WORLD |
+				    (pinfo[old - nq] & P_CYCLIC ? PHA_ROW_CYCLIC : 0);
 		row_ret[v] = r;
 	}
 	*nrow_ret = nrow;
@@ -254,10 +263,9 @@ struct pha_error *pha_cycle_rows(const struct pha_graph *g, const uint8_t *world
 	flags = NULL;
 out:
 	free(pcomp);
-	free(qsize);
-	free(psize);
+	free(count);
 	free(qcyc);
-	free(pworld);
+	free(pinfo);
 	free(map);
 	free(flags);
 	return err;
