@@ -413,6 +413,9 @@ static struct pha_error *type_table(struct build *b, struct pha_heap *h)
 	free(slot_to_index);
 	for (uint32_t i = 0; i < h->ntypes; i++) {
 		h->types[i].name = b->l->type_name(b->py, h->types[i].addr);
+		h->types[i].kind = b->l->type_kind
+			? (uint8_t)b->l->type_kind(b->py, h->types[i].addr)
+			: pha_type_kind_by_name(h->types[i].name);
 		h->types[i].obj = pha_heap_find(h, h->types[i].addr);
 	}
 	return NULL;

@@ -129,6 +129,7 @@ struct pha_report_group {
 	char *signature;
 	uint64_t instances, objects, bytes;
 	bool unreachable;
+	bool world;	/* cycles: a module-world row (kind "module-world"), else "user" */
 };
 
 struct pha_report {
@@ -152,7 +153,8 @@ struct pha_report {
 	struct {
 		uint64_t objects, gc_objects, bytes, edges;
 		uint64_t unreachable_objects, unreachable_bytes;
-		uint64_t cycles, cycle_objects, cycle_bytes;
+		uint64_t cycles, cycle_objects, cycle_bytes;	/* every row of cycles */
+		uint64_t user_cycles, user_cycle_objects, user_cycle_bytes;	/* its user rows */
 		uint64_t permanent_objects, conservative_objects, unknown_refs;
 	} summary;
 
@@ -160,9 +162,11 @@ struct pha_report {
 	size_t ntypes;
 	struct pha_report_type **unreachable_types;	/* subset, by unreachable bytes desc */
 	size_t nunreachable_types;
-	struct pha_report_group *ugroups;	/* unreachable objects grouped by SCC signature */
+	struct pha_report_group *ugroups;	/* unreachable objects grouped by row signature */
 	size_t nugroups;
-	struct pha_report_group *cycles;	/* SCC groups (size >= 2 or self-loop) */
+	/* rows of pha_cycle_rows (graph.h) that are cycles, grouped: user rows
+	 * first, then module-world rows, each by bytes desc */
+	struct pha_report_group *cycles;
 	size_t ncycles;
 	const struct pha_report_thread *threads;
 	size_t nthreads;

@@ -31,8 +31,10 @@ static void groups(struct pha_json *j, const struct pha_report_group *g, size_t 
 		kv_uint(j, "instances", g[i].instances);
 		kv_uint(j, "objects", g[i].objects);
 		kv_uint(j, "bytes", g[i].bytes);
-		if (with_flag)
+		if (with_flag) {
 			kv_bool(j, "unreachable", g[i].unreachable);
+			kv_str(j, "kind", g[i].world ? "module-world" : "user");
+		}
 		pha_json_object_end(j);
 	}
 	pha_json_array_end(j);
@@ -136,6 +138,9 @@ static void summary(void *ctx, const struct pha_report *r)
 	kv_uint(j, "cycles", r->summary.cycles);
 	kv_uint(j, "cycle_objects", r->summary.cycle_objects);
 	kv_uint(j, "cycle_bytes", r->summary.cycle_bytes);
+	kv_uint(j, "user_cycles", r->summary.user_cycles);
+	kv_uint(j, "user_cycle_objects", r->summary.user_cycle_objects);
+	kv_uint(j, "user_cycle_bytes", r->summary.user_cycle_bytes);
 	kv_uint(j, "permanent_objects", r->summary.permanent_objects);
 	kv_uint(j, "conservative_objects", r->summary.conservative_objects);
 	kv_uint(j, "unknown_refs", r->summary.unknown_refs);

@@ -31,8 +31,9 @@ static void groups(struct pha_out *out, const struct pha_report_group *g, size_t
 	for (size_t i = 0; i < n && (int)i < top; i++) {
 		char b[32];
 		human(b, sizeof(b), g[i].bytes);
-		pha_out_printf(out, "  %9" PRIu64 " × %-60s %9" PRIu64 " objects %10s%s\n",
+		pha_out_printf(out, "  %9" PRIu64 " × %-60s %9" PRIu64 " objects %10s%s%s\n",
 			       g[i].instances, g[i].signature, g[i].objects, b,
+			       flag && g[i].world ? "  [module world]" : "",
 			       flag && g[i].unreachable ? "  [unreachable]" : "");
 	}
 	if (n > (size_t)top)
@@ -70,9 +71,13 @@ static void summary(void *ctx, const struct pha_report *r)
 	human(b2, sizeof(b2), r->summary.unreachable_bytes);
 	pha_out_printf(out, "Unreachable (gc.collect() would free): %" PRIu64 " objects, %s\n",
 		       r->summary.unreachable_objects, b2);
-	human(b1, sizeof(b1), r->summary.cycle_bytes);
-	pha_out_printf(out, "Reference cycles: %" PRIu64 " (%" PRIu64 " objects, %s)\n",
-		       r->summary.cycles, r->summary.cycle_objects, b1);
+	human(b1, sizeof(b1), r->summary.user_cycle_bytes);
+	human(b2, sizeof(b2), r->summary.cycle_bytes - r->summary.user_cycle_bytes);
+	pha_out_printf(out, "Reference cycles: %" PRIu64 " (%" PRIu64 " objects, %s), "
+			    "plus %" PRIu64 " module-world objects (%s) in cycles only through "
+			    "modules and classes\n",
+		       r->summary.user_cycles, r->summary.user_cycle_objects, b1,
+		       r->summary.cycle_objects - r->summary.user_cycle_objects, b2);
 }
 
 static void types(void *ctx, const struct pha_report *r)
@@ -109,7 +114,7 @@ static void cycles(void *ctx, const struct pha_report *r)
 	const struct text *x = ctx;
 	if (!r->ncycles)
 		return;
-	pha_out_puts(x->out, "\nReference cycles (grouped by shape):\n");
+	pha_out_puts(x->out, "\nReference cycles (grouped by shape; the module world last):\n");
 	groups(x->out, r->cycles, r->ncycles, x->top, true);
 }
 

@@ -144,6 +144,7 @@ struct rd {
 	uint64_t *taddr;
 	size_t *toff;
 	char **tname;
+	uint8_t *tkind;		/* enum pha_type_kind, TKIND_UNKNOWN: not given */
 	size_t nt, tcap;
 
 	uint64_t unknown_refs, bad_objects;
@@ -164,6 +165,7 @@ static void rd_deinit(struct rd *r)
 	free(r->ekind);
 	free(r->taddr);
 	free(r->toff);
+	free(r->tkind);
 	for (size_t i = 0; i < r->nt; i++)
 		free(r->tname[i]);
 	free(r->tname);
@@ -346,6 +348,8 @@ static bool read_header(struct rd *r)
 	return true;
 }
 
+#define TKIND_UNKNOWN 255
+
 static bool read_types(struct rd *r)
 {
 	uint32_t n;
@@ -363,15 +367,25 @@ static bool read_types(struct rd *r)
 			GROW(r->taddr, r->tcap);
 			GROW(r->toff, r->tcap);
 			GROW(r->tname, r->tcap);
+			GROW(r->tkind, r->tcap);
 		}
 		char *name = NULL;
 		if (!pha_mp_uint(&r->mp, &r->taddr[r->nt]) || !pha_mp_strdup(&r->mp, &name))
 			return false;
 		r->tname[r->nt] = name;
+		r->tkind[r->nt] = TKIND_UNKNOWN;
 		r->toff[r->nt++] = at;
-		for (uint32_t i = 2; i < m; i++) {	/* basicsize, flags, future fields */
-			if (!pha_mp_skip(&r->mp))
+		for (uint32_t i = 2; i < m; i++) {	/* basicsize, flags, kind, future fields */
+			uint64_t kind;
+			if (i == 4 && !pha_mp_nil(&r->mp)) {
+				if (!pha_mp_uint(&r->mp, &kind))
+					return false;
+				/* Kinds this reader does not know are "other". */
+				r->tkind[r->nt - 1] = kind <= PHA_TYPE_KIND_MODULE
+					? (uint8_t)kind : PHA_TYPE_KIND_OTHER;
+			} else if (i != 4 && !pha_mp_skip(&r->mp)) {
 				return false;
+			}
 		}
 	}
 	return true;
@@ -848,6 +862,8 @@ static bool number_types(struct rd *r, struct pha_heap *h, struct numbering *nb)
 		nb->tmap[i] = (uint32_t)k;
 		h->types[k].addr = r->taddr[i];
 		h->types[k].name = r->tname[i];
+		h->types[k].kind = r->tkind[i] != TKIND_UNKNOWN ? r->tkind[i]
+			: pha_type_kind_by_name(r->tname[i]);
 	}
 	h->ntypes = (uint32_t)r->nt;
 	return true;

@@ -591,6 +591,23 @@ struct pha_error *pha_cpython_object_info(struct pha_py *py, uint64_t addr,
 
 /* ---- type names ---- */
 
+/* What a type's instances are. Metaclasses: PyType_Ready gives every
+ * subtype of `type` Py_TPFLAGS_TYPE_SUBCLASS (inherit_special), C
+ * extensions' metatypes included (_ctypes.PyCSimpleType, numpy's
+ * _DTypeMeta), whose layout kind is not K_TYPE. Modules: the solid base of
+ * a module subclass is `module`. */
+unsigned pha_cpython_type_kind(struct pha_py *py, uint64_t t)
+{
+	struct tinfo *ti = cpy_type_of(py, t);
+	if (!ti)
+		return PHA_TYPE_KIND_OTHER;
+	if (ti->kind == K_TYPE || (ti->flags & TPF_TYPE_SUBCLASS))
+		return PHA_TYPE_KIND_TYPE;
+	if (ti->kind == K_MODULE)
+		return PHA_TYPE_KIND_MODULE;
+	return PHA_TYPE_KIND_OTHER;
+}
+
 const char *pha_cpython_type_name(struct pha_py *py, uint64_t t)
 {
 	struct tinfo *ti = cpy_type_of(py, t);
