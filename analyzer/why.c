@@ -234,28 +234,38 @@ static struct pha_error *make_path(const struct ctx *c, uint32_t v, struct pha_p
 }
 
 /* "sys.modules['app'].__dict__['_CACHE']": labels joined (the root's label
- * first); "" for an empty path. Known bug, kept as is by the refactor: the
- * length counts 4 bytes per separator but " → " is 5 in UTF-8, so a path
- * of more than about 40 elements joined by separators (e.g. "<ref>" labels
- * of a snapshot) overflows the buffer. */
+ * first, " → " between labels that do not start with '.' or '['), "…"
+ * where elements were left out; "" for an empty path. */
+static const char PATH_SEP[] = " → ";
+static const char PATH_ELIDED[] = "…";
+
 static char *path_text(const struct pha_path *p)
 {
-	size_t len = 1;
+	/* Worst case: a separator before every label, plus the ellipsis. The
+	 * separator is 5 bytes in UTF-8 (the arrow is 3): counting it with
+	 * sizeof keeps the two in step. */
+	size_t len = sizeof(PATH_ELIDED);
 	for (size_t i = 0; i < p->n; i++)
-		len += strlen(p->elems[i].label) + 4;
-	len += 32;
+		len += strlen(p->elems[i].label) + sizeof(PATH_SEP) - 1;
 	char *s = malloc(len);
 	if (!s)
 		return NULL;
-	s[0] = 0;
+	size_t o = 0;
 	for (size_t i = 0; i < p->n; i++) {
-		if (p->elided && i == PATH_MAX_ELEMS / 2)
-			strcat(s, "…");
+		if (p->elided && i == PATH_MAX_ELEMS / 2) {
+			memcpy(s + o, PATH_ELIDED, sizeof(PATH_ELIDED) - 1);
+			o += sizeof(PATH_ELIDED) - 1;
+		}
 		const char *l = p->elems[i].label;
-		if (i && l[0] != '.' && l[0] != '[')
-			strcat(s, " → ");
-		strcat(s, l);
+		if (i && l[0] != '.' && l[0] != '[') {
+			memcpy(s + o, PATH_SEP, sizeof(PATH_SEP) - 1);
+			o += sizeof(PATH_SEP) - 1;
+		}
+		size_t ll = strlen(l);
+		memcpy(s + o, l, ll);
+		o += ll;
 	}
+	s[o] = 0;
 	return s;
 }
 
@@ -395,8 +405,19 @@ static struct pha_error *locals_build(struct ctx *c)
 	return NULL;
 }
 
+/* Roots a thread or one of its frames holds (BFS seeds of the second
+ * stage); roots of unknown kind (a snapshot without kinds) are not. */
+static bool frame_or_thread_root(const struct pha_source *src, uint32_t k)
+{
+	if (!src->root_kinds)
+		return false;
+	uint8_t kind = src->root_kinds[k];
+	return kind == PHA_ROOT_THREAD || kind == PHA_ROOT_FRAME || kind == PHA_ROOT_FRAME_LOCAL;
+}
+
 /* Phase 1: interpreter roots -> ids (rootsrc: sorted (id, source index)
- * pairs), then a BFS from them in root-id order (deterministic). */
+ * pairs), then a BFS from them in two stages, each in root-id order
+ * (deterministic). */
 static struct pha_error *find_interpreter_roots(struct ctx *c)
 {
 	const struct pha_source *src = c->src;
@@ -436,9 +457,22 @@ static struct pha_error *find_interpreter_roots(struct ctx *c)
 		}
 		if (src->root_labels && src->root_labels[k])
 			w->labelled_roots = true;
-		bfs_push(c->queue, &c->qt, c->parent, id, ROOT);
 	}
-	bfs_run(c->h, c->queue, &c->qh, &c->qt, c->parent);
+	/* The interpreter's own structures first (sys.modules, sys.__dict__,
+	 * builtins, interned strings, static types), then what threads and
+	 * frames hold that those do not reach: a module's globals dict reads
+	 * "sys.modules['app'].__dict__", not "<globals of f()>", whichever
+	 * frame runs, while an object only a frame holds still reads "<local
+	 * 'x' in f()>". */
+	for (int stage = 0; stage < 2; stage++) {
+		for (uint32_t i = 0; i < c->nrootsrc; i++) {
+			uint32_t k = c->rootsrc[2 * i + 1];
+			if (frame_or_thread_root(src, k) == !stage)
+				continue;
+			bfs_push(c->queue, &c->qt, c->parent, c->rootsrc[2 * i], ROOT);
+		}
+		bfs_run(c->h, c->queue, &c->qh, &c->qt, c->parent);
+	}
 	return NULL;
 }
 
