@@ -38,16 +38,28 @@
 #define PATH_MAX_ELEMS 64
 #define SUSPECTS_MAX 10
 #define UNEXPLAINED_MAX 20
+#define HELD_MAX 50
+/* A missing Py_DECREF leaks once per call of the code path that has it:
+ * thousands of objects of one type. What the interpreter and C modules
+ * hold on purpose (module state, caches, singletons, the few objects a
+ * type keeps) is a handful to a few hundred per type. So a group of
+ * objects held from outside is a suspect when it has at least
+ * LEAK_MIN_OBJECTS members, or at least LEAK_MIN_BIG members retaining
+ * the suspect threshold of the heap; type objects and module definitions
+ * never are. */
+#define LEAK_MIN_OBJECTS 1000
+#define LEAK_MIN_BIG 100
 /* A "pass-through" object: one dominator-tree child retains >= 90% of
  * it; the child, not it, is where things accumulate. */
 #define PASS_NUM 9
 #define PASS_DEN 10
 
 /* Unexplained references of one report type: objects no root reaches
- * whose refcount exceeds the references found. */
+ * whose refcount exceeds the references found (types: how many of them
+ * are type objects). */
 struct unexp {
 	uint32_t group;
-	uint64_t objects, excess, bytes, retained;
+	uint64_t objects, excess, bytes, retained, types;
 	uint32_t example;
 };
 
@@ -66,7 +78,7 @@ struct ctx {
 	uint32_t nrootsrc;
 	uint8_t *is_ext;	/* per id: held from outside Python */
 	uint8_t *is_iroot;	/* per id: interpreter root (2: only as a frame local) */
-	struct unexp *ux;	/* per report type; then the groups reported, in order */
+	struct unexp *ux;	/* per report type; then the suspect groups, in order */
 	size_t nux;
 	uint64_t *retained;
 	struct pha_domtree tree;
@@ -493,9 +505,18 @@ static struct pha_error *find_outside_roots(struct ctx *c)
 			inref[h->dst[e]]++;
 	}
 	c->ux = calloc(c->ngroups, sizeof(*c->ux));
-	if (!c->ux) {
+	uint8_t *is_type = calloc(n ? n : 1, 1);
+	if (!c->ux || !is_type) {
 		free(inref);
+		free(is_type);
 		return &pha_enomem;
+	}
+	/* Type objects: those with instances in the heap, and instances of
+	 * `type` (a metaclass's instance without instances of its own is
+	 * missed: it then counts as an object of its report type). */
+	for (uint32_t t = 0; t < h->ntypes; t++) {
+		if (h->types[t].obj != PHA_NO_ID && h->types[t].obj < n)
+			is_type[h->types[t].obj] = 1;
 	}
 	for (uint32_t v = 0; v < n; v++) {
 		if (c->parent[v] != UNSEEN || h->refcnt[v] <= inref[v])
@@ -510,8 +531,11 @@ static struct pha_error *find_outside_roots(struct ctx *c)
 		u->objects++;
 		u->excess += h->refcnt[v] - inref[v];
 		u->bytes += h->size[v];
+		if (is_type[v] || !strcmp(tname(c, v), "type"))
+			u->types++;
 	}
 	free(inref);
+	free(is_type);
 	for (uint32_t v = 0; v < n; v++) {
 		if (c->is_ext[v] && bfs_push(c->queue, &c->qt, c->parent, v, ROOT))
 			bfs_run(h, c->queue, &c->qh, &c->qt, c->parent);
@@ -704,35 +728,78 @@ static struct pha_error *top_retainers(struct ctx *c)
 	return NULL;
 }
 
-/* The unexplained-reference groups reported: by excess, at most
- * UNEXPLAINED_MAX, each with what it retains: its members the super-root
- * dominates directly (a member dominated by another is counted there). */
-static void unexplained_groups(struct ctx *c)
+/* Why a group of objects held from outside is not a leak suspect (NULL:
+ * it is one); see LEAK_MIN_OBJECTS. */
+static const char *held_reason(const struct ctx *c, const struct unexp *u)
+{
+	const char *name = c->r->types[u->group].name;
+	if (u->types == u->objects)
+		return "type objects: static types and the types C modules create, held by the "
+		       "interpreter and module state";
+	if (!strcmp(name, "moduledef"))
+		return "module definitions (PyModuleDef) of C modules: static data";
+	if (u->objects >= LEAK_MIN_OBJECTS)
+		return NULL;
+	if (u->objects >= LEAK_MIN_BIG &&
+	    (double)u->retained >= c->opts->suspect_threshold * (double)c->r->why.heap_bytes)
+		return NULL;
+	return "few objects of the type: what the interpreter and C modules keep in their "
+	       "state and caches";
+}
+
+static int cmp_held(const void *a, const void *b)
+{
+	const struct pha_held_group *x = a, *y = b;
+	if (x->objects != y->objects)
+		return x->objects > y->objects ? -1 : 1;
+	return strcmp(x->type, y->type);
+}
+
+/* The groups of objects held from outside Python (static objects left
+ * out), each with what it retains: its members the super-root dominates
+ * directly (a member dominated by another is counted there). Leak-like
+ * groups become the unexplained-reference suspects (c->ux[0..nux), by
+ * excess, at most UNEXPLAINED_MAX); the others the held-by-C table (by
+ * objects, at most HELD_MAX rows; the totals count every row). */
+static struct pha_error *unexplained_groups(struct ctx *c)
 {
 	const struct pha_heap *h = c->h;
+	struct pha_why *w = &c->r->why;
 	uint32_t n = h->n;
-	size_t nux = 0;
-	for (size_t i = 0; i < c->r->ntypes; i++) {
-		if (c->ux[i].objects) {
-			c->ux[i].group = (uint32_t)i;
-			c->ux[nux++] = c->ux[i];
-		}
-	}
-	qsort(c->ux, nux, sizeof(*c->ux), cmp_unexp);
-	if (nux > UNEXPLAINED_MAX)
-		nux = UNEXPLAINED_MAX;
-	c->nux = nux;
 	for (uint32_t v = 0; v < n; v++) {
 		if (!c->is_ext[v] || c->is_iroot[v] || static_object(h, v) || c->tree.idom[v] != n)
 			continue;
-		uint32_t gv = c->group_of[h->type[v]];
-		for (size_t i = 0; i < nux; i++) {
-			if (c->ux[i].group == gv) {
-				c->ux[i].retained += c->retained[v];
-				break;
-			}
-		}
+		c->ux[c->group_of[h->type[v]]].retained += c->retained[v];
 	}
+	size_t nux = 0, nheld = 0;
+	for (size_t i = 0; i < c->r->ntypes; i++)
+		nheld += c->ux[i].objects != 0;
+	w->held_by_c = calloc(nheld ? nheld : 1, sizeof(*w->held_by_c));
+	if (!w->held_by_c)
+		return &pha_enomem;
+	for (size_t i = 0; i < c->r->ntypes; i++) {
+		struct unexp u = c->ux[i];
+		if (!u.objects)
+			continue;
+		u.group = (uint32_t)i;
+		const char *why = held_reason(c, &u);
+		if (!why) {
+			c->ux[nux++] = u;
+			continue;
+		}
+		w->held_by_c[w->nheld_by_c++] = (struct pha_held_group){
+			.type = c->r->types[i].name, .reason = why, .objects = u.objects,
+			.excess_refs = u.excess, .bytes = u.bytes, .retained_bytes = u.retained,
+			.example = h->addr[u.example]};
+		w->held_by_c_objects += u.objects;
+		w->held_by_c_bytes += u.bytes;
+	}
+	qsort(c->ux, nux, sizeof(*c->ux), cmp_unexp);
+	c->nux = nux > UNEXPLAINED_MAX ? UNEXPLAINED_MAX : nux;
+	qsort(w->held_by_c, w->nheld_by_c, sizeof(*w->held_by_c), cmp_held);
+	if (w->nheld_by_c > HELD_MAX)
+		w->nheld_by_c = HELD_MAX;
+	return NULL;
 }
 
 /* Objects in v's dominator subtree, v included (stk: room for every
@@ -940,7 +1007,8 @@ struct pha_error *pha_why_build(struct pha_source *src, const struct pha_heap *h
 		goto out;
 	if ((err = top_retainers(&c)))
 		goto out;
-	unexplained_groups(&c);
+	if ((err = unexplained_groups(&c)))
+		goto out;
 	if ((err = find_suspects(&c)))
 		goto out;
 	if ((err = locals_build(&c)))
@@ -963,6 +1031,7 @@ void pha_why_deinit(struct pha_report *r)
 		free(w->suspects[i].sentence);
 	}
 	free(w->suspects);
+	free(w->held_by_c);
 	if (w->locals) {
 		for (size_t t = 0; t < r->nthreads; t++) {
 			if (!w->locals[t])
