@@ -818,27 +818,96 @@ static uint64_t subtree_objects(const struct ctx *c, uint32_t v, uint32_t *stk)
 	return objects;
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* keys[0..n): sorted; is x among them? */
+static bool among(const uint32_t *keys, size_t n, uint32_t x)
+{
+	return n && bsearch(&x, keys, n, sizeof(*keys), cmp_u32) != NULL;
+}
+
+/* The objects v refers to only through references tp_traverse does not
+ * visit: a dict's str keys (3.8 - 3.10 skip exact str keys, 3.11+ str-key
+ * tables visit only the values), a module's name. Sorted, in keys_ret (a
+ * malloc'd array, NULL when there are none or on ENOMEM). */
+static size_t untraversed_only(const struct ctx *c, uint32_t v, uint32_t **keys_ret)
+{
+	const struct pha_heap *h = c->h;
+	*keys_ret = NULL;
+	uint32_t b = h->first[v], e = h->first[v + 1];
+	size_t n = 0;
+	for (uint32_t k = b; k < e; k++)
+		n += !(h->eflags[k] & (PHA_EDGE_TRAVERSED | PHA_EDGE_WEAK));
+	if (!n)
+		return 0;
+	uint32_t *keys = malloc(n * sizeof(*keys)), *trav = malloc((e - b) * sizeof(*trav));
+	if (!keys || !trav) {
+		free(keys);
+		free(trav);
+		return 0;
+	}
+	size_t nk = 0, nt = 0;
+	for (uint32_t k = b; k < e; k++) {
+		if (h->eflags[k] & PHA_EDGE_WEAK)
+			continue;
+		if (h->eflags[k] & PHA_EDGE_TRAVERSED)
+			trav[nt++] = h->dst[k];
+		else
+			keys[nk++] = h->dst[k];
+	}
+	qsort(trav, nt, sizeof(*trav), cmp_u32);
+	size_t o = 0;
+	for (size_t i = 0; i < nk; i++) {
+		if (!among(trav, nt, keys[i]))
+			keys[o++] = keys[i];
+	}
+	free(trav);
+	qsort(keys, o, sizeof(*keys), cmp_u32);
+	*keys_ret = keys;
+	return o;
+}
+
 /* What v holds: the report type of its direct dominator-tree children
  * that retains most (ties: by name), with their count and retained bytes.
- * hb, hc: per report type, zero on entry and on return. */
+ * A dict is described by its values: children v refers to only through
+ * references tp_traverse skips (its str keys) are left out, unless
+ * nothing else is left. hb, hc: per report type, zero on entry and on
+ * return. */
 static void commonest_child_type(const struct ctx *c, uint32_t v, uint64_t *hb, uint64_t *hc,
 				 struct pha_suspect *s)
 {
 	const struct pha_report *r = c->r;
 	const uint32_t *type = c->h->type;
 	uint32_t best = UINT32_MAX;
+	uint32_t *keys;
+	size_t nkeys = untraversed_only(c, v, &keys);
+	size_t kept = 0;
+	for (uint32_t e = c->cfirst[v]; e < c->cfirst[v + 1]; e++)
+		kept += !among(keys, nkeys, c->cchild[e]);
+	if (!kept)
+		nkeys = 0;
 	for (uint32_t e = c->cfirst[v]; e < c->cfirst[v + 1]; e++) {
 		uint32_t ch = c->cchild[e];
+		if (nkeys && among(keys, nkeys, ch))
+			continue;
 		uint32_t gv = c->group_of[type[ch]];
 		hc[gv]++;
 		hb[gv] += c->retained[ch];
 	}
 	for (uint32_t e = c->cfirst[v]; e < c->cfirst[v + 1]; e++) {
-		uint32_t gv = c->group_of[type[c->cchild[e]]];
+		uint32_t ch = c->cchild[e];
+		if (nkeys && among(keys, nkeys, ch))
+			continue;
+		uint32_t gv = c->group_of[type[ch]];
 		if (best == UINT32_MAX || hb[gv] > hb[best] ||
 		    (hb[gv] == hb[best] && strcmp(r->types[gv].name, r->types[best].name) < 0))
 			best = gv;
 	}
+	free(keys);
 	if (best != UINT32_MAX) {
 		s->holds_type = r->types[best].name;
 		s->holds_count = hc[best];
