@@ -17,7 +17,9 @@
  *      (dominators_of_roots, retained_sizes, dominator_children,
  *      walk_type_retained, list_retained_types);
  *   4. top retainers, suspects, paths, locals (select_top, top_retainers,
- *      unexplained_groups, find_suspects, locals_build).
+ *      unexplained_groups, find_suspects, locals_build); the groups of
+ *      step 2 that do not look like a leak (LEAK_MIN_OBJECTS) are the
+ *      held-by-C table, not suspects.
  * Nothing here recurses.
  */
 #include "report.h"
