@@ -102,4 +102,19 @@ struct pha_error *pha_gc_unreachable(const struct pha_graph *g, const uint8_t *o
 				     const uint64_t *refcnt, uint8_t *unreachable_ret,
 				     uint64_t *negative_ret);
 
+/* What that gc.collect() frees: the unreachable objects and every object
+ * only they keep alive (a str, an int, an untracked dict... referenced
+ * from garbage only), cascades included (a GC object that only a non-GC
+ * object of the garbage holds is alive for the collector's arithmetic,
+ * but freed when that holder goes). An object is freed iff no alive
+ * object reaches it over strong (not PHA_EDGE_WEAK) edges, traversed or
+ * not, where the alive seeds are the objects whose refcount exceeds the
+ * strong references found to them from any object (held by C code, a
+ * frame, an interpreter root), immortal objects and the permanent
+ * generation. freed_ret[v] gets 1 for freed objects, 0 otherwise;
+ * unreachable objects are always freed. */
+struct pha_error *pha_gc_freed(const struct pha_graph *g, const uint8_t *oflags,
+			       const uint64_t *refcnt, const uint8_t *unreachable,
+			       uint8_t *freed_ret);
+
 #endif

@@ -194,16 +194,33 @@ static struct pha_error *find_unreachable(struct pha_source *src, const struct p
 	return NULL;
 }
 
+/* What gc.collect() frees (reach.c): the unreachable set and what only
+ * it keeps alive; the per-object marks are scratch. */
+static struct pha_error *count_freed(const struct pha_heap *h, struct pha_report *r)
+{
+	struct pha_graph g = pha_heap_graph(h);
+	uint8_t *freed = calloc(h->n ? h->n : 1, 1);
+	if (!freed)
+		return &pha_enomem;
+	struct pha_error *err = pha_gc_freed(&g, h->flags, h->refcnt, r->unreachable, freed);
+	for (uint32_t v = 0; !err && v < h->n; v++) {
+		if (freed[v]) {
+			r->summary.unreachable_freed_objects++;
+			r->summary.unreachable_bytes += h->size[v];
+		}
+	}
+	free(freed);
+	return err;
+}
+
 /* The summary's counts that come straight from the heap (cycles are
  * counted by group_components). */
 static void count_summary(const struct pha_heap *h, struct pha_report *r)
 {
 	for (uint32_t v = 0; v < h->n; v++) {
 		r->summary.bytes += h->size[v];
-		if (r->unreachable[v]) {
+		if (r->unreachable[v])
 			r->summary.unreachable_objects++;
-			r->summary.unreachable_bytes += h->size[v];
-		}
 	}
 	r->summary.objects = h->n;
 	r->summary.gc_objects = h->gc_listed;
@@ -515,6 +532,8 @@ struct pha_error *pha_report_build(struct pha_source *src, const struct pha_heap
 	if ((err = find_unreachable(src, h, r)))
 		goto out;
 	count_summary(h, r);
+	if ((err = count_freed(h, r)))
+		goto out;
 	if ((err = group_types(h, r, group_of)))
 		goto out;
 	count_types(h, group_of, r);

@@ -69,8 +69,10 @@ static void summary(void *ctx, const struct pha_report *r)
 			    ", references: %" PRIu64 "\n",
 		       r->summary.objects, b1, r->summary.gc_objects, r->summary.edges);
 	human(b2, sizeof(b2), r->summary.unreachable_bytes);
-	pha_out_printf(out, "Unreachable (gc.collect() would free): %" PRIu64 " objects, %s\n",
-		       r->summary.unreachable_objects, b2);
+	pha_out_printf(out, "Unreachable (gc.collect() would find): %" PRIu64 " GC objects; "
+			    "it would free them and what only they keep alive: %" PRIu64
+			    " objects, %s\n",
+		       r->summary.unreachable_objects, r->summary.unreachable_freed_objects, b2);
 	human(b1, sizeof(b1), r->summary.user_cycle_bytes);
 	human(b2, sizeof(b2), r->summary.cycle_bytes - r->summary.user_cycle_bytes);
 	pha_out_printf(out, "Reference cycles: %" PRIu64 " (%" PRIu64 " objects, %s), "
@@ -136,6 +138,22 @@ static void suspects(const struct text *x, const struct pha_why *w)
 		pha_out_puts(x->out, "  (none above the summary's thresholds; see the report)\n");
 }
 
+/* The plain table of what C code holds on purpose (not suspects). */
+static void held_by_c(const struct text *x, const struct pha_why *w)
+{
+	char b1[32];
+	human(b1, sizeof(b1), w->held_by_c_bytes);
+	pha_out_printf(x->out, "\nHeld by C code (the interpreter, C modules; not leak suspects): "
+			       "%" PRIu64 " objects, %s\n  %9s %12s  %s\n",
+		       w->held_by_c_objects, b1, "objects", "bytes", "type: why");
+	for (size_t i = 0; i < w->nheld_by_c && (int)i < x->top; i++) {
+		const struct pha_held_group *g = &w->held_by_c[i];
+		human(b1, sizeof(b1), g->bytes);
+		pha_out_printf(x->out, "  %9" PRIu64 " %12s  %s: %s\n", g->objects, b1, g->type,
+			       g->reason);
+	}
+}
+
 /* "via sys.modules['app'].__dict__ → …": the labels joined by " → "
  * (none before ".name" and "[key]"); an elided path gets "…" in front of
  * its 33rd element (why.c keeps the first PATH_MAX_ELEMS/2 = 32). */
@@ -191,6 +209,8 @@ static void why(void *ctx, const struct pha_report *r)
 		       w->heap_objects, b1, w->unrooted_objects, b2);
 	if (w->nsuspects)
 		suspects(x, w);
+	if (w->nheld_by_c)
+		held_by_c(x, w);
 	if (w->ntop)
 		top_retainers(x, w);
 	if (w->ntypes)

@@ -45,6 +45,21 @@ enum { OWNED_BY_THREAD = 0, OWNED_BY_GENERATOR = 1, OWNED_BY_FRAME_OBJECT = 2 };
 #define MAX_CONSERVATIVE_SCAN 65536
 #define MAX_CONTAINER (1ULL << 32)
 
+/* functools' C LRU cache (Modules/_functoolsmodule.c; the same layout in
+ * 3.8 - 3.15, a static type in 3.8 - 3.9, a heap type since): a link is
+ * lru_list_elem {PyObject_HEAD; prev, next (borrowed); hash; key, result
+ * (owned)}, the cache dict maps keys to links; lru_cache_object starts with
+ * the list's root link, then wrapper, typed, cache (the dict), hits,
+ * func. lru_cache_tp_traverse visits every link's key and result, but the
+ * link type has no traverse: the references are reported from the link
+ * (strong, not traversed) so that the results are explained. */
+#define LRU_ELEM_TYPE "functools._lru_list_elem"
+#define LRU_WRAPPER_TYPE "functools._lru_cache_wrapper"
+#define LRU_ELEM_KEY 40
+#define LRU_ELEM_RESULT 48
+#define LRU_CACHE 72
+#define LRU_FUNC 88
+
 /* What the walker knows how to walk: the kind of a type's first non-heap
  * base (objects.c maps static types to kinds by tp_name). */
 enum kind {

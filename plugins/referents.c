@@ -25,19 +25,22 @@
  *            stackref() in cpython_int.h); tuples gained ob_hash
  *            (tuple_ob_item); functions gained __annotate__;
  *            f_overwritten_fast_locals.
+ * All: functools' LRU cache links (LRU_ELEM_TYPE) by type name.
  */
 #include "cpython_int.h"
 
-/* Words in [start, end) of the object at a (at most MAX_CONSERVATIVE_SCAN
- * bytes) that point at plausible objects, reported as traversed. */
-static void conservative_refs(struct pha_py *py, uint64_t a, uint64_t start, uint64_t end,
-			      const struct tinfo *ti, pha_ref_fn *cb, void *arg)
+#include <string.h>
+
+/* Words in [start, end) of the memory at a (at most MAX_CONSERVATIVE_SCAN
+ * bytes) that point at plausible objects, reported with flags; the word at
+ * offset skip (a borrowed pointer; -1: none) is left out. */
+static void scan_words(struct pha_py *py, uint64_t a, uint64_t start, uint64_t end, int64_t skip,
+		       unsigned flags, pha_ref_fn *cb, void *arg)
 {
 	if (end > start + MAX_CONSERVATIVE_SCAN)
 		end = start + MAX_CONSERVATIVE_SCAN;
 	for (uint64_t off = start; off + 8 <= end; off += 8) {
-		/* The weakref list head is a borrowed pointer. */
-		if ((int64_t)off == ti->weaklistoffset)
+		if ((int64_t)off == skip)
 			continue;
 		uint64_t v;
 		if (!rd64(py, a + off, &v))
@@ -49,8 +52,34 @@ static void conservative_refs(struct pha_py *py, uint64_t a, uint64_t start, uin
 		if (!rd(py, v, hdr, sizeof(hdr)) || (int32_t)(uint32_t)hdr[0] == 0 ||
 		    (!py->o->immortal && (int64_t)hdr[0] <= 0) || !cpy_type_of(py, hdr[1]))
 			continue;
-		cb(arg, v, PHA_REF_TRAVERSED);
+		cb(arg, v, flags);
 	}
+}
+
+/* The words of an object of unknown layout, reported as traversed; its
+ * weakref list head is a borrowed pointer. */
+static void conservative_refs(struct pha_py *py, uint64_t a, uint64_t start, uint64_t end,
+			      const struct tinfo *ti, pha_ref_fn *cb, void *arg)
+{
+	scan_words(py, a, start, end, ti->weaklistoffset, PHA_REF_TRAVERSED, cb, arg);
+}
+
+/* A module's state (PEP 3121/489: md_state, m_size bytes of its
+ * PyModuleDef; PyModuleObject {HEAD, md_dict, md_def, md_state, ...} and
+ * PyModuleDef {m_base (40 bytes), m_name, m_doc, m_size, ...} in 3.8 -
+ * 3.15): what the module's C code holds (its heap types, exceptions,
+ * caches). m_traverse visits it, but which words it visits is the
+ * module's own code: reported as strong references, not traversed, so
+ * they explain the refcounts without changing the collector's
+ * arithmetic. */
+static void module_state_refs(struct pha_py *py, uint64_t m, pha_ref_fn *cb, void *arg)
+{
+	uint64_t def = u64_or0(py, m + 24), state = u64_or0(py, m + 32);
+	if (!def || !state || (state & 7))
+		return;
+	int64_t size = i64_or0(py, def + 56);
+	if (size > 0)
+		scan_words(py, state, 0, (uint64_t)size, -1, 0, cb, arg);
 }
 
 /* _PyFrame_Traverse: frame object, locals dict, function, code, and the
@@ -397,6 +426,7 @@ static void member_refs(struct pha_py *py, uint64_t a, const struct tinfo *ti, p
 	case K_MODULE:
 		ref_at(py, cb, arg, a + 16, T);	/* md_dict */
 		ref_at(py, cb, arg, a + o->mod_name, 0);	/* md_name */
+		module_state_refs(py, a, cb, arg);
 		break;
 	case K_WEAKREF:
 		ref_at(py, cb, arg, a + 16, PHA_REF_WEAK);	/* wr_object */
@@ -468,6 +498,15 @@ struct pha_error *pha_cpython_for_each_ref(struct pha_py *py, uint64_t a,
 		return NULL;
 	if (ti->flags & TPF_HEAPTYPE)
 		instance_refs(py, a, ti, info->type, cb, arg);
+
+	/* A link of functools' LRU cache (see LRU_ELEM_TYPE): its key and
+	 * result, strong, not traversed. */
+	if ((ti->kind == K_OTHER || ti->kind == K_OBJECT) &&
+	    !strcmp(pha_cpython_type_name(py, info->type), LRU_ELEM_TYPE)) {
+		ref_at(py, cb, arg, a + LRU_ELEM_KEY, 0);
+		ref_at(py, cb, arg, a + LRU_ELEM_RESULT, 0);
+		return NULL;
+	}
 
 	/* Every kind is listed (no default), so that -Wswitch names a new
 	 * kind nobody walks. */
