@@ -51,6 +51,7 @@ void pha_source_deinit(struct pha_source *s)
 	for (size_t i = 0; i < s->nwarnings; i++)
 		free(s->warnings[i]);
 	free(s->warnings);
+	pha_warnings_deinit(&s->warn_kinds);
 	for (size_t i = 0; i < s->nnames; i++)
 		free(s->names[i]);
 	free(s->names);
@@ -73,22 +74,10 @@ bool pha_strv_push(char ***v, size_t *n, char *s)
 
 void pha_source_warn(struct pha_source *s, const char *fmt, ...)
 {
-	char *msg;
 	va_list ap;
 	va_start(ap, fmt);
-	int rc = vasprintf(&msg, fmt, ap);
+	pha_warnings_vadd(&s->warn_kinds, &s->warnings, &s->nwarnings, s->verbose, fmt, ap);
 	va_end(ap);
-	if (rc < 0)
-		return;
-	/* The same degradation reported twice is one warning. */
-	for (size_t i = 0; i < s->nwarnings; i++) {
-		if (!strcmp(s->warnings[i], msg)) {
-			free(msg);
-			return;
-		}
-	}
-	if (pha_strv_push(&s->warnings, &s->nwarnings, msg) && s->verbose)
-		fprintf(stderr, "pyheap-analyze: warning: %s\n", msg);
 }
 
 struct thread_ctx {

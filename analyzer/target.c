@@ -8,25 +8,7 @@
 
 static void target_vwarn(struct pha_target *t, const char *fmt, va_list ap)
 {
-	char *msg;
-	if (vasprintf(&msg, fmt, ap) < 0)
-		return;
-	/* The same degradation reported twice is one warning. */
-	for (size_t i = 0; i < t->nwarnings; i++) {
-		if (!strcmp(t->warnings[i], msg)) {
-			free(msg);
-			return;
-		}
-	}
-	char **n = realloc(t->warnings, (t->nwarnings + 1) * sizeof(*n));
-	if (!n) {
-		free(msg);
-		return;
-	}
-	t->warnings = n;
-	t->warnings[t->nwarnings++] = msg;
-	if (t->verbose)
-		fprintf(stderr, "pyheap-analyze: warning: %s\n", msg);
+	pha_warnings_vadd(&t->warn_kinds, &t->warnings, &t->nwarnings, t->verbose, fmt, ap);
 }
 
 void pha_target_warn(struct pha_target *t, const char *fmt, ...)
@@ -60,6 +42,12 @@ static const void *svc_ptr(void *ctx, uint64_t addr, size_t len)
 {
 	struct pha_target *t = ctx;
 	return pha_memory_ptr(&t->mem, addr, len);
+}
+
+static uint64_t svc_extent(void *ctx, uint64_t addr)
+{
+	struct pha_target *t = ctx;
+	return pha_memory_extent(&t->mem, addr);
 }
 
 static uint64_t svc_symbol(void *ctx, const char *name)
@@ -389,7 +377,8 @@ struct pha_error *pha_target_open(const char *path, const struct pha_target_opti
 
 	t->svc = (struct pha_services){
 		.ctx = t, .read = svc_read, .ptr = svc_ptr, .symbol = svc_symbol,
-		.warn = svc_warn, .log = svc_log,
+		.warn = svc_warn, .log = svc_log, .extent = svc_extent,
+		.readable_bytes = pha_memory_readable_bytes(&t->mem),
 	};
 	if ((err = t->layout->open(t->layout, &t->svc, t->runtime, t->hexversion, &t->py))) {
 		/* On a truncated core the likeliest cause is the missing part. */
@@ -431,5 +420,6 @@ void pha_target_destroy(struct pha_target *t)
 	for (size_t i = 0; i < t->nwarnings; i++)
 		free(t->warnings[i]);
 	free(t->warnings);
+	pha_warnings_deinit(&t->warn_kinds);
 	free(t);
 }

@@ -44,6 +44,7 @@ enum { OWNED_BY_THREAD = 0, OWNED_BY_GENERATOR = 1, OWNED_BY_FRAME_OBJECT = 2 };
 #define MAX_INTERPS 256
 #define MAX_CONSERVATIVE_SCAN 65536
 #define MAX_CONTAINER (1ULL << 32)
+#define MAX_BASES 64u	/* tp_base chain */
 
 /* What the walker knows how to walk: the kind of a type's first non-heap
  * base (objects.c maps static types to kinds by tp_name). */
@@ -116,6 +117,41 @@ static inline bool rd(struct pha_py *py, uint64_t addr, void *buf, size_t len)
 static inline bool rd64(struct pha_py *py, uint64_t addr, uint64_t *v)
 {
 	return rd(py, addr, v, 8);
+}
+
+/* Bytes readable from addr without a gap (UINT64_MAX from a host that
+ * cannot tell). A count or size read from the dumped memory is bounded by
+ * this: an object cannot hold more than the memory after its start. */
+static inline uint64_t mem_extent(struct pha_py *py, uint64_t addr)
+{
+	return py->svc.extent ? py->svc.extent(py->svc.ctx, addr) : UINT64_MAX;
+}
+
+/* The most objects of min_size bytes the process's memory can hold: the
+ * bound of every walk of a list or chain whose elements occupy memory. */
+static inline uint64_t mem_max_objects(struct pha_py *py, uint64_t min_size)
+{
+	uint64_t n = py->svc.readable_bytes ? py->svc.readable_bytes / min_size : UINT64_MAX;
+	return n ? n : 1;
+}
+
+/* Brent's cycle detection over a walk of a linked structure: call
+ * cycle_step with each node in walk order; true when the node was seen
+ * before (a cycle that does not pass the walk's end). Nodes of a cycle are
+ * visited at most about twice more before it is detected. */
+struct cycle_check {
+	uint64_t saved, power, steps;
+};
+
+static inline bool cycle_step(struct cycle_check *c, uint64_t node)
+{
+	if (c->steps && node == c->saved)
+		return true;
+	if (++c->steps >= c->power) {
+		c->saved = node;
+		c->power = c->power ? c->power * 2 : 2;
+	}
+	return false;
 }
 
 static inline uint64_t u64_or0(struct pha_py *py, uint64_t addr)

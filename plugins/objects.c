@@ -232,8 +232,8 @@ static uint64_t walk_class_bases(struct pha_py *py, struct tinfo *ti, bool *spec
 				 enum kind *spec_kind_ret)
 {
 	uint64_t b = ti->addr;
-	int depth = 0;
-	while (b && depth++ < 64) {
+	unsigned depth = 0;
+	while (b && depth++ < MAX_BASES) {
 		uint64_t bflags = u64_or0(py, b + TP_FLAGS);
 		if (!(bflags & TPF_HEAPTYPE))
 			break;
@@ -301,12 +301,23 @@ static void static_type_info(struct pha_py *py, struct tinfo *ti)
 		/* Fields of exception subclasses (StopIteration.value,
 		 * OSError.filename, …) are T_OBJECT members; BaseException's
 		 * own fields are visited through fixed offsets. */
+		/* A corrupted tp_base can make the chain a cycle (a type its
+		 * own base): stop there, and at MAX_BASES (CPython's deepest
+		 * exception hierarchies are about 6 types deep). */
+		struct cycle_check cc = {0};
+		unsigned depth = 0;
 		for (uint64_t b = t; b; b = u64_or0(py, b + TP_BASE)) {
+			if (cycle_step(&cc, b) || ++depth > MAX_BASES) {
+				py->svc.warn(py->svc.ctx, "type at 0x%llx: its tp_base chain loops "
+							  "or is deeper than %u types (corrupted "
+							  "type object): members past there are not "
+							  "followed",
+					     (unsigned long long)t, MAX_BASES);
+				break;
+			}
 			uint64_t members = u64_or0(py, b + TP_MEMBERS);
 			if (members)
 				collect_members(py, members, 4096, false, &ti->extra, &ti->nextra);
-			if (u64_or0(py, b + TP_BASE) == 0)
-				break;
 		}
 	}
 }
