@@ -40,6 +40,7 @@ enum { OWNED_BY_THREAD = 0, OWNED_BY_GENERATOR = 1, OWNED_BY_FRAME_OBJECT = 2 };
 /* Bounds against corrupted memory: a walk longer than these is not a heap. */
 #define MAX_LIST_WALK (1u << 28)
 #define MAX_FRAMES 100000
+#define MAX_FRAMES_TOTAL 1000000	/* all threads of one pass */
 #define MAX_THREADS 100000
 #define MAX_INTERPS 256
 #define MAX_CONSERVATIVE_SCAN 65536
@@ -109,6 +110,17 @@ enum { DICT_KEYS_GENERAL = 0, DICT_KEYS_UNICODE = 1, DICT_KEYS_SPLIT = 2 };
 
 /* ---- memory helpers ---- */
 
+struct chain_walk;
+/* One aggregated warning when a walk of a chain stopped early (frames.c). */
+void cpy_chain_warn(struct pha_py *py, const struct chain_walk *w, const char *what,
+		    uint64_t start);
+/* The walk of one pass over the threads of an interpreter, and the walk of
+ * one thread's frames within the pass's budget (frames.c). */
+struct chain_walk cpy_threads_walk(struct pha_py *py);
+struct chain_walk cpy_frames_walk(uint64_t *budget);
+void cpy_frames_done(struct pha_py *py, uint64_t *budget, const struct chain_walk *w,
+		     uint64_t ts);
+
 static inline bool rd(struct pha_py *py, uint64_t addr, void *buf, size_t len)
 {
 	return py->svc.read(py->svc.ctx, addr, buf, len);
@@ -152,6 +164,37 @@ static inline bool cycle_step(struct cycle_check *c, uint64_t node)
 		c->power = c->power ? c->power * 2 : 2;
 	}
 	return false;
+}
+
+/* A bounded walk of a chain (threads, frames, exception items): stops at
+ * a cycle and after limit nodes; stopped says so. A pass over all threads
+ * also shares one frame budget (MAX_FRAMES_TOTAL), so that corrupted
+ * links cannot make threads x frames steps. */
+struct chain_walk {
+	struct cycle_check cc;
+	uint64_t steps, limit;
+	bool looped, truncated;
+};
+
+static inline struct chain_walk chain_walk_init(uint64_t limit)
+{
+	return (struct chain_walk){.limit = limit};
+}
+
+static inline bool chain_step(struct chain_walk *w, uint64_t node)
+{
+	if (!node)
+		return false;
+	if (w->steps >= w->limit) {
+		w->truncated = true;
+		return false;
+	}
+	if (cycle_step(&w->cc, node)) {
+		w->looped = true;
+		return false;
+	}
+	w->steps++;
+	return true;
 }
 
 static inline uint64_t u64_or0(struct pha_py *py, uint64_t addr)

@@ -20,6 +20,11 @@ Cases (named after the bug they pin down):
                       node: the walk cycled 2^28 steps a generation;
   type_base_cycle     an exception type's tp_base is itself: static_type_info
                       looped forever;
+  thread_list_cycle   a thread state is its own successor: 100,000 phantom
+                      threads (an 11.7 MB report);
+  frame_chain_cycle   a thread's innermost frame is its own caller;
+  thread_and_frame_cycle  both: threads x frames steps (> 60 s) before the
+                      cycle detection and the frame budget of one pass;
 """
 
 import argparse
@@ -159,6 +164,57 @@ class Runner:
         core = self.patched(label, base, patch)
         self.expect_warning(name, core, r"tp_base chain loops", max_lines=1)
 
+    THREAD_RE = re.compile(r"thread state (0x[0-9a-f]+): next link at (0x[0-9a-f]+), "
+                           r"innermost frame (0x[0-9a-f]+), its back link at (0x[0-9a-f]+)")
+
+    def thread_links(self, core):
+        """[(tstate, next link, frame, frame back link)] from -vv."""
+        r = self.tool(["-vv", "-q", "-o", os.path.join(self.work, "vv.json"), "--format", "json",
+                       core])
+        found = [tuple(int(x, 16) for x in m.groups())
+                 for m in self.THREAD_RE.finditer(r.stderr_text())]
+        if not found:
+            raise Skip("-vv names no thread state")
+        return found
+
+    def thread_list_cycle(self, name, label, base):
+        links = self.thread_links(base[0])
+
+        def patch(img, objs):
+            ts, nxt, _f, _back = links[0]
+            img.write64(nxt, ts)            # the first thread is its own successor
+        core = self.patched(label, base, patch)
+        rep = self.expect_warning(name + "/warning", core, r"thread list .* loops back",
+                                  max_lines=1)
+        if rep is not None:
+            self.rep.check(name + "/threads", [] if len(rep["threads"]) <= len(links) else
+                           ["%d threads reported, the core has %d" %
+                            (len(rep["threads"]), len(links))])
+
+    def frame_chain_cycle(self, name, label, base):
+        links = [x for x in self.thread_links(base[0]) if x[2]]
+        if not links:
+            raise Skip("no thread with a frame")
+
+        def patch(img, objs):
+            _ts, _nxt, f, back = links[0]
+            img.write64(back, f)            # the innermost frame is its own caller
+        core = self.patched(label, base, patch)
+        self.expect_warning(name, core, r"frame chain of thread state .* loops back",
+                            max_lines=1)
+
+    def thread_and_frame_cycle(self, name, label, base):
+        links = [x for x in self.thread_links(base[0]) if x[2]]
+        if not links:
+            raise Skip("no thread with a frame")
+
+        def patch(img, objs):
+            ts, nxt, f, back = links[0]
+            img.write64(nxt, ts)
+            img.write64(back, f)
+        core = self.patched(label, base, patch)
+        self.expect_warning(name, core, r"loops back", max_lines=2)
+
     def run(self, label, python):
         try:
             base = self.base(label, python)
@@ -169,7 +225,8 @@ class Runner:
             self.case(label, name, lambda full, lab, n=name: getattr(self, n)(full, lab, base))
 
 
-CASES = ("gc_list_cycle", "type_base_cycle")
+CASES = ("gc_list_cycle", "type_base_cycle", "thread_list_cycle", "frame_chain_cycle",
+         "thread_and_frame_cycle")
 
 
 def main(argv=None):
