@@ -497,7 +497,8 @@ static uint64_t object_size(struct pha_py *py, uint64_t a, const struct tinfo *t
 {
 	const struct pha_py_offsets *o = py->o;
 	int64_t obsize = ti->itemsize ? i64_or0(py, a + 16) : 0;
-	uint64_t absize = (uint64_t)(obsize < 0 ? -obsize : obsize);
+	/* Negated in unsigned arithmetic: -INT64_MIN overflows. */
+	uint64_t absize = obsize < 0 ? 0 - (uint64_t)obsize : (uint64_t)obsize;
 	if (absize > MAX_CONTAINER)
 		absize = 0;	/* not a size: a misidentified type */
 	uint64_t size = ti->basicsize + absize * ti->itemsize;

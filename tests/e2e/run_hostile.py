@@ -25,6 +25,11 @@ Cases (named after the bug they pin down):
   frame_chain_cycle   a thread's innermost frame is its own caller;
   thread_and_frame_cycle  both: threads x frames steps (> 60 s) before the
                       cycle detection and the frame budget of one pass;
+  int64_min_size      ob_size (3.12+: lv_tag) of tuples and int locals set to
+                      INT64_MIN: object_size and int_preview negated it (UB;
+                      caught when --bin is the ASan+UBSan build);
+  waste_no_binaries   no binary found (--sysroot to an empty directory):
+                      waste.c called qsort(NULL, 0) (UB, ASan+UBSan build);
 """
 
 import argparse
@@ -215,6 +220,39 @@ class Runner:
         core = self.patched(label, base, patch)
         self.expect_warning(name, core, r"loops back", max_lines=2)
 
+    def int64_min_size(self, name, label, base):
+        r, rep, _ = self.analyse(base[0])
+        ints = [l["address"] for t in (rep or {}).get("threads", []) for fr in t["frames"]
+                for l in fr.get("locals") or [] if l.get("type") == "int" and l.get("address")]
+
+        def patch(img, objs):
+            tuples = [a for a, o in sorted(objs.items()) if o[0] == "tuple" and o[1] > 64]
+            if not tuples and not ints:
+                raise Skip("no tuple and no int local")
+            for a in tuples[:3] + ints[:3]:
+                img.write64(a + 16, 1 << 63)     # ob_size (lv_tag 3.12+) = INT64_MIN
+        core = self.patched(label, base, patch)
+        r, rep, secs = self.analyse(core)
+        problems = []
+        if r.returncode != 0 or H.sanitizer_trouble(r.stderr_text()):
+            problems.append("%s: %s" % (r.describe(), r.stderr_text().strip()[-400:]))
+        self.rep.check(name, problems, "%.1f s" % secs)
+
+    def waste_no_binaries(self, name, label, base):
+        """--sysroot to an empty directory: no binary is found; 3.13+
+        still analyse (from _Py_DebugOffsets) and waste.c used to sort
+        NULL arrays."""
+        empty = os.path.join(self.work, "empty-sysroot")
+        os.makedirs(empty, exist_ok=True)
+        r, rep, secs = self.analyse(base[0], ["--sysroot", empty])
+        problems = []
+        if H.sanitizer_trouble(r.stderr_text()) or r.signalled:
+            problems.append("%s: %s" % (r.describe(), r.stderr_text().strip()[-400:]))
+        elif r.returncode not in (0, 3):
+            problems.append("%s (want 0, or 3 for versions that need the binary)" %
+                            r.describe())
+        self.rep.check(name, problems, r.describe())
+
     def run(self, label, python):
         try:
             base = self.base(label, python)
@@ -226,7 +264,7 @@ class Runner:
 
 
 CASES = ("gc_list_cycle", "type_base_cycle", "thread_list_cycle", "frame_chain_cycle",
-         "thread_and_frame_cycle")
+         "thread_and_frame_cycle", "int64_min_size", "waste_no_binaries")
 
 
 def main(argv=None):
