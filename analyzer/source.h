@@ -103,4 +103,16 @@ struct pha_error *pha_source_from_target(struct pha_target *t, struct pha_source
  * freed). */
 bool pha_strv_push(char ***v, size_t *n, char *s);
 
+struct pha_memory;
+/* The size of NT_PRPSINFO's pr_psargs with its NUL (struct pha_core.psargs). */
+#define PHA_PSARGS_SIZE 81
+/* The whole command line from the process's initial stack: psargs (the
+ * kernel's first 80 bytes of it) gives argv[0]; the stack segment holding
+ * execfn (AT_EXECFN) is searched for that string and for the argv array
+ * pointing at it (argc before, NULL after). Linear in the segment's size
+ * whatever it holds (at most 64 places of the string are tried). On
+ * success *argv_ret and *argc_ret get a malloc'd array of malloc'd strings. */
+bool pha_argv_from_stack(const struct pha_memory *mem, uint64_t execfn, const char *psargs,
+			 char ***argv_ret, size_t *argc_ret);
+
 #endif

@@ -18,6 +18,9 @@
 #    tests/e2e/run_labels.py --bin BIN (labelled roots, frame locals, edge
 #    labels and previews of the layout, through --dump-why);
 #    tests/e2e/run_why.py --bin BIN (report/2: retained sizes, paths, suspects);
+# 5b. tests/fuzz/run.sh --smoke: every libFuzzer target of tests/fuzz for
+#    PYHEAP_FUZZ_SECONDS (default 5) seconds under ASan+UBSan, built with
+#    clang into build-fuzz/ ("SKIP fuzz: ..." without clang or libFuzzer);
 # 6. with --asan-*: the unit tests in DIR2, bad_input.py and run_e2e.py --quick
 #    with the ASan+UBSan binary; their case names get the prefix "asan/";
 # 7. the matrix rule: how many distinct minor versions (3.X) passed their
@@ -25,7 +28,7 @@
 #    PYHEAP_MIN_MINORS (default 6) is a FAIL line; locally it is a warning
 #    unless PYHEAP_MIN_MINORS is set (0 turns the rule off).
 #
-# Environment: PYHEAP_CACHE_DIR (provisioning cache, default
+# Environment: PYHEAP_FUZZ_SECONDS (fuzz smoke, per target), PYHEAP_CACHE_DIR (provisioning cache, default
 # ${XDG_CACHE_HOME:-~/.cache}/pyheap-analyze), PYHEAP_PROVISION=0 (do not run
 # tests/provision.sh; use its last manifest), PYHEAP_PROVISION_OFFLINE=1 (no
 # network: only what is cached), PYHEAP_MIN_MINORS, CI.
@@ -195,6 +198,17 @@ run_py "" snapshot tests/e2e/run_snapshot.py --bin "$BIN"
 echo "# labels: roots, locals, edge labels, previews ($BIN)"
 run_py "" labels tests/e2e/run_labels.py --bin "$BIN"
 # --- end of the labels block ---
+# --- fuzz smoke (issue 11): each libFuzzer target for a few seconds ----------
+echo "# fuzz smoke: libFuzzer targets under ASan+UBSan (tests/fuzz/run.sh)"
+before=$(wc -l <"$RESULTS")
+stream "" bash tests/fuzz/run.sh --smoke --seconds "${PYHEAP_FUZZ_SECONDS:-5}"
+rc=$?
+if [ "$rc" -ne 0 ] && ! tail -n +"$((before + 1))" "$RESULTS" | grep -q '^FAIL '; then
+	result "FAIL fuzz: tests/fuzz/run.sh exited with status $rc without a FAIL line"
+elif [ "$(wc -l <"$RESULTS")" -eq "$before" ]; then
+	result "FAIL fuzz: tests/fuzz/run.sh printed no result"
+fi
+# --- end fuzz smoke -------------------------------------------------------------
 # --- why is it alive (report/2), issue 4 -------------------------------------
 echo "# why is it alive: roots, retained sizes, paths, leak suspects ($BIN)"
 run_py "" why tests/e2e/run_why.py --bin "$BIN"
