@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../formats/output.h"
 #include "../plugins/pha_layout.h"
 #include "analyze.h"
 #include "error.h"
@@ -349,5 +350,8 @@ int main(int argc, char **argv)
 	 * first argument before any option is parsed, and gets its own option
 	 * table and entry point next to analyze.c. Until then every command
 	 * line is an analysis. */
+	/* A closed pipe or the file size limit is a write error (exit 4 with
+	 * a message), not a death by SIGPIPE or SIGXFSZ. */
+	pha_output_signals_init();
 	return analyze_command(argc, argv);
 }

@@ -30,10 +30,17 @@ Cases (named after the bug they pin down):
                       caught when --bin is the ASan+UBSan build);
   waste_no_binaries   no binary found (--sysroot to an empty directory):
                       waste.c called qsort(NULL, 0) (UB, ASan+UBSan build);
+  output_is_input     -o CORE CORE replaced the core with the report;
+                      --save-snapshot/--dump-why CORE truncated it (SIGBUS);
+                      a hard link is the same file: exit 2, core intact;
+  stdout_closed       the reader of -o - goes away: exit 4, not SIGPIPE;
+  file_size_limit     RLIMIT_FSIZE reached: exit 4, not SIGXFSZ, and no
+                      half-written report at the output path;
 """
 
 import argparse
 import fnmatch
+import hashlib
 import json
 import os
 import re
@@ -253,6 +260,76 @@ class Runner:
                             r.describe())
         self.rep.check(name, problems, r.describe())
 
+    def output_is_input(self, name, label, base):
+        """Every output option naming the input (the same path, or a hard
+        link to it) is refused with exit 2, and the core is left intact."""
+        core = os.path.join(self.work, "input.core")
+        shutil.copyfile(base[0], core)
+        link = os.path.join(self.work, "input-link.core")
+        if os.path.exists(link):
+            os.unlink(link)
+        os.link(core, link)
+        with open(core, "rb") as f:
+            before = hashlib.sha256(f.read()).hexdigest()
+        out = os.path.join(self.work, "o.json")
+        for sub, opt in (("o", ["-o", core]), ("o_link", ["-o", link]),
+                         ("save_snapshot", ["-o", out, "--save-snapshot", core]),
+                         ("dump_why", ["-o", out, "--dump-why", core]),
+                         ("dump_objects_link", ["-o", out, "--dump-objects", link])):
+            r = self.tool(["-q"] + opt + [core], timeout=CASE_SECONDS)
+            with open(core, "rb") as f:
+                after = hashlib.sha256(f.read()).hexdigest()
+            problems = []
+            if r.returncode != 2:
+                problems.append("%s, want exit 2" % r.describe())
+            if after != before:
+                problems.append("the core was modified")
+            self.rep.check("%s/%s" % (name, sub),
+                           problems, r.stderr_text().strip()[:120])
+            if after != before:
+                shutil.copyfile(base[0], core)
+
+    def stdout_closed(self, name, label, base):
+        """A report written to a pipe whose reader went away ends with exit
+        4 and a message, not with SIGPIPE."""
+        import subprocess
+        p = subprocess.Popen([self.binary, "-q", "-o", "-", "--format", "json", base[0]],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=self.work,
+                             env=H.tool_env(), preexec_fn=H._no_core_limit)
+        p.stdout.read(1)
+        p.stdout.close()
+        try:
+            err = p.stderr.read()
+            rc = p.wait(timeout=CASE_SECONDS)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+            self.rep.fail(name, "timed out")
+            return
+        self.rep.check(name, [] if rc == 4 else
+                       ["exit %d (negative: a signal), want 4; %s" % (rc, err[-200:])],
+                       err.decode("utf-8", "replace").strip()[:120])
+
+    def file_size_limit(self, name, label, base):
+        """Past RLIMIT_FSIZE: exit 4, no SIGXFSZ, and no half-written
+        report left at the output path."""
+        import resource
+        out = os.path.join(self.work, "fsize.json")
+        if os.path.exists(out):
+            os.unlink(out)
+
+        def limit():
+            H._no_core_limit()
+            resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+        r = H.run_process([self.binary, "-q", "-o", out, "--format", "json", base[0]],
+                          cwd=self.work, timeout=CASE_SECONDS, env=H.tool_env(), preexec=limit)
+        problems = []
+        if r.returncode != 4:
+            problems.append("%s, want exit 4" % r.describe())
+        if os.path.exists(out):
+            problems.append("a partial report was left at the output path")
+        self.rep.check(name, problems, r.stderr_text().strip()[:120])
+
     def run(self, label, python):
         try:
             base = self.base(label, python)
@@ -264,7 +341,8 @@ class Runner:
 
 
 CASES = ("gc_list_cycle", "type_base_cycle", "thread_list_cycle", "frame_chain_cycle",
-         "thread_and_frame_cycle", "int64_min_size", "waste_no_binaries")
+         "thread_and_frame_cycle", "int64_min_size", "waste_no_binaries", "output_is_input",
+         "stdout_closed", "file_size_limit")
 
 
 def main(argv=None):
