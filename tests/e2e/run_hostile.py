@@ -30,6 +30,8 @@ Cases (named after the bug they pin down):
                       caught when --bin is the ASan+UBSan build);
   waste_no_binaries   no binary found (--sysroot to an empty directory):
                       waste.c called qsort(NULL, 0) (UB, ASan+UBSan build);
+  dict_keys_huge      dk_size/dk_log2_size and dk_nentries of three big dicts
+                      near 2^40: every loop over their entries hung;
   output_is_input     -o CORE CORE replaced the core with the report;
                       --save-snapshot/--dump-why CORE truncated it (SIGBUS);
                       a hard link is the same file: exit 2, core intact;
@@ -330,6 +332,31 @@ class Runner:
             problems.append("a partial report was left at the output path")
         self.rep.check(name, problems, r.stderr_text().strip()[:120])
 
+    def dict_keys_huge(self, name, label, base):
+        minor = int(label.rsplit("3.", 1)[1].split(".")[0])
+
+        def patch(img, objs):
+            dicts = [a for a, o in sorted(objs.items()) if o[0] == "dict" and o[1] > 1000]
+            done = 0
+            for d in dicts:
+                keys = img.read64(d + 32)                   # ma_keys, every version
+                if not img.readable(keys, 40):
+                    continue
+                if minor <= 10:
+                    img.write64(keys + 8, 1 << 40)          # dk_size
+                    img.write64(keys + 32, (1 << 40) - 1)   # dk_nentries
+                else:
+                    b = img.read64(keys + 8) & ~0xffff       # dk_log2_size, dk_log2_index_bytes
+                    img.write64(keys + 8, b | 40 | (40 << 8))
+                    img.write64(keys + 24, (1 << 40) - 1)   # dk_nentries
+                done += 1
+                if done == 3:
+                    return
+            if not done:
+                raise Skip("no dict of more than 1000 bytes")
+        core = self.patched(label, base, patch)
+        self.expect_warning(name, core, r"dict keys at 0x[0-9a-f]+ claim", max_lines=1)
+
     def run(self, label, python):
         try:
             base = self.base(label, python)
@@ -342,7 +369,7 @@ class Runner:
 
 CASES = ("gc_list_cycle", "type_base_cycle", "thread_list_cycle", "frame_chain_cycle",
          "thread_and_frame_cycle", "int64_min_size", "waste_no_binaries", "output_is_input",
-         "stdout_closed", "file_size_limit")
+         "stdout_closed", "file_size_limit", "dict_keys_huge")
 
 
 def main(argv=None):
