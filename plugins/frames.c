@@ -53,8 +53,12 @@ uint64_t cpy_code_of_gen(struct pha_py *py, uint64_t g)
 uint64_t cpy_frame_slots(struct pha_py *py, uint64_t code)
 {
 	const struct pha_py_offsets *o = py->o;
-	if (o->co_framesize)
-		return (uint64_t)i32_or0(py, code + o->co_framesize) - o->if_localsplus / 8;
+	if (o->co_framesize) {
+		/* A corrupted (or zero) co_framesize smaller than the frame
+		 * header would underflow to 2^64 slots. */
+		int32_t fs = i32_or0(py, code + o->co_framesize);
+		return fs > (int32_t)(o->if_localsplus / 8) ? (uint64_t)fs - o->if_localsplus / 8 : 0;
+	}
 	return (uint64_t)i32_or0(py, code + o->co_nlocalsplus) +
 	       (uint64_t)i32_or0(py, code + o->co_stacksize);
 }

@@ -597,6 +597,20 @@ struct pha_error *pha_cpython_object_info(struct pha_py *py, uint64_t addr,
 					(unsigned long long)addr, (long long)hdr[0]);
 	}
 	info.size = object_size(py, addr, ti);
+	/* Sizes come from lengths in memory (list allocated, set mask,
+	 * bytearray alloc, deque length, frame slots): a corrupted one must
+	 * not make the heap 1.5e18 bytes. No object is larger than the
+	 * process's memory. */
+	if (py->svc.readable_bytes && info.size > py->svc.readable_bytes) {
+		py->svc.warn(py->svc.ctx, "object at 0x%llx (%s): its size read from memory, %llu "
+					  "bytes, is more than the process's %llu bytes of memory "
+					  "(corrupted length field): counted as %llu bytes",
+			     (unsigned long long)addr, pha_cpython_type_name(py, hdr[1]),
+			     (unsigned long long)info.size,
+			     (unsigned long long)py->svc.readable_bytes,
+			     (unsigned long long)ti->basicsize);
+		info.size = ti->basicsize;
+	}
 	*info_ret = info;
 	return NULL;
 }

@@ -32,6 +32,8 @@ Cases (named after the bug they pin down):
                       waste.c called qsort(NULL, 0) (UB, ASan+UBSan build);
   dict_keys_huge      dk_size/dk_log2_size and dk_nentries of three big dicts
                       near 2^40: every loop over their entries hung;
+  sizes_huge          list allocated, set mask, bytearray alloc near 2^60: the
+                      report said 1.5e18 bytes without a warning;
   output_is_input     -o CORE CORE replaced the core with the report;
                       --save-snapshot/--dump-why CORE truncated it (SIGBUS);
                       a hard link is the same file: exit 2, core intact;
@@ -357,6 +359,27 @@ class Runner:
         core = self.patched(label, base, patch)
         self.expect_warning(name, core, r"dict keys at 0x[0-9a-f]+ claim", max_lines=1)
 
+    def sizes_huge(self, name, label, base):
+        def patch(img, objs):
+            done = 0
+            for kind, off, value in (("list", 32, 1 << 60), ("set", 32, (1 << 58) - 1),
+                                     ("bytearray", 24, 1 << 61)):
+                for a, o in sorted(objs.items()):
+                    if o[0] == kind:
+                        img.write64(a + off, value)     # allocated / mask / alloc
+                        done += 1
+                        break
+            if not done:
+                raise Skip("no list, set or bytearray")
+        core = self.patched(label, base, patch)
+        rep = self.expect_warning(name + "/warning", core, r"its size read from memory",
+                                  max_lines=1)
+        if rep is not None:
+            limit = os.path.getsize(core) * 4
+            self.rep.check(name + "/bytes", [] if rep["summary"]["bytes"] < limit else
+                           ["summary.bytes %d, more than 4 x the core's size" %
+                            rep["summary"]["bytes"]])
+
     def run(self, label, python):
         try:
             base = self.base(label, python)
@@ -369,7 +392,8 @@ class Runner:
 
 CASES = ("gc_list_cycle", "type_base_cycle", "thread_list_cycle", "frame_chain_cycle",
          "thread_and_frame_cycle", "int64_min_size", "waste_no_binaries", "output_is_input",
-         "stdout_closed", "file_size_limit", "dict_keys_huge")
+         "stdout_closed", "file_size_limit", "dict_keys_huge",
+         "sizes_huge")
 
 
 def main(argv=None):
