@@ -31,7 +31,7 @@ enum {
 	TP_NAME = 24, TP_BASICSIZE = 32, TP_ITEMSIZE = 40, TP_FLAGS = 168,
 	TP_WEAKLISTOFFSET = 208, TP_MEMBERS = 240, TP_BASE = 256, TP_DICT = 264,
 	TP_TRAVERSE = 184, TP_DICTOFFSET = 288, TP_BASES = 336, TP_MRO = 344, TP_CACHE = 352,
-	TP_SUBCLASSES = 360, TP_WEAKLIST = 368, TP_READ = 408,
+	TP_SUBCLASSES = 360, TP_WEAKLIST = 368, TP_DEL = 376, TP_FINALIZE = 392, TP_READ = 408,
 };
 
 /* Frame owners (Include/internal/pycore_frame.h). */
@@ -71,6 +71,7 @@ struct tinfo {
 	uint32_t *slots;		/* offsets subtype_traverse visits (heap chain) */
 	uint32_t *extra;		/* T_OBJECT members of static types (exceptions) */
 	char *name;			/* report name, computed lazily */
+	bool finalizer;			/* tp_finalize or tp_del set (a __del__) */
 };
 
 struct pha_py {

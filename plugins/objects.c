@@ -220,6 +220,10 @@ static bool read_type_header(struct pha_py *py, uint64_t t, struct tinfo *ti)
 	ti->metatype = metatype;
 	memcpy(&ti->dictoffset, raw + TP_DICTOFFSET, 8);
 	memcpy(&ti->weaklistoffset, raw + TP_WEAKLISTOFFSET, 8);
+	uint64_t del, fin;
+	memcpy(&del, raw + TP_DEL, 8);
+	memcpy(&fin, raw + TP_FINALIZE, 8);
+	ti->finalizer = del || fin;
 	return true;
 }
 
@@ -588,6 +592,7 @@ struct pha_error *pha_cpython_object_info(struct pha_py *py, uint64_t addr,
 		.type = hdr[1],
 		.refcnt = refcnt,
 		.conservative = ti->kind == K_OTHER,
+		.finalizer = ti->finalizer,
 	};
 	if (py->o->immortal && (int32_t)(uint32_t)hdr[0] < 0) {
 		/* 3.12 immortal objects (PEP 683): the low 32 bits saturate. */

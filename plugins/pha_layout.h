@@ -79,6 +79,7 @@ struct pha_object_info {
 	uint64_t size;		/* shallow size as sys.getsizeof reports it */
 	bool immortal;		/* 3.12+ immortal refcount */
 	bool conservative;	/* referents are found by scanning memory */
+	bool finalizer;		/* its type has tp_finalize or tp_del (__del__) */
 };
 
 /* One local variable of a frame (fast locals, cells and free variables;
