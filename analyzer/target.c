@@ -290,7 +290,7 @@ static struct pha_error *choose_layout(struct pha_target *t, const struct pha_ta
 			return NULL;
 		return pha_error_create(PHA_ERR_INPUT,
 					"%s: unsupported Python version 3.%u (from %s, which has "
-					"no Py_Version); this build supports CPython 3.8 - 3.12 "
+					"no Py_Version); this build supports CPython 3.8 - 3.15 "
 					"(layouts: %s)",
 					t->core->path, minor, t->pymod->name, list);
 	}
@@ -387,8 +387,19 @@ struct pha_error *pha_target_open(const char *path, const struct pha_target_opti
 						    "process's memory are cut off and the interpreter "
 						    "state cannot be read", path,
 					       (unsigned long long)t->core->truncated_bytes);
-		else
+		else if (err != &pha_enomem && t->pymod && !t->pymod->build_id_len) {
+			/* Without build-ids an upgraded binary is accepted, and
+			 * its layout or symbols do not match the core's. */
+			struct pha_error *e2 = pha_error_create(
+				err->kind, "%s: %s; the core records no build-id for %s, so a "
+				"binary upgraded since the core was taken goes undetected: if it "
+				"changed, pass the original with --executable or --sysroot",
+				path, err->message, t->pymod->name);
+			pha_error_destroy(err);
+			err = e2;
+		} else {
 			err = pha_error_prefix(err, "%s", path);
+		}
 		goto out;
 	}
 	if (!exact && (err = heap_version(t, opts, minor)))

@@ -38,6 +38,11 @@ Cases (named after the bug they pin down):
                       kind resurrecting): a resurrecting __del__ made the
                       unreachable count wrong without a word (406 vs 6 on
                       3.11); one warning now gives the count of such objects;
+  message_never_initialized  _PyRuntime's interpreter list empty: "no
+                      interpreter state found" named no symptom;
+  message_not_initialized    sys.modules NULL: "does not match layout";
+  message_heap_left_out      sys.modules outside the core's memory (what
+                      coredump_filter does to the heap): say so;
   output_is_input     -o CORE CORE replaced the core with the report;
                       --save-snapshot/--dump-why CORE truncated it (SIGBUS);
                       a hard link is the same file: exit 2, core intact;
@@ -404,6 +409,49 @@ class Runner:
                     problems.append("%d objects with finalizers, the scenario makes 300" % n)
         self.rep.check(name, problems, "%.1f s" % secs)
 
+    def interp_links(self, core):
+        r = self.tool(["-vv", "-q", "-o", os.path.join(self.work, "vv.json"), "--format", "json",
+                       core])
+        t = r.stderr_text()
+        head = re.search(r"interpreters head link at (0x[0-9a-f]+)", t)
+        mod = re.search(r"interpreter state 0x[0-9a-f]+: sys.modules link at (0x[0-9a-f]+)", t)
+        if not head or not mod:
+            raise Skip("-vv names no interpreter links")
+        return int(head.group(1), 16), int(mod.group(1), 16)
+
+    def expect_refusal(self, name, core, pattern):
+        r, rep, secs = self.analyse(core)
+        problems = []
+        if r.returncode != 3:
+            problems.append("%s, want exit 3" % r.describe())
+        if not re.search(pattern, r.stderr_text()):
+            problems.append("message does not match %r: %s" % (pattern,
+                                                              r.stderr_text().strip()[-300:]))
+        self.rep.check(name, problems, r.stderr_text().strip()[:150])
+
+    def message_never_initialized(self, name, label, base):
+        head, _mod = self.interp_links(base[0])
+        core = self.patched(label, base, lambda img, objs: img.write64(head, 0))
+        self.expect_refusal(name, core, r"never initialized, or was finalized")
+
+    def message_not_initialized(self, name, label, base):
+        _head, mod = self.interp_links(base[0])
+        core = self.patched(label, base, lambda img, objs: img.write64(mod, 0))
+        self.expect_refusal(name, core, r"not initialized yet, or was being finalized")
+
+    def message_heap_left_out(self, name, label, base):
+        _head, mod = self.interp_links(base[0])
+
+        def patch(img, objs):
+            # An address of the process that the core does not hold, as
+            # when coredump_filter leaves the anonymous mappings out.
+            a = 0x10000
+            while img.readable(a, 8):
+                a += 0x100000
+            img.write64(mod, a)
+        core = self.patched(label, base, patch)
+        self.expect_refusal(name, core, r"does not hold the Python heap.*coredump_filter")
+
     def run(self, label, python):
         try:
             base = self.base(label, python)
@@ -422,7 +470,8 @@ class Runner:
 CASES = ("gc_list_cycle", "type_base_cycle", "thread_list_cycle", "frame_chain_cycle",
          "thread_and_frame_cycle", "int64_min_size", "waste_no_binaries", "output_is_input",
          "stdout_closed", "file_size_limit", "dict_keys_huge",
-         "sizes_huge", "finalizer_upper_bound")
+         "sizes_huge", "finalizer_upper_bound", "message_never_initialized",
+         "message_not_initialized", "message_heap_left_out")
 # Cases that make a core of their own scenario.
 SCENARIO_CASES = ("finalizer_upper_bound",)
 
