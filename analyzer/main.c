@@ -96,10 +96,11 @@ static const struct cli_option options[] = {
 
 static const char help_outro[] =
 	"\n"
-	"Exit status: 0 done, 2 usage error, 3 input not usable (not a core, truncated\n"
+	"Exit status: 0 done, 1 reserved (diff thresholds), 2 usage error (also an\n"
+	"output that names an input file), 3 input not usable (not a core, truncated\n"
 	"beyond use, no CPython found, unsupported version, needed binaries missing,\n"
-	"malformed snapshot),\n"
-	"4 internal or resource error.\n";
+	"malformed snapshot), 4 internal or resource error (also a write error on\n"
+	"standard output or past the file size limit).\n";
 
 static bool has_short_name(const struct cli_option *o)
 {
