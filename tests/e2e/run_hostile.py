@@ -344,7 +344,7 @@ class Runner:
         self.rep.check(name, problems, r.stderr_text().strip()[:120])
 
     def dict_keys_huge(self, name, label, base):
-        minor = int(label.rsplit("3.", 1)[1].split(".")[0])
+        minor = int(re.search(r"3\.(\d+)", label.rsplit("-", 1)[1]).group(1))
 
         def patch(img, objs):
             dicts = [a for a, o in sorted(objs.items()) if o[0] == "dict" and o[1] > 1000]
