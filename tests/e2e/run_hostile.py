@@ -18,6 +18,9 @@ hostile/<interpreter>/<case>[: details].  Exit 1 if anything failed.
 Cases (named after the bug they pin down):
   gc_list_cycle       a GC list node's _gc_next points back at an earlier
                       node: the walk cycled 2^28 steps a generation;
+  gc_back_links       3,000 broken _gc_prev links: one warning each, each
+                      compared with all earlier ones (quadratic; 160,000
+                      warnings took 59 s): one aggregated line;
   type_base_cycle     an exception type's tp_base is itself: static_type_info
                       looped forever;
   thread_list_cycle   a thread state is its own successor: 100,000 phantom
@@ -177,6 +180,19 @@ class Runner:
             raise Skip("no GC node with a readable successor")
         core = self.patched(label, base, patch)
         self.expect_warning(name, core, r"GC generation \d list loops back", max_lines=1)
+
+    def gc_back_links(self, name, label, base):
+        def patch(img, objs):
+            gcs = sorted(a for a, o in objs.items() if "gc" in o[3])
+            if len(gcs) < 3000:
+                raise Skip("too few GC objects")
+            for x in gcs[:3000]:
+                img.write64(x - 8, 0x10)            # _gc_prev: points nowhere
+        core = self.patched(label, base, patch)
+        rep = self.expect_warning(name, core, r"back links? do(es)? not point", max_lines=1)
+        if rep is not None:
+            self.rep.check(name + "/lines", [] if len(rep["warnings"]) < 20 else
+                           ["%d warning lines" % len(rep["warnings"])])
 
     def type_base_cycle(self, name, label, base):
         def patch(img, objs):
@@ -467,7 +483,7 @@ class Runner:
                           lambda full, lab, n=name: getattr(self, n)(full, lab, base))
 
 
-CASES = ("gc_list_cycle", "type_base_cycle", "thread_list_cycle", "frame_chain_cycle",
+CASES = ("gc_list_cycle", "gc_back_links", "type_base_cycle", "thread_list_cycle", "frame_chain_cycle",
          "thread_and_frame_cycle", "int64_min_size", "waste_no_binaries", "output_is_input",
          "stdout_closed", "file_size_limit", "dict_keys_huge",
          "sizes_huge", "finalizer_upper_bound", "message_never_initialized",
