@@ -46,6 +46,8 @@ Cases (named after the bug they pin down):
   message_not_initialized    sys.modules NULL: "does not match layout";
   message_heap_left_out      sys.modules outside the core's memory (what
                       coredump_filter does to the heap): say so;
+  terminal_escape     a class named ESC [2J Node: the summary printed it raw;
+                      now through the one terminal escaper (formats/json.c);
   output_is_input     -o CORE CORE replaced the core with the report;
                       --save-snapshot/--dump-why CORE truncated it (SIGBUS);
                       a hard link is the same file: exit 2, core intact;
@@ -468,6 +470,27 @@ class Runner:
         core = self.patched(label, base, patch)
         self.expect_refusal(name, core, r"does not hold the Python heap.*coredump_filter")
 
+    def terminal_escape(self, name, label, base):
+        """The scenario's class SlotNode renamed "ESC [2J Node" in every
+        copy of its name in the core (its type name and its instances'
+        type): the summary's type tables printed it raw."""
+        def patch(img, objs):
+            if not any(o[0].endswith("SlotNode") for o in objs.values()):
+                raise Skip("no SlotNode in the core")
+            img.data[:] = img.data.replace(b"SlotNode", b"\x1b[2JNode")
+        core = self.patched(label, base, patch)
+        r = self.tool(["-o", os.path.join(self.work, "esc.json"), "--top", "100000", core],
+                      timeout=CASE_SECONDS)
+        out = r.stdout
+        problems = []
+        if r.returncode != 0:
+            problems.append(r.describe())
+        if b"\x1b" in out:
+            problems.append("a raw ESC byte reached standard output")
+        if b"\\x1b[2JNode" not in out:
+            problems.append("the escaped name \\x1b[2JNode is not in the summary")
+        self.rep.check(name, problems)
+
     def run(self, label, python):
         try:
             base = self.base(label, python)
@@ -487,7 +510,7 @@ CASES = ("gc_list_cycle", "gc_back_links", "type_base_cycle", "thread_list_cycle
          "thread_and_frame_cycle", "int64_min_size", "waste_no_binaries", "output_is_input",
          "stdout_closed", "file_size_limit", "dict_keys_huge",
          "sizes_huge", "finalizer_upper_bound", "message_never_initialized",
-         "message_not_initialized", "message_heap_left_out")
+         "message_not_initialized", "message_heap_left_out", "terminal_escape")
 # Cases that make a core of their own scenario.
 SCENARIO_CASES = ("finalizer_upper_bound",)
 
