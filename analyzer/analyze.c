@@ -86,7 +86,7 @@ static struct pha_error *read_core(struct analysis *a)
 	if ((err = pha_source_from_target(a->t, &a->src)))
 		return err;
 	if (a->opts->dump_why)
-		return pha_dump_why(a->opts->dump_why, a->t);
+		return pha_dump_why(a->opts->dump_why, a->t, a->opts->redact);
 	return NULL;
 }
 

@@ -48,6 +48,8 @@ Cases (named after the bug they pin down):
                       coredump_filter does to the heap): say so;
   terminal_escape     a class named ESC [2J Node: the summary printed it raw;
                       now through the one terminal escaper (formats/json.c);
+  dump_why_redact     --dump-why ignored --redact (str/bytes previews and
+                      dict keys in clear);
   output_is_input     -o CORE CORE replaced the core with the report;
                       --save-snapshot/--dump-why CORE truncated it (SIGBUS);
                       a hard link is the same file: exit 2, core intact;
@@ -491,6 +493,23 @@ class Runner:
             problems.append("the escaped name \\x1b[2JNode is not in the summary")
         self.rep.check(name, problems)
 
+    def dump_why_redact(self, name, label, base):
+        """--dump-why under --redact: no str/bytes contents, no dict keys in
+        clear (it ignored --redact)."""
+        out = os.path.join(self.work, "why.tsv")
+        r = self.tool(["-q", "--redact", "-o", os.path.join(self.work, "w.json"),
+                       "--dump-why", out, base[0]], timeout=CASE_SECONDS)
+        problems = []
+        if r.returncode != 0:
+            problems.append(r.describe() + " " + r.stderr_text().strip()[-200:])
+        else:
+            with open(out, encoding="utf-8", errors="replace") as f:
+                leaks = [l.strip() for l in f if re.search(r"\t(b?'|\[')|\[b?'", l)]
+            if leaks:
+                problems.append("%d lines with contents in clear, e.g. %s" %
+                                (len(leaks), leaks[0][:150]))
+        self.rep.check(name, problems)
+
     def run(self, label, python):
         try:
             base = self.base(label, python)
@@ -510,7 +529,8 @@ CASES = ("gc_list_cycle", "gc_back_links", "type_base_cycle", "thread_list_cycle
          "thread_and_frame_cycle", "int64_min_size", "waste_no_binaries", "output_is_input",
          "stdout_closed", "file_size_limit", "dict_keys_huge",
          "sizes_huge", "finalizer_upper_bound", "message_never_initialized",
-         "message_not_initialized", "message_heap_left_out", "terminal_escape")
+         "message_not_initialized", "message_heap_left_out", "terminal_escape",
+         "dump_why_redact")
 # Cases that make a core of their own scenario.
 SCENARIO_CASES = ("finalizer_upper_bound",)
 
