@@ -154,8 +154,21 @@ static struct pha_error *find_interpreters(struct pha_py *py, uint64_t runtime)
 	py->svc.log(py->svc.ctx, "interpreters head link at 0x%llx",
 		    (unsigned long long)(runtime + o->rt_interpreters_head));
 	while (interp && py->ninterps < MAX_INTERPS) {
-		py->svc.log(py->svc.ctx, "interpreter state 0x%llx: sys.modules link at 0x%llx",
-			    (unsigned long long)interp, (unsigned long long)(interp + o->is_modules));
+		py->svc.log(py->svc.ctx, "interpreter state 0x%llx: sys.modules link at 0x%llx, "
+					 "next link at 0x%llx",
+			    (unsigned long long)interp, (unsigned long long)(interp + o->is_modules),
+			    (unsigned long long)(interp + o->is_next));
+		/* A corrupted next link can make the list a cycle: the same
+		 * interpreter walked 256 times. */
+		bool seen = false;
+		for (size_t i = 0; i < py->ninterps && !seen; i++)
+			seen = py->interps[i] == interp;
+		if (seen) {
+			py->svc.warn(py->svc.ctx, "the interpreter list loops back to 0x%llx "
+						  "(corrupted link): the rest is not followed",
+				     (unsigned long long)interp);
+			break;
+		}
 		uint64_t ts = u64_or0(py, interp + o->is_threads_head);
 		if (ts && u64_or0(py, ts + o->ts_interp) != interp)
 			return pha_error_create(PHA_ERR_INPUT,

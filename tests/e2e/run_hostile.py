@@ -50,6 +50,7 @@ Cases (named after the bug they pin down):
                       now through the one terminal escaper (formats/json.c);
   dump_why_redact     --dump-why ignored --redact (str/bytes previews and
                       dict keys in clear);
+  interp_list_cycle   the interpreter is its own successor: walked 256 times;
   output_is_input     -o CORE CORE replaced the core with the report;
                       --save-snapshot/--dump-why CORE truncated it (SIGBUS);
                       a hard link is the same file: exit 2, core intact;
@@ -434,10 +435,21 @@ class Runner:
                        core])
         t = r.stderr_text()
         head = re.search(r"interpreters head link at (0x[0-9a-f]+)", t)
-        mod = re.search(r"interpreter state 0x[0-9a-f]+: sys.modules link at (0x[0-9a-f]+)", t)
+        mod = re.search(r"interpreter state (0x[0-9a-f]+): sys.modules link at (0x[0-9a-f]+), "
+                        r"next link at (0x[0-9a-f]+)", t)
         if not head or not mod:
             raise Skip("-vv names no interpreter links")
-        return int(head.group(1), 16), int(mod.group(1), 16)
+        self.interp_next = (int(mod.group(1), 16), int(mod.group(3), 16))
+        return int(head.group(1), 16), int(mod.group(2), 16)
+
+    def interp_list_cycle(self, name, label, base):
+        self.interp_links(base[0])
+        interp, nxt = self.interp_next
+        core = self.patched(label, base, lambda img, objs: img.write64(nxt, interp))
+        rep = self.expect_warning(name, core, r"interpreter list loops back", max_lines=1)
+        if rep is not None:
+            self.rep.check(name + "/one", [w for w in rep["warnings"]
+                                           if "interpreters (sub-interpreters)" in w])
 
     def expect_refusal(self, name, core, pattern):
         r, rep, secs = self.analyse(core)
@@ -530,7 +542,7 @@ CASES = ("gc_list_cycle", "gc_back_links", "type_base_cycle", "thread_list_cycle
          "stdout_closed", "file_size_limit", "dict_keys_huge",
          "sizes_huge", "finalizer_upper_bound", "message_never_initialized",
          "message_not_initialized", "message_heap_left_out", "terminal_escape",
-         "dump_why_redact")
+         "dump_why_redact", "interp_list_cycle")
 # Cases that make a core of their own scenario.
 SCENARIO_CASES = ("finalizer_upper_bound",)
 
