@@ -51,6 +51,10 @@ Cases (named after the bug they pin down):
   dump_why_redact     --dump-why ignored --redact (str/bytes previews and
                       dict keys in clear);
   interp_list_cycle   the interpreter is its own successor: walked 256 times;
+  frame_slots_underflow  every code object's co_framesize read as 0 (3.12+):
+                      cpy_frame_slots underflowed to ~2^64 slots; the sizes
+                      built from it happened to wrap back, so this is a
+                      guard (it passes on the old code too): sizes stay sane;
   output_is_input     -o CORE CORE replaced the core with the report;
                       --save-snapshot/--dump-why CORE truncated it (SIGBUS);
                       a hard link is the same file: exit 2, core intact;
@@ -522,6 +526,30 @@ class Runner:
                                 (len(leaks), leaks[0][:150]))
         self.rep.check(name, problems)
 
+    def frame_slots_underflow(self, name, label, base):
+        """co_framesize (3.12+, at +76 of a code object) read as 0:
+        cpy_frame_slots underflowed to 2^64 slots, frame and generator
+        sizes with it."""
+        minor = int(re.search(r"3\.(\d+)", label.rsplit("-", 1)[1]).group(1))
+        if minor < 12:
+            raise Skip("no co_framesize before 3.12")
+
+        def patch(img, objs):
+            codes = [a for a, o in objs.items() if o[0] == "code"]
+            if not any(o[0] in ("frame", "generator", "coroutine") for o in objs.values()):
+                raise Skip("no frame or generator object")
+            for a in codes:
+                img.write32(a + 76, 0)
+        core = self.patched(label, base, patch)
+        r, rep, secs = self.analyse(core)
+        problems = []
+        if rep is None:
+            problems.append(r.describe())
+        elif rep["summary"]["bytes"] > os.path.getsize(core) * 4:
+            problems.append("summary.bytes %d, more than 4 x the core's size" %
+                            rep["summary"]["bytes"])
+        self.rep.check(name, problems, "%.1f s" % secs)
+
     def run(self, label, python):
         try:
             base = self.base(label, python)
@@ -542,7 +570,8 @@ CASES = ("gc_list_cycle", "gc_back_links", "type_base_cycle", "thread_list_cycle
          "stdout_closed", "file_size_limit", "dict_keys_huge",
          "sizes_huge", "finalizer_upper_bound", "message_never_initialized",
          "message_not_initialized", "message_heap_left_out", "terminal_escape",
-         "dump_why_redact", "interp_list_cycle")
+         "dump_why_redact", "interp_list_cycle",
+         "frame_slots_underflow")
 # Cases that make a core of their own scenario.
 SCENARIO_CASES = ("finalizer_upper_bound",)
 
