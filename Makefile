@@ -40,7 +40,7 @@ LIB_SRCS := \
 	plugins/frames.c plugins/roots.c plugins/labels.c
 MAIN_SRC := analyzer/main.c
 UNIT_TESTS := test_memory test_elfcore test_scc test_reach test_dominators test_json test_snapshot test_why \
-	test_output test_source
+	test_output test_source test_warnings
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
 MAIN_OBJ := $(MAIN_SRC:%.c=$(B)/%.o)
