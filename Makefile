@@ -29,7 +29,7 @@ LDLIBS = $(PKG_LIBS) -lm
 B ?= build
 
 LIB_SRCS := \
-	analyzer/error.c analyzer/memory.c analyzer/target.c analyzer/heap.c \
+	analyzer/error.c analyzer/warnings.c analyzer/memory.c analyzer/target.c analyzer/heap.c \
 	analyzer/scc.c analyzer/reach.c analyzer/dominators.c analyzer/report.c analyzer/progress.c \
 	analyzer/source.c analyzer/why.c analyzer/waste.c analyzer/analyze.c analyzer/dump.c \
 	formats/mpcursor.c formats/snapshot_read.c formats/snapshot_write.c \
@@ -40,7 +40,7 @@ LIB_SRCS := \
 	plugins/frames.c plugins/roots.c plugins/labels.c
 MAIN_SRC := analyzer/main.c
 UNIT_TESTS := test_memory test_elfcore test_scc test_reach test_dominators test_json test_snapshot test_why \
-	test_output test_source
+	test_output test_source test_warnings
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
 MAIN_OBJ := $(MAIN_SRC:%.c=$(B)/%.o)

@@ -372,7 +372,8 @@ static struct pha_error *read_objects(struct build *b, struct pha_heap *h)
 		h->size[id] = info.size;
 		h->refcnt[id] = info.refcnt;
 		h->flags[id] = b->flags[i] | (info.immortal ? PHA_OBJ_IMMORTAL : 0) |
-			       (info.conservative ? PHA_OBJ_CONSERVATIVE : 0);
+			       (info.conservative ? PHA_OBJ_CONSERVATIVE : 0) |
+			       (info.finalizer ? PHA_OBJ_FINALIZER : 0);
 		h->gen[id] = b->gen[i];
 		if (h->flags[id] & PHA_OBJ_GC)
 			h->gc_listed++;

@@ -51,6 +51,7 @@ void pha_source_deinit(struct pha_source *s)
 	for (size_t i = 0; i < s->nwarnings; i++)
 		free(s->warnings[i]);
 	free(s->warnings);
+	pha_warnings_deinit(&s->warn_kinds);
 	for (size_t i = 0; i < s->nnames; i++)
 		free(s->names[i]);
 	free(s->names);
@@ -73,22 +74,10 @@ bool pha_strv_push(char ***v, size_t *n, char *s)
 
 void pha_source_warn(struct pha_source *s, const char *fmt, ...)
 {
-	char *msg;
 	va_list ap;
 	va_start(ap, fmt);
-	int rc = vasprintf(&msg, fmt, ap);
+	pha_warnings_vadd(&s->warn_kinds, &s->warnings, &s->nwarnings, s->verbose, fmt, ap);
 	va_end(ap);
-	if (rc < 0)
-		return;
-	/* The same degradation reported twice is one warning. */
-	for (size_t i = 0; i < s->nwarnings; i++) {
-		if (!strcmp(s->warnings[i], msg)) {
-			free(msg);
-			return;
-		}
-	}
-	if (pha_strv_push(&s->warnings, &s->nwarnings, msg) && s->verbose)
-		fprintf(stderr, "pyheap-analyze: warning: %s\n", msg);
 }
 
 struct thread_ctx {
@@ -367,11 +356,20 @@ struct pha_error *pha_source_from_target(struct pha_target *t, struct pha_source
 				s->threads[i].native_id = (uint64_t)t->core->threads[j].tid;
 		}
 	}
+	/* 3.12 sub-interpreter threads can carry the main thread's native
+	 * id: only the first thread with the signalled tid claims the signal,
+	 * and the duplicates are named. */
+	size_t claims = 0;
 	for (size_t i = 0; i < s->nthreads; i++) {
 		if (t->core->nthreads && s->threads[i].native_id &&
 		    s->threads[i].native_id == (uint64_t)t->core->threads[0].tid && t->core->signo)
-			s->threads[i].crashed = true;
+			s->threads[i].crashed = claims++ == 0;
 	}
+	if (claims > 1)
+		pha_source_warn(s, "%zu Python threads carry the native id %lld of the thread that "
+				   "received the signal (sub-interpreter thread states share it): "
+				   "only the first is marked as the crashed thread", claims,
+				(long long)t->core->threads[0].tid);
 	struct roots_ctx rc = {.s = s, .labelled = t->layout->labelled_roots != NULL};
 	if (rc.labelled)
 		err = t->layout->labelled_roots(t->py, on_labelled_root, &rc);

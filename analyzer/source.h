@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "warnings.h"
 
 struct pha_target;
 struct pha_layout;
@@ -78,8 +79,9 @@ struct pha_source {
 	struct pha_py *py;
 	const struct pha_services *svc;	/* the core's memory, for waste */
 
-	char **warnings;
+	char **warnings;		/* one line per kind (warnings.h) */
 	size_t nwarnings;
+	struct pha_warnings warn_kinds;	/* of pha_source_warn */
 	int verbose;
 
 	/* Strings the heap's type table points to (snapshot path). */

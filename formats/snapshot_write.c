@@ -143,7 +143,8 @@ static void objects(msgpack_packer *pk, const struct pha_heap *h)
 			msgpack_pack_uint32(pk, h->type[v]);
 			msgpack_pack_uint64(pk, h->size[v]);
 			msgpack_pack_uint64(pk, h->refcnt[v]);
-			msgpack_pack_uint8(pk, h->flags[v]);
+			/* The finalizer bit is not part of the snapshot format. */
+			msgpack_pack_uint8(pk, h->flags[v] & ~PHA_OBJ_FINALIZER);
 			if (h->gen[v] == 255)
 				msgpack_pack_nil(pk);
 			else

@@ -21,6 +21,8 @@
 #    tests/e2e/run_real.py --bin BIN (real applications under Debian's
 #    python3.11 and its numpy/lxml/Flask/SQLAlchemy/Django/aiohttp packages,
 #    exact against the interpreter's own numbers);
+#    tests/e2e/run_hostile.py --bin BIN (issue 11: corrupted words of real
+#    cores end in bounded time with one warning; outputs naming an input);
 # 5b. tests/fuzz/run.sh --smoke: every libFuzzer target of tests/fuzz for
 #    PYHEAP_FUZZ_SECONDS (default 5) seconds under ASan+UBSan, built with
 #    clang into build-fuzz/ ("SKIP fuzz: ..." without clang or libFuzzer);
@@ -220,6 +222,10 @@ run_py "" why tests/e2e/run_why.py --bin "$BIN"
 echo "# real applications: exact counts, sizes, unreachable set, suspects ($BIN)"
 run_py "" real tests/e2e/run_real.py --bin "$BIN"
 # --- end real -----------------------------------------------------------------
+# --- hostile and corrupted cores, command line misuse (issue 11) -------------
+echo "# hostile: corrupted words of real cores, outputs naming inputs ($BIN)"
+run_py "" hostile tests/e2e/run_hostile.py --bin "$BIN"
+# --- end hostile --------------------------------------------------------------
 
 if [ -n "$ASAN_BIN" ]; then
 	export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
@@ -232,6 +238,8 @@ if [ -n "$ASAN_BIN" ]; then
 	run_py "asan/" e2e tests/e2e/run_e2e.py --quick --timeout 900 --bin "$ASAN_BIN"
 	echo "# heap snapshots, quick, under ASan+UBSan ($ASAN_BIN)"
 	run_py "asan/" snapshot tests/e2e/run_snapshot.py --quick --timeout 900 --bin "$ASAN_BIN"
+	echo "# hostile, quick, under ASan+UBSan ($ASAN_BIN)"
+	run_py "asan/" hostile tests/e2e/run_hostile.py --quick --timeout 900 --bin "$ASAN_BIN"
 fi
 
 # The matrix rule: distinct minor versions whose e2e scenarios passed.

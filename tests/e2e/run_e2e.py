@@ -704,10 +704,12 @@ class CoreCase:
         zero-filled frame (gdb's gcore cannot read thread stacks that
         glibc >= 2.42 protects with guard regions; kernel cores can)."""
         cut = set()
+        # One line per kind of warning (analyzer/warnings.c): the first
+        # thread starts the line, the next ones are its examples.
         for w in self.report.get("warnings") or []:
-            m = re.match(r"thread (\d+): the frame at 0x[0-9a-f]+ reads as zeros", str(w))
-            if m and self.mode == "gcore":
-                cut.add(int(m.group(1)))
+            for m in re.finditer(r"thread (\d+): the frame at 0x[0-9a-f]+ reads as zeros", str(w)):
+                if self.mode == "gcore":
+                    cut.add(int(m.group(1)))
         return cut
 
     def _stack_match(self, x, frames, cut):
