@@ -52,6 +52,10 @@ struct build {
 	uint32_t *tset;
 	uint64_t *tlist;
 	size_t tcap, nt;
+	/* Types whose own __sizeof__ the layout does not reproduce, with
+	 * their object counts (few: searched linearly). */
+	struct unmodeled { uint64_t type, objects; } *unmod;
+	size_t nunmod;
 
 	/* phase 2 */
 	uint32_t *idmap;	/* discovery index -> id */
@@ -243,6 +247,7 @@ static void build_deinit(struct build *b)
 	free(b->order);
 	free(b->tset);
 	free(b->tlist);
+	free(b->unmod);
 	free(b->addr);
 	free(b->flags);
 	free(b->gen);
@@ -358,6 +363,58 @@ static bool type_index_of(struct build *b, uint64_t ta, uint32_t *index_ret)
 	return true;
 }
 
+/* One more object of type ta whose size is tp_basicsize-based although
+ * the type has its own __sizeof__; false on OOM. */
+static bool count_unmodeled(struct build *b, uint64_t ta)
+{
+	for (size_t i = 0; i < b->nunmod; i++) {
+		if (b->unmod[i].type == ta) {
+			b->unmod[i].objects++;
+			return true;
+		}
+	}
+	struct unmodeled *u = realloc(b->unmod, (b->nunmod + 1) * sizeof(*u));
+	if (!u)
+		return false;
+	b->unmod = u;
+	b->unmod[b->nunmod++] = (struct unmodeled){ta, 1};
+	return true;
+}
+
+static int cmp_unmodeled(const void *x, const void *y)
+{
+	const struct unmodeled *a = x, *c = y;
+	if (a->objects != c->objects)
+		return a->objects > c->objects ? -1 : 1;
+	return a->type < c->type ? -1 : a->type > c->type;
+}
+
+/* DESIGN "Sizes": never silently tp_basicsize. One warning names the
+ * types (most objects first, at most 10) whose sizes may differ from
+ * sys.getsizeof. */
+static void warn_unmodeled(struct build *b, struct pha_heap *h)
+{
+	if (!b->nunmod)
+		return;
+	qsort(b->unmod, b->nunmod, sizeof(*b->unmod), cmp_unmodeled);
+	char list[1024];
+	size_t pos = 0;
+	list[0] = 0;
+	for (size_t i = 0; i < b->nunmod && i < 10; i++) {
+		uint32_t k = type_index(h, b->unmod[i].type);
+		const char *name = k < h->ntypes ? h->types[k].name : "?";
+		int n = snprintf(list + pos, sizeof(list) - pos, "%s%s (%llu object%s)", i ? ", " : "",
+				 name, (unsigned long long)b->unmod[i].objects,
+				 b->unmod[i].objects == 1 ? "" : "s");
+		if (n < 0 || (size_t)n >= sizeof(list) - pos)
+			break;
+		pos += (size_t)n;
+	}
+	pha_target_warn(b->t, "sizes of %zu type%s with their own __sizeof__ are tp_basicsize-based "
+			      "and may differ from sys.getsizeof: %s%s", b->nunmod,
+			b->nunmod == 1 ? "" : "s", list, b->nunmod > 10 ? ", ..." : "");
+}
+
 /* Attributes in id order; object_info is read again (it succeeded in
  * discovery and is deterministic). Distinct type addresses are collected
  * on the way; h->type[] gets their dense indices (type_table finishes it). */
@@ -390,6 +447,8 @@ static struct pha_error *read_objects(struct build *b, struct pha_heap *h)
 		if (h->flags[id] & PHA_OBJ_CONSERVATIVE)
 			h->conservative++;
 		if (!type_index_of(b, info.type, &h->type[id]))
+			return &pha_enomem;
+		if (info.size_unmodeled && !count_unmodeled(b, info.type))
 			return &pha_enomem;
 	}
 	return NULL;
@@ -477,6 +536,7 @@ struct pha_error *pha_heap_build(struct pha_target *t, struct pha_heap **heap_re
 		goto out;
 	if ((err = type_table(&b, h)))
 		goto out;
+	warn_unmodeled(&b, h);
 	free(b.order);
 	b.order = NULL;
 	pha_progress_done();
