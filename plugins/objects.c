@@ -406,7 +406,7 @@ static const struct {
 } sizeof_owners[] = {
 	{"_io.BufferedReader", SZ_BUFFERED}, {"_io.BufferedWriter", SZ_BUFFERED},
 	{"_io.BufferedRandom", SZ_BUFFERED}, {"_io.BytesIO", SZ_BYTESIO},
-	{"_struct.Struct", SZ_STRUCT}, {"array.array", SZ_ARRAY},
+	{"_struct.Struct", SZ_STRUCT}, {"array.array", SZ_ARRAY}, {"decimal.Decimal", SZ_DECIMAL},
 };
 
 /* Kinds whose object_size formula is their builtin type's __sizeof__ (or
@@ -658,6 +658,23 @@ static bool array_size(struct pha_py *py, uint64_t a, const struct tinfo *ti, ui
 	return true;
 }
 
+/* decimal.Decimal (Modules/_decimal/_decimal.c, PyDecObject: the
+ * header, the hash, an mpd_t at 24 whose flags byte comes first and whose
+ * alloc is at 56, then four static words): the object, plus the
+ * coefficient words when they were allocated on their own (none of
+ * MPD_STATIC_DATA, MPD_SHARED_DATA, MPD_CONST_DATA: 32, 64, 128). */
+enum { DEC_FLAGS = 24, DEC_ALLOC = 56, DEC_DATA_FLAGS = 32 | 64 | 128 };
+
+static bool decimal_size(struct pha_py *py, uint64_t a, const struct tinfo *ti, uint64_t *size)
+{
+	uint8_t flags = u8_or0(py, a + DEC_FLAGS);
+	int64_t alloc = i64_or0(py, a + DEC_ALLOC);
+	if (ti->basicsize < DEC_ALLOC + 16 || alloc < 0 || (uint64_t)alloc > MAX_CONTAINER)
+		return false;
+	*size = ti->basicsize + (flags & DEC_DATA_FLAGS ? 0 : 8 * (uint64_t)alloc);
+	return true;
+}
+
 /* The sizes of rules beyond SZ_KIND, without the pre-header; false when
  * the object does not read as the rule expects. */
 static bool rule_size(struct pha_py *py, uint64_t a, const struct tinfo *ti, uint64_t *size)
@@ -671,6 +688,8 @@ static bool rule_size(struct pha_py *py, uint64_t a, const struct tinfo *ti, uin
 		return struct_size(py, a, ti, size);
 	case SZ_ARRAY:
 		return array_size(py, a, ti, size);
+	case SZ_DECIMAL:
+		return decimal_size(py, a, ti, size);
 	case SZ_NUMPY_ARRAY:
 	case SZ_NUMPY_SCALAR:
 		return cpy_numpy_size(py, a, ti, size);

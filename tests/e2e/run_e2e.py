@@ -288,6 +288,8 @@ class CoreCase:
             self.safe("threads-named", self.c_threads_named)
         if self.scenario == "many_types":
             self.safe("snapshot-types", self.c_snapshot_types)
+        if self.scenario == "sizeof":
+            self.safe("sizeof-warning", self.c_sizeof_warning)
         self.safe("thread-ids", self.c_thread_ids)
         self.safe("determinism", self.c_determinism)
         self.safe("default-output", self.c_default_output)
@@ -487,6 +489,17 @@ class CoreCase:
                     name, hc, hb, w["count"], w["bytes"]))
         self.check(check, p, ", ".join("%s=%d" % (n.split(".")[-1], w["count"])
                                        for n, w in sorted(want.items()) if not n.startswith("_truth.")))
+
+    def c_sizeof_warning(self, check):
+        """A __sizeof__ the tool cannot reproduce (written in Python) is
+        named in one aggregated warning, never sized silently."""
+        ws = [str(w) for w in self.report.get("warnings") or [] if "__sizeof__" in str(w)]
+        p = []
+        if len(ws) != 1:
+            p.append("%d warnings about __sizeof__ (want 1): %r" % (len(ws), ws))
+        elif "pysized.PySized (3 objects)" not in ws[0]:
+            p.append("the warning does not name pysized.PySized (3 objects): %r" % ws[0])
+        self.check(check, p, ws[0][:200] if len(ws) == 1 else "")
 
     def c_snapshot_types(self, check):
         """Issue 9: every one of 5,000 classes counted exactly again after a

@@ -49,6 +49,7 @@ del CLASSES[NCLASSES - DROPPED:]
 del INSTANCES[NCLASSES - DROPPED:]
 del i, cls
 
+SLOTTED = Slotted()
 SAMPLES = [("class-0", CLASSES[0]), ("class-4499", CLASSES[-1]),
            ("instance-0", INSTANCES[0][0]), ("instance-4499", INSTANCES[-1][0])]
 
