@@ -87,6 +87,7 @@ enum size_rule {
 	SZ_STRUCT,		/* _struct.Struct */
 	SZ_ARRAY,		/* array.array */
 	SZ_DECIMAL,		/* decimal.Decimal (_decimal) */
+	SZ_STGDICT,		/* ctypes' StgDict (3.8 - 3.12) */
 	SZ_NUMPY_ARRAY,		/* numpy.ndarray (ext_numpy.c) */
 	SZ_NUMPY_SCALAR,	/* numpy.generic (ext_numpy.c) */
 };

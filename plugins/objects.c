@@ -407,6 +407,8 @@ static const struct {
 	{"_io.BufferedReader", SZ_BUFFERED}, {"_io.BufferedWriter", SZ_BUFFERED},
 	{"_io.BufferedRandom", SZ_BUFFERED}, {"_io.BytesIO", SZ_BYTESIO},
 	{"_struct.Struct", SZ_STRUCT}, {"array.array", SZ_ARRAY}, {"decimal.Decimal", SZ_DECIMAL},
+	{"StgDict", SZ_STGDICT},
+	{"Struct", SZ_STRUCT},	/* 3.8: _struct's tp_name had no module */
 };
 
 /* Kinds whose object_size formula is their builtin type's __sizeof__ (or
@@ -631,7 +633,7 @@ static bool bytesio_size(struct pha_py *py, uint64_t a, const struct tinfo *ti, 
 static bool struct_size(struct pha_py *py, uint64_t a, const struct tinfo *ti, uint64_t *size)
 {
 	uint64_t codes = u64_or0(py, a + 32), n = 0;
-	if (!codes)
+	if (!codes || ti->basicsize != 56)	/* sizeof(PyStructObject), 3.8 - 3.15 */
 		return false;
 	while (n < (1u << 20)) {
 		uint64_t fmtdef;
@@ -675,6 +677,60 @@ static bool decimal_size(struct pha_py *py, uint64_t a, const struct tinfo *ti, 
 	return true;
 }
 
+/* The length of the NUL-terminated string at addr (at most 64 KiB). */
+static bool c_strlen(struct pha_py *py, uint64_t addr, uint64_t *len_ret)
+{
+	char chunk[256];
+	for (uint64_t off = 0; off < 65536; off += sizeof(chunk)) {
+		size_t n = sizeof(chunk);
+		/* The last page may end before a whole chunk: shrink until it reads. */
+		while (n && !rd(py, addr + off, chunk, n))
+			n /= 2;
+		if (!n)
+			return false;
+		const char *z = memchr(chunk, 0, n);
+		if (z) {
+			*len_ret = off + (uint64_t)(z - chunk);
+			return true;
+		}
+		if (n < sizeof(chunk))
+			off -= sizeof(chunk) - n;
+	}
+	return false;
+}
+
+/* ctypes' StgDict, the dict of a ctypes type (Modules/_ctypes/ctypes.h,
+ * 3.8 - 3.12; 3.13 moved it into the type as StgInfo): the dict as
+ * dict.__sizeof__ sizes it (with StgDict's basicsize), again the 144 bytes
+ * StgDictObject adds to PyDictObject, the PEP 3118 format string with its
+ * NUL, the shape (ndim words) and the ffi elements array (length + 1
+ * pointers). Fields: length 64, ffi_type.elements 88, format 168, ndim
+ * 176 (an int). */
+enum { STG_LENGTH = 64, STG_ELEMENTS = 88, STG_FORMAT = 168, STG_NDIM = 176,
+       STG_SIZE = 192, STG_EXTRA = STG_SIZE - 48 };
+
+static bool stgdict_size(struct pha_py *py, uint64_t a, const struct tinfo *ti, uint64_t *size)
+{
+	if (ti->basicsize != STG_SIZE)
+		return false;
+	uint64_t s = cpy_dict_size(py, a, ti->basicsize) + STG_EXTRA;
+	uint64_t format = u64_or0(py, a + STG_FORMAT), flen;
+	if (format) {
+		if (!c_strlen(py, format, &flen))
+			return false;
+		s += flen + 1;
+	}
+	int32_t ndim = i32_or0(py, a + STG_NDIM);
+	int64_t length = i64_or0(py, a + STG_LENGTH);
+	if (ndim < 0 || ndim > 64 || length < 0 || (uint64_t)length > MAX_CONTAINER)
+		return false;
+	s += 8 * (uint64_t)ndim;
+	if (u64_or0(py, a + STG_ELEMENTS))
+		s += 8 * ((uint64_t)length + 1);
+	*size = s;
+	return true;
+}
+
 /* The sizes of rules beyond SZ_KIND, without the pre-header; false when
  * the object does not read as the rule expects. */
 static bool rule_size(struct pha_py *py, uint64_t a, const struct tinfo *ti, uint64_t *size)
@@ -690,6 +746,8 @@ static bool rule_size(struct pha_py *py, uint64_t a, const struct tinfo *ti, uin
 		return array_size(py, a, ti, size);
 	case SZ_DECIMAL:
 		return decimal_size(py, a, ti, size);
+	case SZ_STGDICT:
+		return stgdict_size(py, a, ti, size);
 	case SZ_NUMPY_ARRAY:
 	case SZ_NUMPY_SCALAR:
 		return cpy_numpy_size(py, a, ti, size);

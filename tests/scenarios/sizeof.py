@@ -90,6 +90,23 @@ SUBS = [StrSub("hello"), StrSub("h\u00e9llo" * 10), StrSub(""), IntSub(10 ** 30)
 RUNNING_FRAME = sys._getframe()
 FINISHED_FRAME = finished_frame()
 PYSIZED = [PySized() for _ in range(3)]
+WITHMETA = WithMeta()
+
+# ctypes (when the interpreter has it): 3.8 - 3.12 keep a ctypes type's
+# layout in its dict, a StgDict with its own __sizeof__ (3.13 moved it
+# into the type, sized by _ctypes.CType_Type.__sizeof__, not reproduced).
+STGDICTS = []
+try:
+    import ctypes
+
+    class CPoint(ctypes.Structure):
+        _fields_ = [("x", ctypes.c_int), ("y", ctypes.c_double * 3)]
+
+    for _t in (ctypes.c_int, CPoint, ctypes.c_double * 3, ctypes.POINTER(CPoint)):
+        STGDICTS += [r for r in gc.get_referents(_t) if type(r).__name__ == "StgDict"]
+    del _t
+except ImportError:
+    pass
 del _i
 
 SAMPLES = [
@@ -107,7 +124,7 @@ SAMPLES = [
     ("int-subclass", SUBS[3]), ("dict-subclass", SUBS[4]), ("metaclass", SUBS[5]),
     ("class-with-metaclass", SUBS[6]),
     ("frame-running", RUNNING_FRAME), ("frame-finished", FINISHED_FRAME),
-]
+] + [("StgDict-%d" % i, d) for i, d in enumerate(STGDICTS)]
 
 _truth.run("sizeof", classes=[StrSub, IntSub, DictSub, Meta, WithMeta],
            samples=SAMPLES, cycles=False)
