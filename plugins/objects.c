@@ -633,7 +633,9 @@ static bool bytesio_size(struct pha_py *py, uint64_t a, const struct tinfo *ti, 
 static bool struct_size(struct pha_py *py, uint64_t a, const struct tinfo *ti, uint64_t *size)
 {
 	uint64_t codes = u64_or0(py, a + 32), n = 0;
-	if (!codes || ti->basicsize != 56)	/* sizeof(PyStructObject), 3.8 - 3.15 */
+	/* sizeof(PyStructObject): 56 in 3.8 - 3.14, 64 in 3.15; s_codes
+	 * stays at 32. */
+	if (!codes || ti->basicsize < 56 || ti->basicsize > 64)
 		return false;
 	while (n < (1u << 20)) {
 		uint64_t fmtdef;
