@@ -6,7 +6,10 @@
  * ht_cached_keys, ht_module in layouts.c); PyMemberDef (40 bytes) for
  * __slots__ and the members of exception types; which static type is which
  * kind (by tp_name, or without the binaries by its fast-subclass flags);
- * the GC and managed pre-headers; each kind's __sizeof__ rule.
+ * the GC and managed pre-headers; each kind's __sizeof__ rule, and which
+ * __sizeof__ an instance finds (the type in its MRO whose dict holds it:
+ * builtins, a few stdlib C types, numpy through ext_numpy.c; any other is
+ * flagged size_unmodeled and named in one warning by the host).
  *
  * Versions:
  *   3.8         PyTypeObject has tp_print (type_size 416, not 408).
