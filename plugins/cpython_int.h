@@ -88,6 +88,7 @@ enum size_rule {
 	SZ_ARRAY,		/* array.array */
 	SZ_DECIMAL,		/* decimal.Decimal (_decimal) */
 	SZ_STGDICT,		/* ctypes' StgDict (3.8 - 3.12) */
+	SZ_CTYPE_TYPE,		/* ctypes' metatypes (3.13+: _ctypes.CType_Type) */
 	SZ_NUMPY_ARRAY,		/* numpy.ndarray (ext_numpy.c) */
 	SZ_NUMPY_SCALAR,	/* numpy.generic (ext_numpy.c) */
 };

@@ -412,6 +412,7 @@ static const struct {
 	{"_struct.Struct", SZ_STRUCT}, {"array.array", SZ_ARRAY}, {"decimal.Decimal", SZ_DECIMAL},
 	{"StgDict", SZ_STGDICT},
 	{"Struct", SZ_STRUCT},	/* 3.8: _struct's tp_name had no module */
+	{"_ctypes.CType_Type", SZ_CTYPE_TYPE},
 };
 
 /* Kinds whose object_size formula is their builtin type's __sizeof__ (or
@@ -736,6 +737,54 @@ static bool stgdict_size(struct pha_py *py, uint64_t a, const struct tinfo *ti, 
 	return true;
 }
 
+/* A ctypes type of 3.13+ (Modules/_ctypes/ctypes.h): its metatype
+ * extends type with a StgInfo, placed at sizeof(PyHeapTypeObject) rounded
+ * up to 16. CType_Type.__sizeof__ counts the metatype's basicsize and
+ * items, and when the StgInfo is initialized (its first int) the PEP 3118
+ * format string with its NUL, the ffi elements array (length + 1
+ * pointers) and the shape (ndim words). The StgInfo's size tells its
+ * layout: 160 bytes in 3.13 (format at 136, ndim at 144), 176 in 3.14+
+ * (format at 144, ndim at 152); length at 24 and ffi_type.elements at 48
+ * in both. */
+enum { STGI_LENGTH = 24, STGI_ELEMENTS = 48 };
+
+static bool ctype_type_size(struct pha_py *py, uint64_t a, const struct tinfo *ti, uint64_t *size)
+{
+	uint64_t data = (py->o->heaptype_size + 15) & ~15ULL;
+	unsigned fmt_off, ndim_off;
+	if (ti->basicsize == data + 160) {
+		fmt_off = 136;
+		ndim_off = 144;
+	} else if (ti->basicsize == data + 176) {
+		fmt_off = 144;
+		ndim_off = 152;
+	} else {
+		return false;
+	}
+	int64_t nmembers = i64_or0(py, a + 16);
+	if (nmembers < 0 || nmembers > 4096)
+		return false;
+	uint64_t s = ti->basicsize + ti->itemsize * (uint64_t)nmembers;
+	uint64_t info = a + data;
+	if (i32_or0(py, info)) {
+		uint64_t format = u64_or0(py, info + fmt_off), flen;
+		if (format) {
+			if (!c_strlen(py, format, &flen))
+				return false;
+			s += flen + 1;
+		}
+		int32_t ndim = i32_or0(py, info + ndim_off);
+		int64_t length = i64_or0(py, info + STGI_LENGTH);
+		if (ndim < 0 || ndim > 64 || length < 0 || (uint64_t)length > MAX_CONTAINER)
+			return false;
+		s += 8 * (uint64_t)ndim;
+		if (u64_or0(py, info + STGI_ELEMENTS))
+			s += 8 * ((uint64_t)length + 1);
+	}
+	*size = s;
+	return true;
+}
+
 /* The sizes of rules beyond SZ_KIND, without the pre-header; false when
  * the object does not read as the rule expects. */
 static bool rule_size(struct pha_py *py, uint64_t a, const struct tinfo *ti, uint64_t *size)
@@ -753,6 +802,8 @@ static bool rule_size(struct pha_py *py, uint64_t a, const struct tinfo *ti, uin
 		return decimal_size(py, a, ti, size);
 	case SZ_STGDICT:
 		return stgdict_size(py, a, ti, size);
+	case SZ_CTYPE_TYPE:
+		return ctype_type_size(py, a, ti, size);
 	case SZ_NUMPY_ARRAY:
 	case SZ_NUMPY_SCALAR:
 		return cpy_numpy_size(py, a, ti, size);

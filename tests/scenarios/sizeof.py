@@ -98,18 +98,18 @@ PYSIZED = [PySized() for _ in range(3)]
 WITHMETA = WithMeta()
 
 # ctypes (when the interpreter has it): 3.8 - 3.12 keep a ctypes type's
-# layout in its dict, a StgDict with its own __sizeof__ (3.13 moved it
-# into the type, sized by _ctypes.CType_Type.__sizeof__, not reproduced).
+# layout in its dict, a StgDict with its own __sizeof__; 3.13 moved it
+# into the type (a StgInfo), sized by _ctypes.CType_Type.__sizeof__.
 STGDICTS = []
+CTYPES = []
 try:
-    if sys.version_info >= (3, 13):
-        raise ImportError("no StgDict")
     import ctypes
 
     class CPoint(ctypes.Structure):
         _fields_ = [("x", ctypes.c_int), ("y", ctypes.c_double * 3)]
 
-    for _t in (ctypes.c_int, CPoint, ctypes.c_double * 3, ctypes.POINTER(CPoint)):
+    CTYPES = [ctypes.c_int, CPoint, ctypes.c_double * 3, ctypes.POINTER(CPoint)]
+    for _t in CTYPES:
         STGDICTS += [r for r in gc.get_referents(_t) if type(r).__name__ == "StgDict"]
     del _t
 except ImportError:
@@ -131,7 +131,8 @@ SAMPLES = [
     ("int-subclass", SUBS[3]), ("dict-subclass", SUBS[4]), ("metaclass", SUBS[5]),
     ("class-with-metaclass", SUBS[6]),
     ("frame-running", RUNNING_FRAME), ("frame-finished", FINISHED_FRAME),
-] + [("StgDict-%d" % i, d) for i, d in enumerate(STGDICTS)]
+] + [("StgDict-%d" % i, d) for i, d in enumerate(STGDICTS)] + [
+    ("ctypes-type-%d" % i, t) for i, t in enumerate(CTYPES)]
 
 _truth.run("sizeof", classes=[StrSub, IntSub, DictSub],
            samples=SAMPLES, cycles=False)
