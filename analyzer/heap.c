@@ -45,10 +45,17 @@ struct build {
 
 	/* numbering and attributes */
 	uint32_t *order;	/* id -> discovery index, while the attributes are read */
-	/* Set of type addresses (open addressing, 0 = empty); h->type[] holds
-	 * slot numbers until type_table turns them into indices. */
-	uint64_t *taddrs;
+	/* Distinct type addresses in order of first appearance (tlist, nt of
+	 * them) and a set over it (open addressing, tcap slots of indices into
+	 * tlist, EMPTY = free); h->type[] holds these dense indices until
+	 * type_table turns them into indices of the address-sorted table. */
+	uint32_t *tset;
+	uint64_t *tlist;
 	size_t tcap, nt;
+	/* Types whose own __sizeof__ the layout does not reproduce, with
+	 * their object counts (few: searched linearly). */
+	struct unmodeled { uint64_t type, objects; } *unmod;
+	size_t nunmod;
 
 	/* phase 2 */
 	uint32_t *idmap;	/* discovery index -> id */
@@ -238,7 +245,9 @@ static void build_deinit(struct build *b)
 {
 	free(b->slots);
 	free(b->order);
-	free(b->taddrs);
+	free(b->tset);
+	free(b->tlist);
+	free(b->unmod);
 	free(b->addr);
 	free(b->flags);
 	free(b->gen);
@@ -316,51 +325,108 @@ static struct pha_error *alloc_objects(struct pha_heap *h)
 	return NULL;
 }
 
-/* The slot of type address ta in b->taddrs, added if new; false on OOM.
- * The set doubles when half full, which moves the types already in it,
- * and the slot numbers handed out before are not remapped: a known bug
- * (more than 511 distinct types make earlier h->type[] entries point at
- * the wrong or an unset slot), kept as is by the refactor that split
- * pha_heap_build; to be fixed on its own. */
-static bool type_slot(struct build *b, uint64_t ta, size_t *slot_ret)
+/* The dense index of type address ta (its order of first appearance),
+ * added if new; false on OOM. The set maps addresses to dense indices, so
+ * growing it moves slots but never changes an index already handed out
+ * (issue 9: slot numbers went stale past 511 distinct types). */
+static bool type_index_of(struct build *b, uint64_t ta, uint32_t *index_ret)
 {
 	if ((b->nt + 1) * 2 > b->tcap) {
-		uint64_t *nset = calloc(b->tcap * 2, sizeof(*nset));
-		if (!nset)
+		size_t cap = b->tcap * 2;
+		uint32_t *nset = malloc(cap * sizeof(*nset));
+		uint64_t *nlist = realloc(b->tlist, cap / 2 * sizeof(*nlist));
+		if (nlist)
+			b->tlist = nlist;
+		if (!nset || !nlist) {
+			free(nset);
 			return false;
-		for (size_t k = 0; k < b->tcap; k++) {
-			if (!b->taddrs[k])
-				continue;
-			size_t j = mix(b->taddrs[k]) & (b->tcap * 2 - 1);
-			while (nset[j])
-				j = (j + 1) & (b->tcap * 2 - 1);
-			nset[j] = b->taddrs[k];
 		}
-		free(b->taddrs);
-		b->taddrs = nset;
-		b->tcap *= 2;
+		memset(nset, 0xff, cap * sizeof(*nset));
+		for (size_t k = 0; k < b->nt; k++) {
+			size_t j = mix(b->tlist[k]) & (cap - 1);
+			while (nset[j] != EMPTY)
+				j = (j + 1) & (cap - 1);
+			nset[j] = (uint32_t)k;
+		}
+		free(b->tset);
+		b->tset = nset;
+		b->tcap = cap;
 	}
 	size_t j = mix(ta) & (b->tcap - 1);
-	while (b->taddrs[j] && b->taddrs[j] != ta)
+	while (b->tset[j] != EMPTY && b->tlist[b->tset[j]] != ta)
 		j = (j + 1) & (b->tcap - 1);
-	if (!b->taddrs[j]) {
-		b->taddrs[j] = ta;
-		b->nt++;
+	if (b->tset[j] == EMPTY) {
+		b->tset[j] = (uint32_t)b->nt;
+		b->tlist[b->nt++] = ta;
 	}
-	*slot_ret = j;
+	*index_ret = b->tset[j];
 	return true;
+}
+
+/* One more object of type ta whose size is tp_basicsize-based although
+ * the type has its own __sizeof__; false on OOM. */
+static bool count_unmodeled(struct build *b, uint64_t ta)
+{
+	for (size_t i = 0; i < b->nunmod; i++) {
+		if (b->unmod[i].type == ta) {
+			b->unmod[i].objects++;
+			return true;
+		}
+	}
+	struct unmodeled *u = realloc(b->unmod, (b->nunmod + 1) * sizeof(*u));
+	if (!u)
+		return false;
+	b->unmod = u;
+	b->unmod[b->nunmod++] = (struct unmodeled){ta, 1};
+	return true;
+}
+
+static int cmp_unmodeled(const void *x, const void *y)
+{
+	const struct unmodeled *a = x, *c = y;
+	if (a->objects != c->objects)
+		return a->objects > c->objects ? -1 : 1;
+	return a->type < c->type ? -1 : a->type > c->type;
+}
+
+/* DESIGN "Sizes": never silently tp_basicsize. One warning names the
+ * types (most objects first, at most 10) whose sizes may differ from
+ * sys.getsizeof. */
+static void warn_unmodeled(struct build *b, struct pha_heap *h)
+{
+	if (!b->nunmod)
+		return;
+	qsort(b->unmod, b->nunmod, sizeof(*b->unmod), cmp_unmodeled);
+	char list[1024];
+	size_t pos = 0;
+	list[0] = 0;
+	for (size_t i = 0; i < b->nunmod && i < 10; i++) {
+		uint32_t k = type_index(h, b->unmod[i].type);
+		const char *name = k < h->ntypes ? h->types[k].name : "?";
+		int n = snprintf(list + pos, sizeof(list) - pos, "%s%s (%llu object%s)", i ? ", " : "",
+				 name, (unsigned long long)b->unmod[i].objects,
+				 b->unmod[i].objects == 1 ? "" : "s");
+		if (n < 0 || (size_t)n >= sizeof(list) - pos)
+			break;
+		pos += (size_t)n;
+	}
+	pha_target_warn(b->t, "sizes of %zu type%s with their own __sizeof__ are tp_basicsize-based "
+			      "and may differ from sys.getsizeof: %s%s", b->nunmod,
+			b->nunmod == 1 ? "" : "s", list, b->nunmod > 10 ? ", ..." : "");
 }
 
 /* Attributes in id order; object_info is read again (it succeeded in
  * discovery and is deterministic). Distinct type addresses are collected
- * on the way; h->type[] gets their slots (type_table finishes it). */
+ * on the way; h->type[] gets their dense indices (type_table finishes it). */
 static struct pha_error *read_objects(struct build *b, struct pha_heap *h)
 {
 	struct pha_error *err;
 	b->tcap = 1024;
-	b->taddrs = calloc(b->tcap, sizeof(*b->taddrs));
-	if (!b->taddrs)
+	b->tset = malloc(b->tcap * sizeof(*b->tset));
+	b->tlist = malloc(b->tcap / 2 * sizeof(*b->tlist));
+	if (!b->tset || !b->tlist)
 		return &pha_enomem;
+	memset(b->tset, 0xff, b->tcap * sizeof(*b->tset));
 	for (size_t id = 0; id < h->n; id++) {
 		uint32_t i = b->order[id];
 		struct pha_object_info info;
@@ -381,37 +447,33 @@ static struct pha_error *read_objects(struct build *b, struct pha_heap *h)
 			h->permanent++;
 		if (h->flags[id] & PHA_OBJ_CONSERVATIVE)
 			h->conservative++;
-		size_t slot;
-		if (!type_slot(b, info.type, &slot))
+		if (!type_index_of(b, info.type, &h->type[id]))
 			return &pha_enomem;
-		h->type[id] = (uint32_t)slot;
+		if (info.size_unmodeled && !count_unmodeled(b, info.type))
+			return &pha_enomem;
 	}
 	return NULL;
 }
 
 /* h->types sorted by address, with names and object ids; h->type[] from
- * slot numbers to indices of that table. */
+ * dense indices (order of first appearance) to indices of that table. */
 static struct pha_error *type_table(struct build *b, struct pha_heap *h)
 {
-	uint32_t *slot_to_index = malloc(b->tcap * sizeof(*slot_to_index));
+	uint32_t *dense_to_index = malloc((b->nt ? b->nt : 1) * sizeof(*dense_to_index));
 	h->types = calloc(b->nt ? b->nt : 1, sizeof(*h->types));
-	if (!slot_to_index || !h->types) {
-		free(slot_to_index);
+	if (!dense_to_index || !h->types) {
+		free(dense_to_index);
 		return &pha_enomem;
 	}
-	h->ntypes = 0;
-	for (size_t k = 0; k < b->tcap; k++) {
-		if (b->taddrs[k])
-			h->types[h->ntypes++].addr = b->taddrs[k];
-	}
+	h->ntypes = (uint32_t)b->nt;
+	for (size_t k = 0; k < b->nt; k++)
+		h->types[k].addr = b->tlist[k];
 	qsort(h->types, h->ntypes, sizeof(*h->types), cmp_u64);	/* addr is the first member */
-	for (size_t k = 0; k < b->tcap; k++) {
-		if (b->taddrs[k])
-			slot_to_index[k] = type_index(h, b->taddrs[k]);
-	}
+	for (size_t k = 0; k < b->nt; k++)
+		dense_to_index[k] = type_index(h, b->tlist[k]);
 	for (size_t id = 0; id < h->n; id++)
-		h->type[id] = slot_to_index[h->type[id]];
-	free(slot_to_index);
+		h->type[id] = dense_to_index[h->type[id]];
+	free(dense_to_index);
 	for (uint32_t i = 0; i < h->ntypes; i++) {
 		h->types[i].name = b->l->type_name(b->py, h->types[i].addr);
 		h->types[i].kind = b->l->type_kind
@@ -478,6 +540,7 @@ struct pha_error *pha_heap_build(struct pha_target *t, struct pha_heap **heap_re
 		goto out;
 	if ((err = type_table(&b, h)))
 		goto out;
+	warn_unmodeled(&b, h);
 	free(b.order);
 	b.order = NULL;
 	pha_progress_done();

@@ -87,6 +87,28 @@ struct tinfo {
 	uint32_t *extra;		/* T_OBJECT members of static types (exceptions) */
 	char *name;			/* report name, computed lazily */
 	bool finalizer;			/* tp_finalize or tp_del set (a __del__) */
+	/* How sys.getsizeof sizes an instance (objects.c, size_rule_of):
+	 * decided on first use from the type whose dict holds the
+	 * __sizeof__ the MRO finds; size_kind picks the formula of rule
+	 * SZ_KIND. */
+	uint8_t size_rule;
+	enum kind size_kind;
+};
+
+/* The size rules (struct tinfo.size_rule); 0 = not decided yet. */
+enum size_rule {
+	SZ_UNDECIDED = 0,
+	SZ_KIND,		/* object.__sizeof__ or a builtin's, by size_kind */
+	SZ_UNMODELED,		/* its own __sizeof__, not reproduced: by size_kind, flagged */
+	SZ_BUFFERED,		/* _io.BufferedReader/Writer/Random */
+	SZ_BYTESIO,		/* _io.BytesIO */
+	SZ_STRUCT,		/* _struct.Struct */
+	SZ_ARRAY,		/* array.array */
+	SZ_DECIMAL,		/* decimal.Decimal (_decimal) */
+	SZ_STGDICT,		/* ctypes' StgDict (3.8 - 3.12) */
+	SZ_CTYPE_TYPE,		/* ctypes' metatypes (3.13+: _ctypes.CType_Type) */
+	SZ_NUMPY_ARRAY,		/* numpy.ndarray (ext_numpy.c) */
+	SZ_NUMPY_SCALAR,	/* numpy.generic (ext_numpy.c) */
 };
 
 struct pha_py {
@@ -338,6 +360,11 @@ bool cpy_types_init(struct pha_py *py);
 void cpy_types_deinit(struct pha_py *py);
 /* The type info of t, read on first use; NULL if t is not a type. */
 struct tinfo *cpy_type_of(struct pha_py *py, uint64_t t);
+uint64_t cpy_type_dict(struct pha_py *py, uint64_t t);
+
+/* ext_numpy.c: numpy's __sizeof__ rules. */
+enum size_rule cpy_numpy_rule(const char *owner);
+bool cpy_numpy_size(struct pha_py *py, uint64_t a, const struct tinfo *ti, uint64_t *size_ret);
 
 /* Whether obj is an object whose (solid base) type is of kind k. */
 static inline bool is_kind(struct pha_py *py, uint64_t obj, enum kind k)

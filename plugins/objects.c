@@ -6,7 +6,10 @@
  * ht_cached_keys, ht_module in layouts.c); PyMemberDef (40 bytes) for
  * __slots__ and the members of exception types; which static type is which
  * kind (by tp_name, or without the binaries by its fast-subclass flags);
- * the GC and managed pre-headers; each kind's __sizeof__ rule.
+ * the GC and managed pre-headers; each kind's __sizeof__ rule, and which
+ * __sizeof__ an instance finds (the type in its MRO whose dict holds it:
+ * builtins, a few stdlib C types, numpy through ext_numpy.c; any other is
+ * flagged size_unmodeled and named in one warning by the host).
  *
  * Versions:
  *   3.8         PyTypeObject has tp_print (type_size 416, not 408).
@@ -393,6 +396,119 @@ struct tinfo *cpy_type_of(struct pha_py *py, uint64_t t)
 	return ti && !tinfo_bad(ti) ? ti : NULL;
 }
 
+/* The dict of type t: tp_dict, or for a static builtin type of 3.12+ the
+ * one kept in the interpreter's state (as cpy_type_refs reads it). */
+uint64_t cpy_type_dict(struct pha_py *py, uint64_t t)
+{
+	const struct pha_py_offsets *o = py->o;
+	uint64_t d = u64_or0(py, t + TP_DICT);
+	if (d || !o->static_type_dict_in_interp || !py->ninterps || !o->is_types_builtins ||
+	    (u64_or0(py, t + TP_FLAGS) & TPF_HEAPTYPE))
+		return d;
+	uint64_t idx = u64_or0(py, t + TP_SUBCLASSES);
+	uint64_t entry = py->interps[0] + o->is_types_builtins +
+			 (idx - 1) * o->static_builtin_state_size;
+	if (idx >= 1 && idx < 1000 && (!o->static_builtin_search || u64_or0(py, entry) == t))
+		d = u64_or0(py, entry + o->sbs_tp_dict);
+	return d;
+}
+
+/* ---- which __sizeof__ sizes an instance ---- */
+
+/* C __sizeof__ implementations of the stdlib that object_size reproduces
+ * beyond the builtins of static_kinds (the owner is the type whose dict
+ * holds the method). */
+static const struct {
+	const char *owner;
+	enum size_rule rule;
+} sizeof_owners[] = {
+	{"_io.BufferedReader", SZ_BUFFERED}, {"_io.BufferedWriter", SZ_BUFFERED},
+	{"_io.BufferedRandom", SZ_BUFFERED}, {"_io.BytesIO", SZ_BYTESIO},
+	{"_struct.Struct", SZ_STRUCT}, {"array.array", SZ_ARRAY}, {"decimal.Decimal", SZ_DECIMAL},
+	{"StgDict", SZ_STGDICT},
+	{"Struct", SZ_STRUCT},	/* 3.8: _struct's tp_name had no module */
+	{"_ctypes.CType_Type", SZ_CTYPE_TYPE},
+};
+
+/* Kinds whose object_size formula is their builtin type's __sizeof__ (or
+ * object.__sizeof__, which bytes and tuple use). */
+static bool kind_has_sizeof(enum kind k)
+{
+	switch (k) {
+	case K_LIST: case K_DICT: case K_SET: case K_STR: case K_BYTEARRAY: case K_INT:
+	case K_CODE: case K_GEN: case K_CORO: case K_ASYNCGEN: case K_FRAME: case K_DEQUE:
+	case K_ODICT: case K_TYPE: case K_BYTES: case K_TUPLE:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* The type whose dict holds the __sizeof__ that instances of ti find (the
+ * MRO, or the tp_base chain when the MRO cannot be read), and that
+ * attribute; 0 when none can be read. */
+static uint64_t sizeof_owner(struct pha_py *py, const struct tinfo *ti, uint64_t *descr_ret)
+{
+	uint64_t mro = u64_or0(py, ti->addr + TP_MRO);
+	uint64_t n = mro && is_kind(py, mro, K_TUPLE) ? tuple_len(py, mro) : 0;
+	if (n && n <= 64) {
+		for (uint64_t i = 0; i < n; i++) {
+			uint64_t b = u64_or0(py, mro + 24 + 8 * i);
+			uint64_t d = b ? cpy_type_dict(py, b) : 0;
+			if (d && (*descr_ret = cpy_dict_get_str(py, d, "__sizeof__")))
+				return b;
+		}
+		return 0;
+	}
+	int depth = 0;
+	for (uint64_t b = ti->addr; b && depth++ < 64; b = u64_or0(py, b + TP_BASE)) {
+		uint64_t d = cpy_type_dict(py, b);
+		if (d && (*descr_ret = cpy_dict_get_str(py, d, "__sizeof__")))
+			return b;
+	}
+	return 0;
+}
+
+/* Decide ti->size_rule: the formula of the type that defines the
+ * __sizeof__ instances use. A __sizeof__ found in object's dict, or none
+ * readable, or one of a type whose name cannot be read (3.13+ cores
+ * without binaries), keeps the formula of ti's kind. A C method of a
+ * known type gets that type's formula; anything else (another C type's
+ * method, a __sizeof__ written in Python) is SZ_UNMODELED. */
+static void decide_size_rule(struct pha_py *py, struct tinfo *ti)
+{
+	ti->size_rule = SZ_KIND;
+	ti->size_kind = ti->kind;
+	uint64_t descr = 0;
+	uint64_t owner = sizeof_owner(py, ti, &descr);
+	if (!owner)
+		return;
+	const char *oname = pha_cpython_type_name(py, owner);
+	if (oname[0] == '<' || !strcmp(oname, "object"))
+		return;
+	const char *dtype = pha_cpython_type_name(py, u64_or0(py, descr + 8));
+	if (!strcmp(dtype, "method_descriptor")) {
+		for (size_t i = 0; i < sizeof(static_kinds) / sizeof(static_kinds[0]); i++) {
+			if (!strcmp(oname, static_kinds[i].name) && kind_has_sizeof(static_kinds[i].kind)) {
+				ti->size_kind = static_kinds[i].kind;
+				return;
+			}
+		}
+		for (size_t i = 0; i < sizeof(sizeof_owners) / sizeof(sizeof_owners[0]); i++) {
+			if (!strcmp(oname, sizeof_owners[i].owner)) {
+				ti->size_rule = sizeof_owners[i].rule;
+				return;
+			}
+		}
+		enum size_rule r = cpy_numpy_rule(oname);
+		if (r != SZ_UNDECIDED) {
+			ti->size_rule = r;
+			return;
+		}
+	}
+	ti->size_rule = SZ_UNMODELED;
+}
+
 /* ---- object header and sys.getsizeof ---- */
 
 /* The words before the object that getsizeof counts: the GC header and
@@ -496,8 +612,224 @@ static uint64_t type_object_size(struct pha_py *py, uint64_t a, const struct tin
 	return size + preheader(py, ti);
 }
 
-/* sys.getsizeof of the object at a. */
-static uint64_t object_size(struct pha_py *py, uint64_t a, const struct tinfo *ti)
+/* _io.BufferedReader/Writer/Random (Modules/_io/bufferedio.c, struct
+ * buffered, the same in 3.8 - 3.15): the object and its buffer. */
+enum { BUF_BUFFER = 56, BUF_BUFFER_SIZE = 120, BUF_BUFFER_MASK = 128 };
+
+static bool buffered_size(struct pha_py *py, uint64_t a, const struct tinfo *ti, uint64_t *size)
+{
+	uint64_t buffer = u64_or0(py, a + BUF_BUFFER);
+	uint64_t bsize = u64_or0(py, a + BUF_BUFFER_SIZE), mask = u64_or0(py, a + BUF_BUFFER_MASK);
+	if (ti->basicsize < BUF_BUFFER_MASK + 8 || bsize > MAX_CONTAINER ||
+	    (mask && mask != bsize - 1))
+		return false;
+	*size = ti->basicsize + (buffer ? bsize : 0);
+	return true;
+}
+
+/* _io.BytesIO (Modules/_io/bytesio.c, 3.5+): the object, plus the
+ * getsizeof of its bytes buffer unless that is shared (refcount > 1). */
+static bool bytesio_size(struct pha_py *py, uint64_t a, const struct tinfo *ti, uint64_t *size)
+{
+	uint64_t buf = u64_or0(py, a + 16);
+	*size = ti->basicsize;
+	if (buf) {
+		uint64_t rc = u64_or0(py, buf);
+		if (py->o->refcnt32)
+			rc &= 0xffffffffULL;
+		int64_t len = i64_or0(py, buf + 16);
+		if (len < 0 || (uint64_t)len > MAX_CONTAINER)
+			return false;
+		if (rc == 1)
+			*size += 33 + (uint64_t)len;	/* PyBytesObject header + NUL */
+	}
+	return true;
+}
+
+/* _struct.Struct (Modules/_struct.c): the object and its format codes
+ * (32 bytes each: formatdef pointer, offset, size, repeat) with the
+ * terminating one; s_codes follows s_size and s_len. */
+static bool struct_size(struct pha_py *py, uint64_t a, const struct tinfo *ti, uint64_t *size)
+{
+	uint64_t codes = u64_or0(py, a + 32), n = 0;
+	/* sizeof(PyStructObject): 56 in 3.8 - 3.14, 64 in 3.15; s_codes
+	 * stays at 32. */
+	if (!codes || ti->basicsize < 56 || ti->basicsize > 64)
+		return false;
+	while (n < (1u << 20)) {
+		uint64_t fmtdef;
+		if (!rd64(py, codes + 32 * n, &fmtdef))
+			return false;
+		if (!fmtdef)
+			break;
+		n++;
+	}
+	*size = ti->basicsize + 32 * (n + 1);
+	return true;
+}
+
+/* array.array (Modules/arraymodule.c): the object and its allocated
+ * items (allocated, then ob_descr whose itemsize int follows the
+ * typecode char). */
+static bool array_size(struct pha_py *py, uint64_t a, const struct tinfo *ti, uint64_t *size)
+{
+	uint64_t allocated = u64_or0(py, a + 32), descr = u64_or0(py, a + 40);
+	uint32_t itemsize = descr ? u32_or0(py, descr + 4) : 0;
+	if (!itemsize || itemsize > 16 || allocated > MAX_CONTAINER)
+		return false;
+	*size = ti->basicsize + allocated * itemsize;
+	return true;
+}
+
+/* decimal.Decimal (Modules/_decimal/_decimal.c, PyDecObject: the
+ * header, the hash, an mpd_t at 24 whose flags byte comes first and whose
+ * alloc is at 56, then four static words): the object, plus the
+ * coefficient words when they were allocated on their own (none of
+ * MPD_STATIC_DATA, MPD_SHARED_DATA, MPD_CONST_DATA: 32, 64, 128). */
+enum { DEC_FLAGS = 24, DEC_ALLOC = 56, DEC_DATA_FLAGS = 32 | 64 | 128 };
+
+static bool decimal_size(struct pha_py *py, uint64_t a, const struct tinfo *ti, uint64_t *size)
+{
+	uint8_t flags = u8_or0(py, a + DEC_FLAGS);
+	int64_t alloc = i64_or0(py, a + DEC_ALLOC);
+	if (ti->basicsize < DEC_ALLOC + 16 || alloc < 0 || (uint64_t)alloc > MAX_CONTAINER)
+		return false;
+	*size = ti->basicsize + (flags & DEC_DATA_FLAGS ? 0 : 8 * (uint64_t)alloc);
+	return true;
+}
+
+/* The length of the NUL-terminated string at addr (at most 64 KiB). */
+static bool c_strlen(struct pha_py *py, uint64_t addr, uint64_t *len_ret)
+{
+	char chunk[256];
+	for (uint64_t off = 0; off < 65536; off += sizeof(chunk)) {
+		size_t n = sizeof(chunk);
+		/* The last page may end before a whole chunk: shrink until it reads. */
+		while (n && !rd(py, addr + off, chunk, n))
+			n /= 2;
+		if (!n)
+			return false;
+		const char *z = memchr(chunk, 0, n);
+		if (z) {
+			*len_ret = off + (uint64_t)(z - chunk);
+			return true;
+		}
+		if (n < sizeof(chunk))
+			off -= sizeof(chunk) - n;
+	}
+	return false;
+}
+
+/* ctypes' StgDict, the dict of a ctypes type (Modules/_ctypes/ctypes.h,
+ * 3.8 - 3.12; 3.13 moved it into the type as StgInfo): the dict as
+ * dict.__sizeof__ sizes it (with StgDict's basicsize), again the 144 bytes
+ * StgDictObject adds to PyDictObject, the PEP 3118 format string with its
+ * NUL, the shape (ndim words) and the ffi elements array (length + 1
+ * pointers). Fields: length 64, ffi_type.elements 88, format 168, ndim
+ * 176 (an int). */
+enum { STG_LENGTH = 64, STG_ELEMENTS = 88, STG_FORMAT = 168, STG_NDIM = 176,
+       STG_SIZE = 192, STG_EXTRA = STG_SIZE - 48 };
+
+static bool stgdict_size(struct pha_py *py, uint64_t a, const struct tinfo *ti, uint64_t *size)
+{
+	if (ti->basicsize != STG_SIZE)
+		return false;
+	uint64_t s = cpy_dict_size(py, a, ti->basicsize) + STG_EXTRA;
+	uint64_t format = u64_or0(py, a + STG_FORMAT), flen;
+	if (format) {
+		if (!c_strlen(py, format, &flen))
+			return false;
+		s += flen + 1;
+	}
+	int32_t ndim = i32_or0(py, a + STG_NDIM);
+	int64_t length = i64_or0(py, a + STG_LENGTH);
+	if (ndim < 0 || ndim > 64 || length < 0 || (uint64_t)length > MAX_CONTAINER)
+		return false;
+	s += 8 * (uint64_t)ndim;
+	if (u64_or0(py, a + STG_ELEMENTS))
+		s += 8 * ((uint64_t)length + 1);
+	*size = s;
+	return true;
+}
+
+/* A ctypes type of 3.13+ (Modules/_ctypes/ctypes.h): its metatype
+ * extends type with a StgInfo, placed at sizeof(PyHeapTypeObject) rounded
+ * up to 16. CType_Type.__sizeof__ counts the metatype's basicsize and
+ * items, and when the StgInfo is initialized (its first int) the PEP 3118
+ * format string with its NUL, the ffi elements array (length + 1
+ * pointers) and the shape (ndim words). The StgInfo's size tells its
+ * layout: 160 bytes in 3.13 (format at 136, ndim at 144), 176 in 3.14+
+ * (format at 144, ndim at 152); length at 24 and ffi_type.elements at 48
+ * in both. */
+enum { STGI_LENGTH = 24, STGI_ELEMENTS = 48 };
+
+static bool ctype_type_size(struct pha_py *py, uint64_t a, const struct tinfo *ti, uint64_t *size)
+{
+	uint64_t data = (py->o->heaptype_size + 15) & ~15ULL;
+	unsigned fmt_off, ndim_off;
+	if (ti->basicsize == data + 160) {
+		fmt_off = 136;
+		ndim_off = 144;
+	} else if (ti->basicsize == data + 176) {
+		fmt_off = 144;
+		ndim_off = 152;
+	} else {
+		return false;
+	}
+	int64_t nmembers = i64_or0(py, a + 16);
+	if (nmembers < 0 || nmembers > 4096)
+		return false;
+	uint64_t s = ti->basicsize + ti->itemsize * (uint64_t)nmembers;
+	uint64_t info = a + data;
+	if (i32_or0(py, info)) {
+		uint64_t format = u64_or0(py, info + fmt_off), flen;
+		if (format) {
+			if (!c_strlen(py, format, &flen))
+				return false;
+			s += flen + 1;
+		}
+		int32_t ndim = i32_or0(py, info + ndim_off);
+		int64_t length = i64_or0(py, info + STGI_LENGTH);
+		if (ndim < 0 || ndim > 64 || length < 0 || (uint64_t)length > MAX_CONTAINER)
+			return false;
+		s += 8 * (uint64_t)ndim;
+		if (u64_or0(py, info + STGI_ELEMENTS))
+			s += 8 * ((uint64_t)length + 1);
+	}
+	*size = s;
+	return true;
+}
+
+/* The sizes of rules beyond SZ_KIND, without the pre-header; false when
+ * the object does not read as the rule expects. */
+static bool rule_size(struct pha_py *py, uint64_t a, const struct tinfo *ti, uint64_t *size)
+{
+	switch ((enum size_rule)ti->size_rule) {
+	case SZ_BUFFERED:
+		return buffered_size(py, a, ti, size);
+	case SZ_BYTESIO:
+		return bytesio_size(py, a, ti, size);
+	case SZ_STRUCT:
+		return struct_size(py, a, ti, size);
+	case SZ_ARRAY:
+		return array_size(py, a, ti, size);
+	case SZ_DECIMAL:
+		return decimal_size(py, a, ti, size);
+	case SZ_STGDICT:
+		return stgdict_size(py, a, ti, size);
+	case SZ_CTYPE_TYPE:
+		return ctype_type_size(py, a, ti, size);
+	case SZ_NUMPY_ARRAY:
+	case SZ_NUMPY_SCALAR:
+		return cpy_numpy_size(py, a, ti, size);
+	default:
+		return false;
+	}
+}
+
+/* sys.getsizeof of the object at a; *unmodeled_ret says that the type
+ * has a __sizeof__ of its own that this did not reproduce. */
+static uint64_t object_size(struct pha_py *py, uint64_t a, struct tinfo *ti, bool *unmodeled_ret)
 {
 	const struct pha_py_offsets *o = py->o;
 	int64_t obsize = ti->itemsize ? i64_or0(py, a + 16) : 0;
@@ -507,7 +839,18 @@ static uint64_t object_size(struct pha_py *py, uint64_t a, const struct tinfo *t
 		absize = 0;	/* not a size: a misidentified type */
 	uint64_t size = ti->basicsize + absize * ti->itemsize;
 
-	switch (ti->kind) {
+	if (ti->size_rule == SZ_UNDECIDED)
+		decide_size_rule(py, ti);
+	*unmodeled_ret = ti->size_rule == SZ_UNMODELED;
+	if (ti->size_rule != SZ_KIND && ti->size_rule != SZ_UNMODELED) {
+		uint64_t s;
+		if (rule_size(py, a, ti, &s))
+			return s + preheader(py, ti);
+		*unmodeled_ret = true;
+		return size + preheader(py, ti);
+	}
+
+	switch (ti->size_kind) {
 	case K_LIST:
 		size = ti->basicsize + 8 * u64_or0(py, a + 32);
 		break;
@@ -601,7 +944,7 @@ struct pha_error *pha_cpython_object_info(struct pha_py *py, uint64_t addr,
 		return pha_error_create(PHA_ERR_INPUT, "0x%llx: refcount %lld is not positive",
 					(unsigned long long)addr, (long long)hdr[0]);
 	}
-	info.size = object_size(py, addr, ti);
+	info.size = object_size(py, addr, ti, &info.size_unmodeled);
 	/* Sizes come from lengths in memory (list allocated, set mask,
 	 * bytearray alloc, deque length, frame slots): a corrupted one must
 	 * not make the heap 1.5e18 bytes. No object is larger than the

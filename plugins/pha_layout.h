@@ -81,6 +81,10 @@ struct pha_object_info {
 	bool immortal;		/* 3.12+ immortal refcount */
 	bool conservative;	/* referents are found by scanning memory */
 	bool finalizer;		/* its type has tp_finalize or tp_del (__del__) */
+	/* The type has a __sizeof__ of its own that the layout does not
+	 * reproduce: size is tp_basicsize-based (the host names such types
+	 * in one warning). */
+	bool size_unmodeled;
 };
 
 /* One local variable of a frame (fast locals, cells and free variables;

@@ -38,7 +38,7 @@ SCENARIO_DIR = os.path.join(REPO, "tests", "scenarios")
 SCHEMA_PATH = os.path.join(REPO, "formats", "report.schema.json")
 
 # Scenarios the end-to-end suite runs (big.py is for tests/bench.sh only).
-SCENARIOS = ("garbage", "reachable", "threads", "frozen")
+SCENARIOS = ("garbage", "reachable", "threads", "frozen", "many_types", "sizeof")
 # Scenarios that also get a gcore core (every interpreter).
 GCORE_SCENARIOS = ("garbage", "threads")
 

@@ -290,6 +290,10 @@ class CoreCase:
         self.safe("threads-stacks", self.c_threads_stacks)
         if self.scenario == "threads":
             self.safe("threads-named", self.c_threads_named)
+        if self.scenario == "many_types":
+            self.safe("snapshot-types", self.c_snapshot_types)
+        if self.scenario == "sizeof":
+            self.safe("sizeof-warning", self.c_sizeof_warning)
         self.safe("thread-ids", self.c_thread_ids)
         self.safe("determinism", self.c_determinism)
         self.safe("default-output", self.c_default_output)
@@ -503,6 +507,46 @@ class CoreCase:
                     name, hc, hb, w["count"], w["bytes"]))
         self.check(check, p, ", ".join("%s=%d" % (n.split(".")[-1], w["count"])
                                        for n, w in sorted(want.items()) if not n.startswith("_truth.")))
+
+    def c_sizeof_warning(self, check):
+        """A __sizeof__ the tool cannot reproduce (written in Python) is
+        named in one aggregated warning, never sized silently."""
+        ws = [str(w) for w in self.report.get("warnings") or [] if "__sizeof__" in str(w)]
+        p = []
+        if len(ws) != 1:
+            p.append("%d warnings about __sizeof__ (want 1): %r" % (len(ws), ws))
+        elif "pysized.PySized (3 objects)" not in ws[0]:
+            p.append("the warning does not name pysized.PySized (3 objects): %r" % ws[0])
+        self.check(check, p, ws[0][:200] if len(ws) == 1 else "")
+
+    def c_snapshot_types(self, check):
+        """Issue 9: every one of 5,000 classes counted exactly again after a
+        --save-snapshot round trip (the snapshot path builds its own type
+        table)."""
+        r, d = self.run(["-q", "-o", "core.json", "--save-snapshot", "heap.msgpack.zst", self.core], "s")
+        problem = self.run_problem(r)
+        if problem:
+            self.check(check, ["saving the snapshot: " + problem])
+            return
+        r, d2 = self.run(["-q", "-o", "snap.json", os.path.join(d, "heap.msgpack.zst")], "s2")
+        problem = self.run_problem(r)
+        if problem:
+            self.check(check, ["analyzing the snapshot: " + problem])
+            return
+        _, snap = H.read_report(os.path.join(d2, "snap.json"))
+        want = self.truth.get("scenario_types_with_permanent") or self.truth["scenario_types"]
+        have = by_name(snap["types"])
+        p = []
+        for name, w in sorted(want.items()):
+            h = have.get(name)
+            hc, hb = (h["count"], h["bytes"]) if h else (0, 0)
+            if hc != w["count"] or hb != w["bytes"]:
+                p.append("%s: snapshot report %d objects / %d bytes, interpreter %d / %d" % (
+                    name, hc, hb, w["count"], w["bytes"]))
+        if len(snap["types"]) != len(self.report["types"]):
+            p.append("snapshot report has %d types, core report %d" % (
+                len(snap["types"]), len(self.report["types"])))
+        self.check(check, p[:10], "%d types" % len(want))
 
     def c_unreachable_count(self, check):
         got = self.report["summary"]["unreachable_objects"]
