@@ -93,6 +93,35 @@ const struct pha_segment *pha_memory_find(const struct pha_memory *mem, uint64_t
 	return inside ? &mem->segs[i] : NULL;
 }
 
+uint64_t pha_memory_extent(const struct pha_memory *mem, uint64_t addr)
+{
+	bool inside;
+	size_t i = lookup(mem, addr, &inside);
+	if (!inside)
+		return 0;
+	uint64_t n = 0;
+	for (uint64_t at = addr; i < mem->nsegs; i++) {
+		const struct pha_segment *s = &mem->segs[i];
+		if (s->start != at && at != addr)
+			break;
+		if (!s->data)
+			break;
+		n += s->end - at;
+		at = s->end;
+	}
+	return n;
+}
+
+uint64_t pha_memory_readable_bytes(const struct pha_memory *mem)
+{
+	uint64_t n = 0;
+	for (size_t i = 0; i < mem->nsegs; i++) {
+		if (mem->segs[i].data)
+			n += mem->segs[i].end - mem->segs[i].start;
+	}
+	return n;
+}
+
 const void *pha_memory_ptr(const struct pha_memory *mem, uint64_t addr, size_t len)
 {
 	bool inside;

@@ -61,6 +61,11 @@ bool pha_memory_read(const struct pha_memory *mem, uint64_t addr, void *buf, siz
 /* Pointer to len contiguous readable bytes at addr inside one segment, or
  * NULL (not readable, or crosses a segment boundary). Zero-copy fast path. */
 const void *pha_memory_ptr(const struct pha_memory *mem, uint64_t addr, size_t len);
+/* Bytes readable from addr on, across adjacent segments, up to the first
+ * gap; 0 if addr is not readable. */
+uint64_t pha_memory_extent(const struct pha_memory *mem, uint64_t addr);
+/* Total readable bytes (segments that are not MISSING). */
+uint64_t pha_memory_readable_bytes(const struct pha_memory *mem);
 /* Segment containing addr, or NULL. */
 const struct pha_segment *pha_memory_find(const struct pha_memory *mem, uint64_t addr);
 

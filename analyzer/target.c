@@ -62,6 +62,12 @@ static const void *svc_ptr(void *ctx, uint64_t addr, size_t len)
 	return pha_memory_ptr(&t->mem, addr, len);
 }
 
+static uint64_t svc_extent(void *ctx, uint64_t addr)
+{
+	struct pha_target *t = ctx;
+	return pha_memory_extent(&t->mem, addr);
+}
+
 static uint64_t svc_symbol(void *ctx, const char *name)
 {
 	struct pha_target *t = ctx;
@@ -389,7 +395,8 @@ struct pha_error *pha_target_open(const char *path, const struct pha_target_opti
 
 	t->svc = (struct pha_services){
 		.ctx = t, .read = svc_read, .ptr = svc_ptr, .symbol = svc_symbol,
-		.warn = svc_warn, .log = svc_log,
+		.warn = svc_warn, .log = svc_log, .extent = svc_extent,
+		.readable_bytes = pha_memory_readable_bytes(&t->mem),
 	};
 	if ((err = t->layout->open(t->layout, &t->svc, t->runtime, t->hexversion, &t->py))) {
 		/* On a truncated core the likeliest cause is the missing part. */

@@ -545,6 +545,31 @@ static bool member_label(struct pha_py *py, uint64_t a, uint64_t dst, const stru
 	}
 }
 
+/* A functools._lru_cache_wrapper: its cache dict, or the key or result of
+ * a link of its list (as lru_cache_refs in referents.c walks it). */
+static bool lru_cache_label(struct pha_py *py, uint64_t a, uint64_t dst, char *buf, size_t size)
+{
+	uint64_t cache = u64_or0(py, a + LRU_CACHE);
+	if (cache && cache == dst) {
+		snprintf(buf, size, ".cache");
+		return true;
+	}
+	uint64_t limit = cache ? u64_or0(py, cache + 16) + 1 : 0;
+	uint64_t link = u64_or0(py, a + LRU_NEXT);
+	for (uint64_t i = 0; link && link != a && i < limit && i < MAX_LIST_WALK; i++) {
+		if (u64_or0(py, link + LRU_RESULT) == dst) {
+			snprintf(buf, size, "<lru result>");
+			return true;
+		}
+		if (u64_or0(py, link + LRU_KEY) == dst) {
+			snprintf(buf, size, "<lru key>");
+			return true;
+		}
+		link = u64_or0(py, link + LRU_NEXT);
+	}
+	return false;
+}
+
 /* How src, of kind ti->kind, refers to dst; false if none of the kind's
  * members does. */
 static bool kind_label(struct pha_py *py, uint64_t a, uint64_t dst, struct tinfo *ti, bool redact,
@@ -585,6 +610,8 @@ static bool kind_label(struct pha_py *py, uint64_t a, uint64_t dst, struct tinfo
 	case K_SLICE:
 	case K_RANGE:
 		return member_label(py, a, dst, ti, buf, size);
+	case K_LRU_CACHE:
+		return lru_cache_label(py, a, dst, buf, size);
 	default:
 		return false;
 	}

@@ -51,6 +51,13 @@ struct pha_services {
 	void (*warn)(void *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 	/* Debug log for -v. */
 	void (*log)(void *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+	/* Appended in round 2 (NULL from an older host): bytes readable from
+	 * addr without a gap (0: addr unreadable), and the total readable bytes
+	 * of the process. Every size or count read from the dumped memory is
+	 * bounded by what that memory can hold: a corrupted word must not make a
+	 * walk run for 2^40 steps or a size say 1.5e18 bytes. */
+	uint64_t (*extent)(void *ctx, uint64_t addr);
+	uint64_t readable_bytes;
 };
 
 /* Generation of a GC-tracked object as found on the GC lists. */
