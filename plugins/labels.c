@@ -452,6 +452,31 @@ static bool type_label(struct pha_py *py, uint64_t a, uint64_t dst, char *buf, s
 	return false;
 }
 
+/* A word of a module's state (referents.c: module_state_refs scans it):
+ * "<module state +OFF>". */
+static bool module_state_label(struct pha_py *py, uint64_t a, uint64_t dst, char *buf,
+			       size_t size)
+{
+	const struct pha_py_offsets *o = py->o;
+	if (!o->mod_state)
+		return false;
+	uint64_t state = u64_or0(py, a + o->mod_state);
+	int64_t n;
+	if (o->mod_state_size) {
+		n = i64_or0(py, a + o->mod_state_size);
+	} else {
+		uint64_t def = u64_or0(py, a + o->mod_def);
+		n = def ? i64_or0(py, def + MODDEF_SIZE) : 0;
+	}
+	for (int64_t off = 0; state && off + 8 <= n && off < MAX_CONSERVATIVE_SCAN; off += 8) {
+		if (u64_or0(py, state + (uint64_t)off) == dst) {
+			snprintf(buf, size, "<module state +%lld>", (long long)off);
+			return true;
+		}
+	}
+	return false;
+}
+
 /* Objects with a fixed set of members (as member_refs in referents.c
  * walks them). */
 static bool member_label(struct pha_py *py, uint64_t a, uint64_t dst, const struct tinfo *ti,
@@ -492,8 +517,10 @@ static bool member_label(struct pha_py *py, uint64_t a, uint64_t dst, const stru
 	case K_INSTANCEMETHOD:
 		return fields_label(py, a, dst, FIELDS({16, ".__func__"}), buf, size);
 	case K_MODULE:
-		return fields_label(py, a, dst, FIELDS({16, ".__dict__"}, {o->mod_name ? o->mod_name : 48, ".__name__"}),
-				    buf, size);
+		if (fields_label(py, a, dst, FIELDS({16, ".__dict__"}, {o->mod_name ? o->mod_name : 48, ".__name__"}),
+				 buf, size))
+			return true;
+		return module_state_label(py, a, dst, buf, size);
 	case K_WEAKREF:
 		return fields_label(py, a, dst, FIELDS({24, "<callback>"}, {16, "<referent (weak)>"}), buf,
 				    size);
