@@ -10,9 +10,9 @@
  * bound and GC-list membership, so that a pointer into a freed object or
  * a C buffer is not taken for one); so are what a module's m_traverse
  * visits (its state: mod_def, mod_state) and the members a C dict
- * subclass adds. Extension
- * types whose words are not object references (a capsule's pointer, a
- * Decimal's digits) have a known kind in objects.c instead.
+ * subclass adds. Extension types whose words are not object references
+ * (a capsule's pointer, a Decimal's digits) have a known kind in
+ * objects.c instead.
  *
  * Versions (each a flag or an offset of layouts.c):
  *   <= 3.10  frames are GC objects (frame_traverse), generators point at
