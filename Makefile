@@ -5,6 +5,9 @@
 #                   end-to-end on real cores, then the same under ASan+UBSan)
 #   make demo       build, dump a core of a bundled scenario, analyze it
 #   make asan       build the ASan+UBSan binary (build-asan/pyheap-analyze)
+#   make fuzz       FUZZ_SECONDS=N: build the libFuzzer targets (clang) and run
+#                   each for N seconds (tests/fuzz/README.md)
+#   make fuzz-smoke each target for a few seconds: PASS/FAIL/SKIP lines
 #   make bench      time and peak memory on generated cores
 #   make install    PREFIX=/usr/local DESTDIR=
 
@@ -26,7 +29,7 @@ LDLIBS = $(PKG_LIBS) -lm
 B ?= build
 
 LIB_SRCS := \
-	analyzer/error.c analyzer/memory.c analyzer/target.c analyzer/heap.c \
+	analyzer/error.c analyzer/warnings.c analyzer/memory.c analyzer/target.c analyzer/heap.c \
 	analyzer/scc.c analyzer/reach.c analyzer/dominators.c analyzer/report.c analyzer/progress.c \
 	analyzer/source.c analyzer/why.c analyzer/waste.c analyzer/analyze.c analyzer/dump.c \
 	formats/mpcursor.c formats/snapshot_read.c formats/snapshot_write.c \
@@ -36,14 +39,15 @@ LIB_SRCS := \
 	plugins/referents.c plugins/dicts.c plugins/strings.c plugins/previews.c \
 	plugins/frames.c plugins/roots.c plugins/labels.c
 MAIN_SRC := analyzer/main.c
-UNIT_TESTS := test_memory test_elfcore test_scc test_reach test_dominators test_json test_snapshot test_why
+UNIT_TESTS := test_memory test_elfcore test_scc test_reach test_dominators test_json test_snapshot test_why \
+	test_output test_source test_warnings
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
 MAIN_OBJ := $(MAIN_SRC:%.c=$(B)/%.o)
 UNIT_BINS := $(UNIT_TESTS:%=$(B)/tests/unit/%)
 HDRS := $(wildcard analyzer/*.h formats/*.h plugins/*.h tests/unit/*.h)
 
-.PHONY: all deps check check-fast demo asan bench install clean unit
+.PHONY: all deps check check-fast demo asan bench install clean unit fuzz fuzz-smoke fuzz-build
 .DEFAULT_GOAL := all
 
 ifeq ($(B),build)
@@ -95,6 +99,36 @@ asan:
 		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 		LDFLAGS="-fsanitize=address,undefined" build-asan/pyheap-analyze unit
 
+# Fuzzing: libFuzzer targets in tests/fuzz, built with clang and ASan+UBSan
+# into build-fuzz/ (the library objects too), run by tests/fuzz/run.sh,
+# which prints one PASS/FAIL/SKIP line per target (SKIP: no clang or no
+# libFuzzer runtime; `sh tests/deps.sh all` installs them on Debian).
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 5
+FUZZ_TARGETS := fuzz_elfcore fuzz_notes fuzz_snapshot fuzz_snapshot_report fuzz_zstd \
+	fuzz_memory fuzz_json
+FUZZ_CFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+fuzz-build:
+	@$(MAKE) --no-print-directory B=build-fuzz CC=$(FUZZ_CC) \
+		CFLAGS="$(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link" \
+		LDFLAGS="-fsanitize=address,undefined" $(FUZZ_TARGETS:%=build-fuzz/tests/fuzz/%)
+
+$(B)/tests/fuzz/fuzz_snapshot_report: tests/fuzz/fuzz_snapshot.c tests/fuzz/fuzz_common.h $(LIB_OBJS) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -DFUZZ_REPORT -fsanitize=fuzzer $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
+
+$(B)/tests/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz_common.h $(LIB_OBJS) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
+
+fuzz:
+	@bash tests/fuzz/run.sh --seconds $(FUZZ_SECONDS)
+
+fuzz-smoke:
+	@bash tests/fuzz/run.sh --seconds $(FUZZ_SMOKE_SECONDS) --smoke
+
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@bash tests/demo.sh ./pyheap-analyze
@@ -108,4 +142,4 @@ install: all
 	install -m 755 pyheap-analyze $(DESTDIR)$(BINDIR)/pyheap-analyze
 
 clean:
-	rm -rf build build-asan pyheap-analyze
+	rm -rf build build-asan build-fuzz pyheap-analyze

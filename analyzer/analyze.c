@@ -86,7 +86,7 @@ static struct pha_error *read_core(struct analysis *a)
 	if ((err = pha_source_from_target(a->t, &a->src)))
 		return err;
 	if (a->opts->dump_why)
-		return pha_dump_why(a->opts->dump_why, a->t);
+		return pha_dump_why(a->opts->dump_why, a->t, a->opts->redact);
 	return NULL;
 }
 
@@ -95,6 +95,25 @@ static struct pha_error *read_input(struct analysis *a)
 	if (pha_snapshot_sniff(a->opts->input))
 		return pha_snapshot_read(a->opts->input, &a->src, &a->h);
 	return read_core(a);
+}
+
+/* Refuse (exit 2) any output that names an input: `-o CORE CORE` replaced
+ * the core with the report, and --save-snapshot or --dump-why on the core
+ * truncated the file that was still mapped (SIGBUS). Same inode, whatever
+ * the path (formats/output.c). */
+static struct pha_error *check_outputs(struct analysis *a)
+{
+	const struct pha_analyze_options *o = a->opts;
+	const char *outs[] = {a->output, o->dump_objects, o->save_snapshot, o->dump_why};
+	const char *ins[] = {o->input, o->target.modules.executable};
+	for (size_t i = 0; i < sizeof(outs) / sizeof(outs[0]); i++) {
+		for (size_t j = 0; outs[i] && j < sizeof(ins) / sizeof(ins[0]); j++) {
+			struct pha_error *err;
+			if (ins[j] && (err = pha_out_check_not_input(outs[i], ins[j])))
+				return err;
+		}
+	}
+	return NULL;
 }
 
 static struct pha_error *save_snapshot(struct analysis *a)
@@ -184,7 +203,7 @@ int pha_analyze(const struct pha_analyze_options *opts)
 	a.src.verbose = opts->verbose;
 
 	struct pha_error *err;
-	if (!(err = read_input(&a)) && !(err = save_snapshot(&a)) && !(err = build_report(&a)) &&
+	if (!(err = check_outputs(&a)) && !(err = read_input(&a)) && !(err = save_snapshot(&a)) && !(err = build_report(&a)) &&
 	    !(err = dump_objects(&a)) && !(err = write_report(&a)))
 		err = print_summary(&a);
 	int code = err ? report_error(err) : PHA_EXIT_OK;

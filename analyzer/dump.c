@@ -54,6 +54,7 @@ struct pha_error *pha_dump_objects(const char *path, const struct pha_heap *h,
 struct why_dump {
 	struct pha_out *out;
 	const struct pha_target *t;
+	bool redact;	/* --redact: previews and labels as the report shows them */
 };
 
 static const char *why_clean(char *s)
@@ -89,9 +90,9 @@ static void why_edge(void *arg, uint64_t addr, unsigned flags)
 	if (e->n++ >= 64)
 		return;
 	char label[256], prev[512];
-	if (!l->edge_label(e->d->t->py, e->src, addr, false, label, sizeof(label)))
+	if (!l->edge_label(e->d->t->py, e->src, addr, e->d->redact, label, sizeof(label)))
 		snprintf(label, sizeof(label), "-");
-	if (!l->preview(e->d->t->py, addr, false, prev, sizeof(prev)))
+	if (!l->preview(e->d->t->py, addr, e->d->redact, prev, sizeof(prev)))
 		prev[0] = 0;
 	pha_out_printf(e->d->out, "edge\t0x%" PRIx64 "\t0x%" PRIx64 "\t%s\t%s\n", e->src, addr,
 		       why_clean(label), why_clean(prev));
@@ -106,7 +107,7 @@ static void why_thread(void *arg, const struct pha_thread_info *th)
 		for (size_t j = 0; j < f->nlocals; j++) {
 			uint64_t v = f->locals[j].value;
 			char prev[512], fn[512], file[1024], name[256];
-			if (!v || !l->preview(d->t->py, v, false, prev, sizeof(prev)))
+			if (!v || !l->preview(d->t->py, v, d->redact, prev, sizeof(prev)))
 				prev[0] = 0;
 			snprintf(fn, sizeof(fn), "%s", f->function);
 			snprintf(file, sizeof(file), "%s", f->filename);
@@ -128,13 +129,13 @@ static void why_thread(void *arg, const struct pha_thread_info *th)
 	}
 }
 
-struct pha_error *pha_dump_why(const char *path, const struct pha_target *t)
+struct pha_error *pha_dump_why(const char *path, const struct pha_target *t, bool redact)
 {
 	if (!t->layout->labelled_roots || !t->layout->edge_label || !t->layout->preview)
 		return pha_error_create(PHA_ERR_INPUT, "--dump-why: the layout %s does not provide "
 						     "labelled roots, edge labels and previews",
 				     t->layout->name);
-	struct why_dump d = {.t = t};
+	struct why_dump d = {.t = t, .redact = redact};
 	struct pha_error *err = pha_out_open(path, false, 0, &d.out);
 	if (err)
 		return err;

@@ -18,6 +18,6 @@ struct pha_error *pha_dump_objects(const char *path, const struct pha_heap *h,
 
 /* Cores only; PHA_ERR_INPUT if the layout lacks labelled roots, edge labels
  * or previews. */
-struct pha_error *pha_dump_why(const char *path, const struct pha_target *t);
+struct pha_error *pha_dump_why(const char *path, const struct pha_target *t, bool redact);
 
 #endif

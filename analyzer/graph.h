@@ -30,6 +30,7 @@ enum {
 	PHA_OBJ_IMMORTAL = 1u << 2,	/* immortal refcount (3.12+) */
 	PHA_OBJ_CONSERVATIVE = 1u << 3,	/* referents found by scanning memory (unknown type) */
 	PHA_OBJ_FAULT = 1u << 4,	/* some of its memory could not be read */
+	PHA_OBJ_FINALIZER = 1u << 5,	/* its type has a finalizer (cores only; not in snapshots) */
 };
 
 struct pha_graph {
@@ -47,6 +48,39 @@ struct pha_graph {
  * to themselves. */
 struct pha_error *pha_scc(const struct pha_graph *g, uint32_t *comp_ret,
 			  uint32_t *ncomp_ret, uint8_t *self_loop_ret);
+
+/* pha_scc on the graph without the edges into objects with cut[v] != 0
+ * (cut: n entries, or NULL for none; a cut object's self-loop is cut too). */
+struct pha_error *pha_scc_cut(const struct pha_graph *g, const uint8_t *cut, uint32_t *comp_ret,
+			      uint32_t *ncomp_ret, uint8_t *self_loop_ret);
+
+/* Row flags of pha_cycle_rows. */
+enum {
+	PHA_ROW_CYCLIC = 1u << 0,	/* a cycle: a row of cycles[] */
+	PHA_ROW_WORLD = 1u << 1,	/* a module-world row (else a user row) */
+};
+
+/* The rows of the cycles table (formats/REPORT.md, "cycles[]"), given
+ * world[v] != 0 for the module world's objects (type objects, modules,
+ * module namespaces):
+ *   Q = SCCs of the graph without the edges INTO world objects (no world
+ *       object is in a Q cycle); a Q component is a user cycle if it has
+ *       two members or more, or one (non-world) member with a self-loop;
+ *   P = SCCs of the full graph (pha_scc).
+ * Every object v gets one row: its Q component if that is a user cycle;
+ * else, if its P component holds a world object, the module-world row of
+ * that P component (its members outside user cycles: the world objects
+ * and what only they tie together), cyclic when the P component is
+ * (two members or more, or a self-loop); else its P component (equal to
+ * its Q component, trivial). So the cyclic rows partition exactly the
+ * objects that lie on cycles of the full graph.
+ * row_ret (n entries) gets rows 0..*nrow_ret-1, deterministic for a given
+ * graph; *row_flags_ret (malloc'd, nrow entries, the caller frees) the
+ * PHA_ROW_* flags of each; self_loop_ret (n entries, required) as pha_scc's
+ * on the full graph. O(V + E), iterative. */
+struct pha_error *pha_cycle_rows(const struct pha_graph *g, const uint8_t *world,
+				 uint32_t *row_ret, uint32_t *nrow_ret, uint8_t *self_loop_ret,
+				 uint8_t **row_flags_ret);
 
 /* Size of each component: size_ret (ncomp entries) gets the number of v in
  * 0..n-1 with comp[v] == c. Fails (PHA_ERR_INTERNAL) if some comp[v] >= ncomp. */
@@ -68,5 +102,20 @@ struct pha_error *pha_scc_sizes(uint32_t n, const uint32_t *comp, uint32_t ncomp
 struct pha_error *pha_gc_unreachable(const struct pha_graph *g, const uint8_t *oflags,
 				     const uint64_t *refcnt, uint8_t *unreachable_ret,
 				     uint64_t *negative_ret);
+
+/* What that gc.collect() frees: the unreachable objects and every object
+ * only they keep alive (a str, an int, an untracked dict... referenced
+ * from garbage only), cascades included (a GC object that only a non-GC
+ * object of the garbage holds is alive for the collector's arithmetic,
+ * but freed when that holder goes). An object is freed iff no alive
+ * object reaches it over strong (not PHA_EDGE_WEAK) edges, traversed or
+ * not, where the alive seeds are the objects whose refcount exceeds the
+ * strong references found to them from any object (held by C code, a
+ * frame, an interpreter root), immortal objects and the permanent
+ * generation. freed_ret[v] gets 1 for freed objects, 0 otherwise;
+ * unreachable objects are always freed. */
+struct pha_error *pha_gc_freed(const struct pha_graph *g, const uint8_t *oflags,
+			       const uint64_t *refcnt, const uint8_t *unreachable,
+			       uint8_t *freed_ret);
 
 #endif

@@ -372,7 +372,8 @@ static struct pha_error *read_objects(struct build *b, struct pha_heap *h)
 		h->size[id] = info.size;
 		h->refcnt[id] = info.refcnt;
 		h->flags[id] = b->flags[i] | (info.immortal ? PHA_OBJ_IMMORTAL : 0) |
-			       (info.conservative ? PHA_OBJ_CONSERVATIVE : 0);
+			       (info.conservative ? PHA_OBJ_CONSERVATIVE : 0) |
+			       (info.finalizer ? PHA_OBJ_FINALIZER : 0);
 		h->gen[id] = b->gen[i];
 		if (h->flags[id] & PHA_OBJ_GC)
 			h->gc_listed++;
@@ -413,6 +414,9 @@ static struct pha_error *type_table(struct build *b, struct pha_heap *h)
 	free(slot_to_index);
 	for (uint32_t i = 0; i < h->ntypes; i++) {
 		h->types[i].name = b->l->type_name(b->py, h->types[i].addr);
+		h->types[i].kind = b->l->type_kind
+			? (uint8_t)b->l->type_kind(b->py, h->types[i].addr)
+			: pha_type_kind_by_name(h->types[i].name);
 		h->types[i].obj = pha_heap_find(h, h->types[i].addr);
 	}
 	return NULL;

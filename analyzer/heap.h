@@ -5,6 +5,7 @@
 #define PHA_HEAP_H
 
 #include <stdint.h>
+#include <string.h>
 
 #include "error.h"
 #include "graph.h"
@@ -16,7 +17,20 @@ struct pha_heap_type {
 	uint64_t addr;		/* address of the type object */
 	const char *name;	/* report name (owned by the layout) */
 	uint32_t obj;		/* id of the type object, PHA_NO_ID if not in the heap */
+	uint8_t kind;		/* enum pha_type_kind: what its instances are */
 };
+
+/* The kind of a type known only by its report name (no type_kind from
+ * the layout, a snapshot without kinds): `type` and `module` themselves;
+ * metaclasses and module subclasses are then not recognised. */
+static inline uint8_t pha_type_kind_by_name(const char *name)
+{
+	if (!strcmp(name, "type"))
+		return PHA_TYPE_KIND_TYPE;
+	if (!strcmp(name, "module"))
+		return PHA_TYPE_KIND_MODULE;
+	return PHA_TYPE_KIND_OTHER;
+}
 
 struct pha_heap {
 	uint32_t n;

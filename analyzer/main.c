@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../formats/output.h"
 #include "../plugins/pha_layout.h"
 #include "analyze.h"
 #include "error.h"
@@ -95,10 +96,11 @@ static const struct cli_option options[] = {
 
 static const char help_outro[] =
 	"\n"
-	"Exit status: 0 done, 2 usage error, 3 input not usable (not a core, truncated\n"
+	"Exit status: 0 done, 1 reserved (diff thresholds), 2 usage error (also an\n"
+	"output that names an input file), 3 input not usable (not a core, truncated\n"
 	"beyond use, no CPython found, unsupported version, needed binaries missing,\n"
-	"malformed snapshot),\n"
-	"4 internal or resource error.\n";
+	"malformed snapshot), 4 internal or resource error (also a write error on\n"
+	"standard output or past the file size limit).\n";
 
 static bool has_short_name(const struct cli_option *o)
 {
@@ -349,5 +351,8 @@ int main(int argc, char **argv)
 	 * first argument before any option is parsed, and gets its own option
 	 * table and entry point next to analyze.c. Until then every command
 	 * line is an analysis. */
+	/* A closed pipe or the file size limit is a write error (exit 4 with
+	 * a message), not a death by SIGPIPE or SIGXFSZ. */
+	pha_output_signals_init();
 	return analyze_command(argc, argv);
 }

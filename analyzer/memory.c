@@ -131,6 +131,8 @@ const void *pha_memory_ptr(const struct pha_memory *mem, uint64_t addr, size_t l
 	const struct pha_segment *s = &mem->segs[i];
 	if (!s->data || len > s->end - addr)
 		return NULL;
+	if (((uintptr_t)s->data - s->start) % 8 != 0)
+		return NULL;	/* see memory.h: pointers keep addr's alignment */
 	return s->data + (addr - s->start);
 }
 
@@ -165,40 +167,139 @@ bool pha_memory_read(const struct pha_memory *mem, uint64_t addr, void *buf, siz
 	return true;
 }
 
+/* Fills sorted by start (ties: the earlier in the caller's list first), as
+ * disjoint ranges: where two overlap, the first in that order keeps the
+ * overlap (a damaged core's NT_FILE entries may overlap; the kernel's do
+ * not). */
+struct fill_range {
+	uint64_t start, end;
+	const uint8_t *data;	/* bytes for [start, end) */
+	size_t index;
+};
+
+static int cmp_fill(const void *a, const void *b)
+{
+	const struct fill_range *x = a, *y = b;
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+static size_t disjoint_fills(struct fill_range *f, size_t n)
+{
+	qsort(f, n, sizeof(*f), cmp_fill);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct fill_range r = f[i];
+		if (k > 0 && r.start < f[k - 1].end) {
+			if (r.end <= f[k - 1].end)
+				continue;
+			r.data += f[k - 1].end - r.start;
+			r.start = f[k - 1].end;
+		}
+		f[k++] = r;
+	}
+	return k;
+}
+
+static bool is_sorted(const struct pha_memory *mem)
+{
+	for (size_t i = 1; i < mem->nsegs; i++) {
+		if (mem->segs[i].start < mem->segs[i - 1].end)
+			return false;
+	}
+	return true;
+}
+
+/* Append seg to a segment array under construction. */
+static bool out_push(struct pha_memory *out, const struct pha_segment *seg)
+{
+	if (seg->start >= seg->end)
+		return true;
+	return push(out, seg) == NULL;
+}
+
+/* One sweep over the sorted segments and the sorted, disjoint fills, which
+ * builds the new segment table: O(segments + fills), whatever the number
+ * of MISSING holes (thousands of omitted PT_LOADs in a big process). */
+static struct pha_error *sweep_fills(struct pha_memory *mem, const struct fill_range *f, size_t nf,
+				     uint64_t *filled_ret)
+{
+	struct pha_memory out;
+	uint64_t filled = 0;
+	size_t j = 0;
+	pha_memory_init(&out);
+	for (size_t i = 0; i < mem->nsegs; i++) {
+		const struct pha_segment *s = &mem->segs[i];
+		if (s->source != PHA_SEG_MISSING) {
+			if (!out_push(&out, s))
+				goto oom;
+			continue;
+		}
+		/* Fills ending before this segment end before every later one too. */
+		while (j < nf && f[j].end <= s->start)
+			j++;
+		uint64_t pos = s->start;
+		while (j < nf && f[j].start < s->end) {
+			uint64_t lo = f[j].start > pos ? f[j].start : pos;
+			uint64_t hi = f[j].end < s->end ? f[j].end : s->end;
+			struct pha_segment hole = *s, file = {
+				.start = lo, .end = hi, .data = f[j].data + (lo - f[j].start),
+				.source = PHA_SEG_FILE, .prot = s->prot,
+			};
+			hole.start = pos;
+			hole.end = lo;
+			if (!out_push(&out, &hole) || !out_push(&out, &file))
+				goto oom;
+			filled += hi - lo;
+			pos = hi;
+			if (f[j].end > s->end)
+				break;	/* the fill goes on into the next segments */
+			j++;
+		}
+		struct pha_segment rest = *s;
+		rest.start = pos;
+		if (!out_push(&out, &rest))
+			goto oom;
+	}
+	free(mem->segs);
+	mem->segs = out.segs;
+	mem->nsegs = out.nsegs;
+	mem->cap = out.cap;
+	mem->missing_bytes -= filled;
+	if (filled_ret)
+		*filled_ret = filled;
+	return NULL;
+oom:
+	pha_memory_deinit(&out);
+	return &pha_enomem;
+}
+
+struct pha_error *pha_memory_fill_many(struct pha_memory *mem, const struct pha_fill *fills,
+				       size_t n, uint64_t *filled_ret)
+{
+	struct pha_error *err;
+	if (!is_sorted(mem) && (err = pha_memory_finish(mem)))
+		return err;
+	struct fill_range *f = malloc((n ? n : 1) * sizeof(*f));
+	if (!f)
+		return &pha_enomem;
+	size_t nf = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t end = fills[i].start + fills[i].size;
+		if (fills[i].size == 0 || end < fills[i].start)
+			continue;	/* empty, or wraps around the address space */
+		f[nf++] = (struct fill_range){fills[i].start, end, fills[i].data, i};
+	}
+	nf = disjoint_fills(f, nf);
+	err = sweep_fills(mem, f, nf, filled_ret);
+	free(f);
+	return err;
+}
+
 struct pha_error *pha_memory_fill(struct pha_memory *mem, uint64_t start, uint64_t size,
 				  const void *data, uint64_t *filled_ret)
 {
-	uint64_t end = start + size, filled = 0;
-	const uint8_t *bytes = data;
-	for (size_t i = 0; i < mem->nsegs; i++) {
-		struct pha_segment s = mem->segs[i];
-		if (s.source != PHA_SEG_MISSING || s.end <= start || s.start >= end)
-			continue;
-		uint64_t lo = s.start > start ? s.start : start;
-		uint64_t hi = s.end < end ? s.end : end;
-		/* Split s into [s.start,lo) missing, [lo,hi) file, [hi,s.end) missing. */
-		struct pha_segment mid = {
-			.start = lo, .end = hi, .data = bytes + (lo - start),
-			.source = PHA_SEG_FILE, .prot = s.prot,
-		};
-		mem->segs[i] = mid;
-		mem->missing_bytes -= hi - lo;
-		filled += hi - lo;
-		struct pha_error *err;
-		if (s.start < lo) {
-			struct pha_segment left = s;
-			left.end = lo;
-			if ((err = push(mem, &left)))
-				return err;
-		}
-		if (hi < s.end) {
-			struct pha_segment right = s;
-			right.start = hi;
-			if ((err = push(mem, &right)))
-				return err;
-		}
-	}
-	if (filled_ret)
-		*filled_ret = filled;
-	return pha_memory_finish(mem);
+	struct pha_fill one = {.start = start, .size = size, .data = data};
+	return pha_memory_fill_many(mem, &one, 1, filled_ret);
 }

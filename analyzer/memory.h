@@ -50,16 +50,34 @@ struct pha_error *pha_memory_add(struct pha_memory *mem, uint64_t start, uint64_
 struct pha_error *pha_memory_finish(struct pha_memory *mem);
 /* Replace the part of MISSING segments inside [start, start+size) with
  * bytes from data (which describes exactly [start, start+size)); splits
- * segments as needed. Returns the number of bytes filled in *filled_ret. */
+ * segments as needed. Returns the number of bytes filled in *filled_ret.
+ * Costs a pass over the whole table: for many ranges use
+ * pha_memory_fill_many. */
 struct pha_error *pha_memory_fill(struct pha_memory *mem, uint64_t start, uint64_t size,
 				  const void *data, uint64_t *filled_ret);
+
+struct pha_fill {
+	uint64_t start, size;
+	const void *data;	/* bytes for [start, start+size) */
+};
+/* pha_memory_fill for n ranges at once, in O((segments + n) log n): one
+ * sort of the ranges and one sweep over the table (never a sort per
+ * range). Where ranges overlap, the one with the lower start (then the
+ * earlier in fills) provides the bytes. mem stays sorted. */
+struct pha_error *pha_memory_fill_many(struct pha_memory *mem, const struct pha_fill *fills,
+				       size_t n, uint64_t *filled_ret);
 
 /* Copy len bytes at addr into buf. Returns false on a fault (any byte not
  * available); *fault_ret (if non-NULL) gets the first unreadable address. */
 bool pha_memory_read(const struct pha_memory *mem, uint64_t addr, void *buf, size_t len,
 		     uint64_t *fault_ret);
 /* Pointer to len contiguous readable bytes at addr inside one segment, or
- * NULL (not readable, or crosses a segment boundary). Zero-copy fast path. */
+ * NULL (not readable, or crosses a segment boundary). Zero-copy fast path.
+ * The pointer is congruent to addr modulo 8, so an 8-aligned addr gives
+ * an 8-aligned pointer: a segment whose bytes sit at an odd place of their
+ * file (a damaged p_offset, gdb's NT_FILE page size 1) is never handed out
+ * this way and must be read with pha_memory_read. Callers must still not
+ * load a uint64_t through the pointer of a misaligned addr. */
 const void *pha_memory_ptr(const struct pha_memory *mem, uint64_t addr, size_t len);
 /* Bytes readable from addr on, across adjacent segments, up to the first
  * gap; 0 if addr is not readable. */

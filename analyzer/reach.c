@@ -11,6 +11,7 @@
  */
 #include "graph.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -111,6 +112,65 @@ struct pha_error *pha_gc_unreachable(const struct pha_graph *g, const uint8_t *o
 			}
 			if (unreachable_ret[w]) {
 				unreachable_ret[w] = 0;
+				stack[sp++] = w;
+			}
+		}
+	}
+	free(stack);
+	return NULL;
+}
+
+/* Seeds, then a depth-first marking over strong edges. freed_ret doubles
+ * as the mark (1 = not reached yet); the in-reference counts (4 bytes an
+ * object) are freed before the stack (4 bytes an object) is allocated. */
+struct pha_error *pha_gc_freed(const struct pha_graph *g, const uint8_t *oflags,
+			       const uint64_t *refcnt, const uint8_t *unreachable,
+			       uint8_t *freed_ret)
+{
+	const uint32_t n = g->n;
+	const uint32_t *first = g->first, *dst = g->dst;
+	const uint8_t *eflags = g->eflags;
+	if (n == 0)
+		return NULL;
+	uint32_t *inref = calloc(n, sizeof(*inref));
+	if (!inref)
+		return &pha_enomem;
+	for (uint32_t v = 0; v < n; v++) {
+		for (uint32_t e = first[v]; e < first[v + 1]; e++) {
+			uint32_t w = dst[e];
+			if (w >= n) {
+				free(inref);
+				return bad_edge(e, v, w, n);
+			}
+			if (!(eflags[e] & PHA_EDGE_WEAK) && inref[w] < UINT32_MAX)
+				inref[w]++;
+		}
+	}
+	for (uint32_t v = 0; v < n; v++) {
+		uint8_t f = oflags[v];
+		bool seed;
+		if (unreachable[v])
+			seed = false;
+		else if (f & (PHA_OBJ_IMMORTAL | PHA_OBJ_PERMANENT))
+			seed = true;
+		else
+			seed = refcnt[v] > inref[v];
+		freed_ret[v] = !seed;
+	}
+	free(inref);
+	uint32_t *stack = malloc((size_t)n * sizeof(*stack));
+	if (!stack)
+		return &pha_enomem;
+	size_t sp = 0;
+	for (uint32_t v = 0; v < n; v++)
+		if (!freed_ret[v])
+			stack[sp++] = v;
+	while (sp) {
+		uint32_t v = stack[--sp];
+		for (uint32_t e = first[v]; e < first[v + 1]; e++) {
+			uint32_t w = dst[e];
+			if (!(eflags[e] & PHA_EDGE_WEAK) && freed_ret[w] && !unreachable[w]) {
+				freed_ret[w] = 0;
 				stack[sp++] = w;
 			}
 		}

@@ -44,12 +44,17 @@ static int cmp_groups_by_sig(const void *a, const void *b)
 	int c = strcmp(x->signature, y->signature);
 	if (c)
 		return c;
+	if (x->world != y->world)
+		return (int)x->world - (int)y->world;
 	return (int)x->unreachable - (int)y->unreachable;
 }
 
+/* User rows before module-world rows, then bytes descending. */
 static int cmp_groups_by_bytes(const void *a, const void *b)
 {
 	const struct pha_report_group *x = a, *y = b;
+	if (x->world != y->world)
+		return (int)x->world - (int)y->world;
 	if (x->bytes != y->bytes)
 		return x->bytes > y->bytes ? -1 : 1;
 	return cmp_groups_by_sig(a, b);
@@ -126,8 +131,8 @@ static char *signature(const struct pha_report_type *types, uint32_t *groups, si
 	return s;
 }
 
-/* Merge groups with equal (signature, unreachable); frees duplicate
- * signatures. Returns the new count. */
+/* Merge groups with equal (signature, world, unreachable); frees
+ * duplicate signatures. Returns the new count. */
 static size_t merge_groups(struct pha_report_group *g, size_t n)
 {
 	if (n == 0)
@@ -136,7 +141,7 @@ static size_t merge_groups(struct pha_report_group *g, size_t n)
 	size_t out = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (out && g[out - 1].unreachable == g[i].unreachable &&
-		    !strcmp(g[out - 1].signature, g[i].signature)) {
+		    g[out - 1].world == g[i].world && !strcmp(g[out - 1].signature, g[i].signature)) {
 			g[out - 1].instances += g[i].instances;
 			g[out - 1].objects += g[i].objects;
 			g[out - 1].bytes += g[i].bytes;
@@ -182,11 +187,42 @@ static struct pha_error *find_unreachable(struct pha_source *src, const struct p
 	struct pha_error *err = pha_gc_unreachable(&g, h->flags, h->refcnt, r->unreachable, &negative);
 	if (err)
 		return err;
+	/* gc.collect() runs finalizers (__del__, tp_finalize, tp_del) of the
+	 * unreachable objects first; what they resurrect stays alive, so the
+	 * arithmetic alone gives an upper bound (e.g. 406 vs gc.collect()'s 6
+	 * on 3.11 with a resurrecting __del__). */
+	uint64_t fin = 0;
+	for (uint32_t v = 0; v < h->n; v++)
+		fin += r->unreachable[v] && (h->flags[v] & PHA_OBJ_FINALIZER);
+	if (fin)
+		pha_source_warn(src, "%llu unreachable objects have finalizers (__del__, tp_finalize "
+				   "or tp_del): gc.collect() runs them first and whatever they "
+				   "resurrect stays alive, so the unreachable counts are an upper "
+				   "bound", (unsigned long long)fin);
 	if (negative)
 		pha_source_warn(src, "%llu GC objects have more references than their refcount "
 				   "allows (layout mismatch or a core taken mid-update); they are "
 				   "treated as reachable", (unsigned long long)negative);
 	return NULL;
+}
+
+/* What gc.collect() frees (reach.c): the unreachable set and what only
+ * it keeps alive; the per-object marks are scratch. */
+static struct pha_error *count_freed(const struct pha_heap *h, struct pha_report *r)
+{
+	struct pha_graph g = pha_heap_graph(h);
+	uint8_t *freed = calloc(h->n ? h->n : 1, 1);
+	if (!freed)
+		return &pha_enomem;
+	struct pha_error *err = pha_gc_freed(&g, h->flags, h->refcnt, r->unreachable, freed);
+	for (uint32_t v = 0; !err && v < h->n; v++) {
+		if (freed[v]) {
+			r->summary.unreachable_freed_objects++;
+			r->summary.unreachable_bytes += h->size[v];
+		}
+	}
+	free(freed);
+	return err;
 }
 
 /* The summary's counts that come straight from the heap (cycles are
@@ -195,10 +231,8 @@ static void count_summary(const struct pha_heap *h, struct pha_report *r)
 {
 	for (uint32_t v = 0; v < h->n; v++) {
 		r->summary.bytes += h->size[v];
-		if (r->unreachable[v]) {
+		if (r->unreachable[v])
 			r->summary.unreachable_objects++;
-			r->summary.unreachable_bytes += h->size[v];
-		}
 	}
 	r->summary.objects = h->n;
 	r->summary.gc_objects = h->gc_listed;
@@ -258,22 +292,50 @@ static void count_types(const struct pha_heap *h, const uint32_t *group_of, stru
 	}
 }
 
-/* Strongly connected components with their members grouped by component
- * (CSR: members[start[c] .. start[c] + size[c])). */
+/* The rows of the cycles table (pha_cycle_rows, graph.h) with their
+ * members grouped by row (CSR: members[start[c] .. start[c] + size[c])).
+ * "Components" below are these rows. */
 struct components {
 	uint32_t ncomp;
 	uint32_t *comp, *size, *start, *members;
 	uint8_t *self;		/* per object: a strong edge to itself */
+	uint8_t *rflags;	/* per row: PHA_ROW_* */
 	uint32_t largest;	/* members of the largest component (at least 1) */
 };
 
 static void components_deinit(struct components *cs)
 {
+	free(cs->rflags);
 	free(cs->comp);
 	free(cs->size);
 	free(cs->start);
 	free(cs->members);
 	free(cs->self);
+}
+
+/* world[v] = 1 for the module world (REPORT.md, cycles[]): type objects,
+ * module objects, and the dicts module objects reference (md_dict: the
+ * layouts report no other dict of a module). */
+static uint8_t *world_objects(const struct pha_heap *h)
+{
+	uint8_t *world = calloc(h->n ? h->n : 1, 1);
+	if (!world)
+		return NULL;
+	for (uint32_t v = 0; v < h->n; v++) {
+		uint8_t kind = h->types[h->type[v]].kind;
+		if (kind == PHA_TYPE_KIND_TYPE) {
+			world[v] = 1;
+		} else if (kind == PHA_TYPE_KIND_MODULE) {
+			world[v] = 1;
+			for (uint32_t e = h->first[v]; e < h->first[v + 1]; e++) {
+				uint32_t w = h->dst[e];
+				if (w < h->n && !(h->eflags[e] & PHA_EDGE_WEAK) &&
+				    !strcmp(h->types[h->type[w]].name, "dict"))
+					world[w] = 1;
+			}
+		}
+	}
+	return world;
 }
 
 static struct pha_error *components_find(const struct pha_heap *h, struct components *cs)
@@ -283,9 +345,14 @@ static struct pha_error *components_find(const struct pha_heap *h, struct compon
 	struct pha_error *err;
 	cs->comp = malloc((n ? n : 1) * sizeof(*cs->comp));
 	cs->self = calloc(n ? n : 1, 1);
-	if (!cs->comp || !cs->self)
+	uint8_t *world = world_objects(h);
+	if (!cs->comp || !cs->self || !world) {
+		free(world);
 		return &pha_enomem;
-	if ((err = pha_scc(&g, cs->comp, &cs->ncomp, cs->self)))
+	}
+	err = pha_cycle_rows(&g, world, cs->comp, &cs->ncomp, cs->self, &cs->rflags);
+	free(world);
+	if (err)
 		return err;
 	cs->size = calloc(cs->ncomp + 1, sizeof(*cs->size));
 	cs->start = calloc(cs->ncomp + 1, sizeof(*cs->start));
@@ -329,15 +396,16 @@ struct sig_scratch {
 	size_t cycles_cap, ugroups_cap;
 };
 
-/* Component c as a cycle (two or more members, or a self-loop) and/or as
- * an unreachable group (some members unreachable); neither: skipped. */
+/* Row c as a cycle (PHA_ROW_CYCLIC) and/or as an unreachable group (some
+ * members unreachable); neither: skipped. */
 static struct pha_error *group_component(const struct pha_heap *h, const uint32_t *group_of,
 					 const struct components *cs, uint32_t c,
 					 struct sig_scratch *ss, struct pha_report *r)
 {
 	const uint32_t *mem = &cs->members[cs->start[c]];
 	uint32_t size = cs->size[c];
-	bool cyclic = size >= 2 || cs->self[mem[0]];
+	bool cyclic = cs->rflags[c] & PHA_ROW_CYCLIC;
+	bool world = cs->rflags[c] & PHA_ROW_WORLD;
 	uint64_t unreach = 0, ubytes = 0, bytes = 0;
 	for (uint32_t k = 0; k < size; k++) {
 		bytes += h->size[mem[k]];
@@ -361,6 +429,7 @@ static struct pha_error *group_component(const struct pha_heap *h, const uint32_
 					(struct pha_report_group){
 						.signature = dup, .instances = 1, .objects = size,
 						.bytes = bytes, .unreachable = unreach > 0,
+						.world = world,
 					})) {
 			if (dup != sig)
 				free(dup);
@@ -370,6 +439,11 @@ static struct pha_error *group_component(const struct pha_heap *h, const uint32_
 		r->summary.cycles++;
 		r->summary.cycle_objects += size;
 		r->summary.cycle_bytes += bytes;
+		if (!world) {
+			r->summary.user_cycles++;
+			r->summary.user_cycle_objects += size;
+			r->summary.user_cycle_bytes += bytes;
+		}
 		if (!unreach)
 			return NULL;
 	}
@@ -470,6 +544,8 @@ struct pha_error *pha_report_build(struct pha_source *src, const struct pha_heap
 	if ((err = find_unreachable(src, h, r)))
 		goto out;
 	count_summary(h, r);
+	if ((err = count_freed(h, r)))
+		goto out;
 	if ((err = group_types(h, r, group_of)))
 		goto out;
 	count_types(h, group_of, r);

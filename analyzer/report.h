@@ -54,6 +54,16 @@ struct pha_suspect {
 	char *sentence;
 };
 
+/* Objects held from outside Python that are not leak suspects: what the
+ * interpreter and C modules keep on purpose (types, module definitions,
+ * module state, caches), one row per report type. */
+struct pha_held_group {
+	const char *type;
+	const char *reason;	/* static text: why this is not a suspect */
+	uint64_t objects, excess_refs, bytes, retained_bytes;
+	uint64_t example;	/* address of one of them */
+};
+
 struct pha_frame_local {
 	const char *name;	/* borrowed from the source */
 	const char *type;	/* NULL: not an object of the heap */
@@ -107,6 +117,9 @@ struct pha_why {
 	size_t ntop;
 	struct pha_suspect *suspects;
 	size_t nsuspects;
+	struct pha_held_group *held_by_c;	/* objects desc, then type name */
+	size_t nheld_by_c;
+	uint64_t held_by_c_objects, held_by_c_bytes;	/* every row, static objects excluded */
 	/* locals[t][f] parallel to the source's threads/frames */
 	struct pha_frame_local ***locals;
 	struct pha_waste waste;
@@ -129,6 +142,7 @@ struct pha_report_group {
 	char *signature;
 	uint64_t instances, objects, bytes;
 	bool unreachable;
+	bool world;	/* cycles: a module-world row (kind "module-world"), else "user" */
 };
 
 struct pha_report {
@@ -151,8 +165,12 @@ struct pha_report {
 
 	struct {
 		uint64_t objects, gc_objects, bytes, edges;
-		uint64_t unreachable_objects, unreachable_bytes;
-		uint64_t cycles, cycle_objects, cycle_bytes;
+		uint64_t unreachable_objects;	/* GC objects in the collector's unreachable set */
+		/* What gc.collect() frees: those and every object only they keep
+		 * alive (unreachable_freed_objects objects, unreachable_bytes). */
+		uint64_t unreachable_bytes, unreachable_freed_objects;
+		uint64_t cycles, cycle_objects, cycle_bytes;	/* every row of cycles */
+		uint64_t user_cycles, user_cycle_objects, user_cycle_bytes;	/* its user rows */
 		uint64_t permanent_objects, conservative_objects, unknown_refs;
 	} summary;
 
@@ -160,9 +178,11 @@ struct pha_report {
 	size_t ntypes;
 	struct pha_report_type **unreachable_types;	/* subset, by unreachable bytes desc */
 	size_t nunreachable_types;
-	struct pha_report_group *ugroups;	/* unreachable objects grouped by SCC signature */
+	struct pha_report_group *ugroups;	/* unreachable objects grouped by row signature */
 	size_t nugroups;
-	struct pha_report_group *cycles;	/* SCC groups (size >= 2 or self-loop) */
+	/* rows of pha_cycle_rows (graph.h) that are cycles, grouped: user rows
+	 * first, then module-world rows, each by bytes desc */
+	struct pha_report_group *cycles;
 	size_t ncycles;
 	const struct pha_report_thread *threads;
 	size_t nthreads;

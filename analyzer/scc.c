@@ -42,6 +42,12 @@ static inline int test_bit(const uint64_t *bits, uint32_t v)
 struct pha_error *pha_scc(const struct pha_graph *g, uint32_t *comp_ret,
 			  uint32_t *ncomp_ret, uint8_t *self_loop_ret)
 {
+	return pha_scc_cut(g, NULL, comp_ret, ncomp_ret, self_loop_ret);
+}
+
+struct pha_error *pha_scc_cut(const struct pha_graph *g, const uint8_t *cut, uint32_t *comp_ret,
+			      uint32_t *ncomp_ret, uint8_t *self_loop_ret)
+{
 	const uint32_t n = g->n;
 	const uint32_t *first = g->first, *dst = g->dst;
 	const uint8_t *eflags = g->eflags;
@@ -89,6 +95,8 @@ struct pha_error *pha_scc(const struct pha_graph *g, uint32_t *comp_ret,
 							       "beyond the %u objects", e, v, w, n);
 					goto out;
 				}
+				if (cut && cut[w])
+					continue;
 				if (w == v) {
 					if (self_loop_ret)
 						self_loop_ret[v] = 1;
@@ -157,4 +165,108 @@ struct pha_error *pha_scc_sizes(uint32_t n, const uint32_t *comp, uint32_t ncomp
 		size_ret[comp[v]]++;
 	}
 	return NULL;
+}
+
+/* Rows of the cycles table (graph.h, pha_cycle_rows): two Tarjan passes,
+ * the cut graph's first (its components number the user rows), then the
+ * full graph's (the module-world rows). Scratch beyond the caller's arrays,
+ * all freed here: the full graph's components (4 bytes an object), then
+ * per component a count (4 bytes, freed before the renumbering map of 4
+ * bytes per component of either graph) and a flag byte. At most about 10
+ * bytes an object beside Tarjan's 12.1, which are freed before. */
+struct pha_error *pha_cycle_rows(const struct pha_graph *g, const uint8_t *world,
+				 uint32_t *row_ret, uint32_t *nrow_ret, uint8_t *self_loop_ret,
+				 uint8_t **row_flags_ret)
+{
+	enum { P_WORLD = 1, P_CYCLIC = 2 };
+	const uint32_t n = g->n;
+	struct pha_error *err;
+	uint32_t nq = 0, np = 0, nrow = 0;
+	uint32_t *pcomp = NULL, *count = NULL, *map = NULL;
+	uint8_t *qcyc = NULL, *pinfo = NULL, *flags = NULL;
+
+	*nrow_ret = 0;
+	*row_flags_ret = NULL;
+	/* The cut graph: row_ret holds its components for now. */
+	if ((err = pha_scc_cut(g, world, row_ret, &nq, NULL)))
+		return err;
+	pcomp = malloc((n ? n : 1) * sizeof(*pcomp));
+	if (!pcomp)
+		return &pha_enomem;
+	if ((err = pha_scc(g, pcomp, &np, self_loop_ret)))
+		goto out;
+	count = malloc(((nq > np ? nq : np) + 1) * sizeof(*count));
+	qcyc = calloc(nq ? nq : 1, 1);
+	pinfo = calloc(np ? np : 1, 1);
+	if (!count || !qcyc || !pinfo) {
+		err = &pha_enomem;
+		goto out;
+	}
+	/* A cut-graph component is a user cycle: two members or more, or one
+	 * non-world member with an edge to itself (edges into world objects,
+	 * their self-loops included, are cut). */
+	if ((err = pha_scc_sizes(n, row_ret, nq, count)))
+		goto out;
+	for (uint32_t v = 0; v < n; v++) {
+		if (count[row_ret[v]] >= 2 || (self_loop_ret[v] && !world[v]))
+			qcyc[row_ret[v]] = 1;
+	}
+	/* A full component: holds a world object; is a cycle. */
+	if ((err = pha_scc_sizes(n, pcomp, np, count)))
+		goto out;
+	for (uint32_t v = 0; v < n; v++) {
+		uint32_t p = pcomp[v];
+		if (world[v])
+			pinfo[p] |= P_WORLD;
+		if (count[p] >= 2 || self_loop_ret[v])
+			pinfo[p] |= P_CYCLIC;
+	}
+	free(count);
+	count = NULL;
+	/* Row of v: its user cycle if it has one; else the rest of its full
+	 * component when that holds a world object; else its full component,
+	 * which then equals its cut-graph component. Old row numbers: q in
+	 * 0..nq-1, nq + p for the rest of full component p; renumbered
+	 * densely in that order. */
+	for (uint32_t v = 0; v < n; v++) {
+		uint32_t q = row_ret[v], p = pcomp[v];
+		row_ret[v] = (pinfo[p] & P_WORLD) && !qcyc[q] ? nq + p : q;
+	}
+	map = malloc(((size_t)nq + np + 1) * sizeof(*map));
+	if (!map) {
+		err = &pha_enomem;
+		goto out;
+	}
+	memset(map, 0xff, ((size_t)nq + np) * sizeof(*map));
+	for (uint32_t v = 0; v < n; v++)
+		map[row_ret[v]] = 0;
+	for (size_t k = 0; k < (size_t)nq + np; k++) {
+		if (map[k] == 0)
+			map[k] = nrow++;
+	}
+	flags = calloc(nrow ? nrow : 1, 1);
+	if (!flags) {
+		err = &pha_enomem;
+		goto out;
+	}
+	for (uint32_t v = 0; v < n; v++) {
+		uint32_t old = row_ret[v], r = map[old];
+		if (old < nq)
+			flags[r] |= qcyc[old] ? PHA_ROW_CYCLIC : 0;
+		else
+			flags[r] |= PHA_ROW_WORLD |
+				    (pinfo[old - nq] & P_CYCLIC ? PHA_ROW_CYCLIC : 0);
+		row_ret[v] = r;
+	}
+	*nrow_ret = nrow;
+	*row_flags_ret = flags;
+	flags = NULL;
+out:
+	free(pcomp);
+	free(count);
+	free(qcyc);
+	free(pinfo);
+	free(map);
+	free(flags);
+	return err;
 }

@@ -51,6 +51,7 @@ void pha_source_deinit(struct pha_source *s)
 	for (size_t i = 0; i < s->nwarnings; i++)
 		free(s->warnings[i]);
 	free(s->warnings);
+	pha_warnings_deinit(&s->warn_kinds);
 	for (size_t i = 0; i < s->nnames; i++)
 		free(s->names[i]);
 	free(s->names);
@@ -73,22 +74,10 @@ bool pha_strv_push(char ***v, size_t *n, char *s)
 
 void pha_source_warn(struct pha_source *s, const char *fmt, ...)
 {
-	char *msg;
 	va_list ap;
 	va_start(ap, fmt);
-	int rc = vasprintf(&msg, fmt, ap);
+	pha_warnings_vadd(&s->warn_kinds, &s->warnings, &s->nwarnings, s->verbose, fmt, ap);
 	va_end(ap);
-	if (rc < 0)
-		return;
-	/* The same degradation reported twice is one warning. */
-	for (size_t i = 0; i < s->nwarnings; i++) {
-		if (!strcmp(s->warnings[i], msg)) {
-			free(msg);
-			return;
-		}
-	}
-	if (pha_strv_push(&s->warnings, &s->nwarnings, msg) && s->verbose)
-		fprintf(stderr, "pyheap-analyze: warning: %s\n", msg);
 }
 
 struct thread_ctx {
@@ -165,13 +154,92 @@ static void fill_process(struct pha_target *t, struct pha_source *s)
 		argv_from_psargs(core, s);
 }
 
-static void free_argv(struct pha_source *s)
+/* At most this many places hold the argv[0] string in a real stack (argv[0]
+ * itself and AT_EXECFN's copy of the path); a segment with more is hostile,
+ * and the search must stay linear in its size whatever it holds. */
+#define ARGV0_CANDIDATES 64
+
+static int cmp_u64(const void *a, const void *b)
 {
-	for (size_t k = 0; k < s->argc; k++)
-		free(s->argv[k]);
-	free(s->argv);
-	s->argv = NULL;
-	s->argc = 0;
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* The argv array whose first pointer is the word at base + w: argc before
+ * it, NULL after its last entry, every string readable. */
+static bool argv_at(const struct pha_memory *mem, const uint8_t *base, uint64_t len, uint64_t w,
+		    char ***argv_ret, size_t *argc_ret)
+{
+	uint64_t argc, end;
+	memcpy(&argc, base + w - 8, 8);
+	if (argc < 1 || argc > 65536 || w + 8 * (argc + 1) > len)
+		return false;
+	memcpy(&end, base + w + 8 * argc, 8);
+	if (end)
+		return false;
+	char **argv = NULL;
+	size_t n = 0;
+	for (uint64_t k = 0; k < argc; k++) {
+		uint64_t a;
+		char buf[4096];
+		memcpy(&a, base + w + 8 * k, 8);
+		if (!pha_memory_read_cstr(mem, a, buf, sizeof(buf)) ||
+		    !pha_strv_push(&argv, &n, strdup(buf)))
+			break;
+	}
+	if (n == argc) {
+		*argv_ret = argv;
+		*argc_ret = n;
+		return true;
+	}
+	for (size_t k = 0; k < n; k++)
+		free(argv[k]);
+	free(argv);
+	return false;
+}
+
+bool pha_argv_from_stack(const struct pha_memory *mem, uint64_t execfn, const char *psargs,
+			 char ***argv_ret, size_t *argc_ret)
+{
+	const struct pha_segment *seg = execfn ? pha_memory_find(mem, execfn) : NULL;
+	if (!seg || !seg->data || !psargs[0])
+		return false;
+	const uint8_t *base = seg->data;
+	uint64_t len = seg->end - seg->start;
+	char arg0[PHA_PSARGS_SIZE];
+	size_t n0 = strcspn(psargs, " ");
+	if (n0 == 0 || n0 + 1 >= sizeof(arg0) - 1)
+		return false;	/* argv[0] itself may be cut off */
+	memcpy(arg0, psargs, n0);
+	arg0[n0] = 0;
+	/* Where "\0arg0\0" occurs: the candidates for the argv[0] string. */
+	uint64_t cand[ARGV0_CANDIDATES];
+	size_t ncand = 0;
+	for (uint64_t i = 1; ncand < ARGV0_CANDIDATES && i + n0 + 1 < len;) {
+		const uint8_t *hit = memmem(base + i, len - i, arg0, n0 + 1);
+		if (!hit)
+			break;
+		i = (uint64_t)(hit - base);
+		if (i + n0 + 1 >= len)
+			break;
+		if (!base[i - 1])
+			cand[ncand++] = seg->start + i;
+		i++;
+	}
+	if (!ncand)
+		return false;
+	qsort(cand, ncand, sizeof(*cand), cmp_u64);
+	/* One pass over the words: a pointer to a candidate may start argv
+	 * (argc before it, NULL after it). The array lies below the strings,
+	 * so the first one that reads back whole is it. */
+	for (uint64_t w = 8; w + 8 <= len; w += 8) {
+		uint64_t v;
+		memcpy(&v, base + w, 8);
+		if (bsearch(&v, cand, ncand, sizeof(*cand), cmp_u64) &&
+		    argv_at(mem, base, len, w, argv_ret, argc_ret))
+			return true;
+	}
+	return false;
 }
 
 /* The whole command line from the process's initial stack: the string of
@@ -180,52 +248,9 @@ static void free_argv(struct pha_source *s)
 static bool argv_from_stack(struct pha_target *t, struct pha_source *s)
 {
 	const struct pha_core *core = t->core;
-	if (!core->auxv_execfn || !core->have_prpsinfo || !core->psargs[0])
+	if (!core->have_prpsinfo)
 		return false;
-	const struct pha_segment *seg = pha_memory_find(&t->mem, core->auxv_execfn);
-	if (!seg || !seg->data)
-		return false;
-	const uint8_t *base = seg->data;
-	uint64_t len = seg->end - seg->start;
-	char arg0[sizeof(core->psargs)];
-	size_t n0 = strcspn(core->psargs, " ");
-	if (n0 == 0 || n0 + 1 >= sizeof(core->psargs) - 1)
-		return false;	/* argv[0] itself may be cut off */
-	memcpy(arg0, core->psargs, n0);
-	arg0[n0] = 0;
-	/* Every occurrence of "\0arg0\0" is a candidate for the argv[0] string. */
-	for (uint64_t i = 1; i + n0 + 1 < len; i++) {
-		if (base[i - 1] || memcmp(base + i, arg0, n0 + 1))
-			continue;
-		uint64_t str = seg->start + i;
-		for (uint64_t w = 8; w + 8 <= len; w += 8) {
-			uint64_t v, argc, end;
-			memcpy(&v, base + w, 8);
-			if (v != str)
-				continue;
-			memcpy(&argc, base + w - 8, 8);
-			if (argc < 1 || argc > 65536 || w + 8 * (argc + 1) > len)
-				continue;
-			memcpy(&end, base + w + 8 * argc, 8);
-			if (end)
-				continue;
-			size_t done = 0;
-			for (uint64_t k = 0; k < argc; k++) {
-				uint64_t a;
-				char buf[4096];
-				memcpy(&a, base + w + 8 * k, 8);
-				if (!pha_memory_read_cstr(&t->mem, a, buf, sizeof(buf)))
-					break;
-				if (!pha_strv_push(&s->argv, &s->argc, strdup(buf)))
-					break;
-				done++;
-			}
-			if (done == argc)
-				return true;
-			free_argv(s);
-		}
-	}
-	return false;
+	return pha_argv_from_stack(&t->mem, core->auxv_execfn, core->psargs, &s->argv, &s->argc);
 }
 
 /* pr_psargs: the command line, space-separated and cut at 80 bytes by the
@@ -331,11 +356,20 @@ struct pha_error *pha_source_from_target(struct pha_target *t, struct pha_source
 				s->threads[i].native_id = (uint64_t)t->core->threads[j].tid;
 		}
 	}
+	/* 3.12 sub-interpreter threads can carry the main thread's native
+	 * id: only the first thread with the signalled tid claims the signal,
+	 * and the duplicates are named. */
+	size_t claims = 0;
 	for (size_t i = 0; i < s->nthreads; i++) {
 		if (t->core->nthreads && s->threads[i].native_id &&
 		    s->threads[i].native_id == (uint64_t)t->core->threads[0].tid && t->core->signo)
-			s->threads[i].crashed = true;
+			s->threads[i].crashed = claims++ == 0;
 	}
+	if (claims > 1)
+		pha_source_warn(s, "%zu Python threads carry the native id %lld of the thread that "
+				   "received the signal (sub-interpreter thread states share it): "
+				   "only the first is marked as the crashed thread", claims,
+				(long long)t->core->threads[0].tid);
 	struct roots_ctx rc = {.s = s, .labelled = t->layout->labelled_roots != NULL};
 	if (rc.labelled)
 		err = t->layout->labelled_roots(t->py, on_labelled_root, &rc);

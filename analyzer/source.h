@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "warnings.h"
 
 struct pha_target;
 struct pha_layout;
@@ -78,8 +79,9 @@ struct pha_source {
 	struct pha_py *py;
 	const struct pha_services *svc;	/* the core's memory, for waste */
 
-	char **warnings;
+	char **warnings;		/* one line per kind (warnings.h) */
 	size_t nwarnings;
+	struct pha_warnings warn_kinds;	/* of pha_source_warn */
 	int verbose;
 
 	/* Strings the heap's type table points to (snapshot path). */
@@ -100,5 +102,17 @@ struct pha_error *pha_source_from_target(struct pha_target *t, struct pha_source
 /* Append one string to a growable array; false on OOM (the string is then
  * freed). */
 bool pha_strv_push(char ***v, size_t *n, char *s);
+
+struct pha_memory;
+/* The size of NT_PRPSINFO's pr_psargs with its NUL (struct pha_core.psargs). */
+#define PHA_PSARGS_SIZE 81
+/* The whole command line from the process's initial stack: psargs (the
+ * kernel's first 80 bytes of it) gives argv[0]; the stack segment holding
+ * execfn (AT_EXECFN) is searched for that string and for the argv array
+ * pointing at it (argc before, NULL after). Linear in the segment's size
+ * whatever it holds (at most 64 places of the string are tried). On
+ * success *argv_ret and *argc_ret get a malloc'd array of malloc'd strings. */
+bool pha_argv_from_stack(const struct pha_memory *mem, uint64_t execfn, const char *psargs,
+			 char ***argv_ret, size_t *argc_ret);
 
 #endif

@@ -8,25 +8,7 @@
 
 static void target_vwarn(struct pha_target *t, const char *fmt, va_list ap)
 {
-	char *msg;
-	if (vasprintf(&msg, fmt, ap) < 0)
-		return;
-	/* The same degradation reported twice is one warning. */
-	for (size_t i = 0; i < t->nwarnings; i++) {
-		if (!strcmp(t->warnings[i], msg)) {
-			free(msg);
-			return;
-		}
-	}
-	char **n = realloc(t->warnings, (t->nwarnings + 1) * sizeof(*n));
-	if (!n) {
-		free(msg);
-		return;
-	}
-	t->warnings = n;
-	t->warnings[t->nwarnings++] = msg;
-	if (t->verbose)
-		fprintf(stderr, "pyheap-analyze: warning: %s\n", msg);
+	pha_warnings_vadd(&t->warn_kinds, &t->warnings, &t->nwarnings, t->verbose, fmt, ap);
 }
 
 void pha_target_warn(struct pha_target *t, const char *fmt, ...)
@@ -308,7 +290,7 @@ static struct pha_error *choose_layout(struct pha_target *t, const struct pha_ta
 			return NULL;
 		return pha_error_create(PHA_ERR_INPUT,
 					"%s: unsupported Python version 3.%u (from %s, which has "
-					"no Py_Version); this build supports CPython 3.8 - 3.12 "
+					"no Py_Version); this build supports CPython 3.8 - 3.15 "
 					"(layouts: %s)",
 					t->core->path, minor, t->pymod->name, list);
 	}
@@ -405,8 +387,19 @@ struct pha_error *pha_target_open(const char *path, const struct pha_target_opti
 						    "process's memory are cut off and the interpreter "
 						    "state cannot be read", path,
 					       (unsigned long long)t->core->truncated_bytes);
-		else
+		else if (err != &pha_enomem && t->pymod && !t->pymod->build_id_len) {
+			/* Without build-ids an upgraded binary is accepted, and
+			 * its layout or symbols do not match the core's. */
+			struct pha_error *e2 = pha_error_create(
+				err->kind, "%s: %s; the core records no build-id for %s, so a "
+				"binary upgraded since the core was taken goes undetected: if it "
+				"changed, pass the original with --executable or --sysroot",
+				path, err->message, t->pymod->name);
+			pha_error_destroy(err);
+			err = e2;
+		} else {
 			err = pha_error_prefix(err, "%s", path);
+		}
 		goto out;
 	}
 	if (!exact && (err = heap_version(t, opts, minor)))
@@ -438,5 +431,6 @@ void pha_target_destroy(struct pha_target *t)
 	for (size_t i = 0; i < t->nwarnings; i++)
 		free(t->warnings[i]);
 	free(t->warnings);
+	pha_warnings_deinit(&t->warn_kinds);
 	free(t);
 }

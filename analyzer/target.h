@@ -11,6 +11,7 @@
 #include "../plugins/pha_layout.h"
 #include "error.h"
 #include "memory.h"
+#include "warnings.h"
 
 struct pha_target_options {
 	struct pha_module_options modules;
@@ -34,8 +35,9 @@ struct pha_target {
 	struct pha_py *py;
 	struct pha_services svc;
 
-	char **warnings;
+	char **warnings;		/* one line per kind (warnings.h) */
 	size_t nwarnings;
+	struct pha_warnings warn_kinds;
 };
 
 struct pha_error *pha_target_open(const char *path, const struct pha_target_options *opts,

@@ -149,7 +149,8 @@ static struct pha_error *containers(const struct pha_source *src, const struct p
 			cw->count += wt->count;
 			cw->bytes += wt->bytes;
 		}
-		qsort(cw->types, cw->ntypes, sizeof(*cw->types), cmp_wtype);
+		if (cw->ntypes > 1)	/* qsort(NULL, 0) is undefined */
+			qsort(cw->types, cw->ntypes, sizeof(*cw->types), cmp_wtype);
 	}
 	free(is_cont);
 	free(ec);
@@ -194,7 +195,8 @@ static struct pha_error *hash_values(const struct pha_source *src, const struct 
 			continue;
 		a[na++] = (struct hid){.hash = hv, .id = v, .kind = kind[h->type[v]] - 1u};
 	}
-	qsort(a, na, sizeof(*a), cmp_hid);
+	if (na > 1)	/* a may be NULL when there is nothing to hash */
+		qsort(a, na, sizeof(*a), cmp_hid);
 	*a_ret = a;
 	*na_ret = na;
 	return NULL;
@@ -269,7 +271,8 @@ static struct pha_error *top_values(const struct pha_source *src,
 				    const struct pha_report_options *opts, struct grps *gs,
 				    struct pha_waste *w)
 {
-	qsort(gs->g, gs->n, sizeof(*gs->g), cmp_grp);
+	if (gs->n > 1)
+		qsort(gs->g, gs->n, sizeof(*gs->g), cmp_grp);
 	for (int kd = 0; kd < 2; kd++) {
 		struct pha_dup_kind *dk = kd ? &w->dup_bytes : &w->dup_str;
 		if (!(dk->top = calloc(WASTE_TOP, sizeof(*dk->top))))

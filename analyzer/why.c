@@ -17,7 +17,9 @@
  *      (dominators_of_roots, retained_sizes, dominator_children,
  *      walk_type_retained, list_retained_types);
  *   4. top retainers, suspects, paths, locals (select_top, top_retainers,
- *      unexplained_groups, find_suspects, locals_build).
+ *      unexplained_groups, find_suspects, locals_build); the groups of
+ *      step 2 that do not look like a leak (LEAK_MIN_OBJECTS) are the
+ *      held-by-C table, not suspects.
  * Nothing here recurses.
  */
 #include "report.h"
@@ -38,16 +40,28 @@
 #define PATH_MAX_ELEMS 64
 #define SUSPECTS_MAX 10
 #define UNEXPLAINED_MAX 20
+#define HELD_MAX 50
+/* A missing Py_DECREF leaks once per call of the code path that has it:
+ * thousands of objects of one type. What the interpreter and C modules
+ * hold on purpose (module state, caches, singletons, the few objects a
+ * type keeps) is a handful to a few hundred per type. So a group of
+ * objects held from outside is a suspect when it has at least
+ * LEAK_MIN_OBJECTS members, or at least LEAK_MIN_BIG members retaining
+ * the suspect threshold of the heap; type objects and module definitions
+ * never are. */
+#define LEAK_MIN_OBJECTS 1000
+#define LEAK_MIN_BIG 100
 /* A "pass-through" object: one dominator-tree child retains >= 90% of
  * it; the child, not it, is where things accumulate. */
 #define PASS_NUM 9
 #define PASS_DEN 10
 
 /* Unexplained references of one report type: objects no root reaches
- * whose refcount exceeds the references found. */
+ * whose refcount exceeds the references found (types: how many of them
+ * are type objects). */
 struct unexp {
 	uint32_t group;
-	uint64_t objects, excess, bytes, retained;
+	uint64_t objects, excess, bytes, retained, types;
 	uint32_t example;
 };
 
@@ -66,7 +80,7 @@ struct ctx {
 	uint32_t nrootsrc;
 	uint8_t *is_ext;	/* per id: held from outside Python */
 	uint8_t *is_iroot;	/* per id: interpreter root (2: only as a frame local) */
-	struct unexp *ux;	/* per report type; then the groups reported, in order */
+	struct unexp *ux;	/* per report type; then the suspect groups, in order */
 	size_t nux;
 	uint64_t *retained;
 	struct pha_domtree tree;
@@ -234,28 +248,38 @@ static struct pha_error *make_path(const struct ctx *c, uint32_t v, struct pha_p
 }
 
 /* "sys.modules['app'].__dict__['_CACHE']": labels joined (the root's label
- * first); "" for an empty path. Known bug, kept as is by the refactor: the
- * length counts 4 bytes per separator but " → " is 5 in UTF-8, so a path
- * of more than about 40 elements joined by separators (e.g. "<ref>" labels
- * of a snapshot) overflows the buffer. */
+ * first, " → " between labels that do not start with '.' or '['), "…"
+ * where elements were left out; "" for an empty path. */
+static const char PATH_SEP[] = " → ";
+static const char PATH_ELIDED[] = "…";
+
 static char *path_text(const struct pha_path *p)
 {
-	size_t len = 1;
+	/* Worst case: a separator before every label, plus the ellipsis. The
+	 * separator is 5 bytes in UTF-8 (the arrow is 3): counting it with
+	 * sizeof keeps the two in step. */
+	size_t len = sizeof(PATH_ELIDED);
 	for (size_t i = 0; i < p->n; i++)
-		len += strlen(p->elems[i].label) + 4;
-	len += 32;
+		len += strlen(p->elems[i].label) + sizeof(PATH_SEP) - 1;
 	char *s = malloc(len);
 	if (!s)
 		return NULL;
-	s[0] = 0;
+	size_t o = 0;
 	for (size_t i = 0; i < p->n; i++) {
-		if (p->elided && i == PATH_MAX_ELEMS / 2)
-			strcat(s, "…");
+		if (p->elided && i == PATH_MAX_ELEMS / 2) {
+			memcpy(s + o, PATH_ELIDED, sizeof(PATH_ELIDED) - 1);
+			o += sizeof(PATH_ELIDED) - 1;
+		}
 		const char *l = p->elems[i].label;
-		if (i && l[0] != '.' && l[0] != '[')
-			strcat(s, " → ");
-		strcat(s, l);
+		if (i && l[0] != '.' && l[0] != '[') {
+			memcpy(s + o, PATH_SEP, sizeof(PATH_SEP) - 1);
+			o += sizeof(PATH_SEP) - 1;
+		}
+		size_t ll = strlen(l);
+		memcpy(s + o, l, ll);
+		o += ll;
 	}
+	s[o] = 0;
 	return s;
 }
 
@@ -395,8 +419,19 @@ static struct pha_error *locals_build(struct ctx *c)
 	return NULL;
 }
 
+/* Roots a thread or one of its frames holds (BFS seeds of the second
+ * stage); roots of unknown kind (a snapshot without kinds) are not. */
+static bool frame_or_thread_root(const struct pha_source *src, uint32_t k)
+{
+	if (!src->root_kinds)
+		return false;
+	uint8_t kind = src->root_kinds[k];
+	return kind == PHA_ROOT_THREAD || kind == PHA_ROOT_FRAME || kind == PHA_ROOT_FRAME_LOCAL;
+}
+
 /* Phase 1: interpreter roots -> ids (rootsrc: sorted (id, source index)
- * pairs), then a BFS from them in root-id order (deterministic). */
+ * pairs), then a BFS from them in two stages, each in root-id order
+ * (deterministic). */
 static struct pha_error *find_interpreter_roots(struct ctx *c)
 {
 	const struct pha_source *src = c->src;
@@ -436,9 +471,22 @@ static struct pha_error *find_interpreter_roots(struct ctx *c)
 		}
 		if (src->root_labels && src->root_labels[k])
 			w->labelled_roots = true;
-		bfs_push(c->queue, &c->qt, c->parent, id, ROOT);
 	}
-	bfs_run(c->h, c->queue, &c->qh, &c->qt, c->parent);
+	/* The interpreter's own structures first (sys.modules, sys.__dict__,
+	 * builtins, interned strings, static types), then what threads and
+	 * frames hold that those do not reach: a module's globals dict reads
+	 * "sys.modules['app'].__dict__", not "<globals of f()>", whichever
+	 * frame runs, while an object only a frame holds still reads "<local
+	 * 'x' in f()>". */
+	for (int stage = 0; stage < 2; stage++) {
+		for (uint32_t i = 0; i < c->nrootsrc; i++) {
+			uint32_t k = c->rootsrc[2 * i + 1];
+			if (frame_or_thread_root(src, k) == !stage)
+				continue;
+			bfs_push(c->queue, &c->qt, c->parent, c->rootsrc[2 * i], ROOT);
+		}
+		bfs_run(c->h, c->queue, &c->qh, &c->qt, c->parent);
+	}
 	return NULL;
 }
 
@@ -459,9 +507,18 @@ static struct pha_error *find_outside_roots(struct ctx *c)
 			inref[h->dst[e]]++;
 	}
 	c->ux = calloc(c->ngroups, sizeof(*c->ux));
-	if (!c->ux) {
+	uint8_t *is_type = calloc(n ? n : 1, 1);
+	if (!c->ux || !is_type) {
 		free(inref);
+		free(is_type);
 		return &pha_enomem;
+	}
+	/* Type objects: those with instances in the heap, and instances of
+	 * `type` (a metaclass's instance without instances of its own is
+	 * missed: it then counts as an object of its report type). */
+	for (uint32_t t = 0; t < h->ntypes; t++) {
+		if (h->types[t].obj != PHA_NO_ID && h->types[t].obj < n)
+			is_type[h->types[t].obj] = 1;
 	}
 	for (uint32_t v = 0; v < n; v++) {
 		if (c->parent[v] != UNSEEN || h->refcnt[v] <= inref[v])
@@ -476,8 +533,11 @@ static struct pha_error *find_outside_roots(struct ctx *c)
 		u->objects++;
 		u->excess += h->refcnt[v] - inref[v];
 		u->bytes += h->size[v];
+		if (is_type[v] || !strcmp(tname(c, v), "type"))
+			u->types++;
 	}
 	free(inref);
+	free(is_type);
 	for (uint32_t v = 0; v < n; v++) {
 		if (c->is_ext[v] && bfs_push(c->queue, &c->qt, c->parent, v, ROOT))
 			bfs_run(h, c->queue, &c->qh, &c->qt, c->parent);
@@ -670,35 +730,78 @@ static struct pha_error *top_retainers(struct ctx *c)
 	return NULL;
 }
 
-/* The unexplained-reference groups reported: by excess, at most
- * UNEXPLAINED_MAX, each with what it retains: its members the super-root
- * dominates directly (a member dominated by another is counted there). */
-static void unexplained_groups(struct ctx *c)
+/* Why a group of objects held from outside is not a leak suspect (NULL:
+ * it is one); see LEAK_MIN_OBJECTS. */
+static const char *held_reason(const struct ctx *c, const struct unexp *u)
+{
+	const char *name = c->r->types[u->group].name;
+	if (u->types == u->objects)
+		return "type objects: static types and the types C modules create, held by the "
+		       "interpreter and module state";
+	if (!strcmp(name, "moduledef"))
+		return "module definitions (PyModuleDef) of C modules: static data";
+	if (u->objects >= LEAK_MIN_OBJECTS)
+		return NULL;
+	if (u->objects >= LEAK_MIN_BIG &&
+	    (double)u->retained >= c->opts->suspect_threshold * (double)c->r->why.heap_bytes)
+		return NULL;
+	return "few objects of the type: what the interpreter and C modules keep in their "
+	       "state and caches";
+}
+
+static int cmp_held(const void *a, const void *b)
+{
+	const struct pha_held_group *x = a, *y = b;
+	if (x->objects != y->objects)
+		return x->objects > y->objects ? -1 : 1;
+	return strcmp(x->type, y->type);
+}
+
+/* The groups of objects held from outside Python (static objects left
+ * out), each with what it retains: its members the super-root dominates
+ * directly (a member dominated by another is counted there). Leak-like
+ * groups become the unexplained-reference suspects (c->ux[0..nux), by
+ * excess, at most UNEXPLAINED_MAX); the others the held-by-C table (by
+ * objects, at most HELD_MAX rows; the totals count every row). */
+static struct pha_error *unexplained_groups(struct ctx *c)
 {
 	const struct pha_heap *h = c->h;
+	struct pha_why *w = &c->r->why;
 	uint32_t n = h->n;
-	size_t nux = 0;
-	for (size_t i = 0; i < c->r->ntypes; i++) {
-		if (c->ux[i].objects) {
-			c->ux[i].group = (uint32_t)i;
-			c->ux[nux++] = c->ux[i];
-		}
-	}
-	qsort(c->ux, nux, sizeof(*c->ux), cmp_unexp);
-	if (nux > UNEXPLAINED_MAX)
-		nux = UNEXPLAINED_MAX;
-	c->nux = nux;
 	for (uint32_t v = 0; v < n; v++) {
 		if (!c->is_ext[v] || c->is_iroot[v] || static_object(h, v) || c->tree.idom[v] != n)
 			continue;
-		uint32_t gv = c->group_of[h->type[v]];
-		for (size_t i = 0; i < nux; i++) {
-			if (c->ux[i].group == gv) {
-				c->ux[i].retained += c->retained[v];
-				break;
-			}
-		}
+		c->ux[c->group_of[h->type[v]]].retained += c->retained[v];
 	}
+	size_t nux = 0, nheld = 0;
+	for (size_t i = 0; i < c->r->ntypes; i++)
+		nheld += c->ux[i].objects != 0;
+	w->held_by_c = calloc(nheld ? nheld : 1, sizeof(*w->held_by_c));
+	if (!w->held_by_c)
+		return &pha_enomem;
+	for (size_t i = 0; i < c->r->ntypes; i++) {
+		struct unexp u = c->ux[i];
+		if (!u.objects)
+			continue;
+		u.group = (uint32_t)i;
+		const char *why = held_reason(c, &u);
+		if (!why) {
+			c->ux[nux++] = u;
+			continue;
+		}
+		w->held_by_c[w->nheld_by_c++] = (struct pha_held_group){
+			.type = c->r->types[i].name, .reason = why, .objects = u.objects,
+			.excess_refs = u.excess, .bytes = u.bytes, .retained_bytes = u.retained,
+			.example = h->addr[u.example]};
+		w->held_by_c_objects += u.objects;
+		w->held_by_c_bytes += u.bytes;
+	}
+	qsort(c->ux, nux, sizeof(*c->ux), cmp_unexp);
+	c->nux = nux > UNEXPLAINED_MAX ? UNEXPLAINED_MAX : nux;
+	qsort(w->held_by_c, w->nheld_by_c, sizeof(*w->held_by_c), cmp_held);
+	if (w->nheld_by_c > HELD_MAX)
+		w->nheld_by_c = HELD_MAX;
+	return NULL;
 }
 
 /* Objects in v's dominator subtree, v included (stk: room for every
@@ -717,27 +820,96 @@ static uint64_t subtree_objects(const struct ctx *c, uint32_t v, uint32_t *stk)
 	return objects;
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* keys[0..n): sorted; is x among them? */
+static bool among(const uint32_t *keys, size_t n, uint32_t x)
+{
+	return n && bsearch(&x, keys, n, sizeof(*keys), cmp_u32) != NULL;
+}
+
+/* The objects v refers to only through references tp_traverse does not
+ * visit: a dict's str keys (3.8 - 3.10 skip exact str keys, 3.11+ str-key
+ * tables visit only the values), a module's name. Sorted, in keys_ret (a
+ * malloc'd array, NULL when there are none or on ENOMEM). */
+static size_t untraversed_only(const struct ctx *c, uint32_t v, uint32_t **keys_ret)
+{
+	const struct pha_heap *h = c->h;
+	*keys_ret = NULL;
+	uint32_t b = h->first[v], e = h->first[v + 1];
+	size_t n = 0;
+	for (uint32_t k = b; k < e; k++)
+		n += !(h->eflags[k] & (PHA_EDGE_TRAVERSED | PHA_EDGE_WEAK));
+	if (!n)
+		return 0;
+	uint32_t *keys = malloc(n * sizeof(*keys)), *trav = malloc((e - b) * sizeof(*trav));
+	if (!keys || !trav) {
+		free(keys);
+		free(trav);
+		return 0;
+	}
+	size_t nk = 0, nt = 0;
+	for (uint32_t k = b; k < e; k++) {
+		if (h->eflags[k] & PHA_EDGE_WEAK)
+			continue;
+		if (h->eflags[k] & PHA_EDGE_TRAVERSED)
+			trav[nt++] = h->dst[k];
+		else
+			keys[nk++] = h->dst[k];
+	}
+	qsort(trav, nt, sizeof(*trav), cmp_u32);
+	size_t o = 0;
+	for (size_t i = 0; i < nk; i++) {
+		if (!among(trav, nt, keys[i]))
+			keys[o++] = keys[i];
+	}
+	free(trav);
+	qsort(keys, o, sizeof(*keys), cmp_u32);
+	*keys_ret = keys;
+	return o;
+}
+
 /* What v holds: the report type of its direct dominator-tree children
  * that retains most (ties: by name), with their count and retained bytes.
- * hb, hc: per report type, zero on entry and on return. */
+ * A dict is described by its values: children v refers to only through
+ * references tp_traverse skips (its str keys) are left out, unless
+ * nothing else is left. hb, hc: per report type, zero on entry and on
+ * return. */
 static void commonest_child_type(const struct ctx *c, uint32_t v, uint64_t *hb, uint64_t *hc,
 				 struct pha_suspect *s)
 {
 	const struct pha_report *r = c->r;
 	const uint32_t *type = c->h->type;
 	uint32_t best = UINT32_MAX;
+	uint32_t *keys;
+	size_t nkeys = untraversed_only(c, v, &keys);
+	size_t kept = 0;
+	for (uint32_t e = c->cfirst[v]; e < c->cfirst[v + 1]; e++)
+		kept += !among(keys, nkeys, c->cchild[e]);
+	if (!kept)
+		nkeys = 0;
 	for (uint32_t e = c->cfirst[v]; e < c->cfirst[v + 1]; e++) {
 		uint32_t ch = c->cchild[e];
+		if (nkeys && among(keys, nkeys, ch))
+			continue;
 		uint32_t gv = c->group_of[type[ch]];
 		hc[gv]++;
 		hb[gv] += c->retained[ch];
 	}
 	for (uint32_t e = c->cfirst[v]; e < c->cfirst[v + 1]; e++) {
-		uint32_t gv = c->group_of[type[c->cchild[e]]];
+		uint32_t ch = c->cchild[e];
+		if (nkeys && among(keys, nkeys, ch))
+			continue;
+		uint32_t gv = c->group_of[type[ch]];
 		if (best == UINT32_MAX || hb[gv] > hb[best] ||
 		    (hb[gv] == hb[best] && strcmp(r->types[gv].name, r->types[best].name) < 0))
 			best = gv;
 	}
+	free(keys);
 	if (best != UINT32_MAX) {
 		s->holds_type = r->types[best].name;
 		s->holds_count = hc[best];
@@ -906,7 +1078,8 @@ struct pha_error *pha_why_build(struct pha_source *src, const struct pha_heap *h
 		goto out;
 	if ((err = top_retainers(&c)))
 		goto out;
-	unexplained_groups(&c);
+	if ((err = unexplained_groups(&c)))
+		goto out;
 	if ((err = find_suspects(&c)))
 		goto out;
 	if ((err = locals_build(&c)))
@@ -929,6 +1102,7 @@ void pha_why_deinit(struct pha_report *r)
 		free(w->suspects[i].sentence);
 	}
 	free(w->suspects);
+	free(w->held_by_c);
 	if (w->locals) {
 		for (size_t t = 0; t < r->nthreads; t++) {
 			if (!w->locals[t])

@@ -321,7 +321,7 @@ static struct pha_error *note_file(struct pha_core *core, const uint8_t *d, size
  * it). A note that does not fit ends the walk: the segment was cut by
  * truncation (the caller flags that) or is malformed; either way what
  * follows cannot be located. */
-static struct pha_error *parse_notes(struct pha_core *core, const uint8_t *p, size_t len)
+struct pha_error *pha_core_parse_notes(struct pha_core *core, const uint8_t *p, size_t len)
 {
 	struct cursor c = { p, len, 0 };
 	struct pha_error *err = NULL;
@@ -349,12 +349,13 @@ static struct pha_error *parse_notes(struct pha_core *core, const uint8_t *p, si
 	return err;
 }
 
-static struct pha_error *parse(struct pha_core *core)
+/* Where the program headers are: checked to lie inside the file. */
+static struct pha_error *phdr_table(const struct pha_core *core, uint64_t *phoff_ret,
+				    uint64_t *phentsize_ret, uint64_t *phnum_ret)
 {
 	struct pha_error *err;
 	const uint8_t *p = core->map;
 	uint64_t phnum = 0;
-
 	if ((err = check_ehdr(core)) || (err = phdr_count(core, &phnum)))
 		return err;
 	uint64_t phoff = le64(p + offsetof(Elf64_Ehdr, e_phoff));
@@ -372,20 +373,96 @@ static struct pha_error *parse(struct pha_core *core)
 					core->path, (unsigned long long)phnum,
 					(unsigned long long)phoff, (unsigned long long)(phoff + phsize),
 					core->size, size_note(core));
+	*phoff_ret = phoff;
+	*phentsize_ret = phentsize;
+	*phnum_ret = phnum;
+	return NULL;
+}
 
-	size_t nloads = 0;
-	for (uint64_t i = 0; i < phnum; i++)
-		if (le32(p + phoff + i * phentsize + offsetof(Elf64_Phdr, p_type)) == PT_LOAD)
-			nloads++;
+/* A PT_NOTE segment: what the file has of it. */
+struct note_seg {
+	uint64_t offset, avail;
+};
+
+static int cmp_note_seg(const void *a, const void *b)
+{
+	const struct note_seg *x = a, *y = b;
+	return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+/* Parse the PT_NOTE segments in file order, each byte at most once: a core
+ * has one PT_NOTE (the kernel's and gdb's), and headers pointing thousands
+ * of times at the same notes (hostile) would multiply the threads and the
+ * parsing time by their number. A segment overlapping one parsed already
+ * is skipped. */
+static struct pha_error *parse_note_segments(struct pha_core *core, struct note_seg *ns, size_t n)
+{
+	struct pha_error *err;
+	uint64_t covered = 0;
+	qsort(ns, n, sizeof(*ns), cmp_note_seg);
+	for (size_t i = 0; i < n; i++) {
+		if (ns[i].avail == 0 || ns[i].offset < covered)
+			continue;
+		if ((err = pha_core_parse_notes(core, core->map + ns[i].offset, (size_t)ns[i].avail)))
+			return err;
+		covered = ns[i].offset + ns[i].avail;
+	}
+	return NULL;
+}
+
+/* One PT_LOAD into core->loads. */
+static struct pha_error *add_load(struct pha_core *core, const uint8_t *ph, uint64_t offset,
+				  uint64_t filesz, uint64_t avail)
+{
+	uint64_t vaddr = le64(ph + offsetof(Elf64_Phdr, p_vaddr));
+	uint64_t memsz = le64(ph + offsetof(Elf64_Phdr, p_memsz));
+	if (filesz > memsz)
+		return pha_error_create(PHA_ERR_INPUT,
+			"%s: PT_LOAD at 0x%llx: p_filesz 0x%llx exceeds p_memsz 0x%llx",
+			core->path, (unsigned long long)vaddr,
+			(unsigned long long)filesz, (unsigned long long)memsz);
+	if (vaddr + memsz < vaddr)
+		return pha_error_create(PHA_ERR_INPUT,
+			"%s: PT_LOAD at 0x%llx of size 0x%llx wraps around the address space",
+			core->path, (unsigned long long)vaddr, (unsigned long long)memsz);
+	if (avail < filesz) {
+		core->truncated = true;
+		core->truncated_bytes += filesz - avail;
+	}
+	core->loads[core->nloads++] = (struct pha_core_load){
+		.vaddr = vaddr, .memsz = memsz, .filesz = filesz, .offset = offset,
+		.flags = le32(ph + offsetof(Elf64_Phdr, p_flags)), .avail = avail,
+	};
+	return NULL;
+}
+
+static struct pha_error *parse(struct pha_core *core)
+{
+	struct pha_error *err;
+	const uint8_t *p = core->map;
+	uint64_t phoff = 0, phentsize = 0, phnum = 0;
+	if ((err = phdr_table(core, &phoff, &phentsize, &phnum)))
+		return err;
+
+	size_t nloads = 0, nnotes = 0;
+	for (uint64_t i = 0; i < phnum; i++) {
+		uint32_t type = le32(p + phoff + i * phentsize + offsetof(Elf64_Phdr, p_type));
+		nloads += type == PT_LOAD;
+		nnotes += type == PT_NOTE;
+	}
 	if (nloads == 0)
 		return pha_error_create(PHA_ERR_INPUT,
 					"%s: core has no PT_LOAD segments (no process memory)", core->path);
 	core->loads = calloc(nloads, sizeof(*core->loads));
-	if (!core->loads)
+	struct note_seg *ns = calloc(nnotes ? nnotes : 1, sizeof(*ns));
+	if (!core->loads || !ns) {
+		free(ns);
 		return &pha_enomem;
+	}
 
 	uint64_t total_avail = 0, first_offset = UINT64_MAX;
-	for (uint64_t i = 0; i < phnum; i++) {
+	size_t k = 0;
+	for (uint64_t i = 0; i < phnum && !err; i++) {
 		const uint8_t *ph = p + phoff + i * phentsize;
 		uint32_t type = le32(ph + offsetof(Elf64_Phdr, p_type));
 		uint64_t offset = le64(ph + offsetof(Elf64_Phdr, p_offset));
@@ -393,40 +470,21 @@ static struct pha_error *parse(struct pha_core *core)
 		/* Bytes of [offset, offset+filesz) that the file really has. */
 		uint64_t avail = offset >= core->size ? 0 :
 				 filesz < core->size - offset ? filesz : core->size - offset;
-
 		if (type == PT_NOTE) {
 			if (avail < filesz)
 				core->truncated = true;
-			if (avail > 0 && (err = parse_notes(core, p + offset, (size_t)avail)))
-				return err;
-			continue;
+			ns[k++] = (struct note_seg){ offset, avail };
+		} else if (type == PT_LOAD && !(err = add_load(core, ph, offset, filesz, avail))) {
+			if (filesz > 0 && offset < first_offset)
+				first_offset = offset;
+			total_avail += avail;
 		}
-		if (type != PT_LOAD)
-			continue;
-
-		uint64_t vaddr = le64(ph + offsetof(Elf64_Phdr, p_vaddr));
-		uint64_t memsz = le64(ph + offsetof(Elf64_Phdr, p_memsz));
-		if (filesz > memsz)
-			return pha_error_create(PHA_ERR_INPUT,
-				"%s: PT_LOAD at 0x%llx: p_filesz 0x%llx exceeds p_memsz 0x%llx",
-				core->path, (unsigned long long)vaddr,
-				(unsigned long long)filesz, (unsigned long long)memsz);
-		if (vaddr + memsz < vaddr)
-			return pha_error_create(PHA_ERR_INPUT,
-				"%s: PT_LOAD at 0x%llx of size 0x%llx wraps around the address space",
-				core->path, (unsigned long long)vaddr, (unsigned long long)memsz);
-		if (avail < filesz) {
-			core->truncated = true;
-			core->truncated_bytes += filesz - avail;
-		}
-		if (filesz > 0 && offset < first_offset)
-			first_offset = offset;
-		total_avail += avail;
-		core->loads[core->nloads++] = (struct pha_core_load){
-			.vaddr = vaddr, .memsz = memsz, .filesz = filesz, .offset = offset,
-			.flags = le32(ph + offsetof(Elf64_Phdr, p_flags)), .avail = avail,
-		};
 	}
+	if (!err)
+		err = parse_note_segments(core, ns, k);
+	free(ns);
+	if (err)
+		return err;
 
 	if (total_avail == 0) {
 		if (core->truncated)
@@ -441,12 +499,27 @@ static struct pha_error *parse(struct pha_core *core)
 	return NULL;
 }
 
+/* The decompressed data of a .zst core must start like an ELF file; the
+ * rest of the ELF header is checked by check_ehdr, with its messages. */
+static bool elf_head_ok(const uint8_t *head, size_t len)
+{
+	return memcmp(head, ELFMAG, len < SELFMAG ? len : SELFMAG) == 0;
+}
+
+static const struct pha_zstd_expect core_expect = {
+	.what = "core",
+	.head_ok = elf_head_ok,
+	.head_len = SELFMAG,
+	.mismatch = "not an ELF file (bad magic after zstd decompression)",
+};
+
 /* Replace the user's file with its decompressed copy. */
 static struct pha_error *decompress(struct pha_core *core)
 {
 	int tfd;
 	uint64_t tsize;
-	struct pha_error *err = pha_zstd_decompress_to_tmpfile(core->fd, core->path, &tfd, &tsize);
+	struct pha_error *err = pha_zstd_decompress_to_tmpfile(core->fd, core->path, &core_expect,
+							       &tfd, &tsize);
 	if (err)
 		return err;
 	munmap((void *)core->map, core->size);
@@ -483,25 +556,8 @@ struct pha_error *pha_core_open(const char *path, struct pha_core **core_ret)
 		goto fail;
 	}
 
-	core->fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (core->fd < 0) {
-		err = pha_error_errno(PHA_ERR_INPUT, errno, "%s: cannot open", path);
+	if ((err = pha_input_open(path, "core", &core->fd, &st)))
 		goto fail;
-	}
-	if (fstat(core->fd, &st) < 0) {
-		err = pha_error_errno(PHA_ERR_INPUT, errno, "%s: cannot stat", path);
-		goto fail;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		err = pha_error_create(PHA_ERR_INPUT, "%s: is a directory, not a core file", path);
-		goto fail;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		/* mmap needs a regular file; a pipe could be saved to disk first. */
-		err = pha_error_create(PHA_ERR_INPUT,
-				       "%s: not a regular file (save the core to a file first)", path);
-		goto fail;
-	}
 	if (st.st_size == 0) {
 		err = pha_error_create(PHA_ERR_INPUT, "%s: empty file", path);
 		goto fail;

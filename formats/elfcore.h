@@ -75,6 +75,13 @@ void pha_core_close(struct pha_core *core);	/* accepts NULL */
  * as PHA_SEG_MISSING. Calls pha_memory_finish. */
 struct pha_error *pha_core_memory(const struct pha_core *core, struct pha_memory *mem);
 
+/* Parse the notes of one PT_NOTE segment ([p, p+len), what the file has
+ * of it) into core: threads, process, auxv, mapped files. pha_core_open
+ * calls it for each PT_NOTE; exposed for the tests and fuzz targets
+ * (tests/fuzz/fuzz_notes.c). Only out-of-memory is an error: malformed
+ * notes are skipped. */
+struct pha_error *pha_core_parse_notes(struct pha_core *core, const uint8_t *p, size_t len);
+
 /* Read a NUL-terminated string from process memory (e.g. AT_EXECFN). */
 bool pha_memory_read_cstr(const struct pha_memory *mem, uint64_t addr, char *buf, size_t size);
 

@@ -1,5 +1,6 @@
 #include "elffile.h"
 #include "le.h"
+#include "zstdio.h"
 
 #include <elf.h>
 #include <errno.h>
@@ -265,13 +266,29 @@ static struct pha_error *try_candidate(const char *file, const struct pha_module
 	char *why = NULL;
 	struct stat st;
 
-	h.fd = open(file, O_RDONLY | O_CLOEXEC);
+	/* An NT_FILE path names whatever the dumping machine had there; here it
+	 * may be a FIFO (open() would block until a writer comes) or a device
+	 * (open() can act): anything but a regular file is not opened at all,
+	 * and is reported (the module's memory stays missing). O_NONBLOCK and
+	 * the fstat below cover a name replaced since the stat. */
+	if (stat(file, &st) < 0) {
+		res = CAND_ABSENT;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		res = CAND_REJECTED;
+		if (asprintf(&why, "%s is %s, not a regular file: not opened", file,
+			     pha_file_kind(st.st_mode)) < 0)
+			why = NULL;
+		goto out;
+	}
+	h.fd = open(file, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (h.fd < 0) {
 		res = CAND_ABSENT;
 		goto out;
 	}
 	if (fstat(h.fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < (off_t)SELFMAG) {
-		/* /dev/zero, a FIFO, an empty file: nothing to read ELF from. */
+		/* An empty file (or one replaced since the stat): no ELF in it. */
 		res = CAND_NOT_ELF;
 		goto out;
 	}
@@ -516,7 +533,7 @@ static struct pha_error *ranges_push(struct ranges *rs, uint64_t lo, uint64_t hi
 	if (lo >= hi)
 		return NULL;
 	/* Merge with the previous range when it continues it both in memory
-	 * and in the file: fewer pha_memory_fill calls, each of which sorts. */
+	 * and in the file: fewer segments. */
 	if (rs->n > 0) {
 		struct range *last = &rs->r[rs->n - 1];
 		if (last->hi == lo && last->data + (last->hi - last->lo) == data) {
@@ -613,6 +630,51 @@ static void disjoint_ranges(struct ranges *rs)
 	rs->n = k;
 }
 
+/* The part of each NT_FILE mapping that no mapping with a lower start (or
+ * the same start, earlier in the note) already covers: [lo, hi), empty
+ * when lo >= hi. The kernel's mappings never overlap, so this is each
+ * mapping whole; a damaged or hostile core's may all cover the same range,
+ * and handling each whole would cost mappings x segments time and as many
+ * ranges of memory. Indexed like core->mappings; NULL on OOM. */
+struct span {
+	uint64_t lo, hi;
+};
+
+static int cmp_map_start(const void *a, const void *b, void *ctx)
+{
+	const struct pha_core *core = ctx;
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	uint64_t sx = core->mappings[x].start, sy = core->mappings[y].start;
+	if (sx != sy)
+		return sx < sy ? -1 : 1;
+	return x < y ? -1 : x > y;
+}
+
+static struct span *disjoint_mappings(const struct pha_core *core)
+{
+	size_t n = core->nmappings;
+	struct span *eff = calloc(n ? n : 1, sizeof(*eff));
+	size_t *idx = malloc((n ? n : 1) * sizeof(*idx));
+	if (!eff || !idx) {
+		free(eff);
+		free(idx);
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++)
+		idx[i] = i;
+	qsort_r(idx, n, sizeof(*idx), cmp_map_start, (void *)core);
+	uint64_t covered = 0;
+	for (size_t k = 0; k < n; k++) {
+		const struct pha_core_mapping *m = &core->mappings[idx[k]];
+		uint64_t lo = m->start > covered ? m->start : covered;
+		eff[idx[k]] = (struct span){ lo, m->end > lo ? m->end : lo };
+		if (m->end > covered)
+			covered = m->end;
+	}
+	free(idx);
+	return eff;
+}
+
 /* Give the memory the core left out of OK modules' mappings the bytes of
  * their files. Only two kinds of holes are filled:
  *   - the part of a PT_LOAD past p_filesz: the kernel (or gdb) chose not to
@@ -623,7 +685,7 @@ static void disjoint_ranges(struct ranges *rs)
  * missing: that mapping had been written to, so the file's bytes would be
  * wrong there. */
 static struct pha_error *fill_memory(const struct pha_core *core, struct pha_memory *mem,
-				     struct pha_modules *mods)
+				     struct pha_modules *mods, const struct span *eff)
 {
 	struct pha_error *err = NULL;
 	struct ranges gaps = { 0 }, fills = { 0 };
@@ -653,7 +715,15 @@ static struct pha_error *fill_memory(const struct pha_core *core, struct pha_mem
 			if (len > pv->h.size - map->offset)
 				len = pv->h.size - map->offset;
 			uint64_t hi = lo + len;
-			const uint8_t *data = pv->h.map + map->offset;
+			/* Only what no other mapping provides (disjoint_mappings). */
+			const struct span *e = &eff[pv->maps[k]];
+			if (e->lo > lo)
+				lo = e->lo;
+			if (e->hi < hi)
+				hi = e->hi;
+			if (lo >= hi)
+				continue;
+			const uint8_t *data = pv->h.map + map->offset + (lo - map->start);
 
 			if ((err = collect_gaps(mem, lo, hi, data, &gaps)))
 				goto out;
@@ -687,10 +757,21 @@ static struct pha_error *fill_memory(const struct pha_core *core, struct pha_mem
 	}
 	if (gaps.n > 0 && (err = pha_memory_finish(mem)))
 		goto out;
-	for (size_t i = 0; i < fills.n; i++) {
-		if ((err = pha_memory_fill(mem, fills.r[i].lo, fills.r[i].hi - fills.r[i].lo,
-					   fills.r[i].data, NULL)))
+	/* All fills in one sweep: one pha_memory_fill per range would re-sort
+	 * the table per range, quadratic in the number of omitted PT_LOADs. */
+	if (fills.n > 0) {
+		struct pha_fill *f = malloc(fills.n * sizeof(*f));
+		if (!f) {
+			err = &pha_enomem;
 			goto out;
+		}
+		for (size_t i = 0; i < fills.n; i++)
+			f[i] = (struct pha_fill){
+				.start = fills.r[i].lo, .size = fills.r[i].hi - fills.r[i].lo,
+				.data = fills.r[i].data,
+			};
+		err = pha_memory_fill_many(mem, f, fills.n, NULL);
+		free(f);
 	}
 out:
 	free(gaps.r);
@@ -806,7 +887,8 @@ static char *format(const char *fmt, ...)
 
 static struct pha_error *make_warnings(const struct pha_core *core, const struct pha_memory *mem,
 				       const struct pha_module_options *opts,
-				       struct pha_modules *mods, bool have_executable)
+				       struct pha_modules *mods, bool have_executable,
+				       const struct span *eff)
 {
 	struct pha_error *err;
 	if (opts && opts->executable && !have_executable &&
@@ -821,8 +903,9 @@ static struct pha_error *make_warnings(const struct pha_core *core, const struct
 			continue;
 		uint64_t missing = 0;
 		for (size_t k = 0; k < pv->nmaps; k++) {
-			const struct pha_core_mapping *map = &core->mappings[pv->maps[k]];
-			missing += unavailable_bytes(mem, map->start, map->end);
+			const struct span *e = &eff[pv->maps[k]];
+			if (e->lo < e->hi)
+				missing += unavailable_bytes(mem, e->lo, e->hi);
 		}
 		/* A file given explicitly with --executable deserves an answer
 		 * even when the core did not need its bytes. */
@@ -956,6 +1039,7 @@ struct pha_error *pha_modules_load(const struct pha_core *core, struct pha_memor
 	struct pha_error *err;
 	struct pha_modules mods = { 0 };
 	struct pha_memory saved = *mem;
+	struct span *eff = NULL;
 	saved.segs = NULL;
 
 	if (elf_version(EV_CURRENT) == EV_NONE)
@@ -988,8 +1072,11 @@ struct pha_error *pha_modules_load(const struct pha_core *core, struct pha_memor
 		memcpy(saved.segs, mem->segs, mem->nsegs * sizeof(*saved.segs));
 		saved.cap = saved.nsegs;
 	}
-	if ((err = fill_memory(core, mem, &mods)) ||
-	    (err = make_warnings(core, mem, opts, &mods, exe != NULL))) {
+	if (!(eff = disjoint_mappings(core)) ||
+	    (err = fill_memory(core, mem, &mods, eff)) ||
+	    (err = make_warnings(core, mem, opts, &mods, exe != NULL, eff))) {
+		if (!eff)
+			err = &pha_enomem;
 		if (saved.segs) {
 			free(mem->segs);
 			*mem = saved;
@@ -997,10 +1084,12 @@ struct pha_error *pha_modules_load(const struct pha_core *core, struct pha_memor
 		}
 		goto fail;
 	}
+	free(eff);
 	free(saved.segs);
 	*mods_ret = mods;
 	return NULL;
 fail:
+	free(eff);
 	free(saved.segs);
 	pha_modules_deinit(&mods);
 	return err;

@@ -1,10 +1,15 @@
 #include "output.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zstd.h>
 
 #define BUF_SIZE (1 << 16)
@@ -12,7 +17,9 @@
 struct pha_out {
 	FILE *f;
 	bool is_stdout;
-	char *path;
+	char *path;		/* as given ("standard output" for "-"), for messages */
+	char *target;		/* the file renamed into place at close (NULL: written directly) */
+	char *tmp;		/* the temporary file being written (NULL: written directly) */
 	ZSTD_CCtx *zc;
 	char *zbuf;		/* compressed output buffer */
 	size_t zbuf_size;
@@ -20,6 +27,102 @@ struct pha_out {
 	size_t len;
 	struct pha_error *err;	/* first error, sticky */
 };
+
+void pha_output_signals_init(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGPIPE, &sa, NULL);
+	sigaction(SIGXFSZ, &sa, NULL);
+}
+
+/* Same file system object: device and inode. */
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+struct pha_error *pha_out_check_not_input(const char *out_path, const char *in_path)
+{
+	struct stat so, si;
+	if (!out_path || !in_path || stat(in_path, &si) != 0)
+		return NULL;	/* an unreadable input is the reader's to report */
+	bool to_stdout = !strcmp(out_path, "-");
+	if (to_stdout ? fstat(STDOUT_FILENO, &so) != 0 : stat(out_path, &so) != 0)
+		return NULL;	/* a new file cannot be the input */
+	if (!same_file(&so, &si))
+		return NULL;
+	if (to_stdout)
+		return pha_error_create(PHA_ERR_USAGE,
+			"standard output is the input file %s: writing there would destroy it",
+			in_path);
+	return pha_error_create(PHA_ERR_USAGE,
+		"output %s is the input file %s%s: writing it would destroy the input; "
+		"choose another output file", out_path, in_path,
+		strcmp(out_path, in_path) ? " (the same file under another name)" : "");
+}
+
+/* Where the bytes for path go: a temporary file next to the file it
+ * replaces (following symbolic links to it), renamed into place at close,
+ * so that the file is never seen half-written and a failed write keeps the
+ * old one. A path naming something other than a regular file (/dev/null,
+ * /dev/stdout, a FIFO) is written directly: there is nothing to replace. */
+static struct pha_error *open_target(struct pha_out *out, const char *path)
+{
+	struct stat st;
+	bool exists = stat(path, &st) == 0;
+	if (exists && !S_ISREG(st.st_mode)) {
+		out->f = fopen(path, "wb");
+		if (!out->f)
+			return pha_error_errno(PHA_ERR_INTERNAL, errno, "cannot create %s", path);
+		return NULL;
+	}
+	out->target = exists ? realpath(path, NULL) : NULL;
+	if (!out->target && !(out->target = strdup(path)))
+		return &pha_enomem;
+	char *dcopy = strdup(out->target), *bcopy = strdup(out->target);
+	if (!dcopy || !bcopy || asprintf(&out->tmp, "%s/.%s.XXXXXX", dirname(dcopy),
+					 basename(bcopy)) < 0) {
+		out->tmp = NULL;
+		free(dcopy);
+		free(bcopy);
+		return &pha_enomem;
+	}
+	free(dcopy);
+	free(bcopy);
+	int fd = mkostemp(out->tmp, O_CLOEXEC);
+	if (fd < 0) {
+		struct pha_error *err = pha_error_errno(PHA_ERR_INTERNAL, errno,
+			"cannot create %s%s", path, errno == EACCES || errno == EROFS ?
+			" (it is written to a temporary file in its directory, then renamed into place)" :
+			"");
+		free(out->tmp);
+		out->tmp = NULL;
+		return err;
+	}
+	/* The permissions the replaced file had, else what creating it would
+	 * have given (mkostemp makes 0600). */
+	mode_t mode;
+	if (exists) {
+		mode = st.st_mode & 07777;
+	} else {
+		mode_t mask = umask(0);
+		umask(mask);
+		mode = 0666 & ~mask;
+	}
+	if (fchmod(fd, mode) != 0 || !(out->f = fdopen(fd, "wb"))) {
+		struct pha_error *err = pha_error_errno(PHA_ERR_INTERNAL, errno, "cannot create %s",
+							path);
+		close(fd);
+		unlink(out->tmp);
+		free(out->tmp);
+		out->tmp = NULL;
+		return err;
+	}
+	return NULL;
+}
 
 static void fail_errno(struct pha_out *out, int errnum)
 {
@@ -79,10 +182,9 @@ struct pha_error *pha_out_open(const char *path, bool compress, int level,
 		out->f = stdout;
 		out->is_stdout = true;
 	} else {
-		out->f = fopen(path, "wb");
-		if (!out->f) {
-			struct pha_error *err = pha_error_errno(PHA_ERR_INTERNAL, errno,
-								"cannot create %s", path);
+		struct pha_error *err = open_target(out, path);
+		if (err) {
+			free(out->target);
 			free(out->path);
 			free(out);
 			return err;
@@ -150,6 +252,16 @@ void pha_out_printf(struct pha_out *out, const char *fmt, ...)
 	free(big);
 }
 
+static void free_out(struct pha_out *out)
+{
+	ZSTD_freeCCtx(out->zc);
+	free(out->zbuf);
+	free(out->path);
+	free(out->target);
+	free(out->tmp);
+	free(out);
+}
+
 struct pha_error *pha_out_close(struct pha_out *out)
 {
 	if (!out)
@@ -162,10 +274,29 @@ struct pha_error *pha_out_close(struct pha_out *out)
 		fail_errno(out, errno);
 	if (!out->is_stdout && fclose(out->f) != 0)
 		fail_errno(out, errno);
+	if (out->tmp) {
+		/* Complete: it replaces the old file in one step. Incomplete:
+		 * the old file stays as it was. */
+		if (!out->err && rename(out->tmp, out->target) != 0)
+			fail_errno(out, errno);
+		if (out->err)
+			unlink(out->tmp);
+	}
 	struct pha_error *err = out->err;
-	ZSTD_freeCCtx(out->zc);
-	free(out->zbuf);
-	free(out->path);
-	free(out);
+	free_out(out);
 	return err;
+}
+
+void pha_out_discard(struct pha_out *out)
+{
+	if (!out)
+		return;
+	if (!out->is_stdout)
+		fclose(out->f);
+	else
+		fflush(out->f);
+	if (out->tmp)
+		unlink(out->tmp);
+	pha_error_destroy(out->err);
+	free_out(out);
 }

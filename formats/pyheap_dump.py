@@ -213,6 +213,19 @@ def _calibrate():
 _CORRECTION = _calibrate()
 
 
+def _type_kind(t, _module=type(sys)):
+    """What instances of t are (SNAPSHOT.md, types): 1 type objects (t is
+    a metaclass), 2 modules, 0 anything else."""
+    try:
+        if issubclass(t, type):
+            return 1
+        if issubclass(t, _module):
+            return 2
+    except Exception:
+        pass
+    return 0
+
+
 def _typename(t, _repr=type.__repr__):
     r = _repr(t)
     return r[8:-2] if r.startswith("<class '") and r.endswith("'>") else r
@@ -303,7 +316,7 @@ class _Dumper:
         if i is None:
             i = self.type_index[k] = len(self.type_index)
             self.new_types.append([k, _typename(t), getattr(t, "__basicsize__", None),
-                                   getattr(t, "__flags__", None)])
+                                   getattr(t, "__flags__", None), _type_kind(t)])
         return i
 
     def preview(self, o, t):

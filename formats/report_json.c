@@ -31,8 +31,10 @@ static void groups(struct pha_json *j, const struct pha_report_group *g, size_t 
 		kv_uint(j, "instances", g[i].instances);
 		kv_uint(j, "objects", g[i].objects);
 		kv_uint(j, "bytes", g[i].bytes);
-		if (with_flag)
+		if (with_flag) {
 			kv_bool(j, "unreachable", g[i].unreachable);
+			kv_str(j, "kind", g[i].world ? "module-world" : "user");
+		}
 		pha_json_object_end(j);
 	}
 	pha_json_array_end(j);
@@ -133,9 +135,13 @@ static void summary(void *ctx, const struct pha_report *r)
 	kv_uint(j, "edges", r->summary.edges);
 	kv_uint(j, "unreachable_objects", r->summary.unreachable_objects);
 	kv_uint(j, "unreachable_bytes", r->summary.unreachable_bytes);
+	kv_uint(j, "unreachable_freed_objects", r->summary.unreachable_freed_objects);
 	kv_uint(j, "cycles", r->summary.cycles);
 	kv_uint(j, "cycle_objects", r->summary.cycle_objects);
 	kv_uint(j, "cycle_bytes", r->summary.cycle_bytes);
+	kv_uint(j, "user_cycles", r->summary.user_cycles);
+	kv_uint(j, "user_cycle_objects", r->summary.user_cycle_objects);
+	kv_uint(j, "user_cycle_bytes", r->summary.user_cycle_bytes);
 	kv_uint(j, "permanent_objects", r->summary.permanent_objects);
 	kv_uint(j, "conservative_objects", r->summary.conservative_objects);
 	kv_uint(j, "unknown_refs", r->summary.unknown_refs);
@@ -320,7 +326,31 @@ static void suspect(struct pha_json *j, const struct pha_suspect *s)
 	pha_json_object_end(j);
 }
 
-/* roots, retained, leak_suspects */
+static void held_by_c(struct pha_json *j, const struct pha_why *w)
+{
+	pha_json_key(j, "held_by_c");
+	pha_json_object_begin(j);
+	kv_uint(j, "objects", w->held_by_c_objects);
+	kv_uint(j, "bytes", w->held_by_c_bytes);
+	pha_json_key(j, "types");
+	pha_json_array_begin(j);
+	for (size_t i = 0; i < w->nheld_by_c; i++) {
+		const struct pha_held_group *g = &w->held_by_c[i];
+		pha_json_object_begin(j);
+		kv_str(j, "type", g->type);
+		kv_uint(j, "objects", g->objects);
+		kv_uint(j, "excess_refs", g->excess_refs);
+		kv_uint(j, "bytes", g->bytes);
+		kv_uint(j, "retained_bytes", g->retained_bytes);
+		kv_uint(j, "example", g->example);
+		kv_str(j, "reason", g->reason);
+		pha_json_object_end(j);
+	}
+	pha_json_array_end(j);
+	pha_json_object_end(j);
+}
+
+/* roots, retained, leak_suspects, held_by_c */
 static void why(void *ctx, const struct pha_report *r)
 {
 	struct pha_json *j = ctx;
@@ -332,6 +362,7 @@ static void why(void *ctx, const struct pha_report *r)
 	for (size_t i = 0; i < w->nsuspects; i++)
 		suspect(j, &w->suspects[i]);
 	pha_json_array_end(j);
+	held_by_c(j, w);
 }
 
 static void duplicates(struct pha_json *j, const char *key, const struct pha_dup_kind *dk)

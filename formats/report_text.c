@@ -2,7 +2,9 @@
  * first `top` rows, in reading order (the threads, long, near the end). */
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
+#include "json.h"
 #include "report_write.h"
 
 struct text {
@@ -25,14 +27,33 @@ static void human(char *buf, size_t size, uint64_t bytes)
 		snprintf(buf, size, "%.1f %s", v, units[u]);
 }
 
+/* Everything that comes from the heap or the core (type names,
+ * signatures, labels, previews, paths, argv, warnings) goes through the
+ * one terminal escaper (formats/json.c): a str in the dumped process can
+ * hold escape sequences, and a summary must not act on the terminal. */
+static void esc(struct pha_out *out, const char *s)
+{
+	pha_text_escape(out, s ? s : "");
+}
+
+/* esc, then spaces up to width bytes (what "%-Ns" did). */
+static void esc_pad(struct pha_out *out, const char *s, size_t width)
+{
+	esc(out, s);
+	for (size_t n = s ? strlen(s) : 0; n < width; n++)
+		pha_out_puts(out, " ");
+}
+
 static void groups(struct pha_out *out, const struct pha_report_group *g, size_t n, int top,
 		   bool flag)
 {
 	for (size_t i = 0; i < n && (int)i < top; i++) {
 		char b[32];
 		human(b, sizeof(b), g[i].bytes);
-		pha_out_printf(out, "  %9" PRIu64 " × %-60s %9" PRIu64 " objects %10s%s\n",
-			       g[i].instances, g[i].signature, g[i].objects, b,
+		pha_out_printf(out, "  %9" PRIu64 " × ", g[i].instances);
+		esc_pad(out, g[i].signature, 60);
+		pha_out_printf(out, " %9" PRIu64 " objects %10s%s%s\n", g[i].objects, b,
+			       flag && g[i].world ? "  [module world]" : "",
 			       flag && g[i].unreachable ? "  [unreachable]" : "");
 	}
 	if (n > (size_t)top)
@@ -42,19 +63,25 @@ static void groups(struct pha_out *out, const struct pha_report_group *g, size_t
 static void header(void *ctx, const struct pha_report *r)
 {
 	struct pha_out *out = ((struct text *)ctx)->out;
-	pha_out_printf(out, "pyheap-analyze %s — %s\n", PHA_VERSION, r->input_path);
-	pha_out_printf(out, "Python %s (layout %s)\n", r->version, r->layout);
+	pha_out_printf(out, "pyheap-analyze %s — ", PHA_VERSION);
+	esc(out, r->input_path);
+	pha_out_puts(out, "\nPython ");
+	esc(out, r->version);
+	pha_out_printf(out, " (layout %s)\n", r->layout);
 	char pid[32] = "unknown", sig[32] = "unknown";
 	if (r->pid >= 0)
 		snprintf(pid, sizeof(pid), "%" PRId64, (int64_t)r->pid);
 	if (r->signal)
 		snprintf(sig, sizeof(sig), "%d", r->signal);
-	pha_out_printf(out, "Process: pid %s, signal %s, %s\n", pid, sig,
-		       r->executable ? r->executable : "executable unknown");
+	pha_out_printf(out, "Process: pid %s, signal %s, ", pid, sig);
+	esc(out, r->executable ? r->executable : "executable unknown");
+	pha_out_puts(out, "\n");
 	if (r->argc) {
 		pha_out_puts(out, "Command:");
-		for (size_t i = 0; i < r->argc; i++)
-			pha_out_printf(out, " %s", r->argv[i]);
+		for (size_t i = 0; i < r->argc; i++) {
+			pha_out_puts(out, " ");
+			esc(out, r->argv[i]);
+		}
 		pha_out_puts(out, "\n");
 	}
 }
@@ -68,11 +95,17 @@ static void summary(void *ctx, const struct pha_report *r)
 			    ", references: %" PRIu64 "\n",
 		       r->summary.objects, b1, r->summary.gc_objects, r->summary.edges);
 	human(b2, sizeof(b2), r->summary.unreachable_bytes);
-	pha_out_printf(out, "Unreachable (gc.collect() would free): %" PRIu64 " objects, %s\n",
-		       r->summary.unreachable_objects, b2);
-	human(b1, sizeof(b1), r->summary.cycle_bytes);
-	pha_out_printf(out, "Reference cycles: %" PRIu64 " (%" PRIu64 " objects, %s)\n",
-		       r->summary.cycles, r->summary.cycle_objects, b1);
+	pha_out_printf(out, "Unreachable (gc.collect() would find): %" PRIu64 " GC objects; "
+			    "it would free them and what only they keep alive: %" PRIu64
+			    " objects, %s\n",
+		       r->summary.unreachable_objects, r->summary.unreachable_freed_objects, b2);
+	human(b1, sizeof(b1), r->summary.user_cycle_bytes);
+	human(b2, sizeof(b2), r->summary.cycle_bytes - r->summary.user_cycle_bytes);
+	pha_out_printf(out, "Reference cycles: %" PRIu64 " (%" PRIu64 " objects, %s), "
+			    "plus %" PRIu64 " module-world objects (%s) in cycles only through "
+			    "modules and classes\n",
+		       r->summary.user_cycles, r->summary.user_cycle_objects, b1,
+		       r->summary.cycle_objects - r->summary.user_cycle_objects, b2);
 }
 
 static void types(void *ctx, const struct pha_report *r)
@@ -82,8 +115,9 @@ static void types(void *ctx, const struct pha_report *r)
 	pha_out_printf(x->out, "\nTop types by size:\n  %10s %12s  %s\n", "count", "size", "type");
 	for (size_t i = 0; i < r->ntypes && (int)i < x->top; i++) {
 		human(b1, sizeof(b1), r->types[i].bytes);
-		pha_out_printf(x->out, "  %10" PRIu64 " %12s  %s\n", r->types[i].count, b1,
-			       r->types[i].name);
+		pha_out_printf(x->out, "  %10" PRIu64 " %12s  ", r->types[i].count, b1);
+		esc(x->out, r->types[i].name);
+		pha_out_puts(x->out, "\n");
 	}
 }
 
@@ -98,7 +132,9 @@ static void unreachable(void *ctx, const struct pha_report *r)
 	for (size_t i = 0; i < r->nunreachable_types && (int)i < x->top; i++) {
 		const struct pha_report_type *t = r->unreachable_types[i];
 		human(b1, sizeof(b1), t->unreachable_bytes);
-		pha_out_printf(x->out, "  %10" PRIu64 " %12s  %s\n", t->unreachable, b1, t->name);
+		pha_out_printf(x->out, "  %10" PRIu64 " %12s  ", t->unreachable, b1);
+		esc(x->out, t->name);
+		pha_out_puts(x->out, "\n");
 	}
 	pha_out_puts(x->out, "\nUnreachable groups (by reference-cycle shape):\n");
 	groups(x->out, r->ugroups, r->nugroups, x->top, false);
@@ -109,7 +145,7 @@ static void cycles(void *ctx, const struct pha_report *r)
 	const struct text *x = ctx;
 	if (!r->ncycles)
 		return;
-	pha_out_puts(x->out, "\nReference cycles (grouped by shape):\n");
+	pha_out_puts(x->out, "\nReference cycles (grouped by shape; the module world last):\n");
 	groups(x->out, r->cycles, r->ncycles, x->top, true);
 }
 
@@ -123,12 +159,29 @@ static void suspects(const struct text *x, const struct pha_why *w)
 		if (sp->kind == PHA_SUSPECT_UNEXPLAINED && sp->excess_refs < 100)
 			continue;
 		shown++;
-		pha_out_printf(x->out, "  - [%s] %s\n",
-			       sp->kind == PHA_SUSPECT_UNEXPLAINED ? "unexplained refs" : "accumulation",
-			       sp->sentence);
+		pha_out_printf(x->out, "  - [%s] ",
+			       sp->kind == PHA_SUSPECT_UNEXPLAINED ? "unexplained refs" : "accumulation");
+		esc(x->out, sp->sentence);
+		pha_out_puts(x->out, "\n");
 	}
 	if (!shown)
 		pha_out_puts(x->out, "  (none above the summary's thresholds; see the report)\n");
+}
+
+/* The plain table of what C code holds on purpose (not suspects). */
+static void held_by_c(const struct text *x, const struct pha_why *w)
+{
+	char b1[32];
+	human(b1, sizeof(b1), w->held_by_c_bytes);
+	pha_out_printf(x->out, "\nHeld by C code (the interpreter, C modules; not leak suspects): "
+			       "%" PRIu64 " objects, %s\n  %9s %12s  %s\n",
+		       w->held_by_c_objects, b1, "objects", "bytes", "type: why");
+	for (size_t i = 0; i < w->nheld_by_c && (int)i < x->top; i++) {
+		const struct pha_held_group *g = &w->held_by_c[i];
+		human(b1, sizeof(b1), g->bytes);
+		pha_out_printf(x->out, "  %9" PRIu64 " %12s  %s: %s\n", g->objects, b1, g->type,
+			       g->reason);
+	}
 }
 
 /* "via sys.modules['app'].__dict__ → …": the labels joined by " → "
@@ -143,7 +196,7 @@ static void path(struct pha_out *out, const struct pha_path *p)
 			pha_out_puts(out, " → ");
 		if (p->elided && k == 32)
 			pha_out_puts(out, "…");
-		pha_out_puts(out, l);
+		esc(out, l);
 	}
 	pha_out_puts(out, "\n");
 }
@@ -157,7 +210,9 @@ static void top_retainers(const struct text *x, const struct pha_why *w)
 		const struct pha_retainer *t = &w->top[i];
 		human(b1, sizeof(b1), t->retained);
 		human(b2, sizeof(b2), t->shallow);
-		pha_out_printf(x->out, "  %12s %12s  %s at 0x%" PRIx64 "\n", b1, b2, t->type, t->addr);
+		pha_out_printf(x->out, "  %12s %12s  ", b1, b2);
+		esc(x->out, t->type);
+		pha_out_printf(x->out, " at 0x%" PRIx64 "\n", t->addr);
 		if (t->path.n)
 			path(x->out, &t->path);
 	}
@@ -169,7 +224,9 @@ static void retained_types(const struct text *x, const struct pha_why *w)
 	pha_out_printf(x->out, "\nTop types by retained size:\n  %12s  %s\n", "retained", "type");
 	for (size_t i = 0; i < w->ntypes && (int)i < x->top; i++) {
 		human(b1, sizeof(b1), w->types[i].retained_bytes);
-		pha_out_printf(x->out, "  %12s  %s\n", b1, w->types[i].name);
+		pha_out_printf(x->out, "  %12s  ", b1);
+		esc(x->out, w->types[i].name);
+		pha_out_puts(x->out, "\n");
 	}
 }
 
@@ -186,6 +243,8 @@ static void why(void *ctx, const struct pha_report *r)
 		       w->heap_objects, b1, w->unrooted_objects, b2);
 	if (w->nsuspects)
 		suspects(x, w);
+	if (w->nheld_by_c)
+		held_by_c(x, w);
 	if (w->ntop)
 		top_retainers(x, w);
 	if (w->ntypes)
@@ -208,8 +267,9 @@ static void waste(void *ctx, const struct pha_report *r)
 			       kd ? "bytes" : "str", dk->groups, dk->copies, b1);
 		for (size_t i = 0; i < dk->ntop && (int)i < x->top && i < 5; i++) {
 			human(b1, sizeof(b1), dk->top[i].wasted_bytes);
-			pha_out_printf(x->out, "    %12s  %" PRIu64 " × %s\n", b1, dk->top[i].copies,
-				       dk->top[i].preview);
+			pha_out_printf(x->out, "    %12s  %" PRIu64 " × ", b1, dk->top[i].copies);
+			esc(x->out, dk->top[i].preview);
+			pha_out_puts(x->out, "\n");
 		}
 	}
 	human(b1, sizeof(b1), ws->empty.bytes);
@@ -223,19 +283,30 @@ static void frame(struct pha_out *out, const struct pha_report_frame *f,
 		  const struct pha_frame_local *loc)
 {
 	char b1[32];
+	pha_out_puts(out, "    ");
+	esc(out, f->function);
+	pha_out_puts(out, " (");
+	esc(out, f->filename);
 	if (f->line >= 0)
-		pha_out_printf(out, "    %s (%s:%d)\n", f->function, f->filename, f->line);
-	else
-		pha_out_printf(out, "    %s (%s)\n", f->function, f->filename);
+		pha_out_printf(out, ":%d", f->line);
+	pha_out_puts(out, ")\n");
 	for (size_t q = 0; loc && q < f->nlocals; q++) {
 		if (!loc[q].type) {
-			pha_out_printf(out, "      %s = <unbound>\n", loc[q].name);
+			pha_out_puts(out, "      ");
+			esc(out, loc[q].name);
+			pha_out_puts(out, " = <unbound>\n");
 			continue;
 		}
 		human(b1, sizeof(b1), loc[q].retained);
-		pha_out_printf(out, "      %s = %s%s%s (retains %s)\n", loc[q].name, loc[q].type,
-			       loc[q].preview && loc[q].preview[0] ? " " : "",
-			       loc[q].preview ? loc[q].preview : "", b1);
+		pha_out_puts(out, "      ");
+		esc(out, loc[q].name);
+		pha_out_puts(out, " = ");
+		esc(out, loc[q].type);
+		if (loc[q].preview && loc[q].preview[0]) {
+			pha_out_puts(out, " ");
+			esc(out, loc[q].preview);
+		}
+		pha_out_printf(out, " (retains %s)\n", b1);
 	}
 }
 
@@ -261,8 +332,11 @@ static void warnings(void *ctx, const struct pha_report *r)
 	if (!r->nwarnings)
 		return;
 	pha_out_printf(out, "\nWarnings (%zu):\n", r->nwarnings);
-	for (size_t i = 0; i < r->nwarnings; i++)
-		pha_out_printf(out, "  - %s\n", r->warnings[i]);
+	for (size_t i = 0; i < r->nwarnings; i++) {
+		pha_out_puts(out, "  - ");
+		esc(out, r->warnings[i]);
+		pha_out_puts(out, "\n");
+	}
 }
 
 static const enum pha_report_section text_order[] = {

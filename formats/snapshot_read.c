@@ -36,6 +36,65 @@ static bool has_suffix(const char *s, const char *suffix)
 	return n >= m && !strcmp(s + n - m, suffix);
 }
 
+/* Offset of the "format" key after the header map's first byte (0 if that
+ * byte does not start a map). */
+static size_t magic_at(uint8_t b)
+{
+	return (b & 0xf0) == 0x80 ? 1 : b == 0xde ? 3 : b == 0xdf ? 5 : 0;
+}
+
+/* Could data starting with head[0..len) be a snapshot? A matching prefix
+ * passes (the reader then explains the truncation). */
+static bool snapshot_head_ok(const uint8_t *head, size_t len)
+{
+	if (len == 0)
+		return true;
+	size_t at = magic_at(head[0]);
+	if (!at)
+		return false;
+	if (len <= at)
+		return true;
+	size_t n = len - at < sizeof(magic) - 1 ? len - at : sizeof(magic) - 1;
+	return !memcmp(head + at, magic, n);
+}
+
+static const struct pha_zstd_expect snapshot_expect = {
+	.what = "snapshot",
+	.head_ok = snapshot_head_ok,
+	.head_len = 5 + sizeof(magic) - 1,
+	.mismatch = "not a heap snapshot (its zstd-decompressed data does not start with a "
+		    PHA_SNAPSHOT_FORMAT " header)",
+};
+
+/* The first bytes of a zstd-compressed file, decompressed: a zstd block is
+ * only decoded whole, so feed input until the first bytes come out (at
+ * most one block, 128 KiB, plus headers; never more than 1 MiB of input). */
+static size_t zstd_head(int fd, uint8_t *plain, size_t size)
+{
+	ZSTD_DStream *ds = ZSTD_createDStream();
+	uint8_t *in_buf = malloc(1 << 16);
+	ZSTD_outBuffer out = {plain, size, 0};
+	off_t off = 0;
+	while (ds && in_buf && out.pos < out.size && off < (1 << 20)) {
+		ssize_t got = pread(fd, in_buf, 1 << 16, off);
+		if (got <= 0)
+			break;
+		off += got;
+		ZSTD_inBuffer in = {in_buf, (size_t)got, 0};
+		size_t rc = 1;
+		while (in.pos < in.size && out.pos < out.size) {
+			rc = ZSTD_decompressStream(ds, &out, &in);
+			if (ZSTD_isError(rc) || rc == 0)
+				break;
+		}
+		if (ZSTD_isError(rc) || rc == 0)
+			break;
+	}
+	ZSTD_freeDStream(ds);
+	free(in_buf);
+	return out.pos;
+}
+
 bool pha_snapshot_sniff(const char *path)
 {
 	/* The name is enough: a damaged snapshot is then explained as one
@@ -45,44 +104,25 @@ bool pha_snapshot_sniff(const char *path)
 	uint8_t head[64], plain[64];
 	size_t have = 0;
 	const uint8_t *p = head;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	int fd;
+	/* Only a regular file is looked into: pha_input_open neither blocks
+	 * on a FIFO nor opens a device. The core reader explains the rest. */
+	struct pha_error *err = pha_input_open(path, "snapshot", &fd, NULL);
+	if (err) {
+		pha_error_destroy(err);
 		return false;
+	}
 	ssize_t r = pread(fd, head, sizeof(head), 0);
 	if (r > 0 && pha_zstd_is_frame(head, (size_t)r)) {
-		/* Decompress just the beginning: a zstd block is only decoded
-		 * whole, so feed input until the first bytes come out (at most
-		 * one block, 128 KiB, plus headers). */
-		ZSTD_DStream *ds = ZSTD_createDStream();
-		uint8_t *in_buf = malloc(1 << 16);
-		ZSTD_outBuffer out = {plain, sizeof(plain), 0};
-		off_t off = 0;
-		while (ds && in_buf && out.pos < out.size && off < (1 << 20)) {
-			ssize_t got = pread(fd, in_buf, 1 << 16, off);
-			if (got <= 0)
-				break;
-			off += got;
-			ZSTD_inBuffer in = {in_buf, (size_t)got, 0};
-			size_t rc = 1;
-			while (in.pos < in.size && out.pos < out.size) {
-				rc = ZSTD_decompressStream(ds, &out, &in);
-				if (ZSTD_isError(rc) || rc == 0)
-					break;
-			}
-			if (ZSTD_isError(rc) || rc == 0)
-				break;
-		}
-		ZSTD_freeDStream(ds);
-		free(in_buf);
+		have = zstd_head(fd, plain, sizeof(plain));
 		p = plain;
-		have = out.pos;
 	} else if (r > 0) {
 		have = (size_t)r;
 	}
 	close(fd);
-	if (have < 1 + sizeof(magic) - 1)
+	if (have < 1)
 		return false;
-	size_t at = (p[0] & 0xf0) == 0x80 ? 1 : p[0] == 0xde ? 3 : p[0] == 0xdf ? 5 : 0;
+	size_t at = magic_at(p[0]);
 	return at && have >= at + sizeof(magic) - 1 && !memcmp(p + at, magic, sizeof(magic) - 1);
 }
 
@@ -104,6 +144,7 @@ struct rd {
 	uint64_t *taddr;
 	size_t *toff;
 	char **tname;
+	uint8_t *tkind;		/* enum pha_type_kind, TKIND_UNKNOWN: not given */
 	size_t nt, tcap;
 
 	uint64_t unknown_refs, bad_objects;
@@ -124,6 +165,7 @@ static void rd_deinit(struct rd *r)
 	free(r->ekind);
 	free(r->taddr);
 	free(r->toff);
+	free(r->tkind);
 	for (size_t i = 0; i < r->nt; i++)
 		free(r->tname[i]);
 	free(r->tname);
@@ -306,6 +348,8 @@ static bool read_header(struct rd *r)
 	return true;
 }
 
+#define TKIND_UNKNOWN 255
+
 static bool read_types(struct rd *r)
 {
 	uint32_t n;
@@ -323,17 +367,165 @@ static bool read_types(struct rd *r)
 			GROW(r->taddr, r->tcap);
 			GROW(r->toff, r->tcap);
 			GROW(r->tname, r->tcap);
+			GROW(r->tkind, r->tcap);
 		}
 		char *name = NULL;
 		if (!pha_mp_uint(&r->mp, &r->taddr[r->nt]) || !pha_mp_strdup(&r->mp, &name))
 			return false;
 		r->tname[r->nt] = name;
+		r->tkind[r->nt] = TKIND_UNKNOWN;
 		r->toff[r->nt++] = at;
-		for (uint32_t i = 2; i < m; i++) {	/* basicsize, flags, future fields */
-			if (!pha_mp_skip(&r->mp))
+		for (uint32_t i = 2; i < m; i++) {	/* basicsize, flags, kind, future fields */
+			uint64_t kind;
+			if (i == 4 && !pha_mp_nil(&r->mp)) {
+				if (!pha_mp_uint(&r->mp, &kind))
+					return false;
+				/* Kinds this reader does not know are "other". */
+				r->tkind[r->nt - 1] = kind <= PHA_TYPE_KIND_MODULE
+					? (uint8_t)kind : PHA_TYPE_KIND_OTHER;
+			} else if (i != 4 && !pha_mp_skip(&r->mp)) {
 				return false;
+			}
 		}
 	}
+	return true;
+}
+
+/* Room for one more object in the parallel arrays. */
+static bool grow_objects(struct rd *r, size_t at)
+{
+	if (r->n < r->cap)
+		return true;
+	if (r->n >= UINT32_MAX - 1)
+		return pha_mp_fail_at(&r->mp, at, "too many objects");
+	r->cap = r->cap ? r->cap * 2 : 1 << 14;
+	GROW(r->addr, r->cap);
+	GROW(r->size, r->cap);
+	GROW(r->refcnt, r->cap);
+	GROW(r->ooff, r->cap);
+	GROW(r->type, r->cap);
+	GROW(r->ecount, r->cap);
+	GROW(r->flags, r->cap);
+	GROW(r->gen, r->cap);
+	return true;
+}
+
+/* Room for nrefs more references. nrefs is bounded by the bytes left (the
+ * cursor checked the array's length), and the total by UINT32_MAX. */
+static bool grow_refs(struct rd *r, size_t at, uint32_t nrefs)
+{
+	if (r->ne + nrefs <= r->ecap)
+		return true;
+	uint64_t cap = r->ecap ? r->ecap : 1 << 16;
+	while (cap < r->ne + nrefs)
+		cap *= 2;
+	if (cap > UINT32_MAX)
+		return pha_mp_fail_at(&r->mp, at, "too many references");
+	r->ecap = cap;
+	GROW(r->eaddr, r->ecap);
+	GROW(r->ekind, r->ecap);
+	return true;
+}
+
+/* Fields 0-5 of object i: address, type, size, refcnt, flags, generation. */
+static bool read_object_fields(struct rd *r, size_t i, uint64_t *type, uint64_t *flags,
+			       uint64_t *gen)
+{
+	*gen = 255;
+	if (!pha_mp_uint(&r->mp, &r->addr[i]))
+		return false;
+	size_t fat = r->mp.off;
+	if (!pha_mp_uint(&r->mp, type))
+		return false;
+	if (*type >= r->nt)
+		return pha_mp_fail_at(&r->mp, fat, "type index %llu is not in the type table "
+				      "read so far (%zu types)", (unsigned long long)*type, r->nt);
+	if (!pha_mp_uint(&r->mp, &r->size[i]) || !pha_mp_uint(&r->mp, &r->refcnt[i]))
+		return false;
+	fat = r->mp.off;
+	if (!pha_mp_uint(&r->mp, flags))
+		return false;
+	if (*flags & ~(uint64_t)OBJ_FLAGS_KNOWN)
+		return pha_mp_fail_at(&r->mp, fat, "unknown object flags 0x%llx",
+				      (unsigned long long)*flags);
+	fat = r->mp.off;
+	if (!pha_mp_nil(&r->mp)) {
+		if (!pha_mp_uint(&r->mp, gen))
+			return false;
+		if (*gen > PHA_GEN_PERMANENT)
+			return pha_mp_fail_at(&r->mp, fat, "generation %llu (0..3 or nil)",
+					      (unsigned long long)*gen);
+	}
+	return true;
+}
+
+/* Field 7 (m >= 8): nil or one edge kind byte per reference. */
+static bool read_edge_kinds(struct rd *r, uint32_t nrefs)
+{
+	size_t fat = r->mp.off;
+	const uint8_t *kinds;
+	uint32_t nk;
+	if (pha_mp_nil(&r->mp))
+		return true;
+	if (!pha_mp_bin(&r->mp, &kinds, &nk))
+		return false;
+	if (nk != nrefs)
+		return pha_mp_fail_at(&r->mp, fat, "%u edge kinds for %u references", nk, nrefs);
+	for (uint32_t k = 0; k < nk; k++) {
+		if (kinds[k] & ~EDGE_FLAGS_KNOWN)
+			return pha_mp_fail_at(&r->mp, fat, "unknown edge kind 0x%x", kinds[k]);
+		r->ekind[r->ne + k] = kinds[k];
+	}
+	return true;
+}
+
+/* Fields 6 and up of an object of m fields: its references, their kinds,
+ * and what later versions add (skipped). */
+static bool read_object_refs(struct rd *r, size_t at, uint32_t m, uint32_t *nrefs_ret)
+{
+	uint32_t nrefs;
+	if (!pha_mp_array(&r->mp, &nrefs) || !grow_refs(r, at, nrefs))
+		return false;
+	for (uint32_t k = 0; k < nrefs; k++) {
+		if (!pha_mp_uint(&r->mp, &r->eaddr[r->ne + k]))
+			return false;
+		r->ekind[r->ne + k] = PHA_EDGE_TRAVERSED;
+	}
+	if (m >= 8 && !read_edge_kinds(r, nrefs))
+		return false;
+	for (uint32_t k = 8; k < m; k++) {	/* preview, future fields */
+		if (!pha_mp_skip(&r->mp))
+			return false;
+	}
+	*nrefs_ret = nrefs;
+	return true;
+}
+
+static bool read_object(struct rd *r)
+{
+	size_t at = r->mp.off;
+	uint32_t m, nrefs;
+	uint64_t type, flags, gen;
+	if (!pha_mp_array(&r->mp, &m))
+		return false;
+	if (m < 7)
+		return pha_mp_fail_at(&r->mp, at, "an object entry needs at least 7 fields, "
+				      "not %u", m);
+	if (!grow_objects(r, at))
+		return false;
+	size_t i = r->n;
+	if (!read_object_fields(r, i, &type, &flags, &gen) ||
+	    !read_object_refs(r, at, m, &nrefs))
+		return false;
+	if (i && r->addr[i] <= r->addr[i - 1])
+		r->sorted = false;
+	r->type[i] = (uint32_t)type;
+	r->flags[i] = (uint8_t)flags;
+	r->gen[i] = (uint8_t)gen;
+	r->ecount[i] = nrefs;
+	r->ooff[i] = at;
+	r->ne += nrefs;
+	r->n++;
 	return true;
 }
 
@@ -343,101 +535,8 @@ static bool read_objects(struct rd *r)
 	if (!pha_mp_array(&r->mp, &n))
 		return false;
 	while (n--) {
-		size_t at = r->mp.off;
-		uint32_t m;
-		if (!pha_mp_array(&r->mp, &m))
+		if (!read_object(r))
 			return false;
-		if (m < 7)
-			return pha_mp_fail_at(&r->mp, at, "an object entry needs at least 7 fields, "
-					      "not %u", m);
-		if (r->n == r->cap) {
-			if (r->n >= UINT32_MAX - 1)
-				return pha_mp_fail_at(&r->mp, at, "too many objects");
-			r->cap = r->cap ? r->cap * 2 : 1 << 14;
-			GROW(r->addr, r->cap);
-			GROW(r->size, r->cap);
-			GROW(r->refcnt, r->cap);
-			GROW(r->ooff, r->cap);
-			GROW(r->type, r->cap);
-			GROW(r->ecount, r->cap);
-			GROW(r->flags, r->cap);
-			GROW(r->gen, r->cap);
-		}
-		size_t i = r->n;
-		uint64_t type, flags, gen = 255;
-		if (!pha_mp_uint(&r->mp, &r->addr[i]))
-			return false;
-		size_t fat = r->mp.off;
-		if (!pha_mp_uint(&r->mp, &type))
-			return false;
-		if (type >= r->nt)
-			return pha_mp_fail_at(&r->mp, fat, "type index %llu is not in the type table "
-					      "read so far (%zu types)", (unsigned long long)type, r->nt);
-		if (!pha_mp_uint(&r->mp, &r->size[i]) || !pha_mp_uint(&r->mp, &r->refcnt[i]))
-			return false;
-		fat = r->mp.off;
-		if (!pha_mp_uint(&r->mp, &flags))
-			return false;
-		if (flags & ~(uint64_t)OBJ_FLAGS_KNOWN)
-			return pha_mp_fail_at(&r->mp, fat, "unknown object flags 0x%llx",
-					      (unsigned long long)flags);
-		fat = r->mp.off;
-		if (!pha_mp_nil(&r->mp)) {
-			if (!pha_mp_uint(&r->mp, &gen))
-				return false;
-			if (gen > PHA_GEN_PERMANENT)
-				return pha_mp_fail_at(&r->mp, fat, "generation %llu (0..3 or nil)",
-						      (unsigned long long)gen);
-		}
-		uint32_t nrefs;
-		if (!pha_mp_array(&r->mp, &nrefs))
-			return false;
-		if (r->ne + nrefs > r->ecap) {
-			uint64_t cap = r->ecap ? r->ecap : 1 << 16;
-			while (cap < r->ne + nrefs)
-				cap *= 2;
-			if (cap > UINT32_MAX)
-				return pha_mp_fail_at(&r->mp, at, "too many references");
-			r->ecap = cap;
-			GROW(r->eaddr, r->ecap);
-			GROW(r->ekind, r->ecap);
-		}
-		for (uint32_t k = 0; k < nrefs; k++) {
-			if (!pha_mp_uint(&r->mp, &r->eaddr[r->ne + k]))
-				return false;
-			r->ekind[r->ne + k] = PHA_EDGE_TRAVERSED;
-		}
-		if (m >= 8) {
-			fat = r->mp.off;
-			const uint8_t *kinds;
-			uint32_t nk;
-			if (!pha_mp_nil(&r->mp)) {
-				if (!pha_mp_bin(&r->mp, &kinds, &nk))
-					return false;
-				if (nk != nrefs)
-					return pha_mp_fail_at(&r->mp, fat, "%u edge kinds for %u references",
-							      nk, nrefs);
-				for (uint32_t k = 0; k < nk; k++) {
-					if (kinds[k] & ~EDGE_FLAGS_KNOWN)
-						return pha_mp_fail_at(&r->mp, fat, "unknown edge kind 0x%x",
-								      kinds[k]);
-					r->ekind[r->ne + k] = kinds[k];
-				}
-			}
-		}
-		for (uint32_t k = 8; k < m; k++) {	/* preview, future fields */
-			if (!pha_mp_skip(&r->mp))
-				return false;
-		}
-		if (i && r->addr[i] <= r->addr[i - 1])
-			r->sorted = false;
-		r->type[i] = (uint32_t)type;
-		r->flags[i] = (uint8_t)flags;
-		r->gen[i] = (uint8_t)gen;
-		r->ecount[i] = nrefs;
-		r->ooff[i] = at;
-		r->ne += nrefs;
-		r->n++;
 	}
 	return true;
 }
@@ -499,6 +598,26 @@ static bool read_roots(struct rd *r)
 	return true;
 }
 
+/* Room for element i of an array that declares `declared` elements: grown
+ * as the elements come, never allocated from the declared length, which a
+ * hostile file sets to what its remaining bytes allow (an element of a few
+ * bytes would cost tens of bytes each up front). */
+static bool grow_for(struct rd *r, void **arr, size_t *cap, size_t i, uint32_t declared,
+		     size_t elem)
+{
+	if (i < *cap)
+		return true;
+	size_t n = *cap ? *cap * 2 : 16;
+	if (n > declared)
+		n = declared ? declared : 1;
+	void *p = realloc(*arr, n * elem);
+	if (!p)
+		return oom(r);
+	*arr = p;
+	*cap = n;
+	return true;
+}
+
 static bool read_frame(struct rd *r, struct pha_report_frame *f)
 {
 	size_t at = r->mp.off;
@@ -527,10 +646,13 @@ static bool read_frame(struct rd *r, struct pha_report_frame *f)
 		if (!pha_mp_nil(&r->mp)) {
 			if (!pha_mp_map(&r->mp, &nl))
 				return false;
-			f->locals = calloc(nl ? nl : 1, sizeof(*f->locals));
-			if (!f->locals)
-				return oom(r);
+			size_t cap = 0;
+			if (!grow_for(r, (void **)&f->locals, &cap, 0, nl, sizeof(*f->locals)))
+				return false;	/* an empty map is not nil (the writer keeps it) */
 			for (uint32_t k = 0; k < nl; k++) {
+				if (!grow_for(r, (void **)&f->locals, &cap, k, nl, sizeof(*f->locals)))
+					return false;
+				f->locals[k].name = NULL;
 				if (!pha_mp_strdup(&r->mp, &f->locals[k].name))
 					return false;
 				f->nlocals++;
@@ -582,10 +704,13 @@ static bool read_threads(struct rd *r)
 					return pha_mp_fail_at(&r->mp, r->mp.off, "frames given twice");
 				if (!pha_mp_array(&r->mp, &nf))
 					return false;
-				t->frames = calloc(nf ? nf : 1, sizeof(*t->frames));
-				if (!t->frames)
-					return oom(r);
+				size_t cap = 0;
+				if (!grow_for(r, (void **)&t->frames, &cap, 0, nf, sizeof(*t->frames)))
+					return false;	/* allocated even for none: "given twice" */
 				for (uint32_t k2 = 0; k2 < nf; k2++) {
+					if (!grow_for(r, (void **)&t->frames, &cap, k2, nf, sizeof(*t->frames)))
+						return false;
+					memset(&t->frames[k2], 0, sizeof(t->frames[k2]));
 					t->nframes++;
 					if (!read_frame(r, &t->frames[k2]))
 						return false;
@@ -689,22 +814,22 @@ static int cmp_by_key(const void *x, const void *y)
 	return *(const uint32_t *)x < *(const uint32_t *)y ? -1 : 1;
 }
 
-static struct pha_error *build(struct rd *r, struct pha_heap **heap_ret)
-{
-	struct pha_heap *h = calloc(1, sizeof(*h));
-	uint32_t *order = NULL, *torder = NULL, *tmap = NULL;
-	uint64_t *estart = NULL;
-	struct pha_error *err = NULL;
-	if (!h)
-		return &pha_enomem;
-	size_t n = r->n, n1 = n ? n : 1, nt1 = r->nt ? r->nt : 1;
+/* Scratch of build(): file positions of types and objects in id order. */
+struct numbering {
+	uint32_t *order;	/* object id -> file position */
+	uint32_t *torder;	/* type id -> file position */
+	uint32_t *tmap;		/* file position -> type id */
+	uint64_t *estart;	/* file position -> index of its first reference */
+};
 
-	/* Types by address, like the core path's table. */
-	torder = malloc(nt1 * sizeof(*torder));
-	tmap = malloc(nt1 * sizeof(*tmap));
+static struct pha_error *alloc_heap(const struct rd *r, struct pha_heap *h, struct numbering *nb)
+{
+	size_t n1 = r->n ? r->n : 1, nt1 = r->nt ? r->nt : 1, ne1 = r->ne ? r->ne : 1;
+	nb->torder = malloc(nt1 * sizeof(*nb->torder));
+	nb->tmap = malloc(nt1 * sizeof(*nb->tmap));
+	nb->order = malloc(n1 * sizeof(*nb->order));
+	nb->estart = malloc(n1 * sizeof(*nb->estart));
 	h->types = calloc(nt1, sizeof(*h->types));
-	order = malloc(n1 * sizeof(*order));
-	estart = malloc(n1 * sizeof(*estart));
 	h->addr = malloc(n1 * sizeof(*h->addr));
 	h->type = malloc(n1 * sizeof(*h->type));
 	h->size = malloc(n1 * sizeof(*h->size));
@@ -712,51 +837,60 @@ static struct pha_error *build(struct rd *r, struct pha_heap **heap_ret)
 	h->flags = malloc(n1);
 	h->gen = malloc(n1);
 	h->first = malloc((n1 + 1) * sizeof(*h->first));
-	h->dst = malloc((r->ne ? r->ne : 1) * sizeof(*h->dst));
-	h->eflags = malloc(r->ne ? r->ne : 1);
-	if (!torder || !tmap || !h->types || !order || !estart || !h->addr || !h->type ||
-	    !h->size || !h->refcnt || !h->flags || !h->gen || !h->first || !h->dst ||
-	    !h->eflags) {
-		err = &pha_enomem;
-		goto out;
-	}
+	h->dst = malloc(ne1 * sizeof(*h->dst));
+	h->eflags = malloc(ne1);
+	if (!nb->torder || !nb->tmap || !nb->order || !nb->estart || !h->types || !h->addr ||
+	    !h->type || !h->size || !h->refcnt || !h->flags || !h->gen || !h->first || !h->dst ||
+	    !h->eflags)
+		return &pha_enomem;
+	return NULL;
+}
+
+/* Types by address, like the core path's table. False: an address is
+ * listed twice (r->mp.err says where). */
+static bool number_types(struct rd *r, struct pha_heap *h, struct numbering *nb)
+{
 	for (size_t i = 0; i < r->nt; i++)
-		torder[i] = (uint32_t)i;
+		nb->torder[i] = (uint32_t)i;
 	sort_keys = r->taddr;
-	qsort(torder, r->nt, sizeof(*torder), cmp_by_key);
+	qsort(nb->torder, r->nt, sizeof(*nb->torder), cmp_by_key);
 	for (size_t k = 0; k < r->nt; k++) {
-		uint32_t i = torder[k];
-		if (k && r->taddr[i] == r->taddr[torder[k - 1]]) {
-			pha_mp_fail_at(&r->mp, r->toff[i], "type address 0x%llx listed twice",
-				       (unsigned long long)r->taddr[i]);
-			goto input_error;
-		}
-		tmap[i] = (uint32_t)k;
+		uint32_t i = nb->torder[k];
+		if (k && r->taddr[i] == r->taddr[nb->torder[k - 1]])
+			return pha_mp_fail_at(&r->mp, r->toff[i], "type address 0x%llx listed twice",
+					      (unsigned long long)r->taddr[i]);
+		nb->tmap[i] = (uint32_t)k;
 		h->types[k].addr = r->taddr[i];
 		h->types[k].name = r->tname[i];
+		h->types[k].kind = r->tkind[i] != TKIND_UNKNOWN ? r->tkind[i]
+			: pha_type_kind_by_name(r->tname[i]);
 	}
 	h->ntypes = (uint32_t)r->nt;
+	return true;
+}
 
-	/* Objects by address. */
+/* Objects by address: ids, attributes and the GC counts. False: an
+ * address is listed twice. */
+static bool number_objects(struct rd *r, struct pha_heap *h, struct numbering *nb)
+{
+	size_t n = r->n;
 	uint64_t e = 0;
 	for (size_t i = 0; i < n; i++) {
-		order[i] = (uint32_t)i;
-		estart[i] = e;
+		nb->order[i] = (uint32_t)i;
+		nb->estart[i] = e;
 		e += r->ecount[i];
 	}
 	if (!r->sorted) {
 		sort_keys = r->addr;
-		qsort(order, n, sizeof(*order), cmp_by_key);
+		qsort(nb->order, n, sizeof(*nb->order), cmp_by_key);
 	}
 	for (size_t id = 0; id < n; id++) {
-		uint32_t i = order[id];
-		if (id && r->addr[i] == h->addr[id - 1]) {
-			pha_mp_fail_at(&r->mp, r->ooff[i], "object address 0x%llx listed twice",
-				       (unsigned long long)r->addr[i]);
-			goto input_error;
-		}
+		uint32_t i = nb->order[id];
+		if (id && r->addr[i] == h->addr[id - 1])
+			return pha_mp_fail_at(&r->mp, r->ooff[i], "object address 0x%llx listed twice",
+					      (unsigned long long)r->addr[i]);
 		h->addr[id] = r->addr[i];
-		h->type[id] = tmap[r->type[i]];
+		h->type[id] = nb->tmap[r->type[i]];
 		h->size[id] = r->size[i];
 		h->refcnt[id] = r->refcnt[i];
 		h->flags[id] = r->flags[i];
@@ -771,15 +905,19 @@ static struct pha_error *build(struct rd *r, struct pha_heap **heap_ret)
 	h->n = (uint32_t)n;
 	for (uint32_t k = 0; k < h->ntypes; k++)
 		h->types[k].obj = pha_heap_find(h, h->types[k].addr);
+	return true;
+}
 
-	/* References in id order; addresses that are not objects are counted. */
+/* References in id order (CSR); addresses that are not objects are counted. */
+static void resolve_edges(const struct rd *r, struct pha_heap *h, const struct numbering *nb)
+{
 	h->unknown_refs = r->unknown_refs;
 	h->bad_objects = r->bad_objects;
 	uint64_t ne = 0;
-	for (size_t id = 0; id < n; id++) {
-		uint32_t i = order[id];
+	for (size_t id = 0; id < r->n; id++) {
+		uint32_t i = nb->order[id];
 		h->first[id] = (uint32_t)ne;
-		for (uint64_t k = estart[i]; k < estart[i] + r->ecount[i]; k++) {
+		for (uint64_t k = nb->estart[i]; k < nb->estart[i] + r->ecount[i]; k++) {
 			uint32_t d = pha_heap_find(h, r->eaddr[k]);
 			if (d == PHA_NO_ID) {
 				h->unknown_refs++;
@@ -789,52 +927,70 @@ static struct pha_error *build(struct rd *r, struct pha_heap **heap_ret)
 			h->eflags[ne++] = r->ekind[k];
 		}
 	}
-	h->first[n] = (uint32_t)ne;
+	h->first[r->n] = (uint32_t)ne;
 	h->nedges = ne;
+}
 
-	/* The type names now belong to the source. */
+/* The type names the heap points to now belong to the source. */
+static struct pha_error *give_names(struct rd *r)
+{
 	char **names = realloc(r->src->names, (r->src->nnames + r->nt + 1) * sizeof(*names));
-	if (!names) {
-		err = &pha_enomem;
-		goto out;
-	}
+	if (!names)
+		return &pha_enomem;
 	r->src->names = names;
 	for (size_t i = 0; i < r->nt; i++)
 		names[r->src->nnames++] = r->tname[i];
 	r->nt = 0;
-	*heap_ret = h;
-	h = NULL;
-	goto out;
-input_error:
-	err = r->mp.err;
-	r->mp.err = NULL;
-out:
-	free(order);
-	free(torder);
-	free(tmap);
-	free(estart);
+	return NULL;
+}
+
+static struct pha_error *build(struct rd *r, struct pha_heap **heap_ret)
+{
+	struct numbering nb = {0};
+	struct pha_error *err;
+	struct pha_heap *h = calloc(1, sizeof(*h));
+	if (!h)
+		return &pha_enomem;
+	if (!(err = alloc_heap(r, h, &nb))) {
+		if (number_types(r, h, &nb) && number_objects(r, h, &nb)) {
+			resolve_edges(r, h, &nb);
+			err = give_names(r);
+		} else {
+			err = r->mp.err;	/* an input error: it is ours to return */
+			r->mp.err = NULL;
+		}
+	}
+	if (!err) {
+		*heap_ret = h;
+		h = NULL;
+	}
+	free(nb.order);
+	free(nb.torder);
+	free(nb.tmap);
+	free(nb.estart);
 	pha_heap_destroy(h);
 	return err;
 }
 
-struct pha_error *pha_snapshot_read(const char *path, struct pha_source *src,
-				    struct pha_heap **heap_ret)
+/* The snapshot's bytes, mapped: the file itself, or its decompressed copy. */
+struct mapped {
+	int fd;			/* what is mapped (a dup of the input or the temporary file) */
+	void *map;		/* MAP_FAILED for an empty stream */
+	size_t len;
+};
+
+static struct pha_error *map_input(const char *path, struct pha_source *src, struct mapped *m)
 {
-	struct pha_error *err = NULL;
+	struct pha_error *err;
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), dfd = -1;
-	void *map = MAP_FAILED;
-	size_t len = 0;
-	if (fd < 0)
-		return pha_error_errno(PHA_ERR_INPUT, errno, "cannot open %s", path);
-	if (fstat(fd, &st)) {
-		err = pha_error_errno(PHA_ERR_INPUT, errno, "cannot stat %s", path);
-		goto out_close;
-	}
+	int fd;
+	*m = (struct mapped){.fd = -1, .map = MAP_FAILED};
+	if ((err = pha_input_open(path, "snapshot", &fd, &st)))
+		return err;
 	src->input_path = strdup(path);
 	if (!src->input_path) {
 		err = &pha_enomem;
-		goto out_close;
+		goto out;
 	}
 	src->input_kind = "snapshot";
 	src->input_bytes = (uint64_t)st.st_size;
@@ -842,28 +998,56 @@ struct pha_error *pha_snapshot_read(const char *path, struct pha_source *src,
 	ssize_t got = pread(fd, head, sizeof(head), 0);
 	if (got == 4 && pha_zstd_is_frame(head, 4)) {
 		uint64_t size;
-		if ((err = pha_zstd_decompress_to_tmpfile(fd, path, &dfd, &size)))
-			goto out_close;
+		if ((err = pha_zstd_decompress_to_tmpfile(fd, path, &snapshot_expect, &m->fd, &size)))
+			goto out;
+		if (size > SIZE_MAX) {
+			err = pha_error_create(PHA_ERR_INPUT, "%s: decompressed snapshot too large to map",
+					       path);
+			goto out;
+		}
 		src->compressed = true;
-		len = (size_t)size;
+		m->len = (size_t)size;
 	} else {
-		dfd = dup(fd);
-		if (dfd < 0) {
+		if ((uint64_t)st.st_size > SIZE_MAX) {
+			err = pha_error_create(PHA_ERR_INPUT, "%s: file too large to map", path);
+			goto out;
+		}
+		m->fd = dup(fd);
+		if (m->fd < 0) {
 			err = pha_error_errno(PHA_ERR_INTERNAL, errno, "dup");
-			goto out_close;
+			goto out;
 		}
-		len = (size_t)st.st_size;
+		m->len = (size_t)st.st_size;
 	}
-	if (len) {
-		map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, dfd, 0);
-		if (map == MAP_FAILED) {
+	if (m->len) {
+		m->map = mmap(NULL, m->len, PROT_READ, MAP_PRIVATE, m->fd, 0);
+		if (m->map == MAP_FAILED)
 			err = pha_error_errno(PHA_ERR_INPUT, errno, "cannot map %s", path);
-			goto out_close;
-		}
 	}
+out:
+	close(fd);
+	return err;
+}
 
+static void unmap_input(struct mapped *m)
+{
+	if (m->map != MAP_FAILED)
+		munmap(m->map, m->len);
+	if (m->fd >= 0)
+		close(m->fd);
+}
+
+struct pha_error *pha_snapshot_read(const char *path, struct pha_source *src,
+				    struct pha_heap **heap_ret)
+{
+	struct mapped m;
+	struct pha_error *err = map_input(path, src, &m);
+	if (err) {
+		unmap_input(&m);
+		return err;
+	}
 	struct rd r = {.src = src, .sorted = true};
-	pha_mp_init(&r.mp, map == MAP_FAILED ? (const void *)"" : map, len, path);
+	pha_mp_init(&r.mp, m.map == MAP_FAILED ? (const void *)"" : m.map, m.len, path);
 	if (read_header(&r) && read_records(&r))
 		err = build(&r, heap_ret);
 	else
@@ -873,11 +1057,6 @@ struct pha_error *pha_snapshot_read(const char *path, struct pha_source *src,
 	else if (r.mp.err && r.mp.err != err)
 		pha_error_destroy(r.mp.err);
 	rd_deinit(&r);
-	if (map != MAP_FAILED)
-		munmap(map, len);
-out_close:
-	if (dfd >= 0)
-		close(dfd);
-	close(fd);
+	unmap_input(&m);
 	return err;
 }

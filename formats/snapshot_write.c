@@ -118,13 +118,14 @@ static void types(msgpack_packer *pk, const struct pha_heap *h)
 	str(pk, "types");
 	msgpack_pack_array(pk, h->ntypes);
 	for (uint32_t i = 0; i < h->ntypes; i++) {
-		/* [address, name, basicsize, flags]: a core's heap model keeps
-		 * neither of the last two. */
-		msgpack_pack_array(pk, 4);
+		/* [address, name, basicsize, flags, kind]: a core's heap model
+		 * keeps neither basicsize nor flags. */
+		msgpack_pack_array(pk, 5);
 		msgpack_pack_uint64(pk, h->types[i].addr);
 		str(pk, h->types[i].name);
 		msgpack_pack_nil(pk);
 		msgpack_pack_nil(pk);
+		msgpack_pack_uint8(pk, h->types[i].kind);
 	}
 }
 
@@ -142,7 +143,8 @@ static void objects(msgpack_packer *pk, const struct pha_heap *h)
 			msgpack_pack_uint32(pk, h->type[v]);
 			msgpack_pack_uint64(pk, h->size[v]);
 			msgpack_pack_uint64(pk, h->refcnt[v]);
-			msgpack_pack_uint8(pk, h->flags[v]);
+			/* The finalizer bit is not part of the snapshot format. */
+			msgpack_pack_uint8(pk, h->flags[v] & ~PHA_OBJ_FINALIZER);
 			if (h->gen[v] == 255)
 				msgpack_pack_nil(pk);
 			else

@@ -151,15 +151,49 @@ static struct pha_error *find_interpreters(struct pha_py *py, uint64_t runtime)
 		return pha_error_create(PHA_ERR_INPUT,
 					"_PyRuntime at 0x%llx is not readable in the core",
 					(unsigned long long)runtime);
+	py->svc.log(py->svc.ctx, "interpreters head link at 0x%llx",
+		    (unsigned long long)(runtime + o->rt_interpreters_head));
 	while (interp && py->ninterps < MAX_INTERPS) {
+		py->svc.log(py->svc.ctx, "interpreter state 0x%llx: sys.modules link at 0x%llx, "
+					 "next link at 0x%llx",
+			    (unsigned long long)interp, (unsigned long long)(interp + o->is_modules),
+			    (unsigned long long)(interp + o->is_next));
+		/* A corrupted next link can make the list a cycle: the same
+		 * interpreter walked 256 times. */
+		bool seen = false;
+		for (size_t i = 0; i < py->ninterps && !seen; i++)
+			seen = py->interps[i] == interp;
+		if (seen) {
+			py->svc.warn(py->svc.ctx, "the interpreter list loops back to 0x%llx "
+						  "(corrupted link): the rest is not followed",
+				     (unsigned long long)interp);
+			break;
+		}
 		uint64_t ts = u64_or0(py, interp + o->is_threads_head);
 		if (ts && u64_or0(py, ts + o->ts_interp) != interp)
 			return pha_error_create(PHA_ERR_INPUT,
 						"interpreter state at 0x%llx does not match layout %s "
 						"(its first thread state does not point back at it)",
 						(unsigned long long)interp, py->layout->name);
-		if (!is_kind(py, u64_or0(py, interp + o->is_modules), K_DICT) ||
+		uint64_t modules = u64_or0(py, interp + o->is_modules);
+		if (!is_kind(py, modules, K_DICT) ||
 		    !is_kind(py, u64_or0(py, interp + o->is_sysdict), K_DICT)) {
+			/* Name the symptom a user can act on before the cause
+			 * the layout sees. */
+			if (py->ninterps == 0 && !modules)
+				return pha_error_create(PHA_ERR_INPUT,
+							"interpreter state at 0x%llx has no sys.modules: "
+							"the interpreter was not initialized yet, or was "
+							"being finalized, when the core was taken",
+							(unsigned long long)interp);
+			if (py->ninterps == 0 && !mem_extent(py, modules))
+				return pha_error_create(PHA_ERR_INPUT,
+							"the core does not hold the Python heap: "
+							"sys.modules (0x%llx) is not in it; the process's "
+							"coredump_filter (or a core size limit) left the "
+							"heap out: dump again with coredump_filter 0x33 "
+							"(the default) or with gdb's gcore",
+							(unsigned long long)modules);
 			if (py->ninterps == 0)
 				return pha_error_create(PHA_ERR_INPUT,
 							"interpreter state at 0x%llx does not match layout %s "
@@ -174,8 +208,14 @@ static struct pha_error *find_interpreters(struct pha_py *py, uint64_t runtime)
 		interp = u64_or0(py, interp + o->is_next);
 	}
 	if (!py->ninterps)
-		return pha_error_create(PHA_ERR_INPUT, "no interpreter state found from _PyRuntime "
-						       "at 0x%llx", (unsigned long long)runtime);
+		return pha_error_create(PHA_ERR_INPUT, "_PyRuntime at 0x%llx lists no interpreter: "
+						       "the interpreter was never initialized, or was "
+						       "finalized, when the core was taken",
+					(unsigned long long)runtime);
+	if (py->ninterps > 1)
+		py->svc.warn(py->svc.ctx, "the process had %zu interpreters (sub-interpreters): "
+					  "their heaps, roots and threads are reported together",
+			     py->ninterps);
 	return NULL;
 }
 

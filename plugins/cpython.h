@@ -154,6 +154,7 @@ struct pha_error *pha_cpython_for_each_ref(struct pha_py *py, uint64_t addr,
 					   const struct pha_object_info *info,
 					   pha_ref_fn *cb, void *arg);
 const char *pha_cpython_type_name(struct pha_py *py, uint64_t type);
+unsigned pha_cpython_type_kind(struct pha_py *py, uint64_t type);
 uint32_t pha_cpython_hexversion(struct pha_py *py);
 struct pha_error *pha_cpython_threads(struct pha_py *py,
 				      void (*cb)(void *arg, const struct pha_thread_info *t),
@@ -177,6 +178,6 @@ bool pha_cpython_container_len(struct pha_py *py, uint64_t addr, uint64_t *used_
 	.hexversion = pha_cpython_hexversion, \
 	.labelled_roots = pha_cpython_labelled_roots, .edge_label = pha_cpython_edge_label, \
 	.preview = pha_cpython_preview, .value_bytes = pha_cpython_value_bytes, \
-	.container_len = pha_cpython_container_len
+	.container_len = pha_cpython_container_len, .type_kind = pha_cpython_type_kind
 
 #endif

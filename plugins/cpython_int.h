@@ -32,17 +32,13 @@ enum {
 	TP_NAME = 24, TP_BASICSIZE = 32, TP_ITEMSIZE = 40, TP_FLAGS = 168,
 	TP_WEAKLISTOFFSET = 208, TP_MEMBERS = 240, TP_BASE = 256, TP_DICT = 264,
 	TP_TRAVERSE = 184, TP_DICTOFFSET = 288, TP_BASES = 336, TP_MRO = 344, TP_CACHE = 352,
-	TP_SUBCLASSES = 360, TP_WEAKLIST = 368, TP_READ = 408,
+	TP_SUBCLASSES = 360, TP_WEAKLIST = 368, TP_DEL = 376, TP_FINALIZE = 392, TP_READ = 408,
 };
 
 /* PyModuleDef members (Include/moduleobject.h, 3.8 - 3.15) and the size
  * of PyDictObject (Include/cpython/dictobject.h, 3.8 - 3.15). */
 enum { MODDEF_SIZE = 56, MODDEF_TRAVERSE = 80, DICT_BASICSIZE = 48 };
 
-/* functools' lru_list_elem {PyObject_HEAD, prev, next, hash, key, result},
- * which is also the root of an _lru_cache_wrapper, followed by its cache
- * dict at +72 (3.8 - 3.15; referents.c: lru_cache_refs). */
-enum { LRU_NEXT = 24, LRU_KEY = 40, LRU_RESULT = 48, LRU_ROOT_END = 56, LRU_CACHE = 72 };
 
 /* Frame owners (Include/internal/pycore_frame.h). */
 enum { OWNED_BY_THREAD = 0, OWNED_BY_GENERATOR = 1, OWNED_BY_FRAME_OBJECT = 2 };
@@ -50,10 +46,29 @@ enum { OWNED_BY_THREAD = 0, OWNED_BY_GENERATOR = 1, OWNED_BY_FRAME_OBJECT = 2 };
 /* Bounds against corrupted memory: a walk longer than these is not a heap. */
 #define MAX_LIST_WALK (1u << 28)
 #define MAX_FRAMES 100000
+#define MAX_FRAMES_TOTAL 1000000	/* all threads of one pass */
 #define MAX_THREADS 100000
 #define MAX_INTERPS 256
 #define MAX_CONSERVATIVE_SCAN 65536
 #define MAX_CONTAINER (1ULL << 32)
+#define MAX_BASES 64u	/* tp_base chain */
+
+/* functools' C LRU cache (Modules/_functoolsmodule.c; the same layout in
+ * 3.8 - 3.15, a static type in 3.8 - 3.9, a heap type since): a link is
+ * lru_list_elem {PyObject_HEAD; prev, next (borrowed); hash; key, result
+ * (owned)}, the cache dict maps keys to links; lru_cache_object starts with
+ * the list's root link, then wrapper, typed, cache (the dict), hits,
+ * func. lru_cache_tp_traverse visits every link's key and result, but the
+ * link type has no traverse: the references are reported from the link
+ * (strong, not traversed) so that the results are explained. */
+#define LRU_ELEM_TYPE "functools._lru_list_elem"
+#define LRU_WRAPPER_TYPE "functools._lru_cache_wrapper"
+#define LRU_ELEM_NEXT 24	/* also the wrapper's root.next */
+#define LRU_ELEM_KEY 40
+#define LRU_ELEM_RESULT 48
+#define LRU_ROOT_END 56		/* the wrapper's members after its root link */
+#define LRU_CACHE 72
+#define LRU_FUNC 88
 
 /* What the walker knows how to walk: the kind of a type's first non-heap
  * base (objects.c maps static types to kinds by tp_name). */
@@ -80,6 +95,7 @@ struct tinfo {
 	uint32_t *slots;		/* offsets subtype_traverse visits (heap chain) */
 	uint32_t *extra;		/* T_OBJECT members of static types (exceptions) */
 	char *name;			/* report name, computed lazily */
+	bool finalizer;			/* tp_finalize or tp_del set (a __del__) */
 };
 
 struct pha_py {
@@ -119,6 +135,17 @@ enum { DICT_KEYS_GENERAL = 0, DICT_KEYS_UNICODE = 1, DICT_KEYS_SPLIT = 2 };
 
 /* ---- memory helpers ---- */
 
+struct chain_walk;
+/* One aggregated warning when a walk of a chain stopped early (frames.c). */
+void cpy_chain_warn(struct pha_py *py, const struct chain_walk *w, const char *what,
+		    uint64_t start);
+/* The walk of one pass over the threads of an interpreter, and the walk of
+ * one thread's frames within the pass's budget (frames.c). */
+struct chain_walk cpy_threads_walk(struct pha_py *py);
+struct chain_walk cpy_frames_walk(uint64_t *budget);
+void cpy_frames_done(struct pha_py *py, uint64_t *budget, const struct chain_walk *w,
+		     uint64_t ts);
+
 static inline bool rd(struct pha_py *py, uint64_t addr, void *buf, size_t len)
 {
 	return py->svc.read(py->svc.ctx, addr, buf, len);
@@ -127,6 +154,72 @@ static inline bool rd(struct pha_py *py, uint64_t addr, void *buf, size_t len)
 static inline bool rd64(struct pha_py *py, uint64_t addr, uint64_t *v)
 {
 	return rd(py, addr, v, 8);
+}
+
+/* Bytes readable from addr without a gap (UINT64_MAX from a host that
+ * cannot tell). A count or size read from the dumped memory is bounded by
+ * this: an object cannot hold more than the memory after its start. */
+static inline uint64_t mem_extent(struct pha_py *py, uint64_t addr)
+{
+	return py->svc.extent ? py->svc.extent(py->svc.ctx, addr) : UINT64_MAX;
+}
+
+/* The most objects of min_size bytes the process's memory can hold: the
+ * bound of every walk of a list or chain whose elements occupy memory. */
+static inline uint64_t mem_max_objects(struct pha_py *py, uint64_t min_size)
+{
+	uint64_t n = py->svc.readable_bytes ? py->svc.readable_bytes / min_size : UINT64_MAX;
+	return n ? n : 1;
+}
+
+/* Brent's cycle detection over a walk of a linked structure: call
+ * cycle_step with each node in walk order; true when the node was seen
+ * before (a cycle that does not pass the walk's end). Nodes of a cycle are
+ * visited at most about twice more before it is detected. */
+struct cycle_check {
+	uint64_t saved, power, steps;
+};
+
+static inline bool cycle_step(struct cycle_check *c, uint64_t node)
+{
+	if (c->steps && node == c->saved)
+		return true;
+	if (++c->steps >= c->power) {
+		c->saved = node;
+		c->power = c->power ? c->power * 2 : 2;
+	}
+	return false;
+}
+
+/* A bounded walk of a chain (threads, frames, exception items): stops at
+ * a cycle and after limit nodes; stopped says so. A pass over all threads
+ * also shares one frame budget (MAX_FRAMES_TOTAL), so that corrupted
+ * links cannot make threads x frames steps. */
+struct chain_walk {
+	struct cycle_check cc;
+	uint64_t steps, limit;
+	bool looped, truncated;
+};
+
+static inline struct chain_walk chain_walk_init(uint64_t limit)
+{
+	return (struct chain_walk){.limit = limit};
+}
+
+static inline bool chain_step(struct chain_walk *w, uint64_t node)
+{
+	if (!node)
+		return false;
+	if (w->steps >= w->limit) {
+		w->truncated = true;
+		return false;
+	}
+	if (cycle_step(&w->cc, node)) {
+		w->looped = true;
+		return false;
+	}
+	w->steps++;
+	return true;
 }
 
 static inline uint64_t u64_or0(struct pha_py *py, uint64_t addr)

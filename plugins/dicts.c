@@ -31,6 +31,23 @@
 
 #include <string.h>
 
+/* A keys object whose header claims more bytes than the memory after it
+ * holds is corrupted: a dk_size or dk_nentries near 2^40 made every loop
+ * over its entries (traverse, labels, lookups, a type's cached keys) run
+ * for hours. Its real size bounds every walk of it. */
+static bool keys_fit(struct pha_py *py, const struct dkeys *k, uint64_t size)
+{
+	uint64_t have = mem_extent(py, k->addr);
+	if (size <= have)
+		return true;
+	py->svc.warn(py->svc.ctx, "dict keys at 0x%llx claim %llu bytes (%lld entries) but only "
+				  "%llu bytes are readable there (corrupted keys object): the "
+				  "dict's contents are skipped",
+		     (unsigned long long)k->addr, (unsigned long long)size,
+		     (long long)k->nentries, (unsigned long long)have);
+	return false;
+}
+
 /* ---- 3.11+ keys layout ---- */
 
 bool cpy_read_keys(struct pha_py *py, uint64_t keys, struct dkeys *k)
@@ -48,8 +65,11 @@ bool cpy_read_keys(struct pha_py *py, uint64_t keys, struct dkeys *k)
 	if (k->log2_size > 40 || k->log2_index_bytes > 43 || k->kind > 2 || k->nentries < 0 ||
 	    (uint64_t)k->nentries > (1ULL << k->log2_size))
 		return false;
+	/* Indices are 1 - 8 bytes each. */
+	if (k->log2_index_bytes < k->log2_size || k->log2_index_bytes > k->log2_size + 3)
+		return false;
 	k->entries = keys + 32 + (1ULL << k->log2_index_bytes);
-	return true;
+	return keys_fit(py, k, cpy_keys_size(k));
 }
 
 uint64_t cpy_keys_size(const struct dkeys *k)
@@ -82,7 +102,7 @@ bool cpy_read_keys_v1(struct pha_py *py, uint64_t keys, struct dkeys *k)
 	k->log2_size = (uint8_t)__builtin_ctzll((uint64_t)n);
 	k->log2_index_bytes = (uint8_t)__builtin_ctzll((uint64_t)n * w);
 	k->entries = keys + 40 + (uint64_t)n * w;
-	return true;
+	return keys_fit(py, k, cpy_keys_size_v1(k));
 }
 
 /* _PyDict_KeysSize: header, indices, USABLE_FRACTION(n) entries. */

@@ -53,8 +53,12 @@ uint64_t cpy_code_of_gen(struct pha_py *py, uint64_t g)
 uint64_t cpy_frame_slots(struct pha_py *py, uint64_t code)
 {
 	const struct pha_py_offsets *o = py->o;
-	if (o->co_framesize)
-		return (uint64_t)i32_or0(py, code + o->co_framesize) - o->if_localsplus / 8;
+	if (o->co_framesize) {
+		/* A corrupted (or zero) co_framesize smaller than the frame
+		 * header would underflow to 2^64 slots. */
+		int32_t fs = i32_or0(py, code + o->co_framesize);
+		return fs > (int32_t)(o->if_localsplus / 8) ? (uint64_t)fs - o->if_localsplus / 8 : 0;
+	}
 	return (uint64_t)i32_or0(py, code + o->co_nlocalsplus) +
 	       (uint64_t)i32_or0(py, code + o->co_stacksize);
 }
@@ -476,6 +480,48 @@ static bool add_frame(struct pha_py *py, struct frame_buf *fb, uint64_t f, uint6
 	return true;
 }
 
+struct chain_walk cpy_threads_walk(struct pha_py *py)
+{
+	/* A thread state is several hundred bytes; 128 is a safe floor. */
+	uint64_t limit = mem_max_objects(py, 128);
+	return chain_walk_init(limit < MAX_THREADS ? limit : MAX_THREADS);
+}
+
+struct chain_walk cpy_frames_walk(uint64_t *budget)
+{
+	return chain_walk_init(*budget < MAX_FRAMES ? *budget : MAX_FRAMES);
+}
+
+void cpy_chain_warn(struct pha_py *py, const struct chain_walk *w, const char *what,
+		    uint64_t start)
+{
+	if (w->looped)
+		py->svc.warn(py->svc.ctx, "%s starting at 0x%llx loops back on itself after %llu "
+					  "entries (corrupted link): the rest is not followed",
+			     what, (unsigned long long)start, (unsigned long long)w->steps);
+	else if (w->truncated)
+		py->svc.warn(py->svc.ctx, "%s starting at 0x%llx is longer than %llu entries (the "
+					  "bound of one walk): the rest is not followed",
+			     what, (unsigned long long)start, (unsigned long long)w->limit);
+}
+
+void cpy_frames_done(struct pha_py *py, uint64_t *budget, const struct chain_walk *w,
+		     uint64_t ts)
+{
+	*budget -= w->steps;
+	if (w->looped || (w->truncated && w->limit == MAX_FRAMES)) {
+		char what[64];
+		snprintf(what, sizeof(what), "the frame chain of thread state 0x%llx",
+			 (unsigned long long)ts);
+		cpy_chain_warn(py, w, what, ts);
+	} else if (w->truncated) {
+		py->svc.warn(py->svc.ctx, "the walk of all threads' frames stopped after %u frames "
+					  "(the bound of one pass; corrupted frame links?): frames "
+					  "of thread state 0x%llx and later threads are missing",
+			     MAX_FRAMES_TOTAL, (unsigned long long)ts);
+	}
+}
+
 static struct pha_error *threads_v1(struct pha_py *py,
 				    void (*cb)(void *arg, const struct pha_thread_info *t),
 				    void *arg)
@@ -483,12 +529,20 @@ static struct pha_error *threads_v1(struct pha_py *py,
 	const struct pha_py_offsets *o = py->o;
 	struct frame_buf fb = {0};
 	struct pha_error *err = NULL;
+	uint64_t budget = MAX_FRAMES_TOTAL;
 	for (size_t ii = 0; ii < py->ninterps && !err; ii++) {
 		uint64_t ts = u64_or0(py, py->interps[ii] + o->is_threads_head);
-		for (size_t nt = 0; ts && nt < MAX_THREADS; nt++) {
+		struct chain_walk tw = cpy_threads_walk(py);
+		uint64_t ts0 = ts;
+		while (chain_step(&tw, ts)) {
 			frame_buf_reset(&fb);
 			uint64_t f = u64_or0(py, ts + o->ts_frame);
-			for (size_t nf = 0; f && nf < MAX_FRAMES; nf++) {
+			py->svc.log(py->svc.ctx, "thread state 0x%llx: next link at 0x%llx, "
+						 "innermost frame 0x%llx, its back link at 0x%llx",
+				    (unsigned long long)ts, (unsigned long long)(ts + o->ts_next),
+				    (unsigned long long)f, (unsigned long long)(f + o->fo_back));
+			struct chain_walk fw = cpy_frames_walk(&budget);
+			while (chain_step(&fw, f)) {
 				uint64_t code = u64_or0(py, f + o->fo_code);
 				/* No co_qualname before 3.11: co_name is what
 				 * tracebacks show. */
@@ -500,6 +554,7 @@ static struct pha_error *threads_v1(struct pha_py *py,
 				}
 				f = u64_or0(py, f + o->fo_back);
 			}
+			cpy_frames_done(py, &budget, &fw, ts);
 			if (err)
 				break;
 			/* No native thread id in the thread state before 3.11: the
@@ -514,6 +569,7 @@ static struct pha_error *threads_v1(struct pha_py *py,
 			cb(arg, &t);
 			ts = u64_or0(py, ts + o->ts_next);
 		}
+		cpy_chain_warn(py, &tw, "the thread list", ts0);
 	}
 	frame_buf_reset(&fb);
 	free(fb.frames);
@@ -529,12 +585,20 @@ struct pha_error *pha_cpython_threads(struct pha_py *py,
 	if (o->frame_objects)
 		return threads_v1(py, cb, arg);
 	struct frame_buf fb = {0};
+	uint64_t budget = MAX_FRAMES_TOTAL;
 	for (size_t ii = 0; ii < py->ninterps; ii++) {
 		uint64_t ts = u64_or0(py, py->interps[ii] + o->is_threads_head);
-		for (size_t nt = 0; ts && nt < MAX_THREADS; nt++) {
+		struct chain_walk tw = cpy_threads_walk(py);
+		uint64_t ts0 = ts;
+		while (chain_step(&tw, ts)) {
 			frame_buf_reset(&fb);
 			uint64_t f = cpy_first_frame(py, ts);
-			for (size_t nf = 0; f && nf < MAX_FRAMES; nf++) {
+			py->svc.log(py->svc.ctx, "thread state 0x%llx: next link at 0x%llx, "
+						 "innermost frame 0x%llx, its back link at 0x%llx",
+				    (unsigned long long)ts, (unsigned long long)(ts + o->ts_next),
+				    (unsigned long long)f, (unsigned long long)(f + o->if_previous));
+			struct chain_walk fw = cpy_frames_walk(&budget);
+			while (chain_step(&fw, f)) {
 				uint64_t code;
 				int64_t lasti;
 				if (cpy_frame_zeroed(py, f)) {
@@ -560,6 +624,7 @@ struct pha_error *pha_cpython_threads(struct pha_py *py,
 				}
 				f = prev;
 			}
+			cpy_frames_done(py, &budget, &fw, ts);
 			struct pha_thread_info t = {
 				.thread_id = u64_or0(py, ts + o->ts_thread_id),
 				.native_id = u64_or0(py, ts + o->ts_native_id),
@@ -570,6 +635,7 @@ struct pha_error *pha_cpython_threads(struct pha_py *py,
 			cb(arg, &t);
 			ts = u64_or0(py, ts + o->ts_next);
 		}
+		cpy_chain_warn(py, &tw, "the thread list", ts0);
 	}
 	frame_buf_reset(&fb);
 	free(fb.frames);

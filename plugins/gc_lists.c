@@ -60,7 +60,11 @@ static void gc_heads(struct pha_py *py, uint64_t gc, uint64_t heads[4])
 		     (unsigned long long)gc, (unsigned long long)g0);
 }
 
-/* Walk one circular list from its head, reporting each object. */
+/* Walk one circular list from its head, reporting each object. A list
+ * that is corrupted may never come back to its head: the walk stops at a
+ * cycle that does not pass the head (Brent's detection) and after as many
+ * nodes as the process's memory can hold (a PyGC_Head and an object header
+ * are 32 bytes). Broken back links are counted and reported once. */
 static void walk_gc_list(struct pha_py *py, uint64_t head, unsigned gen,
 			 void (*cb)(void *arg, uint64_t addr, unsigned gen), void *arg)
 {
@@ -74,9 +78,13 @@ static void walk_gc_list(struct pha_py *py, uint64_t head, unsigned gen,
 			     gen, (unsigned long long)head);
 		return;
 	}
+	uint64_t limit = mem_max_objects(py, 32);
+	if (limit > MAX_LIST_WALK)
+		limit = MAX_LIST_WALK;
+	struct cycle_check cc = {0};
+	uint64_t steps = 0, bad_back = 0, first_bad = 0;
 	/* Mask exactly the two low flag bits of the links. */
 	p &= ~3ULL;
-	uint64_t steps = 0;
 	while (p != head) {
 		uint64_t links[2];
 		if (!p || !rd(py, p, links, sizeof(links))) {
@@ -86,21 +94,31 @@ static void walk_gc_list(struct pha_py *py, uint64_t head, unsigned gen,
 				     gen, (unsigned long long)p, (unsigned long long)steps);
 			break;
 		}
-		if ((links[1] & ~3ULL) != prev) {
+		if (cycle_step(&cc, p)) {
 			py->svc.warn(py->svc.ctx,
-				     "GC generation %u list: back link of 0x%llx does not "
-				     "point at its predecessor (list being modified?)",
-				     gen, (unsigned long long)p);
+				     "GC generation %u list loops back to 0x%llx without "
+				     "returning to its head (corrupted link) after %llu objects: "
+				     "the rest of the list is missing",
+				     gen, (unsigned long long)p, (unsigned long long)steps);
+			break;
 		}
+		if ((links[1] & ~3ULL) != prev && bad_back++ == 0)
+			first_bad = p;
 		cb(arg, p + 16, gen < 3 ? gen : PHA_GEN_PERMANENT);
 		prev = p;
 		p = links[0] & ~3ULL;
-		if (++steps > MAX_LIST_WALK) {
-			py->svc.warn(py->svc.ctx, "GC generation %u list too long, stopped",
-				     gen);
+		if (++steps >= limit) {
+			py->svc.warn(py->svc.ctx, "GC generation %u list longer than the %llu "
+						  "objects the memory can hold, stopped",
+				     gen, (unsigned long long)limit);
 			break;
 		}
 	}
+	if (bad_back)
+		py->svc.warn(py->svc.ctx,
+			     "GC generation %u list: %llu back links do not point at their "
+			     "predecessor, the first at 0x%llx (list being modified, or corrupted)",
+			     gen, (unsigned long long)bad_back, (unsigned long long)first_bad);
 }
 
 struct pha_error *pha_cpython_enumerate_gc(struct pha_py *py,

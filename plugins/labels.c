@@ -578,21 +578,21 @@ static bool lru_cache_label(struct pha_py *py, uint64_t a, uint64_t dst, char *b
 {
 	uint64_t cache = u64_or0(py, a + LRU_CACHE);
 	if (cache && cache == dst) {
-		snprintf(buf, size, ".cache");
+		snprintf(buf, size, "<lru_cache dict>");
 		return true;
 	}
 	uint64_t limit = cache ? u64_or0(py, cache + 16) + 1 : 0;
-	uint64_t link = u64_or0(py, a + LRU_NEXT);
+	uint64_t link = u64_or0(py, a + LRU_ELEM_NEXT);
 	for (uint64_t i = 0; link && link != a && i < limit && i < MAX_LIST_WALK; i++) {
-		if (u64_or0(py, link + LRU_RESULT) == dst) {
-			snprintf(buf, size, "<lru result>");
+		if (u64_or0(py, link + LRU_ELEM_RESULT) == dst) {
+			snprintf(buf, size, "<lru_cache result>");
 			return true;
 		}
-		if (u64_or0(py, link + LRU_KEY) == dst) {
-			snprintf(buf, size, "<lru key>");
+		if (u64_or0(py, link + LRU_ELEM_KEY) == dst) {
+			snprintf(buf, size, "<lru_cache key>");
 			return true;
 		}
-		link = u64_or0(py, link + LRU_NEXT);
+		link = u64_or0(py, link + LRU_ELEM_NEXT);
 	}
 	return false;
 }
@@ -734,6 +734,25 @@ static bool offset_label(struct pha_py *py, uint64_t src, uint64_t dst, const st
 	pha_cpython_for_each_ref(py, src, &info, on_find_ref, &fr);
 	if (!fr.found)
 		return false;
+	const char *tn = pha_cpython_type_name(py, info.type);
+	if (!strcmp(tn, LRU_WRAPPER_TYPE) || !strcmp(tn, LRU_ELEM_TYPE)) {
+		static const struct {
+			bool wrapper;
+			uint32_t off;
+			const char *label;
+		} lru[] = {
+			{true, LRU_CACHE, "<lru_cache dict>"}, {true, LRU_FUNC, "<lru_cache func>"},
+			{false, LRU_ELEM_KEY, "<lru_cache key>"},
+			{false, LRU_ELEM_RESULT, "<lru_cache result>"},
+		};
+		bool wrapper = tn[sizeof("functools._lru_") - 1] == 'c';
+		for (size_t i = 0; i < sizeof(lru) / sizeof(lru[0]); i++) {
+			if (lru[i].wrapper == wrapper && u64_or0(py, src + lru[i].off) == dst) {
+				snprintf(buf, size, "%s", lru[i].label);
+				return true;
+			}
+		}
+	}
 	uint64_t end = ti->basicsize;
 	int64_t n = ti->itemsize == 8 ? i64_or0(py, src + 16) : 0;
 	end += n > 0 && n < (1 << 20) ? (uint64_t)n * 8 : 0;

@@ -246,6 +246,10 @@ static bool read_type_header(struct pha_py *py, uint64_t t, struct tinfo *ti)
 	ti->metatype = metatype;
 	memcpy(&ti->dictoffset, raw + TP_DICTOFFSET, 8);
 	memcpy(&ti->weaklistoffset, raw + TP_WEAKLISTOFFSET, 8);
+	uint64_t del, fin;
+	memcpy(&del, raw + TP_DEL, 8);
+	memcpy(&fin, raw + TP_FINALIZE, 8);
+	ti->finalizer = del || fin;
 	return true;
 }
 
@@ -258,8 +262,8 @@ static uint64_t walk_class_bases(struct pha_py *py, struct tinfo *ti, bool *spec
 				 enum kind *spec_kind_ret)
 {
 	uint64_t b = ti->addr;
-	int depth = 0;
-	while (b && depth++ < 64) {
+	unsigned depth = 0;
+	while (b && depth++ < MAX_BASES) {
 		uint64_t bflags = u64_or0(py, b + TP_FLAGS);
 		if (!(bflags & TPF_HEAPTYPE))
 			break;
@@ -327,12 +331,23 @@ static void static_type_info(struct pha_py *py, struct tinfo *ti)
 		/* Fields of exception subclasses (StopIteration.value,
 		 * OSError.filename, …) are T_OBJECT members; BaseException's
 		 * own fields are visited through fixed offsets. */
+		/* A corrupted tp_base can make the chain a cycle (a type its
+		 * own base): stop there, and at MAX_BASES (CPython's deepest
+		 * exception hierarchies are about 6 types deep). */
+		struct cycle_check cc = {0};
+		unsigned depth = 0;
 		for (uint64_t b = t; b; b = u64_or0(py, b + TP_BASE)) {
+			if (cycle_step(&cc, b) || ++depth > MAX_BASES) {
+				py->svc.warn(py->svc.ctx, "type at 0x%llx: its tp_base chain loops "
+							  "or is deeper than %u types (corrupted "
+							  "type object): members past there are not "
+							  "followed",
+					     (unsigned long long)t, MAX_BASES);
+				break;
+			}
 			uint64_t members = u64_or0(py, b + TP_MEMBERS);
 			if (members)
 				collect_members(py, members, 4096, false, &ti->extra, &ti->nextra);
-			if (u64_or0(py, b + TP_BASE) == 0)
-				break;
 		}
 	}
 }
@@ -512,7 +527,8 @@ static uint64_t object_size(struct pha_py *py, uint64_t a, const struct tinfo *t
 {
 	const struct pha_py_offsets *o = py->o;
 	int64_t obsize = ti->itemsize ? i64_or0(py, a + 16) : 0;
-	uint64_t absize = (uint64_t)(obsize < 0 ? -obsize : obsize);
+	/* Negated in unsigned arithmetic: -INT64_MIN overflows. */
+	uint64_t absize = obsize < 0 ? 0 - (uint64_t)obsize : (uint64_t)obsize;
 	if (absize > MAX_CONTAINER)
 		absize = 0;	/* not a size: a misidentified type */
 	uint64_t size = ti->basicsize + absize * ti->itemsize;
@@ -602,6 +618,7 @@ struct pha_error *pha_cpython_object_info(struct pha_py *py, uint64_t addr,
 		.type = hdr[1],
 		.refcnt = refcnt,
 		.conservative = ti->kind == K_OTHER,
+		.finalizer = ti->finalizer,
 	};
 	if (py->o->immortal && (int32_t)(uint32_t)hdr[0] < 0) {
 		/* 3.12 immortal objects (PEP 683): the low 32 bits saturate. */
@@ -611,11 +628,42 @@ struct pha_error *pha_cpython_object_info(struct pha_py *py, uint64_t addr,
 					(unsigned long long)addr, (long long)hdr[0]);
 	}
 	info.size = object_size(py, addr, ti);
+	/* Sizes come from lengths in memory (list allocated, set mask,
+	 * bytearray alloc, deque length, frame slots): a corrupted one must
+	 * not make the heap 1.5e18 bytes. No object is larger than the
+	 * process's memory. */
+	if (py->svc.readable_bytes && info.size > py->svc.readable_bytes) {
+		py->svc.warn(py->svc.ctx, "object at 0x%llx (%s): its size read from memory, %llu "
+					  "bytes, is more than the process's %llu bytes of memory "
+					  "(corrupted length field): counted as %llu bytes",
+			     (unsigned long long)addr, pha_cpython_type_name(py, hdr[1]),
+			     (unsigned long long)info.size,
+			     (unsigned long long)py->svc.readable_bytes,
+			     (unsigned long long)ti->basicsize);
+		info.size = ti->basicsize;
+	}
 	*info_ret = info;
 	return NULL;
 }
 
 /* ---- type names ---- */
+
+/* What a type's instances are. Metaclasses: PyType_Ready gives every
+ * subtype of `type` Py_TPFLAGS_TYPE_SUBCLASS (inherit_special), C
+ * extensions' metatypes included (_ctypes.PyCSimpleType, numpy's
+ * _DTypeMeta), whose layout kind is not K_TYPE. Modules: the solid base of
+ * a module subclass is `module`. */
+unsigned pha_cpython_type_kind(struct pha_py *py, uint64_t t)
+{
+	struct tinfo *ti = cpy_type_of(py, t);
+	if (!ti)
+		return PHA_TYPE_KIND_OTHER;
+	if (ti->kind == K_TYPE || (ti->flags & TPF_TYPE_SUBCLASS))
+		return PHA_TYPE_KIND_TYPE;
+	if (ti->kind == K_MODULE)
+		return PHA_TYPE_KIND_MODULE;
+	return PHA_TYPE_KIND_OTHER;
+}
 
 const char *pha_cpython_type_name(struct pha_py *py, uint64_t t)
 {

@@ -36,7 +36,8 @@
 
 #include "../analyzer/error.h"
 
-#define PHA_LAYOUT_ABI_VERSION 1
+/* 2: type_kind appended to struct pha_layout. */
+#define PHA_LAYOUT_ABI_VERSION 2
 
 /* Services the host gives a layout. */
 struct pha_services {
@@ -79,6 +80,7 @@ struct pha_object_info {
 	uint64_t size;		/* shallow size as sys.getsizeof reports it */
 	bool immortal;		/* 3.12+ immortal refcount */
 	bool conservative;	/* referents are found by scanning memory */
+	bool finalizer;		/* its type has tp_finalize or tp_del (__del__) */
 };
 
 /* One local variable of a frame (fast locals, cells and free variables;
@@ -124,6 +126,13 @@ struct pha_root {
 	 * "<thread 0x7f.. dict>", "<globals of handle()>", "<class int>". */
 	const char *label;
 	uint64_t thread_id;	/* PHA_ROOT_THREAD/FRAME*: the thread; else 0 */
+};
+
+/* What the instances of a type are (type_kind below). */
+enum pha_type_kind {
+	PHA_TYPE_KIND_OTHER = 0,
+	PHA_TYPE_KIND_TYPE,	/* type objects: the type is `type` or a metaclass */
+	PHA_TYPE_KIND_MODULE,	/* module objects: types.ModuleType or a subclass */
 };
 
 struct pha_py;	/* a layout's state for one interpreter runtime */
@@ -208,6 +217,14 @@ struct pha_layout {
 	 * set/frozenset (used, mask + 1). False for other objects. */
 	bool (*container_len)(struct pha_py *py, uint64_t addr, uint64_t *used_ret,
 			      uint64_t *capacity_ret);
+
+	/* --- cycles (report/2) --- */
+
+	/* Optional (NULL: the host goes by the names "type" and "module").
+	 * What the instances of the type at `type` are: enum pha_type_kind
+	 * (a metaclass gives TYPE, a subclass of types.ModuleType MODULE).
+	 * Called once per type. */
+	unsigned (*type_kind)(struct pha_py *py, uint64_t type);
 };
 
 /* The compiled-in layouts, NULL-terminated. */

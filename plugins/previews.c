@@ -28,7 +28,8 @@ static void int_preview(struct pha_py *py, uint64_t a, char *buf, size_t size)
 	} else {
 		int64_t s = i64_or0(py, a + 16);
 		neg = s < 0;
-		nd = (uint64_t)(s < 0 ? -s : s);
+		/* Negated in unsigned arithmetic: -INT64_MIN overflows. */
+		nd = s < 0 ? 0 - (uint64_t)s : (uint64_t)s;
 	}
 	if (nd > 2000) {
 		/* Exact conversion is quadratic: estimate (30 bits per digit). */

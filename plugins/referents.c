@@ -34,6 +34,10 @@
  *            f_overwritten_fast_locals.
  *   3.15     a module's state size and traverse are in the module, not its
  *            definition (mod_state_size, mod_state_traverse).
+ * All: functools' LRU cache (K_LRU_CACHE): the wrapper visits its links'
+ *      keys and results, as lru_cache_tp_traverse does; the links (plain
+ *      objects to the walker) report nothing, so that cycles through a
+ *      cache have the collector's shape.
  */
 #include "cpython_int.h"
 
@@ -367,14 +371,14 @@ static void lru_cache_refs(struct pha_py *py, uint64_t a, const struct tinfo *ti
 	const unsigned T = PHA_REF_TRAVERSED;
 	uint64_t cache = u64_or0(py, a + LRU_CACHE);
 	uint64_t limit = cache ? u64_or0(py, cache + 16) + 1 : 0;
-	uint64_t link = u64_or0(py, a + LRU_NEXT);
+	uint64_t link = u64_or0(py, a + LRU_ELEM_NEXT);
 	for (uint64_t i = 0; link && link != a && i < limit && i < MAX_LIST_WALK; i++) {
-		ref_at(py, cb, arg, link + LRU_KEY, T);
-		ref_at(py, cb, arg, link + LRU_RESULT, T);
+		ref_at(py, cb, arg, link + LRU_ELEM_KEY, T);
+		ref_at(py, cb, arg, link + LRU_ELEM_RESULT, T);
 		uint64_t lt = u64_or0(py, link + 8);
 		if (u64_or0(py, lt + TP_FLAGS) & TPF_HEAPTYPE)
 			ref(cb, arg, lt, T);
-		link = u64_or0(py, link + LRU_NEXT);
+		link = u64_or0(py, link + LRU_ELEM_NEXT);
 	}
 	conservative_refs(py, a, LRU_ROOT_END, ti->solid_basicsize, ti, T, T, cb, arg);
 }

@@ -40,7 +40,8 @@
 
 /* Roots of 3.8 - 3.10 threads: the thread-state objects and every frame
  * object on the thread's stack (their contents are their referents). */
-static void thread_roots_v1(struct pha_py *py, uint64_t ts, pha_ref_fn *cb, void *arg)
+static void thread_roots_v1(struct pha_py *py, uint64_t ts, pha_ref_fn *cb, void *arg,
+			    uint64_t *budget)
 {
 	const struct pha_py_offsets *o = py->o;
 	ref_at(py, cb, arg, ts + o->ts_dict, 0);
@@ -49,21 +50,25 @@ static void thread_roots_v1(struct pha_py *py, uint64_t ts, pha_ref_fn *cb, void
 	ref_at(py, cb, arg, ts + o->ts_curexc_tb, 0);
 	/* exc_info -> _PyErr_StackItem {type, value, traceback, previous}. */
 	uint64_t item = u64_or0(py, ts + o->ts_exc_value_item);
-	for (size_t n = 0; item && n < MAX_FRAMES; n++) {
+	struct chain_walk iw = chain_walk_init(MAX_FRAMES);
+	while (chain_step(&iw, item)) {
 		for (unsigned i = 0; i < 3; i++)
 			ref_at(py, cb, arg, item + 8 * i, 0);
 		item = u64_or0(py, item + o->esi_size - 8);
 	}
 	uint64_t f = u64_or0(py, ts + o->ts_frame);
-	for (size_t nf = 0; f && nf < MAX_FRAMES; nf++) {
+	struct chain_walk fw = cpy_frames_walk(budget);
+	while (chain_step(&fw, f)) {
 		ref(cb, arg, f, 0);
 		f = u64_or0(py, f + o->fo_back);
 	}
+	cpy_frames_done(py, budget, &fw, ts);
 }
 
 struct pha_error *pha_cpython_roots(struct pha_py *py, pha_ref_fn *cb, void *arg)
 {
 	const struct pha_py_offsets *o = py->o;
+	uint64_t budget = MAX_FRAMES_TOTAL;
 	for (size_t ii = 0; ii < py->ninterps; ii++) {
 		uint64_t is = py->interps[ii];
 		ref_at(py, cb, arg, is + o->is_modules, 0);
@@ -72,18 +77,21 @@ struct pha_error *pha_cpython_roots(struct pha_py *py, pha_ref_fn *cb, void *arg
 		if (o->is_interned)
 			ref_at(py, cb, arg, is + o->is_interned, 0);
 		uint64_t ts = u64_or0(py, is + o->is_threads_head);
-		for (size_t nt = 0; ts && nt < MAX_THREADS && o->frame_objects; nt++) {
-			thread_roots_v1(py, ts, cb, arg);
+		struct chain_walk tw = cpy_threads_walk(py);
+		uint64_t ts0 = ts;
+		while (o->frame_objects && chain_step(&tw, ts)) {
+			thread_roots_v1(py, ts, cb, arg, &budget);
 			ts = u64_or0(py, ts + o->ts_next);
 		}
-		for (size_t nt = 0; ts && nt < MAX_THREADS; nt++) {
+		while (!o->frame_objects && chain_step(&tw, ts)) {
 			ref_at(py, cb, arg, ts + o->ts_dict, 0);
 			ref_at(py, cb, arg, ts + o->ts_curexc, 0);
 			uint64_t item = u64_or0(py, ts + o->ts_exc_value_item);
 			if (item)
 				ref_at(py, cb, arg, item, 0);
 			uint64_t f = cpy_first_frame(py, ts);
-			for (size_t nf = 0; f && nf < MAX_FRAMES; nf++) {
+			struct chain_walk fw = cpy_frames_walk(&budget);
+			while (chain_step(&fw, f)) {
 				if (u8_or0(py, f + o->if_owner) <= OWNED_BY_FRAME_OBJECT) {
 					cpy_iframe_refs(py, f, cb, arg, 0);
 					ref_at(py, cb, arg, f + o->if_globals, 0);
@@ -91,8 +99,10 @@ struct pha_error *pha_cpython_roots(struct pha_py *py, pha_ref_fn *cb, void *arg
 				}
 				f = u64_or0(py, f + o->if_previous);
 			}
+			cpy_frames_done(py, &budget, &fw, ts);
 			ts = u64_or0(py, ts + o->ts_next);
 		}
+		cpy_chain_warn(py, &tw, "the thread list", ts0);
 	}
 	return NULL;
 }
@@ -102,6 +112,7 @@ struct pha_error *pha_cpython_roots(struct pha_py *py, pha_ref_fn *cb, void *arg
 /* The walk's callback and the frame whose locals are being named. */
 struct lroots {
 	struct pha_py *py;
+	uint64_t budget;	/* frames left for this pass (MAX_FRAMES_TOTAL) */
 	void (*cb)(void *arg, const struct pha_root *root);
 	void *arg;
 	uint64_t thread_id;
@@ -157,7 +168,8 @@ static void thread_state_lroots(struct lroots *r, uint64_t ts, uint64_t tid)
 			  "<thread 0x%llx current traceback>", t);
 		uint64_t item = u64_or0(py, ts + o->ts_exc_value_item);
 		static const char *const what[3] = {"type", "value", "traceback"};
-		for (size_t n = 0; item && n < MAX_FRAMES; n++) {
+		struct chain_walk iw = chain_walk_init(MAX_FRAMES);
+		while (chain_step(&iw, item)) {
 			for (unsigned i = 0; i < 3; i++)
 				emit_root(r, u64_or0(py, item + 8 * i), PHA_ROOT_THREAD, tid,
 					  "<thread 0x%llx exc_info %s>", t, what[i]);
@@ -260,20 +272,24 @@ static void thread_lroots(struct lroots *r, uint64_t ts)
 	thread_state_lroots(r, ts, tid);
 	if (o->frame_objects) {
 		uint64_t f = u64_or0(py, ts + o->ts_frame);
-		for (size_t nf = 0; f && nf < MAX_FRAMES; nf++) {
+		struct chain_walk fw = cpy_frames_walk(&r->budget);
+		while (chain_step(&fw, f)) {
 			frame_lroots_v1(r, f, tid);
 			f = u64_or0(py, f + o->fo_back);
 		}
+		cpy_frames_done(py, &r->budget, &fw, ts);
 		return;
 	}
 	uint64_t f = cpy_first_frame(py, ts);
-	for (size_t nf = 0; f && nf < MAX_FRAMES; nf++) {
+	struct chain_walk fw = cpy_frames_walk(&r->budget);
+	while (chain_step(&fw, f)) {
 		if (cpy_frame_zeroed(py, f))
 			break;
 		if (u8_or0(py, f + o->if_owner) <= OWNED_BY_FRAME_OBJECT)
 			iframe_lroots(r, f, tid);
 		f = u64_or0(py, f + o->if_previous);
 	}
+	cpy_frames_done(py, &r->budget, &fw, ts);
 }
 
 /* Static builtin types the interpreter keeps state for (3.12+). */
@@ -299,7 +315,7 @@ struct pha_error *pha_cpython_labelled_roots(struct pha_py *py,
 					     void *arg)
 {
 	const struct pha_py_offsets *o = py->o;
-	struct lroots r = {.py = py, .cb = cb, .arg = arg};
+	struct lroots r = {.py = py, .cb = cb, .arg = arg, .budget = MAX_FRAMES_TOTAL};
 	for (size_t ii = 0; ii < py->ninterps; ii++) {
 		uint64_t is = py->interps[ii];
 		emit_root(&r, u64_or0(py, is + o->is_modules), PHA_ROOT_MODULES, 0, "sys.modules");
@@ -309,10 +325,13 @@ struct pha_error *pha_cpython_labelled_roots(struct pha_py *py,
 			emit_root(&r, u64_or0(py, is + o->is_interned), PHA_ROOT_INTERNED, 0,
 				  "<interned strings>");
 		uint64_t ts = u64_or0(py, is + o->is_threads_head);
-		for (size_t nt = 0; ts && nt < MAX_THREADS; nt++) {
+		struct chain_walk tw = cpy_threads_walk(py);
+		uint64_t ts0 = ts;
+		while (chain_step(&tw, ts)) {
 			thread_lroots(&r, ts);
 			ts = u64_or0(py, ts + o->ts_next);
 		}
+		cpy_chain_warn(py, &tw, "the thread list", ts0);
 	}
 	if (o->static_type_dict_in_interp && o->is_types_builtins && py->ninterps &&
 	    o->static_builtin_state_size)

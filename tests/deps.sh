@@ -9,7 +9,9 @@
 #                            Debian, debian-archive-keyring; for
 #                            tests/e2e/run_real.py the real libraries of
 #                            /usr/bin/python3.11: python3-numpy, -lxml,
-#                            -flask, -sqlalchemy, -django, -aiohttp, -yaml
+#                            -flask, -sqlalchemy, -django, -aiohttp, -yaml;
+#                            for the fuzz targets (tests/fuzz): clang and its
+#                            libFuzzer runtime (libclang-rt-14-dev on bookworm)
 #
 # Silent when everything is present.  Missing pieces: as root with apt-get,
 # `apt-get update -qq` (once) and `apt-get install -y --no-install-recommends`;
@@ -71,6 +73,14 @@ check_all() {
 				/usr/bin/python3.11 -c "import ${pair%%:*}" >/dev/null 2>&1 ||
 					need "${pair#*:}" "${pair#*:} (for /usr/bin/python3.11)"
 			done
+		fi
+		# tests/fuzz: clang with its libFuzzer runtime. Debian ships the
+		# runtime as libclang-rt-N-dev for clang N (14 on bookworm).
+		command -v clang >/dev/null 2>&1 || need clang "clang (fuzz targets)"
+		if [ -f /etc/debian_version ] && ! ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1; then
+			cv=$(clang --version 2>/dev/null | sed -n 's/.*clang version \([0-9][0-9]*\)\..*/\1/p' | head -1)
+			[ -z "$cv" ] && grep -q '^VERSION_CODENAME=bookworm' /etc/os-release 2>/dev/null && cv=14
+			[ -n "$cv" ] && need "libclang-rt-$cv-dev" "the libFuzzer runtime (libclang-rt-$cv-dev)"
 		fi
 		# Internal headers of Debian's 3.11, for the layout-table check.
 		[ -f /usr/include/python3.11/internal/pycore_frame.h ] ||

@@ -21,6 +21,11 @@
 #    tests/e2e/run_real.py --bin BIN (real applications under Debian's
 #    python3.11 and its numpy/lxml/Flask/SQLAlchemy/Django/aiohttp packages,
 #    exact against the interpreter's own numbers);
+#    tests/e2e/run_hostile.py --bin BIN (issue 11: corrupted words of real
+#    cores end in bounded time with one warning; outputs naming an input);
+# 5b. tests/fuzz/run.sh --smoke: every libFuzzer target of tests/fuzz for
+#    PYHEAP_FUZZ_SECONDS (default 5) seconds under ASan+UBSan, built with
+#    clang into build-fuzz/ ("SKIP fuzz: ..." without clang or libFuzzer);
 # 6. with --asan-*: the unit tests in DIR2, bad_input.py and run_e2e.py --quick
 #    with the ASan+UBSan binary; their case names get the prefix "asan/";
 # 7. the matrix rule: how many distinct minor versions (3.X) passed their
@@ -28,7 +33,7 @@
 #    PYHEAP_MIN_MINORS (default 6) is a FAIL line; locally it is a warning
 #    unless PYHEAP_MIN_MINORS is set (0 turns the rule off).
 #
-# Environment: PYHEAP_CACHE_DIR (provisioning cache, default
+# Environment: PYHEAP_FUZZ_SECONDS (fuzz smoke, per target), PYHEAP_CACHE_DIR (provisioning cache, default
 # ${XDG_CACHE_HOME:-~/.cache}/pyheap-analyze), PYHEAP_PROVISION=0 (do not run
 # tests/provision.sh; use its last manifest), PYHEAP_PROVISION_OFFLINE=1 (no
 # network: only what is cached), PYHEAP_MIN_MINORS, CI.
@@ -198,6 +203,17 @@ run_py "" snapshot tests/e2e/run_snapshot.py --bin "$BIN"
 echo "# labels: roots, locals, edge labels, previews ($BIN)"
 run_py "" labels tests/e2e/run_labels.py --bin "$BIN"
 # --- end of the labels block ---
+# --- fuzz smoke (issue 11): each libFuzzer target for a few seconds ----------
+echo "# fuzz smoke: libFuzzer targets under ASan+UBSan (tests/fuzz/run.sh)"
+before=$(wc -l <"$RESULTS")
+stream "" bash tests/fuzz/run.sh --smoke --seconds "${PYHEAP_FUZZ_SECONDS:-5}"
+rc=$?
+if [ "$rc" -ne 0 ] && ! tail -n +"$((before + 1))" "$RESULTS" | grep -q '^FAIL '; then
+	result "FAIL fuzz: tests/fuzz/run.sh exited with status $rc without a FAIL line"
+elif [ "$(wc -l <"$RESULTS")" -eq "$before" ]; then
+	result "FAIL fuzz: tests/fuzz/run.sh printed no result"
+fi
+# --- end fuzz smoke -------------------------------------------------------------
 # --- why is it alive (report/2), issue 4 -------------------------------------
 echo "# why is it alive: roots, retained sizes, paths, leak suspects ($BIN)"
 run_py "" why tests/e2e/run_why.py --bin "$BIN"
@@ -206,6 +222,10 @@ run_py "" why tests/e2e/run_why.py --bin "$BIN"
 echo "# real applications: exact counts, sizes, unreachable set, suspects ($BIN)"
 run_py "" real tests/e2e/run_real.py --bin "$BIN"
 # --- end real -----------------------------------------------------------------
+# --- hostile and corrupted cores, command line misuse (issue 11) -------------
+echo "# hostile: corrupted words of real cores, outputs naming inputs ($BIN)"
+run_py "" hostile tests/e2e/run_hostile.py --bin "$BIN"
+# --- end hostile --------------------------------------------------------------
 
 if [ -n "$ASAN_BIN" ]; then
 	export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
@@ -218,6 +238,8 @@ if [ -n "$ASAN_BIN" ]; then
 	run_py "asan/" e2e tests/e2e/run_e2e.py --quick --timeout 900 --bin "$ASAN_BIN"
 	echo "# heap snapshots, quick, under ASan+UBSan ($ASAN_BIN)"
 	run_py "asan/" snapshot tests/e2e/run_snapshot.py --quick --timeout 900 --bin "$ASAN_BIN"
+	echo "# hostile, quick, under ASan+UBSan ($ASAN_BIN)"
+	run_py "asan/" hostile tests/e2e/run_hostile.py --quick --timeout 900 --bin "$ASAN_BIN"
 fi
 
 # The matrix rule: distinct minor versions whose e2e scenarios passed.

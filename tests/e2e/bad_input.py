@@ -15,6 +15,7 @@ import argparse
 import os
 import random
 import re
+import resource
 import shutil
 import signal
 import struct
@@ -282,6 +283,8 @@ def run_cases(b, rep, cache, work):
     else:
         rep.skip("bad/zstd-of-random-bytes", "zstd CLI unusable: %s" % z.describe())
 
+    hostile_input_cases(b, rep, work)
+
     # -- a real Python core, truncated ----------------------------------------
     interps, _ = H.find_interpreters()
     real = None
@@ -427,6 +430,70 @@ def run_cases(b, rep, cache, work):
         out = os.path.join(work, "no-such-dir", "report.json")
         b.expect_error("bad/output-not-writable", ["-q", "-o", out, real], 4, out,
                        r"no such file|cannot (create|open|write)|directory")
+
+
+def zstd_of(src_cmd, dst):
+    """Compress the output of the shell command src_cmd into dst with the zstd
+    CLI (streamed: the frame declares no content size).  None or why not."""
+    if not shutil.which("zstd"):
+        return "zstd CLI not installed"
+    r = H.run_process(["sh", "-c", "{ %s; } | zstd -q -1 -c > '%s'" % (src_cmd, dst)], timeout=300)
+    return None if r.returncode == 0 and os.path.getsize(dst) > 0 else "zstd failed: %s" % r.describe()
+
+
+def hostile_input_cases(b, rep, work):
+    """Issue 11: input that must never hang or harm.  Each case is the
+    regression test of one fix."""
+    # A FIFO (named pipe) as the input: open() used to block forever.
+    fifo = os.path.join(work, "core.fifo")
+    os.mkfifo(fifo)
+    b.expect_error("bad/input-fifo", ["-q", fifo], 3, fifo, r"FIFO|not a regular file")
+    fifo = os.path.join(work, "heap.msgpack")
+    os.mkfifo(fifo)
+    b.expect_error("bad/input-fifo-named-snapshot", ["-q", fifo], 3, fifo, r"FIFO|not a regular file")
+
+    # zstd bombs, under a 64 MiB file size limit (the temporary file is the
+    # only big file written): 1 GiB of zeros used to be decompressed whole
+    # before the magic was checked (killed by SIGXFSZ here).
+    limit = 64 << 20
+
+    def limited():
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+
+    def run_limited(name, path, code, cause, also=()):
+        d = tempfile.mkdtemp(dir=work, prefix="run-")
+        r = H.run_process([b.binary, "-q", "-o", "report.json", path], cwd=d, timeout=TIMEOUT,
+                          env=H.tool_env(), preexec=limited)
+        p = b.basic(r)
+        if not p:
+            if r.returncode != code:
+                p.append("exit %d, expected %d; stderr: %s" % (r.returncode, code, r.stderr_text().strip()[-300:]))
+            else:
+                p += b.message(r, path, cause, also)
+        msg = [l for l in r.stderr_text().splitlines() if l.startswith("pyheap-analyze: ")]
+        rep.check(name, p, "exit %s in %.1f s: %s" % (r.returncode, r.seconds, msg[-1][:160] if msg else ""))
+
+    bomb = os.path.join(work, "bomb.zst")
+    why = zstd_of("head -c 1073741824 /dev/zero", bomb)
+    if why:
+        rep.skip("bad/zstd-bomb-not-a-core", why)
+    else:
+        run_limited("bad/zstd-bomb-not-a-core", bomb, 3, r"not an? (ELF|core)")
+        snap = os.path.join(work, "bomb.msgpack.zst")
+        os.rename(bomb, snap)
+        run_limited("bad/zstd-bomb-not-a-snapshot", snap, 3, r"not a heap snapshot")
+    # The ELF magic, then 512 MiB of zeros: over the limit, refused naming
+    # the input and the kind of input (exit 4: a resource limit).
+    head = os.path.join(work, "elfhead")
+    with open(head, "wb") as f:
+        f.write(b"\x7fELF\x02\x01\x01" + bytes(57))
+    bomb = os.path.join(work, "elfbomb.zst")
+    why = zstd_of("cat '%s'; head -c 536870912 /dev/zero" % head, bomb)
+    if why:
+        rep.skip("bad/zstd-bomb-over-limit", why)
+    else:
+        run_limited("bad/zstd-bomb-over-limit", bomb, 4, r"cannot decompress the core", ("limit",))
 
 
 def truncation_cases(b, rep, real, work):

@@ -25,8 +25,10 @@ in module globals and ends with ``_truth.run(...)``.  run() does:
      e. when the permanent generation is not empty (gc.freeze(); 3.12 also
         freezes a few hundred objects at start-up): gc.unfreeze(), then the
         scenario classes counted again, now including it
-     f. the cycle oracle: strongly connected components of the graph that
-        gc.get_referents() (= tp_traverse) defines on all GC-tracked objects
+     f. the cycle oracle: the rows of the cycles table (user cycles and the
+        module world, formats/REPORT.md) from the strongly connected
+        components of the graph that gc.get_referents() (= tp_traverse)
+        defines on all GC-tracked objects
    writes everything as JSON to TRUTH.json and leaves with os._exit(0).
 3. The PARENT waits for the child, then
      MODE=abort      os.abort()                -> kernel core (ulimit -c)
@@ -337,28 +339,16 @@ def typename_of_class(cls):
     return r[8:-2] if r.startswith("<class '") and r.endswith("'>") else r
 
 
-def _cycle_oracle(objs, garbage_ids, max_size):
-    """Tarjan's SCC algorithm (iterative) over the GC-tracked objects in
-    `objs`, with the edges gc.get_referents() reports (tp_traverse).
-
-    Records every component that is non-trivial (size >= 2, or a
-    self-reference) and has at most max_size members, and every component
-    of unreachable objects whatever its size or shape, grouped by (sorted
-    member type names, self-reference, unreachable).  Also the totals over
-    all non-trivial components."""
-    index_of = {}
-    for i, o in enumerate(objs):
-        index_of[id(o)] = i
-    n = len(objs)
-    get = index_of.get
-    succ = [None] * n
+def _tarjan(n, succ, cut):
+    """Iterative Tarjan over vertices 0..n-1 with successor lists succ,
+    ignoring the edges into vertices v with cut[v] (cut may be None).
+    Returns (comp, ncomp): comp[v] = component number."""
     index = [0] * n          # 0 = unvisited, else discovery order + 1
     low = [0] * n
     onstack = bytearray(n)
+    comp = [-1] * n
     stack = []
-    counter = 0
-    total_sccs = total_objects = 0
-    groups = {}
+    counter = ncomp = 0
     for root in range(n):
         if index[root]:
             continue
@@ -370,17 +360,13 @@ def _cycle_oracle(objs, garbage_ids, max_size):
                 index[v] = low[v] = counter
                 stack.append(v)
                 onstack[v] = 1
-                s = []
-                for r in gc.get_referents(objs[v]):
-                    j = get(id(r))
-                    if j is not None:
-                        s.append(j)
-                succ[v] = s
             s = succ[v]
             descended = False
             while pos < len(s):
                 w = s[pos]
                 pos += 1
+                if cut is not None and cut[w]:
+                    continue
                 if not index[w]:
                     work[-1] = (v, pos)
                     work.append((w, 0))
@@ -397,40 +383,119 @@ def _cycle_oracle(objs, garbage_ids, max_size):
                     low[u] = low[v]
             if low[v] != index[v]:
                 continue
-            members = []
             while True:
                 w = stack.pop()
                 onstack[w] = 0
-                members.append(w)
+                comp[w] = ncomp
                 if w == v:
                     break
-            self_loop = len(members) == 1 and v in succ[v]
-            cyclic = len(members) > 1 or self_loop
-            for w in members:
-                succ[w] = None
-            if cyclic:
-                total_sccs += 1
-                total_objects += len(members)
-            unreachable = [id(objs[w]) in garbage_ids for w in members]
-            flag = all(unreachable)
-            if any(unreachable) and not flag:
-                flag = "mixed"      # impossible for a real SCC; kept visible
-            if not (flag or (cyclic and len(members) <= max_size)):
-                continue
-            key = (tuple(sorted(typename(objs[w]) for w in members)), self_loop, flag)
-            g = groups.get(key)
-            if g is None:
-                g = groups[key] = [0, 0, 0]
-            g[0] += 1
-            g[1] += len(members)
-            g[2] += sum(sys.getsizeof(objs[w]) for w in members)
+            ncomp += 1
+    return comp, ncomp
+
+
+def _cycle_oracle(objs, garbage_ids, max_size):
+    """The cycles table (formats/REPORT.md, cycles[]) computed over the
+    GC-tracked objects in `objs`, with the edges gc.get_referents() reports
+    (tp_traverse):
+
+    world objects: type objects, module objects and each module's __dict__;
+    Q = SCCs of the graph without the edges into world objects: a Q
+        component is a user cycle if it has two members or more or one
+        (non-world) member that references itself;
+    P = SCCs of the full graph.
+    Every object is in one row: its user cycle; else, when its P component
+    holds a world object, that component's module-world row (its members
+    outside user cycles), a cycle when the P component is non-trivial; else
+    its P component (trivial).
+
+    Records every row that is a cycle and has at most max_size members, and
+    every row of unreachable objects whatever its size or shape, grouped by
+    (sorted member type names, self-reference, unreachable, kind).  Also
+    the totals over all cycle rows, and over the user rows."""
+    module_type = type(sys)
+    index_of = {}
+    for i, o in enumerate(objs):
+        index_of[id(o)] = i
+    n = len(objs)
+    get = index_of.get
+    world = bytearray(n)
+    for i, o in enumerate(objs):
+        t = type(o)             # not o.__class__, which a proxy may fake
+        if issubclass(t, type):
+            world[i] = 1
+        elif issubclass(t, module_type):
+            world[i] = 1
+            j = get(id(object.__getattribute__(o, "__dict__")))
+            if j is not None:
+                world[j] = 1
+    succ = [None] * n
+    self_loop = bytearray(n)
+    for v in range(n):
+        s = []
+        for r in gc.get_referents(objs[v]):
+            j = get(id(r))
+            if j is not None:
+                s.append(j)
+                if j == v:
+                    self_loop[v] = 1
+        succ[v] = s
+    qcomp, nq = _tarjan(n, succ, world)
+    pcomp, np_ = _tarjan(n, succ, None)
+    succ = None
+    qsize = [0] * nq
+    psize = [0] * np_
+    pworld = bytearray(np_)
+    for v in range(n):
+        qsize[qcomp[v]] += 1
+        psize[pcomp[v]] += 1
+        if world[v]:
+            pworld[pcomp[v]] = 1
+    rows = {}
+    for v in range(n):
+        q, p = qcomp[v], pcomp[v]
+        if qsize[q] >= 2 or (self_loop[v] and not world[v]):
+            key = ("user", q)
+        elif pworld[p]:
+            key = ("module-world", p)
+        else:
+            key = ("user", q)
+        rows.setdefault(key, []).append(v)
+    total_sccs = total_objects = user_sccs = user_objects = 0
+    groups = {}
+    for (kind, c), members in rows.items():
+        if kind == "user":
+            cyclic = qsize[c] >= 2 or (len(members) == 1 and self_loop[members[0]])
+        else:
+            cyclic = psize[c] >= 2 or bool(self_loop[members[0]])
+        if cyclic:
+            total_sccs += 1
+            total_objects += len(members)
+            if kind == "user":
+                user_sccs += 1
+                user_objects += len(members)
+        unreachable = [id(objs[w]) in garbage_ids for w in members]
+        flag = all(unreachable)
+        if any(unreachable) and not flag:
+            flag = "mixed"      # impossible for a row; kept visible
+        if not (flag or (cyclic and len(members) <= max_size)):
+            continue
+        sl = len(members) == 1 and bool(self_loop[members[0]])
+        key = (tuple(sorted(typename(objs[w]) for w in members)), sl, flag, kind, cyclic)
+        g = groups.get(key)
+        if g is None:
+            g = groups[key] = [0, 0, 0]
+        g[0] += 1
+        g[1] += len(members)
+        g[2] += sum(sys.getsizeof(objs[w]) for w in members)
     out = []
-    for (types, self_loop, flag), (inst, nobj, nbytes) in sorted(
-            groups.items(), key=lambda kv: (kv[0][0], kv[0][1], str(kv[0][2]))):
-        out.append({"types": list(types), "self": self_loop, "unreachable": flag,
-                    "instances": inst, "objects": nobj, "bytes": nbytes})
-    return {"max_size": max_size, "total_sccs": total_sccs,
-            "total_objects": total_objects, "groups": out}
+    for (types, sl, flag, kind, cyclic), (inst, nobj, nbytes) in sorted(
+            groups.items(), key=lambda kv: (kv[0][0], kv[0][1], str(kv[0][2]), kv[0][3],
+                                            kv[0][4])):
+        out.append({"types": list(types), "self": sl, "unreachable": flag, "kind": kind,
+                    "cycle": cyclic, "instances": inst, "objects": nobj, "bytes": nbytes})
+    return {"max_size": max_size, "definition": "rows/1", "total_sccs": total_sccs,
+            "total_objects": total_objects, "user_sccs": user_sccs,
+            "user_objects": user_objects, "groups": out}
 
 
 def measure(classes, samples, want_cycles, max_cycle):

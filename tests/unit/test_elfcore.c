@@ -1333,6 +1333,404 @@ static void test_kernel_core(void)
 	free(dir);
 }
 
+/* ---- hostile input (issue 11) ---------------------------------------------
+ * Each case is the regression test of one fix, named after it. */
+
+/* A case that could block forever (open() of a FIFO) fails after a while
+ * instead of hanging the suite. */
+static const char *guarded_case;
+
+static void on_guard_alarm(int sig)
+{
+	static const char a[] = "FAIL ", b[] = ": blocked for 20 s (open() of a FIFO?)\n";
+	(void)sig;
+	if (write(1, a, sizeof(a) - 1) < 0 ||
+	    write(1, guarded_case, strlen(guarded_case)) < 0 || write(1, b, sizeof(b) - 1) < 0)
+		_exit(1);
+	_exit(1);
+}
+
+static void guard(const char *name)
+{
+	guarded_case = name;
+	signal(SIGALRM, on_guard_alarm);
+	alarm(20);
+}
+
+static void unguard(void)
+{
+	alarm(0);
+	signal(SIGALRM, SIG_DFL);
+}
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* A minimal x86-64 ELF shared object of `size` bytes (sparse: one PT_LOAD
+ * over the whole file, no sections) whose page k starts with the 8-byte
+ * marker k, for the first `marked` pages. */
+static char *sparse_elf(const char *name, uint64_t size, uint64_t marked)
+{
+	uint8_t eh[64 + 56] = { 0x7f, 'E', 'L', 'F', ELFCLASS64, ELFDATA2LSB, EV_CURRENT };
+	set_u16(eh + 16, ET_DYN);
+	set_u16(eh + 18, EM_X86_64);
+	set_u32(eh + 20, EV_CURRENT);
+	set_u64(eh + 32, 64);		/* e_phoff */
+	set_u16(eh + 52, 64);
+	set_u16(eh + 54, 56);
+	set_u16(eh + 56, 1);
+	set_u16(eh + 58, 64);		/* e_shentsize; e_shnum 0 */
+	uint8_t *ph = eh + 64;
+	set_u32(ph + 0, PT_LOAD);
+	set_u32(ph + 4, PF_R);
+	set_u64(ph + 32, size);		/* p_filesz */
+	set_u64(ph + 40, size);		/* p_memsz */
+	set_u64(ph + 48, 4096);
+	char *path = path_in_tmp(name);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0 || ftruncate(fd, (off_t)size) != 0 || pwrite(fd, eh, sizeof(eh), 0) != sizeof(eh)) {
+		perror(path);
+		exit(2);
+	}
+	for (uint64_t k = 1; k < marked; k++) {
+		if (pwrite(fd, &k, 8, (off_t)(k * 4096)) != 8) {
+			perror(path);
+			exit(2);
+		}
+	}
+	close(fd);
+	return path;
+}
+
+/* A core with nomit PT_LOADs that the kernel left out (p_filesz 0, one page
+ * each, every other page) inside an NT_FILE mapping of `file` (listed
+ * nmaps times: a hostile note), plus one small PT_LOAD with data. */
+#define OMIT_BASE 0x7f0000000000ULL
+static char *core_with_omitted_loads_n(const char *name, size_t nomit, const char *file,
+				       size_t nmaps)
+{
+	struct buf b = { 0 };
+	size_t nph = 2 + nomit;
+	uint8_t eh[64] = { 0x7f, 'E', 'L', 'F', ELFCLASS64, ELFDATA2LSB, EV_CURRENT };
+	set_u16(eh + 16, ET_CORE);
+	set_u16(eh + 18, EM_X86_64);
+	set_u32(eh + 20, EV_CURRENT);
+	set_u64(eh + 32, 64);
+	set_u16(eh + 52, 64);
+	set_u16(eh + 54, 56);
+	set_u16(eh + 56, (uint16_t)nph);
+	put(&b, eh, sizeof(eh));
+	size_t phdrs = b.len;
+	put(&b, NULL, nph * 56);
+	size_t notes = b.len;
+	struct buf f = { 0 };
+	put_u64(&f, nmaps);
+	put_u64(&f, 4096);
+	for (size_t i = 0; i < nmaps; i++) {
+		put_u64(&f, OMIT_BASE);
+		put_u64(&f, OMIT_BASE + 2 * nomit * 4096);
+		put_u64(&f, 0);
+	}
+	for (size_t i = 0; i < nmaps; i++)
+		put(&f, file, strlen(file) + 1);
+	note(&b, "CORE", PHA_NT_FILE, f.p, f.len);
+	free(f.p);
+	size_t notes_end = b.len;
+	pad_to(&b, 4096);
+	size_t data = b.len;
+	put(&b, NULL, 4096);
+
+	uint8_t *ph = b.p + phdrs;
+	set_u32(ph + 0, PT_NOTE);
+	set_u64(ph + 8, notes);
+	set_u64(ph + 32, notes_end - notes);
+	ph += 56;
+	set_u32(ph + 0, PT_LOAD);
+	set_u32(ph + 4, PF_R | PF_W);
+	set_u64(ph + 8, data);
+	set_u64(ph + 16, 0x400000);
+	set_u64(ph + 32, 4096);
+	set_u64(ph + 40, 4096);
+	for (size_t i = 0; i < nomit; i++) {
+		ph += 56;
+		set_u32(ph + 0, PT_LOAD);
+		set_u32(ph + 4, PF_R);
+		set_u64(ph + 8, data + 4096);
+		set_u64(ph + 16, OMIT_BASE + 2 * i * 4096);
+		set_u64(ph + 40, 4096);	/* p_filesz 0: all of it omitted */
+	}
+	char *path = write_file(name, b.p, b.len);
+	free(b.p);
+	return path;
+}
+
+static char *core_with_omitted_loads(const char *name, size_t nomit, const char *file)
+{
+	return core_with_omitted_loads_n(name, nomit, file, 1);
+}
+
+/* Thousands of omitted PT_LOADs used to re-sort the whole segment table
+ * once per filled range (16,000 segments: 30 s). */
+static void test_many_omitted_loads(void)
+{
+	enum { NOMIT = 16000 };
+	CASE_BEGIN("elffile_16000_omitted_loads_filled_in_one_sweep");
+	char *file = sparse_elf("big.so", 2ULL * NOMIT * 4096, 2 * NOMIT);
+	char *path = core_with_omitted_loads("core.omitted", NOMIT, file);
+	struct loaded ld;
+	double t0 = now();
+	load_all(path, NULL, &ld);
+	double secs = now() - t0;
+	CHECKF(secs < 10.0, "loading took %.1f s (quadratic in the number of PT_LOADs?)", secs);
+	const struct pha_module *mod = ld.ok ? module_named(&ld.mods, file) : NULL;
+	CHECK(mod && mod->status == PHA_MODULE_OK);
+	CHECKF(ld.mem.missing_bytes == 0, "%llu bytes still missing",
+	       (unsigned long long)ld.mem.missing_bytes);
+	/* Omitted PT_LOADs (even pages) and gaps between them (odd pages) both
+	 * read the file's bytes now; the table is sorted and disjoint. */
+	for (uint64_t k = 1; ld.ok && k < 2 * NOMIT; k += 997) {
+		uint64_t v = 0, fault = 0;
+		CHECKF(pha_memory_read(&ld.mem, OMIT_BASE + k * 4096, &v, 8, &fault) && v == k,
+		       "page %llu: %llu (fault 0x%llx)", (unsigned long long)k,
+		       (unsigned long long)v, (unsigned long long)fault);
+	}
+	for (size_t i = 1; i < ld.mem.nsegs; i++)
+		CHECK(ld.mem.segs[i - 1].end <= ld.mem.segs[i].start);
+	unload(&ld);
+	free(path);
+	CASE_END();
+
+	/* The same mapping listed thousands of times (a hostile NT_FILE) used
+	 * to be filled once per entry: entries x omitted PT_LOADs ranges (36
+	 * million here, gigabytes), and as many segment scans. */
+	enum { NDUP = 6000 };
+	CASE_BEGIN("elffile_overlapping_nt_file_entries_linear");
+	path = core_with_omitted_loads_n("core.dupmaps", NDUP, file, NDUP);
+	t0 = now();
+	load_all(path, NULL, &ld);
+	secs = now() - t0;
+	CHECKF(secs < 10.0, "loading took %.1f s (entries x segments?)", secs);
+	mod = ld.ok ? module_named(&ld.mods, file) : NULL;
+	CHECK(mod && mod->status == PHA_MODULE_OK);
+	CHECK(ld.ok && ld.mem.missing_bytes == 0);
+	for (uint64_t k = 1; ld.ok && k < 2 * NDUP; k += 499) {
+		uint64_t v = 0;
+		CHECKF(pha_memory_read(&ld.mem, OMIT_BASE + k * 4096, &v, 8, NULL) && v == k,
+		       "page %llu: %llu", (unsigned long long)k, (unsigned long long)v);
+	}
+	unload(&ld);
+	free(path);
+	free(file);
+	CASE_END();
+}
+
+/* RLIMIT_FSIZE for the zstd bomb cases: the temporary file may not grow
+ * past it. SIGXFSZ is ignored (a write past the limit fails with EFBIG):
+ * a bomb that is still decompressed shows as an error, not a dead test. */
+static struct rlimit saved_fsize;
+
+static void limit_file_size(rlim_t bytes)
+{
+	getrlimit(RLIMIT_FSIZE, &saved_fsize);
+	struct rlimit rl = saved_fsize;
+	rl.rlim_cur = bytes;
+	signal(SIGXFSZ, SIG_IGN);
+	setrlimit(RLIMIT_FSIZE, &rl);
+}
+
+static void unlimit_file_size(void)
+{
+	setrlimit(RLIMIT_FSIZE, &saved_fsize);
+	signal(SIGXFSZ, SIG_DFL);
+}
+
+/* pha_core_open fails with kind, naming the file, with every needle. */
+static void expect_open_failure(const char *path, enum pha_error_kind kind,
+				const char *n1, const char *n2)
+{
+	struct pha_core *core = NULL;
+	struct pha_error *err = pha_core_open(path, &core);
+	CHECKF(err != NULL, "%s: opened", path);
+	if (err) {
+		CHECKF(err->kind == kind, "kind %d, want %d: %s", err->kind, kind, err->message);
+		CHECKF(strncmp(err->message, path, strlen(path)) == 0, "message does not start with "
+		       "the input's path: %s", err->message);
+		CHECKF(strstr(err->message, n1) && (!n2 || strstr(err->message, n2)),
+		       "message lacks '%s'/'%s': %s", n1, n2 ? n2 : "", err->message);
+	}
+	pha_error_destroy(err);
+	pha_core_close(core);
+}
+
+/* Compress `head` followed by `zeros` zero bytes; streamed, so the frame
+ * header declares no content size (like `zstd < core`). */
+static uint8_t *zstd_stream(const void *head, size_t hlen, size_t zeros, size_t *len_ret)
+{
+	ZSTD_CCtx *cc = ZSTD_createCCtx();
+	size_t cap = ZSTD_compressBound(hlen + zeros) + 1024;
+	uint8_t *z = malloc(cap), *chunk = calloc(1, 1 << 20);
+	ZSTD_outBuffer out = { z, cap, 0 };
+	ZSTD_inBuffer in = { head, hlen, 0 };
+	ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, 1);
+	while (in.pos < in.size)
+		ZSTD_compressStream2(cc, &out, &in, ZSTD_e_continue);
+	for (size_t left = zeros; left > 0;) {
+		size_t n = left < (1 << 20) ? left : 1 << 20;
+		ZSTD_inBuffer zin = { chunk, n, 0 };
+		while (zin.pos < zin.size)
+			ZSTD_compressStream2(cc, &out, &zin, ZSTD_e_continue);
+		left -= n;
+	}
+	ZSTD_inBuffer none = { NULL, 0, 0 };
+	while (ZSTD_compressStream2(cc, &out, &none, ZSTD_e_end) != 0)
+		;
+	ZSTD_freeCCtx(cc);
+	free(chunk);
+	*len_ret = out.pos;
+	return z;
+}
+
+/* zstd bombs: kilobytes that decompress to gigabytes used to be written
+ * out whole before the magic was checked, with no limit, and a failing
+ * write named the temporary directory and said "core" for any input. */
+static void test_zstd_bombs(void)
+{
+	CASE_BEGIN("elfcore_zstd_bomb_not_elf_stops_after_first_block");
+	size_t zlen;
+	uint8_t *z = zstd_stream(NULL, 0, 64u << 20, &zlen);	/* 64 MiB of zeros */
+	char *path = write_file("bomb.zst", z, zlen);
+	limit_file_size(4u << 20);
+	expect_open_failure(path, PHA_ERR_INPUT, "not an ELF file", NULL);
+	unlimit_file_size();
+	free(path);
+	free(z);
+	CASE_END();
+
+	CASE_BEGIN("elfcore_zstd_stream_over_limit_refused_naming_input");
+	uint8_t eh[64] = { 0x7f, 'E', 'L', 'F', ELFCLASS64, ELFDATA2LSB, EV_CURRENT };
+	set_u16(eh + 16, ET_CORE);
+	set_u16(eh + 18, EM_X86_64);
+	z = zstd_stream(eh, sizeof(eh), 32u << 20, &zlen);
+	path = write_file("elfbomb.zst", z, zlen);
+	limit_file_size(4u << 20);
+	expect_open_failure(path, PHA_ERR_INTERNAL, "decompress the core", "file size limit");
+	unlimit_file_size();
+	free(path);
+	free(z);
+	CASE_END();
+
+	CASE_BEGIN("elfcore_zstd_declared_size_over_limit_refused");
+	/* A frame by hand: its header declares 1 PiB, its one raw block holds
+	 * the ELF magic. Refused when the header is read, before any write. */
+	static const uint8_t frame[] = {
+		0x28, 0xb5, 0x2f, 0xfd,
+		0xc0,			/* FCS field of 8 bytes, not single-segment */
+		0x50,			/* window 1 MiB */
+		0, 0, 0, 0, 0, 0, 0x04, 0,	/* frame content size 2^50 */
+		0x21, 0, 0,		/* last block, raw, 4 bytes */
+		0x7f, 'E', 'L', 'F',
+	};
+	path = write_file("declared.zst", frame, sizeof(frame));
+	expect_open_failure(path, PHA_ERR_INTERNAL, "declares 1125899906842624 bytes", "core");
+	free(path);
+	CASE_END();
+}
+
+/* Program headers pointing thousands of times at the same notes used to
+ * parse them once per header: the threads multiplied (and the time, with a
+ * big note segment). Each byte of notes is parsed once now. */
+static void test_duplicate_notes(void)
+{
+	enum { NPH = 20000, NTHREADS = 8 };
+	CASE_BEGIN("elfcore_many_pt_note_headers_parsed_once");
+	struct buf b = { 0 };
+	uint8_t eh[64] = { 0x7f, 'E', 'L', 'F', ELFCLASS64, ELFDATA2LSB, EV_CURRENT };
+	set_u16(eh + 16, ET_CORE);
+	set_u16(eh + 18, EM_X86_64);
+	set_u32(eh + 20, EV_CURRENT);
+	set_u64(eh + 32, 64);
+	set_u16(eh + 52, 64);
+	set_u16(eh + 54, 56);
+	set_u16(eh + 56, NPH + 1);
+	put(&b, eh, sizeof(eh));
+	size_t phdrs = b.len;
+	put(&b, NULL, (NPH + 1) * 56);
+	size_t notes = b.len;
+	for (int i = 0; i < NTHREADS; i++) {
+		uint8_t st[336] = { 0 };
+		set_u32(st + 32, 100 + (uint32_t)i);
+		note(&b, "CORE", NT_PRSTATUS, st, sizeof(st));
+	}
+	size_t notes_end = b.len;
+	pad_to(&b, 8);
+	size_t data = b.len;
+	put(&b, NULL, 4096);
+	for (int i = 0; i < NPH; i++) {
+		uint8_t *ph = b.p + phdrs + 56 * (size_t)i;
+		set_u32(ph + 0, PT_NOTE);
+		set_u64(ph + 8, notes);
+		set_u64(ph + 32, notes_end - notes);
+	}
+	uint8_t *ph = b.p + phdrs + 56 * NPH;
+	set_u32(ph + 0, PT_LOAD);
+	set_u32(ph + 4, PF_R | PF_W);
+	set_u64(ph + 8, data);
+	set_u64(ph + 16, 0x10000);
+	set_u64(ph + 32, 4096);
+	set_u64(ph + 40, 4096);
+	char *path = write_file("core.dupnotes", b.p, b.len);
+	free(b.p);
+	struct pha_core *core = NULL;
+	struct pha_error *err = pha_core_open(path, &core);
+	CHECKF(!err, "%s", err ? err->message : "");
+	CHECKF(core && core->nthreads == NTHREADS, "%zu threads, want %d",
+	       core ? core->nthreads : 0, NTHREADS);
+	CHECK(core && core->threads[0].tid == 100 && core->threads[NTHREADS - 1].tid == 107);
+	pha_error_destroy(err);
+	pha_core_close(core);
+	free(path);
+	CASE_END();
+}
+
+/* A FIFO as the input, or as a file the core's NT_FILE names, used to
+ * block forever in open(). */
+static void test_fifos(void)
+{
+	char *fifo = path_in_tmp("input.fifo");
+	if (mkfifo(fifo, 0600) != 0) {
+		SKIP_CASE("elfcore_input_fifo_refused_without_blocking", strerror(errno));
+		SKIP_CASE("elffile_nt_file_fifo_skipped_with_warning", strerror(errno));
+		free(fifo);
+		return;
+	}
+	CASE_BEGIN("elfcore_input_fifo_refused_without_blocking");
+	guard("elfcore_input_fifo_refused_without_blocking");
+	expect_open_error(fifo, "FIFO");
+	unguard();
+	CASE_END();
+
+	CASE_BEGIN("elffile_nt_file_fifo_skipped_with_warning");
+	guard("elffile_nt_file_fifo_skipped_with_warning");
+	char *path = core_with_omitted_loads("core.fifo", 4, fifo);
+	struct loaded ld;
+	load_all(path, NULL, &ld);
+	unguard();
+	const struct pha_module *mod = ld.ok ? module_named(&ld.mods, fifo) : NULL;
+	CHECK(mod && mod->status != PHA_MODULE_OK && !mod->file);
+	CHECKF(ld.ok && warning_with(&ld.mods, fifo, "FIFO"), "no warning names %s as a FIFO (%zu)",
+	       fifo, ld.ok ? ld.mods.nwarnings : 0);
+	uint64_t v, fault = 0;
+	CHECK(!pha_memory_read(&ld.mem, OMIT_BASE, &v, 8, &fault) && fault == OMIT_BASE);
+	unload(&ld);
+	free(path);
+	CASE_END();
+	free(fifo);
+}
+
 static void cleanup_tmpdir(void)
 {
 	DIR *d = opendir(tmpdir);
@@ -1363,6 +1761,10 @@ int main(void)
 	test_rejects();
 	test_fuzz();
 	test_modules();
+	test_many_omitted_loads();
+	test_fifos();
+	test_zstd_bombs();
+	test_duplicate_notes();
 	test_gcore();
 	test_kernel_core();
 	cleanup_tmpdir();

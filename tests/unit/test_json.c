@@ -1,5 +1,6 @@
 /* Unit tests of the output side of formats/: JSON writer, escaping, the
  * zstd output stream (round trip through libzstd) and the sticky error. */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -78,6 +79,137 @@ static const char expected[] =
 	"    {}\n"
 	"  ]\n"
 	"}\n";
+
+/* s escaped by fn, as a string. */
+static char *escaped(void (*fn)(struct pha_out *, const char *), const char *s)
+{
+	char *path = path_in_tmp("esc.txt");
+	struct pha_out *out;
+	char *got = NULL;
+	size_t len;
+	if (pha_out_open(path, false, 0, &out) == NULL) {
+		fn(out, s);
+		if (pha_out_close(out) == NULL)
+			got = slurp(path, &len);
+	}
+	unlink(path);
+	free(path);
+	return got ? got : strdup("(write failed)");
+}
+
+/* Is s (len bytes) well-formed UTF-8? An independent check: Unicode's
+ * table 3-7 as a byte-range automaton. */
+static bool valid_utf8(const unsigned char *s, size_t len)
+{
+	for (size_t i = 0; i < len;) {
+		unsigned c = s[i];
+		size_t n = c < 0x80 ? 1 : c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 :
+			   c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+		if (!n || i + n > len)
+			return false;
+		for (size_t k = 1; k < n; k++) {
+			unsigned lo = 0x80, hi = 0xBF, b = s[i + k];
+			if (k == 1) {
+				if (c == 0xE0) lo = 0xA0;
+				if (c == 0xED) hi = 0x9F;
+				if (c == 0xF0) lo = 0x90;
+				if (c == 0xF4) hi = 0x8F;
+			}
+			if (b < lo || b > hi)
+				return false;
+		}
+		i += n;
+	}
+	return true;
+}
+
+struct esc_case {
+	const char *in, *json, *text;
+};
+
+/* Heap strings are any bytes: the JSON writer used to pass overlong forms,
+ * UTF-8-encoded surrogates and code points above U+10FFFF through raw
+ * (invalid UTF-8 in the report), and C1 controls, DEL and bidi overrides
+ * unescaped. */
+static const struct esc_case esc_cases[] = {
+	{"plain é ü 😀", "plain é ü 😀", "plain é ü 😀"},
+	{"\xf5\x80", "\\ufffd\\ufffd", "\\xf5\\x80"},		/* never a lead byte */
+	{"a\xff" "b", "a\\ufffdb", "a\\xffb"},
+	{"\xc0\xaf", "\\ufffd\\ufffd", "\\xc0\\xaf"},		/* overlong '/' */
+	{"\xe0\x80\xaf", "\\ufffd\\ufffd\\ufffd", "\\xe0\\x80\\xaf"},	/* overlong, 3 bytes */
+	{"\xf0\x80\x80\xaf", "\\ufffd\\ufffd\\ufffd\\ufffd", "\\xf0\\x80\\x80\\xaf"},
+	{"\xf4\x90\x80\x80", "\\ufffd\\ufffd\\ufffd\\ufffd", "\\xf4\\x90\\x80\\x80"},	/* > U+10FFFF */
+	{"\xf7\xbf\xbf\xbf", "\\ufffd\\ufffd\\ufffd\\ufffd", "\\xf7\\xbf\\xbf\\xbf"},
+	{"\xed\xa0\x80x", "\\ufffd\\ufffd\\ufffdx", "\\xed\\xa0\\x80x"},	/* lone surrogate D800 */
+	{"\xed\xb2\x80\xed\xa0\xbd", "\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd",
+	 "\\xed\\xb2\\x80\\xed\\xa0\\xbd"},
+	{"\xe2\x82", "\\ufffd", "\\xe2\\x82"},			/* cut: one maximal subpart */
+	{"\xf0\x9f\x98" "A", "\\ufffdA", "\\xf0\\x9f\\x98A"},
+	{"\x80\xbf", "\\ufffd\\ufffd", "\\x80\\xbf"},		/* stray continuations */
+	{"\xef\xbf\xbf\xf4\x8f\xbf\xbf", "\xef\xbf\xbf\xf4\x8f\xbf\xbf",
+	 "\xef\xbf\xbf\xf4\x8f\xbf\xbf"},			/* U+FFFF, U+10FFFF: valid */
+	{"\x1b[31mred\x1b[0m", "\\u001b[31mred\\u001b[0m", "\\x1b[31mred\\x1b[0m"},
+	{"\x9b" "31m", "\\ufffd31m", "\\x9b31m"},		/* raw 8-bit CSI */
+	{"\xc2\x9b" "31m\xc2\x85", "\\u009b31m\\u0085", "\\u009b31m\\u0085"},	/* C1 CSI, NEL */
+	{"del\x7f", "del\\u007f", "del\\x7f"},
+	{"a\nb\tc\rd\x07", "a\\nb\\tc\\rd\\u0007", "a\\nb\\tc\\rd\\x07"},
+	{"q\"\\", "q\\\"\\\\", "q\"\\"},
+	{"evil\xe2\x80\xae" "txt.exe", "evil\\u202etxt.exe", "evil\\u202etxt.exe"},	/* RLO */
+	{"\xe2\x80\xa8\xe2\x81\xa6\xef\xbb\xbf\xe2\x80\x8b", "\\u2028\\u2066\\ufeff\\u200b",
+	 "\\u2028\\u2066\\ufeff\\u200b"},
+};
+
+static void test_escaping(void)
+{
+	CASE_BEGIN("json/escape-always-valid-utf8");
+	for (size_t i = 0; i < sizeof(esc_cases) / sizeof(esc_cases[0]); i++) {
+		char *got = escaped(pha_json_escape, esc_cases[i].in);
+		CHECKF(!strcmp(got, esc_cases[i].json), "case %zu: got '%s', want '%s'", i, got,
+		       esc_cases[i].json);
+		free(got);
+	}
+	/* Every 1-, 2- and 3-byte string (and 4-byte ones over the lead bytes
+	 * that matter) comes out as valid UTF-8 with no raw control. */
+	unsigned char in[5] = {0};
+	size_t bad = 0;
+	char *path = path_in_tmp("all.txt");
+	struct pha_out *out;
+	CHECK(pha_out_open(path, false, 0, &out) == NULL);
+	for (unsigned a = 1; a < 256; a++) {
+		for (unsigned b = 0; b < 256; b++) {
+			for (unsigned c = 0; c < 256; c += (b >= 0x80 && b < 0xC0) ? 1 : 37) {
+				in[0] = (unsigned char)a, in[1] = (unsigned char)b, in[2] = (unsigned char)c;
+				in[3] = a >= 0xF0 ? 0xBF : 0;
+				pha_json_escape(out, (const char *)in);
+				pha_out_puts(out, "\n");
+			}
+		}
+	}
+	CHECK(pha_out_close(out) == NULL);
+	size_t len = 0;
+	char *all = slurp(path, &len);
+	CHECK(all && valid_utf8((const unsigned char *)all, len));
+	for (size_t i = 0; all && i < len; i++)
+		bad += ((unsigned char)all[i] < 0x20 && all[i] != '\n') || all[i] == 0x7f;
+	CHECKF(bad == 0, "%zu raw control bytes", bad);
+	free(all);
+	unlink(path);
+	free(path);
+	CASE_END();
+
+	CASE_BEGIN("text/escape-for-terminal");
+	for (size_t i = 0; i < sizeof(esc_cases) / sizeof(esc_cases[0]); i++) {
+		char *got = escaped(pha_text_escape, esc_cases[i].in);
+		CHECKF(!strcmp(got, esc_cases[i].text), "case %zu: got '%s', want '%s'", i, got,
+		       esc_cases[i].text);
+		CHECK(valid_utf8((const unsigned char *)got, strlen(got)));
+		for (const char *p = got; *p; p++)
+			CHECKF((unsigned char)*p >= 0x20 && *p != 0x7f, "case %zu: raw control 0x%02x",
+			       i, (unsigned char)*p);
+		free(got);
+	}
+	CASE_END();
+}
 
 int main(void)
 {
@@ -164,6 +296,8 @@ int main(void)
 			CASE_END();
 		}
 	}
+
+	test_escaping();
 
 	unlink(plain);
 	unlink(packed);

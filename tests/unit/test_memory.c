@@ -6,7 +6,9 @@
 #include "../../analyzer/memory.h"
 #include "check.h"
 
-static uint8_t a[64], b[64], f[0x200];
+/* 8-aligned like the mmapped core and files the segments point into
+ * (pha_memory_ptr hands out only pointers that keep addr's alignment). */
+static _Alignas(16) uint8_t a[64], b[64], f[0x200];
 
 static void fill_pattern(uint8_t *p, size_t n, uint8_t seed)
 {
@@ -289,6 +291,35 @@ static void test_edges(void)
 	CASE_END();
 }
 
+/* A segment whose bytes sit at an odd place of their buffer (a damaged
+ * p_offset; gdb's NT_FILE page size 1) used to hand out misaligned
+ * pointers for aligned addresses, and the plugins load uint64_t through
+ * them (UB; SIGBUS on strict-alignment machines). */
+static void test_ptr_alignment(void)
+{
+	static _Alignas(16) uint8_t raw[72];
+	struct pha_memory mem;
+	CASE_BEGIN("memory_ptr_never_misaligned_for_aligned_addresses");
+	fill_pattern(raw, sizeof(raw), 0x40);
+	pha_memory_init(&mem);
+	CHECK(pha_memory_add(&mem, 0x5000, 64, raw + 1, PHA_SEG_CORE, 4) == NULL);
+	CHECK(pha_memory_add(&mem, 0x6000, 64, raw, PHA_SEG_CORE, 4) == NULL);
+	CHECK(pha_memory_finish(&mem) == NULL);
+	for (uint64_t addr = 0x5000; addr < 0x5040; addr += 8) {
+		const uint8_t *p = pha_memory_ptr(&mem, addr, 8);
+		CHECKF(!p || (uintptr_t)p % 8 == 0, "0x%llx -> %p", (unsigned long long)addr,
+		       (const void *)p);
+		uint64_t v;
+		CHECK(pha_memory_read(&mem, addr, &v, 8, NULL));	/* still readable */
+		CHECK(memcmp(&v, raw + 1 + (addr - 0x5000), 8) == 0);
+	}
+	/* Well-placed data keeps its zero-copy pointers. */
+	CHECK(pha_memory_ptr(&mem, 0x6008, 8) == raw + 8);
+	CHECK(pha_memory_ptr(&mem, 0x6003, 4) == raw + 3);
+	pha_memory_deinit(&mem);
+	CASE_END();
+}
+
 int main(void)
 {
 	fill_pattern(a, sizeof(a), 0x10);
@@ -302,5 +333,6 @@ int main(void)
 	test_ptr();
 	test_overlap();
 	test_edges();
+	test_ptr_alignment();
 	CHECK_EXIT();
 }

@@ -7,6 +7,9 @@
  *   - numbering: a textbook recursive Tarjan (fine for n <= 60) started
  *     from vertices in increasing id order, edges in CSR order; its emission
  *     order must be exactly pha_scc's numbering.
+ *   - cycle rows (pha_cycle_rows, random world objects): the definition of
+ *     graph.h written with two reachability matrices, full and cut (no
+ *     edge into a world object), compared pair by pair.
  */
 #include "../../analyzer/graph.h"
 /* check.h's first comment contains "/" "*": tolerate it until it is fixed. */
@@ -221,6 +224,171 @@ static int check_graph(const struct csr *c, uint64_t seed, uint32_t iter)
 	return check_case_failed;
 }
 
+/* ---- twin 3: cycle rows from reachability matrices ---- */
+
+/* Like reach_matrix, without the edges into world objects. */
+static void cut_reach_matrix(const struct pha_graph *g, const uint8_t *world,
+			     uint8_t reach[MAXN][MAXN])
+{
+	uint32_t queue[MAXN];
+	for (uint32_t s = 0; s < g->n; s++) {
+		memset(reach[s], 0, MAXN);
+		uint32_t head = 0, tail = 0;
+		reach[s][s] = 1;
+		queue[tail++] = s;
+		while (head < tail) {
+			uint32_t v = queue[head++];
+			for (uint32_t e = g->first[v]; e < g->first[v + 1]; e++) {
+				uint32_t w = g->dst[e];
+				if (strong(g->eflags[e]) && !world[w] && !reach[s][w]) {
+					reach[s][w] = 1;
+					queue[tail++] = w;
+				}
+			}
+		}
+	}
+}
+
+struct twin_rows {
+	uint8_t user[MAXN];	/* on a user cycle */
+	uint8_t pworld[MAXN];	/* its full component holds a world object */
+	uint8_t pcyc[MAXN];	/* its full component is a cycle */
+};
+
+static int check_rows(const struct pha_graph *g, const uint8_t *world, uint64_t seed,
+		      uint32_t iter)
+{
+	uint32_t n = g->n, row[MAXN], row2[MAXN], nrow = 777, nrow2 = 0;
+	uint8_t self[MAXN], *flags = NULL, *flags2 = NULL;
+	static uint8_t full[MAXN][MAXN], cut[MAXN][MAXN];
+	struct twin_rows t;
+
+	struct pha_error *err = pha_cycle_rows(g, world, row, &nrow, self, &flags);
+	CHECKF(!err, "seed %llu iter %u: pha_cycle_rows failed: %s", (unsigned long long)seed,
+	       iter, err ? err->message : "");
+	if (err) {
+		pha_error_destroy(err);
+		return 1;
+	}
+	reach_matrix(g, full);
+	cut_reach_matrix(g, world, cut);
+	for (uint32_t v = 0; v < n; v++) {
+		int loop = 0;
+		for (uint32_t e = g->first[v]; e < g->first[v + 1]; e++)
+			if (g->dst[e] == v && strong(g->eflags[e]))
+				loop = 1;
+		CHECKF(self[v] == loop, "seed %llu iter %u: self[%u]=%u, expected %d",
+		       (unsigned long long)seed, iter, v, self[v], loop);
+		t.user[v] = !world[v] && loop;
+		t.pworld[v] = 0;
+		t.pcyc[v] = loop;
+		for (uint32_t u = 0; u < n; u++) {
+			int mfull = full[u][v] && full[v][u], mcut = cut[u][v] && cut[v][u];
+			if (u != v && mcut)
+				t.user[v] = 1;
+			if (mfull && world[u])
+				t.pworld[v] = 1;
+			if (u != v && mfull)
+				t.pcyc[v] = 1;
+		}
+		CHECKF(!(world[v] && t.user[v]), "twin: world object %u on a user cycle", v);
+	}
+	for (uint32_t u = 0; u < n; u++) {
+		CHECKF(row[u] < nrow, "seed %llu iter %u: row[%u]=%u >= nrow %u",
+		       (unsigned long long)seed, iter, u, row[u], nrow);
+		if (row[u] >= nrow)
+			break;
+		int wrow = !t.user[u] && t.pworld[u];
+		uint8_t want = (uint8_t)((wrow ? PHA_ROW_WORLD : 0) |
+					 (t.user[u] || (wrow && t.pcyc[u]) ? PHA_ROW_CYCLIC : 0));
+		CHECKF(flags[row[u]] == want, "seed %llu iter %u: object %u: row flags %u, expected %u",
+		       (unsigned long long)seed, iter, u, flags[row[u]], want);
+		for (uint32_t v = 0; v < n; v++) {
+			int same;
+			if (t.user[u])
+				same = t.user[v] && cut[u][v] && cut[v][u];
+			else if (t.pworld[u])
+				same = !t.user[v] && t.pworld[v] && full[u][v] && full[v][u];
+			else
+				same = full[u][v] && full[v][u];
+			CHECKF(same == (row[u] == row[v]),
+			       "seed %llu iter %u n %u: objects %u,%u: same row %d but rows %u,%u",
+			       (unsigned long long)seed, iter, n, u, v, same, row[u], row[v]);
+		}
+	}
+	/* Dense numbering, determinism. */
+	uint8_t used[MAXN] = {0};
+	for (uint32_t v = 0; v < n; v++)
+		if (row[v] < MAXN)
+			used[row[v]] = 1;
+	for (uint32_t k = 0; k < nrow && k < MAXN; k++)
+		CHECKF(used[k], "seed %llu iter %u: row %u has no member", (unsigned long long)seed,
+		       iter, k);
+	err = pha_cycle_rows(g, world, row2, &nrow2, self, &flags2);
+	CHECKF(!err && nrow2 == nrow && (n == 0 || !memcmp(row, row2, n * sizeof(*row))) &&
+	       (nrow == 0 || !memcmp(flags, flags2, nrow)),
+	       "seed %llu iter %u: second run differs", (unsigned long long)seed, iter);
+	pha_error_destroy(err);
+	free(flags);
+	free(flags2);
+	return check_case_failed;
+}
+
+static void test_rows_random(void)
+{
+	CASE_BEGIN("cycle_rows_random_vs_twin");
+	const uint64_t seed = 0xc7c1e5ULL;
+	rng_state = seed;
+	struct edge edges[4 * MAXN + 2];
+	uint8_t world[MAXN];
+	for (uint32_t iter = 0; iter < 6000 && !check_case_failed; iter++) {
+		uint32_t n = 1 + rng_below(60);
+		uint32_t m = random_graph(n, edges, 4 * MAXN + 1);
+		static const uint32_t pct[] = {0, 5, 20, 50, 100};
+		uint32_t p = pct[rng_below(5)];
+		for (uint32_t v = 0; v < n; v++)
+			world[v] = rng_below(100) < p;
+		struct csr c;
+		csr_build(&c, n, edges, m);
+		check_rows(&c.g, world, seed, iter);
+		csr_free(&c);
+	}
+	CASE_END();
+}
+
+static void test_rows_hand(void)
+{
+	CASE_BEGIN("cycle_rows_module_world");
+	/* 0 module -> 1 its dict -> 2 class, 1 -> 3 list -> 4, 5 instances
+	 * -> 2 (their class); 2 -> 6 class dict -> 7 function -> 1 (globals);
+	 * 8 <-> 9 a parent/child pair in the list (3 -> 8), 8 -> 2; 10 -> 10
+	 * a list holding itself. World: 0, 1, 2. One full component
+	 * {0..9} minus nothing; the cut graph keeps only {8, 9} and {10}. */
+	struct edge e[] = {
+		{0, 1, 1}, {1, 2, 1}, {1, 3, 1}, {3, 4, 1}, {3, 5, 1}, {4, 2, 1}, {5, 2, 1},
+		{2, 6, 1}, {6, 7, 1}, {7, 1, 1}, {3, 8, 1}, {8, 9, 1}, {9, 8, 1}, {8, 2, 1},
+		{1, 0, 1}, {10, 10, 1}, {1, 10, 1},
+	};
+	uint8_t world[11] = {1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0};
+	uint32_t row[11], nrow;
+	uint8_t self[11], *flags = NULL;
+	struct csr c;
+	csr_build(&c, 11, e, sizeof(e) / sizeof(e[0]));
+	struct pha_error *err = pha_cycle_rows(&c.g, world, row, &nrow, self, &flags);
+	CHECK(!err);
+	if (!err) {
+		CHECK(nrow == 3);
+		CHECK(row[8] == row[9] && flags[row[8]] == PHA_ROW_CYCLIC);
+		CHECK(flags[row[10]] == PHA_ROW_CYCLIC && row[10] != row[8]);
+		for (uint32_t v = 0; v < 8; v++)
+			CHECKF(row[v] == row[0], "object %u not in the module-world row", v);
+		CHECK(flags[row[0]] == (PHA_ROW_WORLD | PHA_ROW_CYCLIC));
+	}
+	free(flags);
+	csr_free(&c);
+	CASE_END();
+}
+
 static void test_random(void)
 {
 	CASE_BEGIN("scc_random_vs_twins");
@@ -427,6 +595,8 @@ int main(void)
 {
 	test_small_cases();
 	test_random();
+	test_rows_hand();
+	test_rows_random();
 	test_big();
 	CHECK_EXIT();
 }

@@ -3,9 +3,14 @@
  * input: every truncation, every byte replaced by hostile values, an
  * unknown version. Malformed input must be an input error naming a byte
  * offset, never a crash (run under ASan by make check). */
+#include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
+#include <zstd.h>
 
 #include "../../analyzer/graph.h"
 #include "../../formats/mpcursor.h"
@@ -343,6 +348,116 @@ static void test_round_trip(void)
 	pha_source_deinit(&s);
 }
 
+/* ---- hostile input (issue 11) ------------------------------------------- */
+
+static const char *guarded_case;
+
+static void on_guard_alarm(int sig)
+{
+	static const char a[] = "FAIL ", b[] = ": blocked for 20 s (open() of a FIFO?)\n";
+	(void)sig;
+	if (write(1, a, sizeof(a) - 1) < 0 ||
+	    write(1, guarded_case, strlen(guarded_case)) < 0 || write(1, b, sizeof(b) - 1) < 0)
+		_exit(1);
+	_exit(1);
+}
+
+/* head followed by `zeros` zero bytes, zstd-compressed as a stream (the
+ * frame declares no content size). */
+static uint8_t *zstd_stream(const void *head, size_t hlen, size_t zeros, size_t *len_ret)
+{
+	ZSTD_CCtx *cc = ZSTD_createCCtx();
+	size_t cap = ZSTD_compressBound(hlen + zeros) + 1024;
+	uint8_t *z = malloc(cap), *chunk = calloc(1, 1 << 20);
+	ZSTD_outBuffer out = {z, cap, 0};
+	ZSTD_inBuffer in = {head, hlen, 0};
+	while (in.pos < in.size)
+		ZSTD_compressStream2(cc, &out, &in, ZSTD_e_continue);
+	for (size_t left = zeros; left > 0;) {
+		size_t n = left < (1 << 20) ? left : 1 << 20;
+		ZSTD_inBuffer zin = {chunk, n, 0};
+		while (zin.pos < zin.size)
+			ZSTD_compressStream2(cc, &out, &zin, ZSTD_e_continue);
+		left -= n;
+	}
+	ZSTD_inBuffer none = {NULL, 0, 0};
+	while (ZSTD_compressStream2(cc, &out, &none, ZSTD_e_end) != 0)
+		;
+	ZSTD_freeCCtx(cc);
+	free(chunk);
+	*len_ret = out.pos;
+	return z;
+}
+
+/* The read fails with kind, the message starts with path and holds needle. */
+static void expect_read_failure(const char *path, enum pha_error_kind kind, const char *needle)
+{
+	struct pha_error *err = try_read(path);
+	CHECKF(err, "%s: read fine", path);
+	if (err) {
+		CHECKF(err->kind == kind, "kind %d, want %d: %s", err->kind, kind, err->message);
+		CHECKF(!strncmp(err->message, path, strlen(path)) && strstr(err->message, needle),
+		       "want '%s: ...%s...': %s", path, needle, err->message);
+	}
+	pha_error_destroy(err);
+}
+
+static void test_hostile(void)
+{
+	struct rlimit saved, rl;
+	getrlimit(RLIMIT_FSIZE, &saved);
+	rl = saved;
+	rl.rlim_cur = 4u << 20;
+	size_t zlen;
+
+	/* zstd bombs used to be decompressed whole, and their errors said
+	 * "core" and named only the temporary directory. */
+	CASE_BEGIN("snapshot/zstd-bomb-refused-as-not-a-snapshot");
+	uint8_t *z = zstd_stream(NULL, 0, 64u << 20, &zlen);
+	char *path = tmp_path("bomb.msgpack.zst");
+	spit(path, z, zlen);
+	signal(SIGXFSZ, SIG_IGN);
+	setrlimit(RLIMIT_FSIZE, &rl);
+	expect_read_failure(path, PHA_ERR_INPUT, "not a heap snapshot");
+	setrlimit(RLIMIT_FSIZE, &saved);
+	free(z);
+	free(path);
+	CASE_END();
+
+	CASE_BEGIN("snapshot/zstd-over-limit-says-snapshot");
+	static const char head[] = "\x82\xa6" "format" "\xaf" "pyheap-snapshot" "\xa7" "version" "\x01";
+	z = zstd_stream(head, sizeof(head) - 1, 32u << 20, &zlen);
+	path = tmp_path("big.msgpack.zst");
+	spit(path, z, zlen);
+	setrlimit(RLIMIT_FSIZE, &rl);
+	expect_read_failure(path, PHA_ERR_INTERNAL, "cannot decompress the snapshot");
+	setrlimit(RLIMIT_FSIZE, &saved);
+	signal(SIGXFSZ, SIG_DFL);
+	free(z);
+	free(path);
+	CASE_END();
+
+	/* A FIFO named like a snapshot blocked forever in open(); one named
+	 * otherwise blocked in pha_snapshot_sniff. */
+	CASE_BEGIN("snapshot/input-fifo-refused-without-blocking");
+	char *fifo = tmp_path("heap.msgpack");
+	char *fifo2 = tmp_path("heap.fifo");
+	if (mkfifo(fifo, 0600) != 0 || mkfifo(fifo2, 0600) != 0) {
+		CHECKF(0, "mkfifo: %s", strerror(errno));
+	} else {
+		guarded_case = "snapshot/input-fifo-refused-without-blocking";
+		signal(SIGALRM, on_guard_alarm);
+		alarm(20);
+		CHECK(!pha_snapshot_sniff(fifo2));
+		expect_read_failure(fifo, PHA_ERR_INPUT, "FIFO");
+		alarm(0);
+		signal(SIGALRM, SIG_DFL);
+	}
+	free(fifo);
+	free(fifo2);
+	CASE_END();
+}
+
 /* A snapshot committed in version 1 must stay readable by every later
  * reader: fixtures/snapshot-v1-small.msgpack holds small_heap() and
  * small_source(); regenerate with
@@ -398,6 +513,7 @@ int main(int argc, char **argv)
 	test_cursor();
 	test_round_trip();
 	test_fixture();
+	test_hostile();
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
 	if (system(cmd)) {
