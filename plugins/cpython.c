@@ -239,7 +239,11 @@ struct pha_error *pha_cpython_open(const struct pha_layout *layout,
 	py->dict_visits_embedded = py->oc.dict_visits_embedded_hex &&
 				   hexversion >= py->oc.dict_visits_embedded_hex;
 	py->runtime = runtime;
-	py->set_dummy = svc->symbol(svc->ctx, "_PySet_Dummy");
+	/* _PySet_Dummy is a PyObject * variable pointing at the dummy key
+	 * (3.8 - 3.15), not the dummy itself; without the symbol the set walk
+	 * recognises the dummy by its type (referents.c: is_set_dummy). */
+	uint64_t dummy = svc->symbol(svc->ctx, "_PySet_Dummy");
+	py->set_dummy = dummy ? u64_or0(py, dummy) : 0;
 	if (impl->off->dict_keys_v1)
 		py->str_type = svc->symbol(svc->ctx, "PyUnicode_Type");
 	if (!cpy_types_init(py)) {

@@ -119,6 +119,10 @@ struct pha_py_offsets {
 	const struct pha_py_debug_map *debug_map;
 	uint32_t debug_size;			/* expected sizeof(_Py_DebugOffsets) */
 	uint32_t ts_context;			/* PyThreadState.context (contextvars) */
+	/* PyModuleObject: md_def and md_state (0: the state is not walked);
+	 * 3.15 moved the state's size and traverse from the PyModuleDef into
+	 * the module (md_state_size, md_state_traverse; 0 before). */
+	uint32_t mod_def, mod_state, mod_state_size, mod_state_traverse;
 };
 
 /* One _Py_DebugOffsets member used by a layout: its byte position in the

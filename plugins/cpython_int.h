@@ -23,6 +23,7 @@
 #define TPF_HEAPTYPE (1ULL << 9)
 #define TPF_READY (1ULL << 12)
 #define TPF_HAVE_GC (1ULL << 14)
+#define TPF_DICT_SUBCLASS (1ULL << 29)
 #define TPF_BASE_EXC_SUBCLASS (1ULL << 30)
 #define TPF_TYPE_SUBCLASS (1ULL << 31)
 
@@ -33,6 +34,11 @@ enum {
 	TP_TRAVERSE = 184, TP_DICTOFFSET = 288, TP_BASES = 336, TP_MRO = 344, TP_CACHE = 352,
 	TP_SUBCLASSES = 360, TP_WEAKLIST = 368, TP_DEL = 376, TP_FINALIZE = 392, TP_READ = 408,
 };
+
+/* PyModuleDef members (Include/moduleobject.h, 3.8 - 3.15) and the size
+ * of PyDictObject (Include/cpython/dictobject.h, 3.8 - 3.15). */
+enum { MODDEF_SIZE = 56, MODDEF_TRAVERSE = 80, DICT_BASICSIZE = 48 };
+
 
 /* Frame owners (Include/internal/pycore_frame.h). */
 enum { OWNED_BY_THREAD = 0, OWNED_BY_GENERATOR = 1, OWNED_BY_FRAME_OBJECT = 2 };
@@ -57,8 +63,10 @@ enum { OWNED_BY_THREAD = 0, OWNED_BY_GENERATOR = 1, OWNED_BY_FRAME_OBJECT = 2 };
  * (strong, not traversed) so that the results are explained. */
 #define LRU_ELEM_TYPE "functools._lru_list_elem"
 #define LRU_WRAPPER_TYPE "functools._lru_cache_wrapper"
+#define LRU_ELEM_NEXT 24	/* also the wrapper's root.next */
 #define LRU_ELEM_KEY 40
 #define LRU_ELEM_RESULT 48
+#define LRU_ROOT_END 56		/* the wrapper's members after its root link */
 #define LRU_CACHE 72
 #define LRU_FUNC 88
 
@@ -72,6 +80,7 @@ enum kind {
 	K_ASYNCGEN, K_WEAKREF, K_PROPERTY, K_CLASSMETHOD, K_DEQUE, K_DEFAULTDICT,
 	K_ODICT, K_EXCEPTION, K_TRACEBACK, K_CFUNCTION, K_CMETHOD, K_DESCR,
 	K_METHODWRAPPER, K_MAPPINGPROXY, K_SLICE, K_RANGE, K_INSTANCEMETHOD,
+	K_LRU_CACHE,	/* functools._lru_cache_wrapper (referents.c: lru_cache_refs) */
 };
 
 struct tinfo {

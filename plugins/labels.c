@@ -452,6 +452,31 @@ static bool type_label(struct pha_py *py, uint64_t a, uint64_t dst, char *buf, s
 	return false;
 }
 
+/* A word of a module's state (referents.c: module_state_refs scans it):
+ * "<module state +OFF>". */
+static bool module_state_label(struct pha_py *py, uint64_t a, uint64_t dst, char *buf,
+			       size_t size)
+{
+	const struct pha_py_offsets *o = py->o;
+	if (!o->mod_state)
+		return false;
+	uint64_t state = u64_or0(py, a + o->mod_state);
+	int64_t n;
+	if (o->mod_state_size) {
+		n = i64_or0(py, a + o->mod_state_size);
+	} else {
+		uint64_t def = u64_or0(py, a + o->mod_def);
+		n = def ? i64_or0(py, def + MODDEF_SIZE) : 0;
+	}
+	for (int64_t off = 0; state && off + 8 <= n && off < MAX_CONSERVATIVE_SCAN; off += 8) {
+		if (u64_or0(py, state + (uint64_t)off) == dst) {
+			snprintf(buf, size, "<module state +%lld>", (long long)off);
+			return true;
+		}
+	}
+	return false;
+}
+
 /* Objects with a fixed set of members (as member_refs in referents.c
  * walks them). */
 static bool member_label(struct pha_py *py, uint64_t a, uint64_t dst, const struct tinfo *ti,
@@ -492,8 +517,10 @@ static bool member_label(struct pha_py *py, uint64_t a, uint64_t dst, const stru
 	case K_INSTANCEMETHOD:
 		return fields_label(py, a, dst, FIELDS({16, ".__func__"}), buf, size);
 	case K_MODULE:
-		return fields_label(py, a, dst, FIELDS({16, ".__dict__"}, {o->mod_name ? o->mod_name : 48, ".__name__"}),
-				    buf, size);
+		if (fields_label(py, a, dst, FIELDS({16, ".__dict__"}, {o->mod_name ? o->mod_name : 48, ".__name__"}),
+				 buf, size))
+			return true;
+		return module_state_label(py, a, dst, buf, size);
 	case K_WEAKREF:
 		return fields_label(py, a, dst, FIELDS({24, "<callback>"}, {16, "<referent (weak)>"}), buf,
 				    size);
@@ -545,6 +572,31 @@ static bool member_label(struct pha_py *py, uint64_t a, uint64_t dst, const stru
 	}
 }
 
+/* A functools._lru_cache_wrapper: its cache dict, or the key or result of
+ * a link of its list (as lru_cache_refs in referents.c walks it). */
+static bool lru_cache_label(struct pha_py *py, uint64_t a, uint64_t dst, char *buf, size_t size)
+{
+	uint64_t cache = u64_or0(py, a + LRU_CACHE);
+	if (cache && cache == dst) {
+		snprintf(buf, size, "<lru_cache dict>");
+		return true;
+	}
+	uint64_t limit = cache ? u64_or0(py, cache + 16) + 1 : 0;
+	uint64_t link = u64_or0(py, a + LRU_ELEM_NEXT);
+	for (uint64_t i = 0; link && link != a && i < limit && i < MAX_LIST_WALK; i++) {
+		if (u64_or0(py, link + LRU_ELEM_RESULT) == dst) {
+			snprintf(buf, size, "<lru_cache result>");
+			return true;
+		}
+		if (u64_or0(py, link + LRU_ELEM_KEY) == dst) {
+			snprintf(buf, size, "<lru_cache key>");
+			return true;
+		}
+		link = u64_or0(py, link + LRU_ELEM_NEXT);
+	}
+	return false;
+}
+
 /* How src, of kind ti->kind, refers to dst; false if none of the kind's
  * members does. */
 static bool kind_label(struct pha_py *py, uint64_t a, uint64_t dst, struct tinfo *ti, bool redact,
@@ -585,6 +637,8 @@ static bool kind_label(struct pha_py *py, uint64_t a, uint64_t dst, struct tinfo
 	case K_SLICE:
 	case K_RANGE:
 		return member_label(py, a, dst, ti, buf, size);
+	case K_LRU_CACHE:
+		return lru_cache_label(py, a, dst, buf, size);
 	default:
 		return false;
 	}

@@ -36,7 +36,8 @@
 	.exc_dict = 16, .exc_args = 24, .exc_traceback = 32, .exc_context = 40, \
 	.exc_cause = 48, \
 	.deque_leftblock = 24, .deque_leftindex = 40, .deque_rightindex = 48, \
-	.odict_first = 48, .odict_fast_nodes_size = 72, .odict_inst_dict = 96
+	.odict_first = 48, .odict_fast_nodes_size = 72, .odict_inst_dict = 96, \
+	.mod_def = 24, .mod_state = 32
 
 /* Function objects of 3.8/3.9 start with func_code; 3.10 put the
  * PyFrameConstructor fields (globals, builtins, name, qualname, code,
@@ -160,6 +161,7 @@ static const struct pha_py_offsets py311 = {
 
 	.deque_leftblock = 24, .deque_leftindex = 40, .deque_rightindex = 48,
 	.odict_first = 48, .odict_fast_nodes_size = 72, .odict_inst_dict = 96,
+	.mod_def = 24, .mod_state = 32,
 };
 
 /* CPython 3.12: immortal objects (PEP 683), int lv_tag (gh-101291),
@@ -222,6 +224,7 @@ static const struct pha_py_offsets py312 = {
 
 	.deque_leftblock = 24, .deque_leftindex = 40, .deque_rightindex = 48,
 	.odict_first = 48, .odict_fast_nodes_size = 72, .odict_inst_dict = 96,
+	.mod_def = 24, .mod_state = 32,
 };
 
 /* Final releases only: alphas, betas and release candidates of 3.8-3.10
@@ -393,6 +396,7 @@ static const struct pha_py_offsets py313 = {
 
 	.deque_leftblock = 24, .deque_leftindex = 40, .deque_rightindex = 48,
 	.odict_first = 48, .odict_fast_nodes_size = 72, .odict_inst_dict = 96,
+	.mod_def = 24, .mod_state = 32,
 
 	.tuple_ob_item = 24, .mod_name = 48,
 	/* gh-130327 ("always traverse managed dictionaries"), released in
@@ -467,6 +471,7 @@ static const struct pha_py_offsets py313 = {
  \
 	.deque_leftblock = 24, .deque_leftindex = 40, .deque_rightindex = 48, \
 	.odict_first = 48, .odict_fast_nodes_size = 72, .odict_inst_dict = 96, \
+	.mod_def = 24, .mod_state = 32, \
  \
 	.tuple_ob_item = 32, .mod_name = 48, \
 	.dict_visits_embedded_hex = 0x030E00F0, \
@@ -564,6 +569,9 @@ static const struct pha_py_offsets py315 = {
 
 	.deque_leftblock = 24, .deque_leftindex = 40, .deque_rightindex = 48,
 	.odict_first = 48, .odict_fast_nodes_size = 72, .odict_inst_dict = 96,
+	/* PyModuleObject lost md_def; md_state_size and md_state_traverse
+	 * now sit in the module (md_token replaces the definition). */
+	.mod_state = 24, .mod_state_size = 56, .mod_state_traverse = 64,
 
 	.tuple_ob_item = 32, .mod_name = 40,
 	.dict_visits_embedded_hex = 0x030F00F0,

@@ -60,6 +60,13 @@ static const struct {
 	{"getset_descriptor", K_DESCR}, {"wrapper_descriptor", K_DESCR},
 	{"method-wrapper", K_METHODWRAPPER}, {"mappingproxy", K_MAPPINGPROXY},
 	{"slice", K_SLICE}, {"range", K_RANGE}, {"instancemethod", K_INSTANCEMETHOD},
+	/* Extension types with a known layout, so that no conservative scan
+	 * reads them (referents.c): a capsule's pointer, name, context and
+	 * destructor are not object references; a Decimal's digits are
+	 * numbers and its data pointer points at them (or at a buffer that
+	 * may hold a freed object's stale header). */
+	{"PyCapsule", K_NOREFS}, {"decimal.Decimal", K_NOREFS},
+	{"functools._lru_cache_wrapper", K_LRU_CACHE},
 };
 
 /* ---- the type table: one struct tinfo per address, open addressing ---- */
@@ -123,6 +130,23 @@ void cpy_types_deinit(struct pha_py *py)
 
 /* ---- what a type is ---- */
 
+/* A C subclass of dict (ctypes' StgDict, 3.8 - 3.12) whose tp_traverse
+ * is dict's: the collector visits exactly its dict entries, so it is
+ * walked as a dict (the C members it adds are scanned by referents.c,
+ * untraversed). One with a traverse of its own stays unknown. */
+static bool keeps_dict_traverse(struct pha_py *py, uint64_t t)
+{
+	uint64_t trav = u64_or0(py, t + TP_TRAVERSE);
+	char name[8];
+	uint64_t b = u64_or0(py, t + TP_BASE);
+	for (int depth = 0; b && depth < 64; depth++, b = u64_or0(py, b + TP_BASE)) {
+		if (read_cstr(py, u64_or0(py, b + TP_NAME), name, sizeof(name)) &&
+		    !strcmp(name, "dict"))
+			return trav && trav == u64_or0(py, b + TP_TRAVERSE);
+	}
+	return false;
+}
+
 /* The kind of a static type, or of a C extension's heap type: by tp_name,
  * or, when the name cannot be read, by the fast-subclass flags. */
 static enum kind static_kind(struct pha_py *py, uint64_t t, uint64_t flags)
@@ -152,6 +176,8 @@ static enum kind static_kind(struct pha_py *py, uint64_t t, uint64_t flags)
 	}
 	if (flags & TPF_BASE_EXC_SUBCLASS)
 		return K_EXCEPTION;
+	if ((flags & TPF_DICT_SUBCLASS) && keeps_dict_traverse(py, t))
+		return K_DICT;
 	return K_OTHER;
 }
 

@@ -6,12 +6,19 @@
  * collector arithmetic subtracts one reference per visited pointer, so a
  * missed or extra visit changes which objects look "held from outside".
  * Types the walker does not know are scanned conservatively for words
- * that point at plausible objects.
+ * that point at plausible objects (plausible_object: a sound refcount
+ * bound and GC-list membership, so that a pointer into a freed object or
+ * a C buffer is not taken for one); so are what a module's m_traverse
+ * visits (its state: mod_def, mod_state) and the members a C dict
+ * subclass adds. Extension types whose words are not object references
+ * (a capsule's pointer, a Decimal's digits) have a known kind in
+ * objects.c instead.
  *
  * Versions (each a flag or an offset of layouts.c):
  *   <= 3.10  frames are GC objects (frame_traverse), generators point at
  *            theirs; code objects are not GC objects (flag frame_objects).
- *   3.10     property visits prop_name (prop_last).
+ *   3.10     property visits prop_name (prop_last); lru_cache also visits
+ *            its type and each link's type (both became heap types).
  *   3.11     _PyInterpreterFrame inside generators and frame objects;
  *            BaseException gained __notes__ (exc_notes); managed dicts
  *            (dicts.c).
@@ -25,61 +32,121 @@
  *            stackref() in cpython_int.h); tuples gained ob_hash
  *            (tuple_ob_item); functions gained __annotate__;
  *            f_overwritten_fast_locals.
- * All: functools' LRU cache links (LRU_ELEM_TYPE) by type name.
+ *   3.15     a module's state size and traverse are in the module, not its
+ *            definition (mod_state_size, mod_state_traverse).
+ * All: functools' LRU cache (K_LRU_CACHE): the wrapper visits its links'
+ *      keys and results, as lru_cache_tp_traverse does; the links (plain
+ *      objects to the walker) report nothing, so that cycles through a
+ *      cache have the collector's shape.
  */
 #include "cpython_int.h"
 
 #include <string.h>
 
-/* Words in [start, end) of the memory at a (at most MAX_CONSERVATIVE_SCAN
- * bytes) that point at plausible objects, reported with flags; the word at
- * offset skip (a borrowed pointer; -1: none) is left out. */
-static void scan_words(struct pha_py *py, uint64_t a, uint64_t start, uint64_t end, int64_t skip,
-		       unsigned flags, pha_ref_fn *cb, void *arg)
+/* ---- conservative scans ---- */
+
+/* The largest refcount a live object can have: every owned reference is
+ * a pointer stored in a word of the process (objects, C heaps, stacks,
+ * static data), so a count above the number of pointer-sized words of the
+ * readable memory is not a refcount but a pointer, a digit or other data
+ * where ob_refcnt would be. Only a leak of more references than memory
+ * has words breaks the bound, and the bound is applied only to candidates
+ * that nothing but a conservative scan vouches for. 3.11 starts its
+ * statically allocated objects (singletons, deep-frozen code) at
+ * STATIC_REFCNT (_PyObject_IMMORTAL_INIT): the same bound holds around
+ * that start. */
+#define STATIC_REFCNT 999999999ULL
+
+static bool plausible_refcount(struct pha_py *py, uint64_t refcnt)
 {
-	if (end > start + MAX_CONSERVATIVE_SCAN)
-		end = start + MAX_CONSERVATIVE_SCAN;
-	for (uint64_t off = start; off + 8 <= end; off += 8) {
-		if ((int64_t)off == skip)
+	uint64_t words = py->svc.readable_bytes ? py->svc.readable_bytes / 8 : UINT64_MAX / 4;
+	if ((int64_t)refcnt <= 0)
+		return false;
+	return refcnt <= words ||
+	       (refcnt + words >= STATIC_REFCNT && refcnt <= STATIC_REFCNT + words);
+}
+
+/* Whether the word v that a conservative scan found is a plausible live
+ * object: aligned, readable, its type a type, a plausible refcount (see
+ * plausible_refcount; 3.12+ immortal ones have nothing above the low 32 bits
+ * before 3.14, whose ob_flags live there), and for an instance of a GC
+ * type a GC header that is either untracked (_gc_next == 0, 3.8 - 3.15)
+ * or linked in a GC list (both neighbours link back to it). A freed GC
+ * object was unlinked, so its stale links do not pass; a freed non-GC
+ * object's first word is an allocator's free-list pointer, which fails
+ * the refcount bound. Returns v's type, NULL if v is not plausible. */
+static const struct tinfo *plausible_object(struct pha_py *py, uint64_t v)
+{
+	const struct pha_py_offsets *o = py->o;
+	uint64_t hdr[2];
+	if (!v || (v & 7) || v < 16 || !rd(py, v, hdr, sizeof(hdr)))
+		return NULL;
+	uint64_t refcnt = o->refcnt32 ? (hdr[0] & 0xffffffffULL) : hdr[0];
+	if (o->immortal && (int32_t)(uint32_t)hdr[0] < 0) {
+		if (!o->refcnt32 && (hdr[0] >> 32))
+			return NULL;
+	} else if (!plausible_refcount(py, refcnt)) {
+		return NULL;
+	}
+	struct tinfo *ti = cpy_type_of(py, hdr[1]);
+	if (!ti || !(ti->flags & TPF_HAVE_GC))
+		return ti;
+	uint64_t gc[2], next[2], prev[2], self = v - 16;
+	if (!rd(py, self, gc, sizeof(gc)))
+		return NULL;
+	if (gc[0] == 0)
+		return ti;	/* untracked */
+	bool linked = rd(py, gc[0] & ~3ULL, next, sizeof(next)) && (next[1] & ~3ULL) == self &&
+		      rd(py, gc[1] & ~3ULL, prev, sizeof(prev)) && (prev[0] & ~3ULL) == self;
+	return linked ? ti : NULL;
+}
+
+/* The words of [base, base + len) (at most MAX_CONSERVATIVE_SCAN bytes)
+ * that point at plausible objects (plausible_object), reported with
+ * flags. Pointers into [lo, hi) (the object or state being scanned: a
+ * Decimal's digits, a C struct's own list head) are not objects it holds;
+ * the words at the addresses skip[] are borrowed pointers (a weakref list
+ * head) or visited already (an instance dict). Type objects are reported
+ * with type_flags: an instance of a C type often keeps borrowed pointers
+ * to types (sqlite3's Connection: its module's ten exception types), and
+ * counting those as visited makes the types' gc_refs negative, while the
+ * objects a module state or an lru_cache holds are owned and visited. */
+static void conservative_scan(struct pha_py *py, uint64_t base, uint64_t len, uint64_t lo,
+			      uint64_t hi, const uint64_t skip[2], unsigned flags,
+			      unsigned type_flags, pha_ref_fn *cb, void *arg)
+{
+	if (len > MAX_CONSERVATIVE_SCAN)
+		len = MAX_CONSERVATIVE_SCAN;
+	for (uint64_t off = 0; off + 8 <= len; off += 8) {
+		if (base + off == skip[0] || base + off == skip[1])
 			continue;
 		uint64_t v;
-		if (!rd64(py, a + off, &v))
+		if (!rd64(py, base + off, &v))
 			return;
-		if (!v || (v & 7) || v == a)
+		if (v >= lo && v < hi)
 			continue;
-		/* A plausible object: positive refcount and a valid type. */
-		uint64_t hdr[2];
-		if (!rd(py, v, hdr, sizeof(hdr)) || (int32_t)(uint32_t)hdr[0] == 0 ||
-		    (!py->o->immortal && (int64_t)hdr[0] <= 0) || !cpy_type_of(py, hdr[1]))
-			continue;
-		cb(arg, v, flags);
+		const struct tinfo *vt = plausible_object(py, v);
+		if (vt)
+			cb(arg, v, (vt->flags & TPF_TYPE_SUBCLASS) ? type_flags : flags);
 	}
 }
 
-/* The words of an object of unknown layout, reported as traversed; its
- * weakref list head is a borrowed pointer. */
+/* Words in [start, end) of the object at a that point at plausible
+ * objects (conservative_scan), reported with flags (types with
+ * type_flags). The weakref list head is borrowed; the instance dict, when
+ * instance_refs visits it, is not reported twice. */
 static void conservative_refs(struct pha_py *py, uint64_t a, uint64_t start, uint64_t end,
-			      const struct tinfo *ti, pha_ref_fn *cb, void *arg)
+			      const struct tinfo *ti, unsigned flags, unsigned type_flags,
+			      pha_ref_fn *cb, void *arg)
 {
-	scan_words(py, a, start, end, ti->weaklistoffset, PHA_REF_TRAVERSED, cb, arg);
-}
-
-/* A module's state (PEP 3121/489: md_state, m_size bytes of its
- * PyModuleDef; PyModuleObject {HEAD, md_dict, md_def, md_state, ...} and
- * PyModuleDef {m_base (40 bytes), m_name, m_doc, m_size, ...} in 3.8 -
- * 3.15): what the module's C code holds (its heap types, exceptions,
- * caches). m_traverse visits it, but which words it visits is the
- * module's own code: reported as strong references, not traversed, so
- * they explain the refcounts without changing the collector's
- * arithmetic. */
-static void module_state_refs(struct pha_py *py, uint64_t m, pha_ref_fn *cb, void *arg)
-{
-	uint64_t def = u64_or0(py, m + 24), state = u64_or0(py, m + 32);
-	if (!def || !state || (state & 7))
+	if (end <= start)
 		return;
-	int64_t size = i64_or0(py, def + 56);
-	if (size > 0)
-		scan_words(py, state, 0, (uint64_t)size, -1, 0, cb, arg);
+	uint64_t skip[2] = {
+		ti->weaklistoffset > 0 ? a + (uint64_t)ti->weaklistoffset : 0,
+		ti->visit_dict && ti->dictoffset > 0 ? a + (uint64_t)ti->dictoffset : 0,
+	};
+	conservative_scan(py, a + start, end - start, a, a + end, skip, flags, type_flags, cb,
+			  arg);
 }
 
 /* _PyFrame_Traverse: frame object, locals dict, function, code, and the
@@ -279,12 +346,57 @@ static void unknown_refs(struct pha_py *py, uint64_t a, const struct tinfo *ti, 
 			 void *arg)
 {
 	if (ti->flags & TPF_HEAPTYPE)
-		conservative_refs(py, a, 16, ti->solid_basicsize, ti, cb, arg);
+		conservative_refs(py, a, 16, ti->solid_basicsize, ti, PHA_REF_TRAVERSED, 0, cb,
+				  arg);
 	else {
 		int64_t n = ti->itemsize == 8 ? i64_or0(py, a + 16) : 0;
 		uint64_t end = ti->basicsize + (n > 0 ? (uint64_t)n * 8 : 0);
-		conservative_refs(py, a, 16, end, ti, cb, arg);
+		conservative_refs(py, a, 16, end, ti, PHA_REF_TRAVERSED, 0, cb, arg);
 	}
+}
+
+/* lru_cache_tp_traverse of a functools._lru_cache_wrapper: the key and
+ * result of each link of a bounded cache's circular list (root.next at
+ * +24, link->next +24, key +40, result +48: lru_list_elem, the same in
+ * 3.8 - 3.15), and since 3.10, when lru_list_elem became a heap type, each
+ * link's type; then the wrapper's members after its root (cache, func,
+ * kwd_mark, the two types, __dict__; their order differs between
+ * versions), conservatively. The links are owned by the cache dict (the
+ * list's pointers are borrowed), which bounds the walk: len(cache) + 1.
+ * Offsets checked on the matrix's interpreters (ctypes: root.next,
+ * link->next, link->result, cache at +72; LRU_* in cpython_int.h). */
+static void lru_cache_refs(struct pha_py *py, uint64_t a, const struct tinfo *ti, pha_ref_fn *cb,
+			   void *arg)
+{
+	const unsigned T = PHA_REF_TRAVERSED;
+	uint64_t cache = u64_or0(py, a + LRU_CACHE);
+	uint64_t limit = cache ? u64_or0(py, cache + 16) + 1 : 0;
+	uint64_t link = u64_or0(py, a + LRU_ELEM_NEXT);
+	for (uint64_t i = 0; link && link != a && i < limit && i < MAX_LIST_WALK; i++) {
+		ref_at(py, cb, arg, link + LRU_ELEM_KEY, T);
+		ref_at(py, cb, arg, link + LRU_ELEM_RESULT, T);
+		uint64_t lt = u64_or0(py, link + 8);
+		if (u64_or0(py, lt + TP_FLAGS) & TPF_HEAPTYPE)
+			ref(cb, arg, lt, T);
+		link = u64_or0(py, link + LRU_ELEM_NEXT);
+	}
+	conservative_refs(py, a, LRU_ROOT_END, ti->solid_basicsize, ti, T, T, cb, arg);
+}
+
+/* Whether key is the set's dummy (a deleted entry) when the binary's
+ * symbols did not name _PySet_Dummy (a stripped static python3.X): the
+ * dummy's type is never made ready, so it is not a type, and its tp_name
+ * is "<dummy key> type" (3.8 - 3.15). The first one found is kept. */
+static bool is_set_dummy(struct pha_py *py, uint64_t key)
+{
+	char name[20];
+	uint64_t t = u64_or0(py, key + 8);
+	if (py->set_dummy || !t || cpy_type_of(py, t) ||
+	    !read_cstr(py, u64_or0(py, t + TP_NAME), name, sizeof(name)) ||
+	    strcmp(name, "<dummy key> type") != 0)
+		return false;
+	py->set_dummy = key;
+	return true;
 }
 
 /* tuple, list, dict (and defaultdict, OrderedDict), set, deque. */
@@ -308,6 +420,11 @@ static void container_refs(struct pha_py *py, uint64_t a, const struct tinfo *ti
 	}
 	case K_DICT:
 		cpy_dict_refs(py, a, cb, arg);
+		/* A C subclass that keeps dict's traverse (ctypes' StgDict,
+		 * objects.c) owns the members it adds, untraversed. */
+		if (ti->solid_basicsize > DICT_BASICSIZE)
+			conservative_refs(py, a, DICT_BASICSIZE, ti->solid_basicsize, ti, 0, 0,
+					  cb, arg);
 		break;
 	case K_DEFAULTDICT:
 		ref_at(py, cb, arg, a + 48, T);	/* default_factory */
@@ -332,7 +449,7 @@ static void container_refs(struct pha_py *py, uint64_t a, const struct tinfo *ti
 			uint64_t key;
 			if (!rd64(py, table + 16 * i, &key))
 				break;
-			if (key && key != py->set_dummy)
+			if (key && key != py->set_dummy && !is_set_dummy(py, key))
 				cb(arg, key, T);
 		}
 		break;
@@ -394,6 +511,35 @@ static void gen_refs(struct pha_py *py, uint64_t a, enum kind kind, pha_ref_fn *
 	ref_at(py, cb, arg, a + o->gen_exc_value, T);
 }
 
+/* module_traverse's call of the definition's m_traverse: what a module
+ * keeps in its state (3.9+ posix: a str, an int and its struct types;
+ * _functools: kwd_mark and its types; …). m_traverse is C code the walker
+ * cannot run, so the state's m_size bytes are scanned conservatively, as
+ * traversed, with the plausibility rule of every conservative scan. CPython
+ * calls it only when the state exists (or m_size <= 0, no state to scan);
+ * 3.15 keeps size and traverse in the module (mod_state_size). */
+static void module_state_refs(struct pha_py *py, uint64_t a, pha_ref_fn *cb, void *arg)
+{
+	const struct pha_py_offsets *o = py->o;
+	if (!o->mod_state)
+		return;
+	uint64_t state = u64_or0(py, a + o->mod_state), trav;
+	int64_t size;
+	if (o->mod_state_size) {
+		size = i64_or0(py, a + o->mod_state_size);
+		trav = u64_or0(py, a + o->mod_state_traverse);
+	} else {
+		uint64_t def = u64_or0(py, a + o->mod_def);
+		size = def ? i64_or0(py, def + MODDEF_SIZE) : 0;
+		trav = def ? u64_or0(py, def + MODDEF_TRAVERSE) : 0;
+	}
+	if (!state || !trav || size <= 0)
+		return;
+	const uint64_t skip[2] = {0, 0};
+	conservative_scan(py, state, (uint64_t)size, state, state + (uint64_t)size, skip,
+			  PHA_REF_TRAVERSED, PHA_REF_TRAVERSED, cb, arg);
+}
+
 /* Objects with a fixed set of object members: functions, cells, methods,
  * modules, weakrefs, descriptors, exceptions, tracebacks, slices… */
 static void member_refs(struct pha_py *py, uint64_t a, const struct tinfo *ti, pha_ref_fn *cb,
@@ -424,9 +570,9 @@ static void member_refs(struct pha_py *py, uint64_t a, const struct tinfo *ti, p
 		ref_at(py, cb, arg, a + 16, T);
 		break;
 	case K_MODULE:
+		module_state_refs(py, a, cb, arg);
 		ref_at(py, cb, arg, a + 16, T);	/* md_dict */
 		ref_at(py, cb, arg, a + o->mod_name, 0);	/* md_name */
-		module_state_refs(py, a, cb, arg);
 		break;
 	case K_WEAKREF:
 		ref_at(py, cb, arg, a + 16, PHA_REF_WEAK);	/* wr_object */
@@ -499,20 +645,14 @@ struct pha_error *pha_cpython_for_each_ref(struct pha_py *py, uint64_t a,
 	if (ti->flags & TPF_HEAPTYPE)
 		instance_refs(py, a, ti, info->type, cb, arg);
 
-	/* A link of functools' LRU cache (see LRU_ELEM_TYPE): its key and
-	 * result, strong, not traversed. */
-	if ((ti->kind == K_OTHER || ti->kind == K_OBJECT) &&
-	    !strcmp(pha_cpython_type_name(py, info->type), LRU_ELEM_TYPE)) {
-		ref_at(py, cb, arg, a + LRU_ELEM_KEY, 0);
-		ref_at(py, cb, arg, a + LRU_ELEM_RESULT, 0);
-		return NULL;
-	}
-
 	/* Every kind is listed (no default), so that -Wswitch names a new
 	 * kind nobody walks. */
 	switch (ti->kind) {
 	case K_OTHER:
 		unknown_refs(py, a, ti, cb, arg);
+		break;
+	case K_LRU_CACHE:
+		lru_cache_refs(py, a, ti, cb, arg);
 		break;
 	case K_NOREFS:
 	case K_OBJECT:

@@ -43,6 +43,9 @@ its own truth.  Checks per core (NAME = real/<interp>/<program>/<mode>/...):
                   (see _realtruth.py) plus the "hidden" tool-only objects
   type_bytes      every type's bytes == Σ sys.getsizeof over the closure,
                   plus the hidden objects' sizes
+  warnings        no report warning that signals a walker mistake on a healthy
+                  core (addresses referenced as objects that are not, GC objects
+                  with more visits than their refcount)
   phantoms        no tool-only object that is not a live object.  Objects
                   the tool has and the closure has not are classified with
                   the tool's own graph (its --save-snapshot): "phantom" when
@@ -109,6 +112,9 @@ LEAK_PROGRAM = "real_cext_leak"
 MISSING_EXIT = 77            # a program exits 77 when a library is missing
 FREED_TOLERANCE = 0.03       # "within a few percent"
 DEFAULT_PYTHON = "/usr/bin/python3.11"
+# Report warnings that, on a healthy core, mean a walker mistake (check
+# "warnings"): addresses taken for objects, more visits than a refcount.
+WALKER_WARNINGS = ("could not be read as objects", "more references than their refcount")
 
 
 def truth_key():
@@ -511,7 +517,7 @@ class Runner:
         self.summary.append(row)
         trouble = H.sanitizer_trouble(r.stderr_text())
         rest = ("gc_objects", "gc_types", "unreachable", "unreachable_types", "type_counts",
-                "type_bytes", "phantoms", "snapshot", "suspects", "freed_bytes") + \
+                "type_bytes", "phantoms", "warnings", "snapshot", "suspects", "freed_bytes") + \
                (("leak",) if program == LEAK_PROGRAM else ())
         if trouble or r.returncode != 0:
             why = ("sanitizer: " + trouble) if trouble else "%s: %s" % (
@@ -658,6 +664,13 @@ class Runner:
                 "an object): %s" % (len(phantoms), ", ".join("%s %d" % kv for kv in ph.most_common()))] +
                 ["%s 0x%x (%s) <- %s" % p for p in phantoms[:7]] if phantoms else [],
                 "none")
+
+        # walker warnings: on a healthy core these mean the walker took
+        # something for an object that is not one (a set's dummy key, junk
+        # members of a phantom) or counted borrowed pointers as visited
+        bad = [w for w in rep.get("warnings") or [] if any(k in w for k in WALKER_WARNINGS)]
+        self.rep.check(name + "/warnings", bad[:3], "%d warnings, none from the walker" %
+                       len(rep.get("warnings") or []))
 
         # suspects
         unexplained = [x for x in rep.get("leak_suspects") or [] if x["kind"] == "unexplained_refs"]

@@ -79,7 +79,8 @@ extern const struct pha_layout *const pha_builtin_layouts[];
 	U32(ts_current_frame) U32(if_stackpointer) U32(tuple_ob_item) U32(mod_name) \
 	U32(fn_annotate) ARR(fo_extra, 3) U32(dict_visits_embedded_hex) \
 	U32(gc_generation0) U32(gc_size) PTR(debug_map) U32(debug_size) \
-	U32(ts_context)
+	U32(ts_context) U32(mod_def) U32(mod_state) U32(mod_state_size) \
+	U32(mod_state_traverse)
 
 /* The list, turned back into a struct: same size and offsets as the real
  * one, or the list is out of date. */

@@ -61,8 +61,10 @@
 #endif
 #if PY_VERSION_HEX >= 0x030D0000
 #include "pycore_genobject.h"
-#include "pycore_moduleobject.h"
 #endif
+#endif
+#if PY_VERSION_HEX >= 0x030A0000
+#include "pycore_moduleobject.h"	/* PyModuleObject (3.10+) */
 #endif
 
 #include <stddef.h>
@@ -414,6 +416,17 @@ int main(void)
 	ABSENT("mod_name");
 	ABSENT("debug_size");
 #endif
+	/* 3.15 moved the state's size and traverse into the module. */
+#if PY_VERSION_HEX >= 0x030F0000
+	ABSENT("mod_def");
+	OFF("mod_state_size", PyModuleObject, md_state_size);
+	OFF("mod_state_traverse", PyModuleObject, md_state_traverse);
+#else
+	OFF("mod_def", PyModuleObject, md_def);
+	ABSENT("mod_state_size");
+	ABSENT("mod_state_traverse");
+#endif
+	OFF("mod_state", PyModuleObject, md_state);
 	/* How the walker reads memory: not visible in headers (the debug
 	 * table itself is compared with the binaries' by check_debug_offsets). */
 	UNCHECKED("tstate_current_frame");
@@ -658,6 +671,17 @@ int main(void)
 	UNCHECKED("odict_fast_nodes_size");
 	UNCHECKED("odict_inst_dict");
 	UNCHECKED("prop_last");
+
+	/* PyModuleObject: private to moduleobject.c before 3.10. */
+#if V310
+	OFF("mod_def", PyModuleObject, md_def);
+	OFF("mod_state", PyModuleObject, md_state);
+#else
+	UNCHECKED("mod_def");
+	UNCHECKED("mod_state");
+#endif
+	ABSENT("mod_state_size");
+	ABSENT("mod_state_traverse");
 
 	/* Members only the 3.13+ walker reads: zero in these tables. */
 	static const char *const absent313[] = {

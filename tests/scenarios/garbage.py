@@ -3,6 +3,7 @@
 What a full gc.collect() would free here is recorded by _truth in a forked
 child; the tool must find exactly that set in the core.
 """
+import functools
 import gc
 gc.disable()
 
@@ -26,6 +27,27 @@ class SlotNode:
 
 class Ring:
     """No methods: a ring of these is its own strongly connected component."""
+
+
+class LruOwner:
+    """Owns a bounded lru_cache whose results point back at it."""
+
+
+class LruResult:
+    def __init__(self, owner):
+        self.owner = owner
+
+
+_LRU_OWNERS = []
+
+
+def make_lru_cache():
+    # No closure: the only way back to the owner is through the results,
+    # which only the cache's linked list holds.
+    @functools.lru_cache(maxsize=8)
+    def cached(x):
+        return LruResult(_LRU_OWNERS[-1])
+    return cached
 
 
 class Keeper:
@@ -77,10 +99,22 @@ def build_garbage():
                 return again
             return again
         make()
+    # Issue 9 (missed references): 30 cycles owner -> bounded lru_cache ->
+    # (a link of its list) result -> owner. Only lru_cache_tp_traverse
+    # visits a link's key and result; a tool that does not walk the list
+    # sees the results as held from outside and the cycles as alive.
+    for i in range(30):
+        owner = LruOwner()
+        owner.cached = make_lru_cache()
+        _LRU_OWNERS.append(owner)
+        for k in range(3):
+            owner.cached(k)
+        _LRU_OWNERS.pop()
+    del owner
 
 
 build_garbage()
 KEEP = [Keeper(i) for i in range(100)]
 SAMPLES = _truth.standard_samples() + [("keeper", KEEP[0]), ("keeper-list", KEEP)]
 
-_truth.run("garbage", classes=[Node, SlotNode, Ring, Keeper], samples=SAMPLES)
+_truth.run("garbage", classes=[Node, SlotNode, Ring, Keeper, LruOwner, LruResult], samples=SAMPLES)
