@@ -11,7 +11,7 @@
 #   make bench      time and peak memory on generated cores
 #   make install    PREFIX=/usr/local DESTDIR=
 
-VERSION := 0.1.0
+VERSION := 0.2.0
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 

@@ -30,7 +30,7 @@ enum {
 	PHA_OBJ_IMMORTAL = 1u << 2,	/* immortal refcount (3.12+) */
 	PHA_OBJ_CONSERVATIVE = 1u << 3,	/* referents found by scanning memory (unknown type) */
 	PHA_OBJ_FAULT = 1u << 4,	/* some of its memory could not be read */
-	PHA_OBJ_FINALIZER = 1u << 5,	/* its type has a finalizer (cores only; not in snapshots) */
+	PHA_OBJ_FINALIZER = 1u << 5,	/* its type has a finalizer (tp_finalize or tp_del) */
 };
 
 struct pha_graph {

@@ -143,8 +143,7 @@ static void objects(msgpack_packer *pk, const struct pha_heap *h)
 			msgpack_pack_uint32(pk, h->type[v]);
 			msgpack_pack_uint64(pk, h->size[v]);
 			msgpack_pack_uint64(pk, h->refcnt[v]);
-			/* The finalizer bit is not part of the snapshot format. */
-			msgpack_pack_uint8(pk, h->flags[v] & ~PHA_OBJ_FINALIZER);
+			msgpack_pack_uint8(pk, h->flags[v]);
 			if (h->gen[v] == 255)
 				msgpack_pack_nil(pk);
 			else
