@@ -66,6 +66,11 @@ static const struct {
 	 * numbers and its data pointer points at them (or at a buffer that
 	 * may hold a freed object's stale header). */
 	{"PyCapsule", K_NOREFS}, {"decimal.Decimal", K_NOREFS},
+	/* A lock holds no object: its OS lock pointer, a `locked` byte
+	 * whose word's padding keeps whatever the memory held before (a
+	 * stale object address made a lock "reference" an Event on 3.8,
+	 * inventing a cycle) and its weakref list. */
+	{"_thread.lock", K_NOREFS}, {"_thread.RLock", K_NOREFS},
 	{"functools._lru_cache_wrapper", K_LRU_CACHE},
 };
 
