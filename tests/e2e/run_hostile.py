@@ -71,7 +71,10 @@ Cases (named after the bug they pin down):
                       having received the signal (3.12: the sub-interpreter's
                       thread state carries the main thread's ids, both were
                       marked), every native_id is a thread of the process,
-                      the main thread and the runner thread are reported;
+                      the main thread and the runner thread are reported,
+                      the sub-interpreter's thread state carries the native
+                      id of the thread that runs it (3.12: the main
+                      thread's), ids distinct within each interpreter;
 """
 
 import argparse
@@ -619,6 +622,27 @@ class Runner:
             problems.append("every thread carries the main thread's native id")
         self.rep.check(name + "/native_ids", problems, "truth %s" % {
             k: truth[k] for k in ("main", "runner", "sub", "tasks")})
+        # The sub-interpreter's thread state: its innermost frame runs the
+        # code given to run_string ("<string>", 3.14+ "<script>").  It runs
+        # on the runner thread, whose main-interpreter thread state carries
+        # the same native id (one kernel thread, one state per interpreter):
+        # ids are distinct within each interpreter, not across them.
+        sub = [t for t in threads if t["frames"] and t["frames"][0]["filename"].startswith("<")]
+        main = [t for t in threads if t not in sub]
+        problems = []
+        if not sub:
+            problems.append("no thread runs the sub-interpreter's code: %s" %
+                            [[f["filename"] for f in t["frames"][:1]] for t in threads])
+        for t in sub:
+            if t.get("native_id") != truth["sub"]:
+                problems.append("the sub-interpreter's thread has native id %s, it runs on %d"
+                                % (t.get("native_id"), truth["sub"]))
+        for group, what in ((main, "main interpreter"), (sub, "sub-interpreter")):
+            gids = [t.get("native_id") for t in group]
+            if len(set(gids)) != len(gids):
+                problems.append("native ids %s repeat within the %s" % (gids, what))
+        self.rep.check(name + "/sub_thread", problems, "sub-interpreter thread on %d" %
+                       truth["sub"])
 
     def run(self, label, python):
         try:
