@@ -84,6 +84,7 @@ struct thread_ctx {
 	struct pha_source *s;
 	bool oom;
 	bool locals;	/* the layout fills pha_frame_info.locals */
+	uint64_t *tstates;	/* [i]: the thread state of s->threads[i] */
 };
 
 static void on_thread(void *arg, const struct pha_thread_info *ti)
@@ -96,6 +97,13 @@ static void on_thread(void *arg, const struct pha_thread_info *ti)
 		return;
 	}
 	s->threads = nt;
+	uint64_t *ts = realloc(c->tstates, (s->nthreads + 1) * sizeof(*ts));
+	if (!ts) {
+		c->oom = true;
+		return;
+	}
+	c->tstates = ts;
+	ts[s->nthreads] = ti->tstate;
 	struct pha_report_thread *t = &s->threads[s->nthreads++];
 	memset(t, 0, sizeof(*t));
 	t->thread_id = ti->thread_id;
@@ -323,6 +331,67 @@ static void on_labelled_root(void *arg, const struct pha_root *root)
 		c->oom = true;
 }
 
+/* The live stack of a core thread (its rsp up to the first gap, at most
+ * 8 MiB) holds the 8-aligned word v. */
+#define STACK_SCAN_MAX (8u << 20)
+static bool stack_holds(const struct pha_memory *mem, const struct pha_core_thread *ct,
+			uint64_t v)
+{
+	uint64_t sp = ct->rsp & ~(uint64_t)7;
+	uint64_t n = sp ? pha_memory_extent(mem, sp) : 0;
+	if (n > STACK_SCAN_MAX)
+		n = STACK_SCAN_MAX;
+	uint64_t buf[512];
+	for (uint64_t off = 0; off + 8 <= n; off += sizeof(buf)) {
+		size_t len = n - off < sizeof(buf) ? (size_t)((n - off) & ~(uint64_t)7) : sizeof(buf);
+		if (!pha_memory_read(mem, sp + off, buf, len, NULL))
+			return false;
+		for (size_t k = 0; k < len / 8; k++)
+			if (buf[k] == v)
+				return true;
+	}
+	return false;
+}
+
+/* 3.12's _xxsubinterpreters runs a sub-interpreter's code in the
+ * interpreter's head thread state, whatever thread runs it: that state
+ * keeps the ids of the thread that created the interpreter (often the
+ * main thread). When several thread states carry one native id, a state
+ * whose address is on the live stack of exactly one core thread, another
+ * one, is that thread's (the evaluation loop keeps its tstate there). */
+static void native_ids_from_stacks(struct pha_target *t, struct pha_source *s,
+				   const uint64_t *tstates)
+{
+	const struct pha_core *core = t->core;
+	size_t moved = 0;
+	for (size_t i = 0; tstates && i < s->nthreads; i++) {
+		struct pha_report_thread *ti = &s->threads[i];
+		bool shared = false;
+		for (size_t j = 0; ti->native_id && j < s->nthreads && !shared; j++)
+			shared = j != i && s->threads[j].native_id == ti->native_id;
+		if (!shared || !tstates[i])
+			continue;
+		size_t found = 0, at = 0;
+		for (size_t j = 0; j < core->nthreads && found < 2; j++) {
+			if (stack_holds(&t->mem, &core->threads[j], tstates[i])) {
+				found++;
+				at = j;
+			}
+		}
+		if (found != 1 || (uint64_t)core->threads[at].tid == ti->native_id)
+			continue;
+		ti->native_id = (uint64_t)core->threads[at].tid;
+		if (core->threads[at].fs_base)
+			ti->thread_id = core->threads[at].fs_base;
+		moved++;
+	}
+	if (moved)
+		pha_source_warn(s, "%zu thread state%s carried the ids of another thread (a 3.12 "
+				   "sub-interpreter runs in its head thread state, created by another "
+				   "thread): reported with the ids of the core's thread whose stack "
+				   "holds the thread state", moved, moved == 1 ? "" : "s");
+}
+
 struct pha_error *pha_source_from_target(struct pha_target *t, struct pha_source *s)
 {
 	struct pha_error *err;
@@ -344,10 +413,11 @@ struct pha_error *pha_source_from_target(struct pha_target *t, struct pha_source
 	/* pha_frame_info.locals is part of the report/2 layout ABI; a layout
 	 * that has labelled_roots fills it (older layouts leave it unset). */
 	struct thread_ctx tc = {.s = s, .locals = t->layout->labelled_roots != NULL};
-	if ((err = t->layout->threads(t->py, on_thread, &tc)))
-		return err;
-	if (tc.oom)
-		return &pha_enomem;
+	err = t->layout->threads(t->py, on_thread, &tc);
+	if (err || tc.oom) {
+		free(tc.tstates);
+		return err ? err : &pha_enomem;
+	}
 	/* Before 3.11 the thread state has no native id: the core's thread
 	 * whose fs_base is the pthread_t (glibc x86-64) is the same thread. */
 	for (size_t i = 0; i < s->nthreads; i++) {
@@ -356,6 +426,8 @@ struct pha_error *pha_source_from_target(struct pha_target *t, struct pha_source
 				s->threads[i].native_id = (uint64_t)t->core->threads[j].tid;
 		}
 	}
+	native_ids_from_stacks(t, s, tc.tstates);
+	free(tc.tstates);
 	/* 3.12 sub-interpreter threads can carry the main thread's native
 	 * id: only the first thread with the signalled tid claims the signal,
 	 * and the duplicates are named. */

@@ -61,6 +61,20 @@ Cases (named after the bug they pin down):
   stdout_closed       the reader of -o - goes away: exit 4, not SIGPIPE;
   file_size_limit     RLIMIT_FSIZE reached: exit 4, not SIGXFSZ, and no
                       half-written report at the output path;
+  refuse_3_7_message  a core of CPython 3.7 (pyenv): exit 3 and a message
+                      naming the supported range "3.8 - 3.15" (it said
+                      "3.8 - 3.12"); once per run, SKIP without a 3.7;
+  subinterpreters     scenario subinterp.py (3.12+): a sub-interpreter runs
+                      code from a second thread, blocked on a pipe read, at
+                      the dump: a warning names the several interpreters
+                      (there was none), exactly one thread is marked as
+                      having received the signal (3.12: the sub-interpreter's
+                      thread state carries the main thread's ids, both were
+                      marked), every native_id is a thread of the process,
+                      the main thread and the runner thread are reported,
+                      the sub-interpreter's thread state carries the native
+                      id of the thread that runs it (3.12: the main
+                      thread's), ids distinct within each interpreter;
 """
 
 import argparse
@@ -550,6 +564,86 @@ class Runner:
                             rep["summary"]["bytes"])
         self.rep.check(name, problems, "%.1f s" % secs)
 
+    def refuse_3_7_message(self, name):
+        """Once per run: a CPython 3.7 core is refused with exit 3 and a
+        message naming the supported range 3.8 - 3.15."""
+        root = H.pyenv_root()
+        versions = os.path.join(root, "versions") if root else None
+        found = sorted((v for v in os.listdir(versions) if re.match(r"^3\.7\.\d+$", v)),
+                       key=H._version_key) if versions and os.path.isdir(versions) else []
+        if not found:
+            self.rep.skip(name, "no CPython 3.7 interpreter (pyenv %s/3.7.*/bin/python3.7)" %
+                          (versions or "~/.pyenv/versions"))
+            return
+        python = os.path.join(versions, found[-1], "bin", "python3.7")
+        if not os.access(python, os.X_OK):
+            self.rep.skip(name, "%s is not executable" % python)
+            return
+        core, why = H.make_probe_core(python, os.path.join(self.work, "probe-3.7"))
+        if core is None:
+            self.rep.skip(name, "no core of %s: %s" % (python, why))
+            return
+        self.expect_refusal(name, core, r"unsupported Python version 3\.7\b.*supports CPython "
+                                        r"3\.8 - 3\.15\b")
+
+    def subinterpreters(self, name, label, python):
+        minor = int(re.search(r"3\.(\d+)", label.rsplit("-", 1)[1]).group(1))
+        if minor < 12:
+            raise Skip("sub-interpreters with their own thread states need 3.12+")
+        res = self.cache.get(label, python, "subinterp", "kernel")
+        if not res.core or not res.truth:
+            raise Skip("no core: %s" % (res.error or "no truth"))
+        truth = res.truth
+        r, rep, secs = self.analyse(res.core)
+        if rep is None:
+            self.rep.fail(name, "%s: %s" % (r.describe(), r.stderr_text().strip()[-300:]))
+            return
+        threads = rep["threads"]
+        ids = [t.get("native_id") for t in threads]
+        self.rep.check(name + "/warning", [] if any(
+            re.search(r"the process had \d+ interpreters", w) for w in rep["warnings"]) else
+            ["no warning names the several interpreters: %s" % rep["warnings"][:5]])
+        crashed = [i for i, t in enumerate(threads) if t.get("crashed")]
+        problems = []
+        if len(crashed) != 1:
+            problems.append("%d threads marked crashed (want 1); native ids %s" %
+                            (len(crashed), ids))
+        elif ids[crashed[0]] != truth["main"]:
+            problems.append("the crashed thread has native id %s, the signal went to %d" %
+                            (ids[crashed[0]], truth["main"]))
+        self.rep.check(name + "/one_crashed", problems, "native ids %s" % ids)
+        problems = ["native id %r is not a thread of the process %s" % (i, truth["tasks"])
+                    for i in ids if i not in truth["tasks"]]
+        for who in ("main", "runner"):
+            if truth[who] not in ids:
+                problems.append("no thread with the %s thread's native id %d" %
+                                (who, truth[who]))
+        if ids.count(truth["main"]) == len(ids):
+            problems.append("every thread carries the main thread's native id")
+        self.rep.check(name + "/native_ids", problems, "truth %s" % {
+            k: truth[k] for k in ("main", "runner", "sub", "tasks")})
+        # The sub-interpreter's thread state: its innermost frame runs the
+        # code given to run_string ("<string>", 3.14+ "<script>").  It runs
+        # on the runner thread, whose main-interpreter thread state carries
+        # the same native id (one kernel thread, one state per interpreter):
+        # ids are distinct within each interpreter, not across them.
+        sub = [t for t in threads if t["frames"] and t["frames"][0]["filename"].startswith("<")]
+        main = [t for t in threads if t not in sub]
+        problems = []
+        if not sub:
+            problems.append("no thread runs the sub-interpreter's code: %s" %
+                            [[f["filename"] for f in t["frames"][:1]] for t in threads])
+        for t in sub:
+            if t.get("native_id") != truth["sub"]:
+                problems.append("the sub-interpreter's thread has native id %s, it runs on %d"
+                                % (t.get("native_id"), truth["sub"]))
+        for group, what in ((main, "main interpreter"), (sub, "sub-interpreter")):
+            gids = [t.get("native_id") for t in group]
+            if len(set(gids)) != len(gids):
+                problems.append("native ids %s repeat within the %s" % (gids, what))
+        self.rep.check(name + "/sub_thread", problems, "sub-interpreter thread on %d" %
+                       truth["sub"])
+
     def run(self, label, python):
         try:
             base = self.base(label, python)
@@ -571,9 +665,11 @@ CASES = ("gc_list_cycle", "gc_back_links", "type_base_cycle", "thread_list_cycle
          "sizes_huge", "finalizer_upper_bound", "message_never_initialized",
          "message_not_initialized", "message_heap_left_out", "terminal_escape",
          "dump_why_redact", "interp_list_cycle",
-         "frame_slots_underflow")
+         "frame_slots_underflow", "subinterpreters")
 # Cases that make a core of their own scenario.
-SCENARIO_CASES = ("finalizer_upper_bound",)
+SCENARIO_CASES = ("finalizer_upper_bound", "subinterpreters")
+# Cases run once, not per interpreter of the matrix.
+ONCE_CASES = ("refuse_3_7_message",)
 
 
 def main(argv=None):
@@ -591,8 +687,10 @@ def main(argv=None):
         rep.fail("binary", "%s is missing or not executable" % args.bin)
         return 1
     global CASES
+    once = ONCE_CASES
     if args.case:
         CASES = tuple(c for c in CASES if c in args.case)
+        once = tuple(c for c in once if c in args.case)
     run = Runner(args, rep)
     try:
         interps, missing = H.matrix_interpreters()
@@ -606,6 +704,8 @@ def main(argv=None):
             rep.fail("interpreters", "no usable CPython interpreter found")
         for i in interps:
             run.run(i.label, i.python)
+        for c in once:
+            getattr(run, c)("hostile/" + c)
     finally:
         run.cleanup()
     c = rep.counts
