@@ -83,7 +83,7 @@ static struct pha_error *read_core(struct analysis *a)
 		return err;
 	if ((err = pha_heap_build(a->t, &a->h)))
 		return err;
-	if ((err = pha_source_from_target(a->t, &a->src)))
+	if ((err = pha_source_from_target(a->t, a->h, &a->src)))
 		return err;
 	if (a->opts->dump_why)
 		return pha_dump_why(a->opts->dump_why, a->t, a->opts->redact);

@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "heap.h"
 #include "target.h"
 
 void pha_source_init(struct pha_source *s)
@@ -392,7 +394,71 @@ static void native_ids_from_stacks(struct pha_target *t, struct pha_source *s,
 				   "holds the thread state", moved, moved == 1 ? "" : "s");
 }
 
-struct pha_error *pha_source_from_target(struct pha_target *t, struct pha_source *s)
+/* C globals: every 8-aligned word of the writable data (PF_W PT_LOADs:
+ * .data, .bss) of each mapped ELF image that holds the exact start of an
+ * object of the heap model. The interpreter keeps objects there itself
+ * (3.11+ _PyRuntime's main interpreter: the codec caches, the builtins
+ * copy; the import extensions dict in .bss), and so do extension modules
+ * (Cython's constants, module-level caches): without these roots those
+ * objects' references look unexplained and join the leak suspects.
+ * Only heap-model addresses become roots (pha_heap_find): a stale word
+ * makes an object a root, never an object. Bounded by the segments'
+ * sizes (PHA_WRITABLE_MAX each, a handful per module); the heap's own
+ * mappings are not ELF images and are never scanned. A word the core does
+ * not hold is skipped (page by page). */
+#define CGLOBAL_SEGS 16
+#define CGLOBAL_PAGE 4096
+static struct pha_error *c_global_roots(struct pha_target *t, const struct pha_heap *h,
+					struct roots_ctx *rc)
+{
+	uint64_t words = 0, found = 0;
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (size_t m = 0; m < t->mods.nmods; m++) {
+		const struct pha_module *mod = &t->mods.mods[m];
+		struct pha_range seg[CGLOBAL_SEGS];
+		size_t nseg = pha_module_writable(mod, seg, CGLOBAL_SEGS);
+		const char *base = strrchr(mod->name, '/');
+		base = base ? base + 1 : mod->name;
+		for (size_t i = 0; i < nseg; i++) {
+			uint64_t a = (seg[i].start + 7) & ~7ull;
+			while (a + 8 <= seg[i].end) {
+				uint64_t page_end = (a | (CGLOBAL_PAGE - 1)) + 1;
+				if (page_end > seg[i].end)
+					page_end = seg[i].end & ~7ull;
+				size_t len = (size_t)(page_end - a);
+				uint64_t buf[CGLOBAL_PAGE / 8];
+				if (!len || !pha_memory_read(&t->mem, a, buf, len, NULL)) {
+					a = page_end > a ? page_end : a + 8;
+					continue;
+				}
+				for (size_t w = 0; w < len / 8; w++) {
+					if (buf[w] < h->addr[0] || buf[w] > h->addr[h->n - 1] ||
+					    pha_heap_find(h, buf[w]) == PHA_NO_ID)
+						continue;
+					char label[160];
+					/* The file's own address (nm, objdump). */
+					snprintf(label, sizeof(label), "<C global in %s+0x%llx>", base,
+						 (unsigned long long)(a + 8 * w - mod->bias));
+					if (!root_push(rc, buf[w], label, PHA_ROOT_C_GLOBAL))
+						return &pha_enomem;
+					found++;
+				}
+				words += len / 8;
+				a = page_end;
+			}
+		}
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (t->verbose >= 2)
+		fprintf(stderr, "pyheap-analyze: C globals: %llu words scanned, %llu roots, %.3f s\n",
+			(unsigned long long)words, (unsigned long long)found,
+			(double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
+	return NULL;
+}
+
+struct pha_error *pha_source_from_target(struct pha_target *t, const struct pha_heap *h,
+					 struct pha_source *s)
 {
 	struct pha_error *err;
 	s->verbose = t->verbose;
@@ -451,6 +517,10 @@ struct pha_error *pha_source_from_target(struct pha_target *t, struct pha_source
 		return err;
 	if (rc.oom)
 		return &pha_enomem;
+	/* Only with kinds: without them every root is an interpreter
+	 * structure, and a layout without labels reports no kinds. */
+	if (rc.labelled && h->n && (err = c_global_roots(t, h, &rc)))
+		return err;
 	for (size_t i = 0; i < t->nwarnings; i++) {
 		if (!pha_strv_push(&s->warnings, &s->nwarnings, strdup(t->warnings[i])))
 			return &pha_enomem;

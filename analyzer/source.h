@@ -97,7 +97,12 @@ void pha_source_warn(struct pha_source *s, const char *fmt, ...);
 
 /* Process, Python, thread stacks, roots and warnings of a core; call it
  * after pha_heap_build so that the heap builder's warnings are included. */
-struct pha_error *pha_source_from_target(struct pha_target *t, struct pha_source *s);
+struct pha_heap;
+/* Roots: the layout's, then the C globals (words of the mapped ELF images'
+ * writable data holding the address of an object of h, kind
+ * PHA_ROOT_C_GLOBAL; only when the layout labels its roots). */
+struct pha_error *pha_source_from_target(struct pha_target *t, const struct pha_heap *h,
+					 struct pha_source *s);
 
 /* Append one string to a growable array; false on OOM (the string is then
  * freed). */

@@ -4,9 +4,9 @@
  *
  * Phases, each freeing its scratch before the next (the steps of
  * pha_why_build, at the end of this file):
- *   1. interpreter roots -> ids; multi-source BFS over strong edges from
- *      them (parent pointers, u32), so every path shown is a shortest one
- *      (find_interpreter_roots);
+ *   1. interpreter roots (C globals included) -> ids; multi-source BFS
+ *      over strong edges from them (parent pointers, u32), so every path
+ *      shown is a shortest one (find_interpreter_roots);
  *   2. excess(x) = refcnt(x) - strong references to x found in the heap
  *      (all objects, not only GC ones; multiplicity counted); objects with
  *      excess > 0 that the BFS did not reach become "held from outside
@@ -79,7 +79,9 @@ struct ctx {
 	uint32_t *rootsrc;	/* per root id: sorted pairs (id, source index) */
 	uint32_t nrootsrc;
 	uint8_t *is_ext;	/* per id: held from outside Python */
-	uint8_t *is_iroot;	/* per id: interpreter root (2: only as a frame local) */
+	uint8_t *is_iroot;	/* per id: interpreter root (2: only as a frame local
+				 * or a C global) */
+	uint32_t *inref;	/* per id: strong references found (phases 1-2) */
 	struct unexp *ux;	/* per report type; then the suspect groups, in order */
 	size_t nux;
 	uint64_t *retained;
@@ -152,6 +154,20 @@ static int cmp_pair(const void *a, const void *b)
 	return x[1] < y[1] ? -1 : x[1] > y[1];
 }
 
+/* The BFS stage of a root: 0 the interpreter's own structures (and roots
+ * of unknown kind: a snapshot without kinds), 1 what a thread or one of
+ * its frames holds, 2 C globals. */
+static int root_stage(const struct pha_source *src, uint32_t k)
+{
+	if (!src->root_kinds)
+		return 0;
+	uint8_t kind = src->root_kinds[k];
+	if (kind == PHA_ROOT_C_GLOBAL)
+		return 2;
+	return kind == PHA_ROOT_THREAD || kind == PHA_ROOT_FRAME || kind == PHA_ROOT_FRAME_LOCAL
+		? 1 : 0;
+}
+
 static const char *root_label(const struct ctx *c, uint32_t v)
 {
 	if (c->is_ext[v] && !c->is_iroot[v])
@@ -164,13 +180,19 @@ static const char *root_label(const struct ctx *c, uint32_t v)
 		else
 			hi = mid;
 	}
-	/* The first labelled source root for this object. */
+	/* The first labelled source root for this object of the earliest
+	 * BFS stage (root_stage): the root the BFS started from. */
+	const char *best = "<root>";
+	int best_stage = 3;
 	for (size_t i = lo; i < c->nrootsrc && c->rootsrc[2 * i] == v; i++) {
 		uint32_t k = c->rootsrc[2 * i + 1];
-		if (c->src->root_labels && c->src->root_labels[k])
-			return c->src->root_labels[k];
+		int stage = root_stage(c->src, k);
+		if (c->src->root_labels && c->src->root_labels[k] && stage < best_stage) {
+			best = c->src->root_labels[k];
+			best_stage = stage;
+		}
 	}
-	return "<root>";
+	return best;
 }
 
 static char *edge_label(const struct ctx *c, uint32_t u, uint32_t v)
@@ -419,18 +441,8 @@ static struct pha_error *locals_build(struct ctx *c)
 	return NULL;
 }
 
-/* Roots a thread or one of its frames holds (BFS seeds of the second
- * stage); roots of unknown kind (a snapshot without kinds) are not. */
-static bool frame_or_thread_root(const struct pha_source *src, uint32_t k)
-{
-	if (!src->root_kinds)
-		return false;
-	uint8_t kind = src->root_kinds[k];
-	return kind == PHA_ROOT_THREAD || kind == PHA_ROOT_FRAME || kind == PHA_ROOT_FRAME_LOCAL;
-}
-
 /* Phase 1: interpreter roots -> ids (rootsrc: sorted (id, source index)
- * pairs), then a BFS from them in two stages, each in root-id order
+ * pairs), then a BFS from them in three stages, each in root-id order
  * (deterministic). */
 static struct pha_error *find_interpreter_roots(struct ctx *c)
 {
@@ -444,13 +456,27 @@ static struct pha_error *find_interpreter_roots(struct ctx *c)
 	c->is_ext = calloc(nn, 1);
 	c->is_iroot = calloc(nn, 1);
 	c->rootsrc = malloc((src->nroots ? src->nroots : 1) * 2 * sizeof(*c->rootsrc));
-	if (!c->parent || !c->queue || !c->is_ext || !c->is_iroot || !c->rootsrc)
+	c->inref = calloc(nn, sizeof(*c->inref));
+	if (!c->parent || !c->queue || !c->is_ext || !c->is_iroot || !c->rootsrc || !c->inref)
 		return &pha_enomem;
+	const struct pha_heap *h = c->h;
+	for (uint64_t e = 0; e < h->first[n]; e++) {
+		if (!(h->eflags[e] & PHA_EDGE_WEAK) && c->inref[h->dst[e]] < UINT32_MAX)
+			c->inref[h->dst[e]]++;
+	}
 	for (uint32_t v = 0; v < n; v++)
 		c->parent[v] = UNSEEN;
 	for (size_t i = 0; i < src->nroots; i++) {
 		uint32_t id = pha_heap_find(c->h, src->roots[i]);
 		if (id == PHA_NO_ID)
+			continue;
+		/* A C global explains a reference the heap does not: one to an
+		 * object whose refcount the heap explains is borrowed or stale
+		 * (free lists keep the addresses of the objects they handed
+		 * out again), and as a root it would take the object from the
+		 * dominator subtree of what really holds it. */
+		if (src->root_kinds && src->root_kinds[i] == PHA_ROOT_C_GLOBAL &&
+		    h->refcnt[id] <= c->inref[id])
 			continue;
 		c->rootsrc[2 * c->nrootsrc] = id;
 		c->rootsrc[2 * c->nrootsrc + 1] = (uint32_t)i;
@@ -460,9 +486,13 @@ static struct pha_error *find_interpreter_roots(struct ctx *c)
 	for (uint32_t i = 0; i < c->nrootsrc; i++) {
 		uint32_t id = c->rootsrc[2 * i];
 		uint32_t k = c->rootsrc[2 * i + 1];
-		/* 2: held only as a frame's local (may be a suspect); 1: any
-		 * other root (the interpreter's own structures are not). */
-		uint8_t want = src->root_kinds && src->root_kinds[k] == PHA_ROOT_FRAME_LOCAL ? 2 : 1;
+		/* 2: held only as a frame's local or by a C global (may be a
+		 * suspect: a C global can be a stale word, e.g. a free list's
+		 * slot past its count, that happens to hold a live object's
+		 * address); 1: any other root (the interpreter's own
+		 * structures are not). */
+		uint8_t want = src->root_kinds && (src->root_kinds[k] == PHA_ROOT_FRAME_LOCAL ||
+						   src->root_kinds[k] == PHA_ROOT_C_GLOBAL) ? 2 : 1;
 		if (!c->is_iroot[id]) {
 			c->is_iroot[id] = want;
 			w->interpreter_roots++;
@@ -474,14 +504,17 @@ static struct pha_error *find_interpreter_roots(struct ctx *c)
 	}
 	/* The interpreter's own structures first (sys.modules, sys.__dict__,
 	 * builtins, interned strings, static types), then what threads and
-	 * frames hold that those do not reach: a module's globals dict reads
-	 * "sys.modules['app'].__dict__", not "<globals of f()>", whichever
-	 * frame runs, while an object only a frame holds still reads "<local
-	 * 'x' in f()>". */
-	for (int stage = 0; stage < 2; stage++) {
+	 * frames hold that those do not reach, then the C globals neither
+	 * reaches: a module's globals dict reads "sys.modules['app'].__dict__",
+	 * not "<globals of f()>", whichever frame runs, while an object only a
+	 * frame holds still reads "<local 'x' in f()>". C globals come last
+	 * because a word of .data/.bss may be stale (a free list keeps the
+	 * addresses of objects it handed out again): such a word must not
+	 * take a path from the root that really holds the object. */
+	for (int stage = 0; stage < 3; stage++) {
 		for (uint32_t i = 0; i < c->nrootsrc; i++) {
 			uint32_t k = c->rootsrc[2 * i + 1];
-			if (frame_or_thread_root(src, k) == !stage)
+			if (root_stage(src, k) != stage)
 				continue;
 			bfs_push(c->queue, &c->qt, c->parent, c->rootsrc[2 * i], ROOT);
 		}
@@ -499,13 +532,8 @@ static struct pha_error *find_outside_roots(struct ctx *c)
 	const struct pha_heap *h = c->h;
 	struct pha_why *w = &c->r->why;
 	uint32_t n = h->n;
-	uint32_t *inref = calloc(n ? n : 1, sizeof(*inref));
-	if (!inref)
-		return &pha_enomem;
-	for (uint64_t e = 0; e < h->first[n]; e++) {
-		if (!(h->eflags[e] & PHA_EDGE_WEAK) && inref[h->dst[e]] < UINT32_MAX)
-			inref[h->dst[e]]++;
-	}
+	uint32_t *inref = c->inref;
+	c->inref = NULL;
 	c->ux = calloc(c->ngroups, sizeof(*c->ux));
 	uint8_t *is_type = calloc(n ? n : 1, 1);
 	if (!c->ux || !is_type) {
@@ -1033,6 +1061,7 @@ static void ctx_deinit(struct ctx *c)
 	free(c->queue);
 	free(c->is_ext);
 	free(c->is_iroot);
+	free(c->inref);
 	free(c->rootsrc);
 	free(c->ux);
 	free(c->retained);

@@ -39,6 +39,8 @@ struct symtab {
 
 struct file_load {		/* a PT_LOAD of an ELF file */
 	uint64_t vaddr, offset, filesz;
+	uint64_t memsz;		/* of the file on disk only (0 when read from the core) */
+	uint32_t flags;		/* p_flags, idem */
 };
 
 /* An ELF file opened on disk. */
@@ -332,6 +334,7 @@ static struct pha_error *try_candidate(const char *file, const struct pha_module
 			if (gelf_getphdr(h.elf, (int)i, &ph) && ph.p_type == PT_LOAD)
 				h.loads[h.nloads++] = (struct file_load){
 					.vaddr = ph.p_vaddr, .offset = ph.p_offset, .filesz = ph.p_filesz,
+					.memsz = ph.p_memsz, .flags = ph.p_flags,
 				};
 		}
 	}
@@ -1179,6 +1182,26 @@ bool pha_module_read_file(const struct pha_module *mod, uint64_t addr, void *buf
 		return true;
 	}
 	return false;
+}
+
+size_t pha_module_writable(const struct pha_module *mod, struct pha_range *ranges, size_t max)
+{
+	if (!mod || mod->status != PHA_MODULE_OK || !mod->priv)
+		return 0;
+	const struct mod_priv *pv = priv_of(mod);
+	size_t k = 0;
+	for (size_t i = 0; i < pv->h.nloads && k < max; i++) {
+		const struct file_load *l = &pv->h.loads[i];
+		/* A damaged header (wrapping or huge segment) gives nothing
+		 * rather than a scan of the address space. */
+		if (!(l->flags & PF_W) || !l->memsz || l->memsz > PHA_WRITABLE_MAX ||
+		    mod->bias + l->vaddr > UINT64_MAX - l->memsz)
+			continue;
+		ranges[k].start = mod->bias + l->vaddr;
+		ranges[k].end = ranges[k].start + l->memsz;
+		k++;
+	}
+	return k;
 }
 
 uint64_t pha_modules_symbol(const struct pha_modules *mods, const char *name,

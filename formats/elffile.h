@@ -71,6 +71,17 @@ uint64_t pha_module_section(const struct pha_module *mod, const char *name, uint
  * constants in .rodata that the core did not keep). False if not backed. */
 bool pha_module_read_file(const struct pha_module *mod, uint64_t addr, void *buf, size_t len);
 
+struct pha_range {
+	uint64_t start, end;	/* runtime addresses, end exclusive */
+};
+/* A writable PT_LOAD larger than this is taken for a damaged header. */
+#define PHA_WRITABLE_MAX (1ull << 30)
+/* The writable data of an OK module: its PT_LOAD segments with PF_W
+ * (.data, .bss and the like, p_memsz so .bss past the file's bytes is
+ * included), as runtime addresses from the file's program headers; at most
+ * max of them into ranges. Returns how many (0 for a module not OK). */
+size_t pha_module_writable(const struct pha_module *mod, struct pha_range *ranges, size_t max);
+
 /* Look a symbol up in every OK module; returns the first hit (0 if none)
  * and the module in *mod_ret. */
 uint64_t pha_modules_symbol(const struct pha_modules *mods, const char *name,

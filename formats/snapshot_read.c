@@ -584,11 +584,13 @@ static bool read_roots(struct rd *r)
 			}
 		}
 		if (m >= 3) {
-			/* The root's kind (enum pha_root_kind); 0 = not recorded. */
+			/* The root's kind (enum pha_root_kind); 0 = not recorded,
+			 * and so is a kind of a later writer (an interpreter
+			 * structure then). */
 			uint64_t kind;
 			if (!pha_mp_uint(&r->mp, &kind))
 				return false;
-			s->root_kinds[s->nroots - 1] = kind <= 255 ? (uint8_t)kind : 0;
+			s->root_kinds[s->nroots - 1] = kind <= PHA_ROOT_C_GLOBAL ? (uint8_t)kind : 0;
 		}
 		for (uint32_t i = m >= 3 ? 3 : m >= 2 ? 2 : 1; i < m; i++) {
 			if (!pha_mp_skip(&r->mp))

@@ -120,6 +120,10 @@ enum pha_root_kind {
 	PHA_ROOT_FRAME_LOCAL,	/* a frame's local variable (cells included) */
 	PHA_ROOT_FRAME,		/* a frame's code, function, globals, builtins, locals dict, stack */
 	PHA_ROOT_STATIC_TYPE,	/* a static (non-heap) type object */
+	/* Found by the analyzer, not a layout: a word of a mapped ELF image's
+	 * writable data (.data/.bss of the interpreter, libpython, extension
+	 * modules) holding the object's address (analyzer/source.c). */
+	PHA_ROOT_C_GLOBAL,
 };
 
 struct pha_root {

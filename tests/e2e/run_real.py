@@ -721,16 +721,12 @@ class Runner:
                 leak["type"], [(x["type"], x["objects"]) for x in unexplained][:6]))
         else:
             x = sus[0]
-            # Objects of the leaked type that the interpreter itself holds
-            # from C (the truth's held-outside set minus the leak: codec
+            # The objects the interpreter itself holds from C (codec
             # registries, builtins copies, the import extensions dict) are
-            # not yet told apart from a leak by the tool when no root
-            # reaches them: the suspect may include them, no more.
-            c_held = max(0, ((held_outside or {}).get(leak["type"]) or {}).get("objects", n) - n)
-            if not n <= x["objects"] <= n + c_held:
-                p.append("suspect has %d objects, %d were leaked (%+d; the interpreter holds %d more "
-                         "%s objects from C)" % (x["objects"], n, x["objects"] - n, c_held, leak["type"]))
-            if not leak["excess"] <= x["excess_refs"] <= leak["excess"] + (x["objects"] - n):
+            # C-global roots, not suspects: the suspect is exactly the leak.
+            if x["objects"] != n:
+                p.append("suspect has %d objects, %d were leaked (%+d)" % (x["objects"], n, x["objects"] - n))
+            if x["excess_refs"] != leak["excess"]:
                 p.append("excess %d, leaked references %d" % (x["excess_refs"], leak["excess"]))
             ex = x["path"][0]["address"] if x["path"] else None
             if ex not in addrs:

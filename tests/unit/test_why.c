@@ -346,6 +346,84 @@ static void labelled(void)
  * (a missing Py_DECREF in a loop: the suspect), 1500..1504 of type Few
  * (what a C module keeps: a held-by-C row), 1505..1507 are type objects
  * (of type "type"; 1507 is also the type object of Few): a row. */
+/* C globals (a word of an image's .data/.bss holding the object): roots
+ * that are never held-from-outside (so never unexplained_refs suspects);
+ * their BFS stage comes after the frames (a stale word must not take the
+ * path from the local that really holds the object), and what one holds
+ * may still be an accumulation suspect. */
+static void c_globals(void)
+{
+	CASE_BEGIN("why/c-global-roots-stage-and-not-suspects");
+	enum { N = 11 };
+	struct edge edges[N];
+	uint32_t m = 0;
+	for (uint32_t v = 0; v + 1 < 10; v++)
+		edges[m++] = (struct edge){v, v + 1, PHA_EDGE_TRAVERSED};
+	struct csr c;
+	csr_build(&c, N, edges, m);
+	uint64_t addr[N], size[N], refcnt[N];
+	uint32_t type[N];
+	uint8_t flags[N], gen[N];
+	for (uint32_t v = 0; v < N; v++) {
+		addr[v] = 0x1000 + 16ull * v;
+		size[v] = v < 10 ? 100 : 10;
+		/* object 10: one reference the heap does not explain */
+		refcnt[v] = 1;
+		type[v] = v == 0 ? 0 : 1;
+		flags[v] = PHA_OBJ_GC;
+		gen[v] = 0;
+	}
+	struct pha_heap_type types[2] = {{.addr = 1, .name = "list", .obj = PHA_NO_ID},
+					 {.addr = 2, .name = "Node", .obj = PHA_NO_ID}};
+	struct pha_heap h = {.n = N, .addr = addr, .type = type, .size = size, .refcnt = refcnt,
+			     .flags = flags, .gen = gen, .first = c.first, .dst = c.dst,
+			     .eflags = c.eflags, .nedges = m, .types = types, .ntypes = 2};
+	struct pha_source src;
+	pha_source_init(&src);
+	src.input_path = strdup("x");
+	src.input_kind = "snapshot";
+	src.layout = strdup("test");
+	src.roots = xmalloc(4 * sizeof(*src.roots));
+	src.root_labels = xmalloc(4 * sizeof(*src.root_labels));
+	src.root_kinds = xmalloc(4);
+	src.roots[0] = addr[0];
+	src.root_labels[0] = strdup("<local 'batch' in f() at x.py:1>");
+	src.root_kinds[0] = PHA_ROOT_FRAME_LOCAL;
+	src.roots[1] = addr[0];
+	src.root_labels[1] = strdup("<C global in ext.so+0x4010>");
+	src.root_kinds[1] = PHA_ROOT_C_GLOBAL;
+	src.roots[2] = addr[10];
+	src.root_labels[2] = strdup("<C global in python3.11+0xac5480>");
+	src.root_kinds[2] = PHA_ROOT_C_GLOBAL;
+	/* stale (a free list's slot): object 5's refcount is explained by
+	 * object 4, so this word is no root */
+	src.roots[3] = addr[5];
+	src.root_labels[3] = strdup("<C global in python3.11+0xa6af40>");
+	src.root_kinds[3] = PHA_ROOT_C_GLOBAL;
+	src.nroots = 4;
+
+	struct pha_report_options opts = {.suspect_threshold = 0.10, .top = 20};
+	struct pha_report *r = NULL;
+	struct pha_error *err = pha_report_build(&src, &h, &opts, &r);
+	CHECK(!err);
+	if (!err) {
+		const struct pha_why *w = &r->why;
+		CHECKF(w->external_roots == 0, "%llu held from outside",
+		       (unsigned long long)w->external_roots);
+		CHECK(w->interpreter_roots == 2);
+		CHECK(w->ntop >= 1 && w->top[0].path.n >= 1 &&
+		      !strcmp(w->top[0].path.elems[0].label, "<local 'batch' in f() at x.py:1>"));
+		for (size_t i = 0; i < w->nsuspects; i++)
+			CHECK(w->suspects[i].kind != PHA_SUSPECT_UNEXPLAINED);
+		CHECK(w->nsuspects >= 1 && w->suspects[0].kind == PHA_SUSPECT_ACCUMULATION &&
+		      w->suspects[0].addr == addr[1] && w->suspects[0].objects == 9);
+		pha_report_destroy(r);
+	}
+	pha_source_deinit(&src);
+	csr_free(&c);
+	CASE_END();
+}
+
 static void leak_like_groups(void)
 {
 	CASE_BEGIN("why/unexplained-refs-vs-held-by-c");
@@ -485,6 +563,7 @@ static void long_path_text(void)
 int main(void)
 {
 	labelled();
+	c_globals();
 	leak_like_groups();
 	long_path_text();
 	CASE_BEGIN("why/random-heaps-vs-twins");
