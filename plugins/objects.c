@@ -761,25 +761,37 @@ static bool c_strlen(struct pha_py *py, uint64_t addr, uint64_t *len_ret)
 enum { STG_LENGTH = 64, STG_ELEMENTS = 88, STG_FORMAT = 168, STG_NDIM = 176,
        STG_SIZE = 192, STG_EXTRA = STG_SIZE - 48 };
 
-static bool stgdict_size(struct pha_py *py, uint64_t a, const struct tinfo *ti, uint64_t *size)
+/* What a ctypes StgDict (3.8 - 3.12) or StgInfo (3.13+) at `info` owns
+ * beyond itself: the format string with its NUL, the shape (ndim words)
+ * and the ffi elements array (length + 1 pointers) when there is one. */
+static bool stg_owned_bytes(struct pha_py *py, uint64_t info, unsigned fmt_off, unsigned ndim_off,
+			    unsigned length_off, unsigned elements_off, uint64_t *bytes_ret)
 {
-	if (ti->basicsize != STG_SIZE)
-		return false;
-	uint64_t s = cpy_dict_size(py, a, ti->basicsize) + STG_EXTRA;
-	uint64_t format = u64_or0(py, a + STG_FORMAT), flen;
+	uint64_t s = 0;
+	uint64_t format = u64_or0(py, info + fmt_off), flen;
 	if (format) {
 		if (!c_strlen(py, format, &flen))
 			return false;
 		s += flen + 1;
 	}
-	int32_t ndim = i32_or0(py, a + STG_NDIM);
-	int64_t length = i64_or0(py, a + STG_LENGTH);
+	int32_t ndim = i32_or0(py, info + ndim_off);
+	int64_t length = i64_or0(py, info + length_off);
 	if (ndim < 0 || ndim > 64 || length < 0 || (uint64_t)length > MAX_CONTAINER)
 		return false;
 	s += 8 * (uint64_t)ndim;
-	if (u64_or0(py, a + STG_ELEMENTS))
+	if (u64_or0(py, info + elements_off))
 		s += 8 * ((uint64_t)length + 1);
-	*size = s;
+	*bytes_ret = s;
+	return true;
+}
+
+static bool stgdict_size(struct pha_py *py, uint64_t a, const struct tinfo *ti, uint64_t *size)
+{
+	uint64_t owned;
+	if (ti->basicsize != STG_SIZE ||
+	    !stg_owned_bytes(py, a, STG_FORMAT, STG_NDIM, STG_LENGTH, STG_ELEMENTS, &owned))
+		return false;
+	*size = cpy_dict_size(py, a, ti->basicsize) + STG_EXTRA + owned;
 	return true;
 }
 
@@ -811,23 +823,11 @@ static bool ctype_type_size(struct pha_py *py, uint64_t a, const struct tinfo *t
 	if (nmembers < 0 || nmembers > 4096)
 		return false;
 	uint64_t s = ti->basicsize + ti->itemsize * (uint64_t)nmembers;
-	uint64_t info = a + data;
-	if (i32_or0(py, info)) {
-		uint64_t format = u64_or0(py, info + fmt_off), flen;
-		if (format) {
-			if (!c_strlen(py, format, &flen))
-				return false;
-			s += flen + 1;
-		}
-		int32_t ndim = i32_or0(py, info + ndim_off);
-		int64_t length = i64_or0(py, info + STGI_LENGTH);
-		if (ndim < 0 || ndim > 64 || length < 0 || (uint64_t)length > MAX_CONTAINER)
-			return false;
-		s += 8 * (uint64_t)ndim;
-		if (u64_or0(py, info + STGI_ELEMENTS))
-			s += 8 * ((uint64_t)length + 1);
-	}
-	*size = s;
+	uint64_t info = a + data, owned = 0;
+	if (i32_or0(py, info) &&
+	    !stg_owned_bytes(py, info, fmt_off, ndim_off, STGI_LENGTH, STGI_ELEMENTS, &owned))
+		return false;
+	*size = s + owned;
 	return true;
 }
 
