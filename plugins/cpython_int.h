@@ -338,7 +338,9 @@ static inline void ref_array(struct pha_py *py, pha_ref_fn *cb, void *arg, uint6
 {
 	if (n > MAX_CONTAINER)
 		return;
-	const uint64_t *p = py->svc.ptr(py->svc.ctx, addr, n * 8);
+	/* Zero-copy only at an aligned address (a corrupted pointer may not
+	 * be; the mapped core keeps the address's alignment). */
+	const uint64_t *p = addr & 7 ? NULL : py->svc.ptr(py->svc.ctx, addr, n * 8);
 	if (p) {
 		for (uint64_t i = 0; i < n; i++)
 			ref(cb, arg, p[i], flags);
