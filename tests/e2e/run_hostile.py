@@ -33,6 +33,8 @@ Cases (named after the bug they pin down):
                       caught when --bin is the ASan+UBSan build);
   waste_no_binaries   no binary found (--sysroot to an empty directory):
                       waste.c called qsort(NULL, 0) (UB, ASan+UBSan build);
+  items_misaligned    three lists' ob_item moved 4 bytes: no misaligned load
+                      (UBSan), exit 0
   dict_keys_huge      dk_size/dk_log2_size and dk_nentries of three big dicts
                       near 2^40: every loop over their entries hung;
   sizes_huge          list allocated, set mask, bytearray alloc near 2^60: the
@@ -290,6 +292,23 @@ class Runner:
                 raise Skip("no tuple and no int local")
             for a in tuples[:3] + ints[:3]:
                 img.write64(a + 16, 1 << 63)     # ob_size (lv_tag 3.12+) = INT64_MIN
+        core = self.patched(label, base, patch)
+        r, rep, secs = self.analyse(core)
+        problems = []
+        if r.returncode != 0 or H.sanitizer_trouble(r.stderr_text()):
+            problems.append("%s: %s" % (r.describe(), r.stderr_text().strip()[-400:]))
+        self.rep.check(name, problems, "%.1f s" % secs)
+
+    def items_misaligned(self, name, label, base):
+        """A list whose ob_item points 4 bytes into its item array: the
+        zero-copy item read loaded a misaligned uint64_t (UBSan, found by
+        the mutation runner on a corrupted dict); now exit 0, no report."""
+        def patch(img, objs):
+            lists = [a for a, o in sorted(objs.items()) if o[0] == "list" and o[1] > 64]
+            if not lists:
+                raise Skip("no list of more than 64 bytes")
+            for a in lists[:3]:
+                img.write64(a + 24, img.read64(a + 24) + 4)     # ob_item, every version
         core = self.patched(label, base, patch)
         r, rep, secs = self.analyse(core)
         problems = []
@@ -660,7 +679,8 @@ class Runner:
 
 
 CASES = ("gc_list_cycle", "gc_back_links", "type_base_cycle", "thread_list_cycle", "frame_chain_cycle",
-         "thread_and_frame_cycle", "int64_min_size", "waste_no_binaries", "output_is_input",
+         "thread_and_frame_cycle", "int64_min_size", "items_misaligned", "waste_no_binaries",
+         "output_is_input",
          "stdout_closed", "file_size_limit", "dict_keys_huge",
          "sizes_huge", "finalizer_upper_bound", "message_never_initialized",
          "message_not_initialized", "message_heap_left_out", "terminal_escape",
