@@ -25,6 +25,7 @@
 #include "dump.h"
 #include "error.h"
 #include "heap.h"
+#include "procmem.h"
 #include "progress.h"
 #include "report.h"
 #include "source.h"
@@ -83,8 +84,14 @@ static struct pha_error *read_core(struct analysis *a)
 		return err;
 	if ((err = pha_heap_build(a->t, &a->h)))
 		return err;
-	if ((err = pha_source_from_target(a->t, a->h, &a->src)))
+	struct pha_procmem *pm;
+	if ((err = pha_procmem_build(a->t, a->h, &pm)))
 		return err;
+	if ((err = pha_source_from_target(a->t, a->h, &a->src))) {
+		pha_procmem_destroy(pm);
+		return err;
+	}
+	a->src.memory = pm;
 	if (a->opts->dump_why)
 		return pha_dump_why(a->opts->dump_why, a->t, a->opts->redact);
 	return NULL;

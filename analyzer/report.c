@@ -561,6 +561,7 @@ struct pha_error *pha_report_build(struct pha_source *src, const struct pha_heap
 	if ((err = sort_types(r)))
 		goto out;
 	pha_progress_done();
+	r->memory = src->memory;
 	r->warnings = src->warnings;
 	r->nwarnings = src->nwarnings;
 	*report_ret = r;
@@ -574,7 +575,7 @@ out:
 const enum pha_report_section pha_report_sections[PHA_SECTION_COUNT] = {
 	PHA_SECTION_HEADER, PHA_SECTION_SUMMARY, PHA_SECTION_TYPES, PHA_SECTION_UNREACHABLE,
 	PHA_SECTION_CYCLES, PHA_SECTION_THREADS, PHA_SECTION_WHY, PHA_SECTION_WASTE,
-	PHA_SECTION_WARNINGS,
+	PHA_SECTION_MEMORY, PHA_SECTION_WARNINGS,
 };
 
 void pha_report_walk(const struct pha_report *r, const struct pha_report_writer *w, void *ctx)

@@ -9,9 +9,10 @@
 
 #include "error.h"
 #include "heap.h"
+#include "procmem.h"
 #include "source.h"
 
-#define PHA_REPORT_SCHEMA "pyheap-analyze.report/2"
+#define PHA_REPORT_SCHEMA "pyheap-analyze.report/3"
 
 /* One step of a path from a root: the root itself (label = what holds
  * it), then one element per reference (label = how it is read). */
@@ -192,6 +193,10 @@ struct pha_report {
 
 	struct pha_why why;
 
+	/* report/3: where the process's memory went (cores; NULL for
+	 * snapshots). Borrowed from the source. */
+	const struct pha_procmem *memory;
+
 	uint8_t *unreachable;	/* per object id: 1 if unreachable (for --dump-objects) */
 };
 
@@ -206,6 +211,7 @@ struct pha_report {
  *   THREADS      threads, with why.locals parallel to their frames
  *   WHY          why: roots, retained sizes, top retainers, leak suspects
  *   WASTE        why.waste
+ *   MEMORY       memory
  *   WARNINGS     warnings
  * The enum order is the report contract's (formats/REPORT.md, the JSON
  * writer's key order); a writer may present them in another order. */
@@ -218,6 +224,7 @@ enum pha_report_section {
 	PHA_SECTION_THREADS,
 	PHA_SECTION_WHY,
 	PHA_SECTION_WASTE,
+	PHA_SECTION_MEMORY,
 	PHA_SECTION_WARNINGS,
 	PHA_SECTION_COUNT
 };

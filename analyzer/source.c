@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "heap.h"
+#include "procmem.h"
 #include "target.h"
 
 void pha_source_init(struct pha_source *s)
@@ -49,6 +50,7 @@ void pha_source_deinit(struct pha_source *s)
 	}
 	free(s->root_labels);
 	free(s->root_kinds);
+	pha_procmem_destroy(s->memory);
 	free(s->roots);
 	for (size_t i = 0; i < s->nwarnings; i++)
 		free(s->warnings[i]);

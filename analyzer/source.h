@@ -78,6 +78,8 @@ struct pha_source {
 	const struct pha_layout *lay;
 	struct pha_py *py;
 	const struct pha_services *svc;	/* the core's memory, for waste */
+	/* Cores only: the memory section (owned; NULL for snapshots). */
+	struct pha_procmem *memory;
 
 	char **warnings;		/* one line per kind (warnings.h) */
 	size_t nwarnings;

@@ -423,6 +423,132 @@ static void waste(void *ctx, const struct pha_report *r)
 	pha_json_object_end(j);
 }
 
+static void pymalloc(struct pha_json *j, const struct pha_pymalloc *p)
+{
+	pha_json_key(j, "pymalloc");
+	pha_json_object_begin(j);
+	kv_bool(j, "found", p->found);
+	kv_str(j, "how", p->how);
+	if (p->found) {
+		kv_uint(j, "arenas", p->narenas);
+		kv_uint(j, "arena_size", p->arena_size);
+		kv_uint(j, "pool_size", p->pool_size);
+		kv_uint(j, "arena_bytes", p->narenas * p->arena_size);
+		kv_uint(j, "allocated_bytes", p->allocated_bytes);
+		kv_uint(j, "free_bytes", p->free_bytes);
+		kv_uint(j, "available_block_bytes", p->available_block_bytes);
+		kv_uint(j, "empty_pools", p->empty_pools);
+		kv_uint(j, "overhead_bytes", p->overhead_bytes);
+		kv_uint(j, "corrupt", p->corrupt);
+		pha_json_key(j, "size_classes");
+		pha_json_array_begin(j);
+		for (uint32_t i = 0; i < p->nclasses && i < PHA_PYMALLOC_MAX_CLASSES; i++) {
+			const struct pha_pymalloc_class *c = &p->classes[i];
+			if (!c->pools)
+				continue;
+			pha_json_object_begin(j);
+			kv_uint(j, "block_size", c->block_size);
+			kv_uint(j, "pools", c->pools);
+			kv_uint(j, "used_blocks", c->used_blocks);
+			kv_uint(j, "free_blocks", c->free_blocks);
+			pha_json_object_end(j);
+		}
+		pha_json_array_end(j);
+	}
+	pha_json_object_end(j);
+}
+
+static void malloc_section(struct pha_json *j, const struct pha_malloc *m)
+{
+	pha_json_key(j, "malloc");
+	pha_json_object_begin(j);
+	kv_str(j, "allocator", m->allocator);
+	kv_bool(j, "walked", m->walked);
+	kv_str(j, "how", m->how);
+	if (m->walked) {
+		kv_uint(j, "in_use_bytes", m->in_use_bytes);
+		kv_uint(j, "in_use_chunks", m->in_use_chunks);
+		kv_uint(j, "free_bytes", m->free_bytes);
+		kv_uint(j, "free_chunks", m->free_chunks);
+		kv_uint(j, "tcache_bytes", m->tcache_bytes);
+		kv_uint(j, "top_bytes", m->top_bytes);
+		kv_uint(j, "mmapped_bytes", m->mmapped_bytes);
+		kv_uint(j, "mmapped_chunks", m->mmapped_chunks);
+		kv_uint(j, "overhead_bytes", m->overhead_bytes);
+		kv_uint(j, "corrupt", m->corrupt);
+		pha_json_key(j, "arenas");
+		pha_json_array_begin(j);
+		for (size_t i = 0; i < m->narenas; i++) {
+			const struct pha_malloc_arena *a = &m->arenas[i];
+			pha_json_object_begin(j);
+			kv_uint(j, "address", a->addr);
+			kv_bool(j, "main", a->main);
+			kv_uint(j, "heaps", a->heaps);
+			kv_uint(j, "system_bytes", a->system_mem);
+			kv_uint(j, "in_use_bytes", a->in_use_bytes);
+			kv_uint(j, "free_bytes", a->free_bytes);
+			kv_uint(j, "top_bytes", a->top_bytes);
+			pha_json_object_end(j);
+		}
+		pha_json_array_end(j);
+	}
+	pha_json_object_end(j);
+}
+
+static void memory(void *ctx, const struct pha_report *r)
+{
+	struct pha_json *j = ctx;
+	const struct pha_procmem *m = r->memory;
+	pha_json_key(j, "memory");
+	pha_json_object_begin(j);
+	kv_bool(j, "available", m != NULL);
+	if (!m) {
+		kv_str(j, "reason", "a snapshot holds the Python heap only, not the process's memory");
+		pha_json_object_end(j);
+		return;
+	}
+	kv_uint(j, "total_bytes", m->total_bytes);
+	kv_uint(j, "mappings", m->mappings);
+	kv_uint(j, "file_mappings", m->file_mappings);
+	kv_uint(j, "anonymous_mappings", m->anonymous_mappings);
+	kv_uint(j, "stack_mappings", m->stack_mappings);
+	pha_json_key(j, "categories");
+	pha_json_array_begin(j);
+	for (int c = 0; c < PHA_MEM_COUNT; c++) {
+		pha_json_object_begin(j);
+		kv_str(j, "name", pha_memcat_name(c));
+		kv_uint(j, "bytes", m->cat[c]);
+		pha_json_object_end(j);
+	}
+	pha_json_array_end(j);
+	kv_uint(j, "attributed_bytes", m->attributed_bytes);
+	kv_uint(j, "unattributed_bytes", m->unattributed_bytes);
+	pymalloc(j, &m->pymalloc);
+	malloc_section(j, &m->malloc);
+	pha_json_key(j, "native_by_type");
+	pha_json_array_begin(j);
+	for (size_t i = 0; i < m->nnative_types; i++) {
+		const struct pha_native_type *t = &m->native_by_type[i];
+		pha_json_object_begin(j);
+		kv_str(j, "type", t->type);
+		kv_uint(j, "objects", t->objects);
+		kv_uint(j, "bytes", t->bytes);
+		kv_uint(j, "inferred_bytes", t->inferred_bytes);
+		pha_json_object_end(j);
+	}
+	pha_json_array_end(j);
+	pha_json_key(j, "largest_unattributed");
+	pha_json_array_begin(j);
+	for (size_t i = 0; i < m->nlargest; i++) {
+		pha_json_object_begin(j);
+		kv_uint(j, "address", m->largest_unattributed[i].mem);
+		kv_uint(j, "bytes", m->largest_unattributed[i].size);
+		pha_json_object_end(j);
+	}
+	pha_json_array_end(j);
+	pha_json_object_end(j);
+}
+
 static void warnings(void *ctx, const struct pha_report *r)
 {
 	struct pha_json *j = ctx;
@@ -446,6 +572,7 @@ static const struct pha_report_writer json_writer = {
 		[PHA_SECTION_THREADS] = threads,
 		[PHA_SECTION_WHY] = why,
 		[PHA_SECTION_WASTE] = waste,
+		[PHA_SECTION_MEMORY] = memory,
 		[PHA_SECTION_WARNINGS] = warnings,
 	},
 	.order = pha_report_sections,

@@ -156,6 +156,8 @@ struct pha_error *pha_cpython_for_each_ref(struct pha_py *py, uint64_t addr,
 const char *pha_cpython_type_name(struct pha_py *py, uint64_t type);
 unsigned pha_cpython_type_kind(struct pha_py *py, uint64_t type);
 uint32_t pha_cpython_hexversion(struct pha_py *py);
+void pha_cpython_owned_blocks(struct pha_py *py, uint64_t addr,
+			      void (*cb)(void *arg, uint64_t ptr, unsigned kind), void *arg);
 struct pha_error *pha_cpython_threads(struct pha_py *py,
 				      void (*cb)(void *arg, const struct pha_thread_info *t),
 				      void *arg);
@@ -178,6 +180,7 @@ bool pha_cpython_container_len(struct pha_py *py, uint64_t addr, uint64_t *used_
 	.hexversion = pha_cpython_hexversion, \
 	.labelled_roots = pha_cpython_labelled_roots, .edge_label = pha_cpython_edge_label, \
 	.preview = pha_cpython_preview, .value_bytes = pha_cpython_value_bytes, \
-	.container_len = pha_cpython_container_len, .type_kind = pha_cpython_type_kind
+	.container_len = pha_cpython_container_len, .type_kind = pha_cpython_type_kind, \
+	.owned_blocks = pha_cpython_owned_blocks
 
 #endif

@@ -376,6 +376,8 @@ uint64_t cpy_type_dict(struct pha_py *py, uint64_t t);
 /* ext_numpy.c: numpy's __sizeof__ rules. */
 enum size_rule cpy_numpy_rule(const char *owner);
 bool cpy_numpy_size(struct pha_py *py, uint64_t a, const struct tinfo *ti, uint64_t *size_ret);
+void cpy_numpy_blocks(struct pha_py *py, uint64_t a, void (*cb)(void *arg, uint64_t ptr, unsigned kind),
+		      void *arg);
 
 /* Whether obj is an object whose (solid base) type is of kind k. */
 static inline bool is_kind(struct pha_py *py, uint64_t obj, enum kind k)

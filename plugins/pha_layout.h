@@ -36,8 +36,9 @@
 
 #include "../analyzer/error.h"
 
-/* 2: type_kind appended to struct pha_layout. */
-#define PHA_LAYOUT_ABI_VERSION 2
+/* 2: type_kind appended to struct pha_layout.
+ * 3: owned_blocks appended (the memory section). */
+#define PHA_LAYOUT_ABI_VERSION 3
 
 /* Services the host gives a layout. */
 struct pha_services {
@@ -233,6 +234,27 @@ struct pha_layout {
 	 * (a metaclass gives TYPE, a subclass of types.ModuleType MODULE).
 	 * Called once per type. */
 	unsigned (*type_kind)(struct pha_py *py, uint64_t type);
+
+	/* --- memory (report/3) --- */
+
+	/* Optional. The allocations the object occupies and owns, each as the
+	 * address the allocator returned: first the object's own block (the
+	 * object minus its GC and managed pre-headers; none for an object
+	 * that is not allocated on its own, such as a static type), then each
+	 * buffer allocated apart from it: a list's item array, a dict's keys
+	 * (unless shared with the class) and values, a set's table, a
+	 * bytearray's buffer, a deque's blocks, a heap type's cached keys, an
+	 * instance's pre-header values; PHA_BLOCK_NATIVE for an extension's
+	 * buffers (numpy's data and shape). Bounded like every walk. */
+	void (*owned_blocks)(struct pha_py *py, uint64_t addr,
+			     void (*cb)(void *arg, uint64_t ptr, unsigned kind), void *arg);
+};
+
+/* Kinds of owned_blocks. */
+enum {
+	PHA_BLOCK_OBJECT = 0,	/* the object itself */
+	PHA_BLOCK_BUFFER = 1,	/* a buffer of the interpreter's own types */
+	PHA_BLOCK_NATIVE = 2,	/* a buffer of an extension type (numpy data) */
 };
 
 /* The compiled-in layouts, NULL-terminated. */

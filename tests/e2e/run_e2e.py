@@ -106,7 +106,7 @@ def tool_version(binary):
 
 def minimal_report():
     return {
-        "schema": "pyheap-analyze.report/2",
+        "schema": "pyheap-analyze.report/3",
         "tool": {"name": "pyheap-analyze", "version": "0"},
         "input": {"path": "core", "kind": "core", "bytes": 1, "compressed": False},
         "python": {"version": "3.11.2", "hexversion": 51052784, "layout": "cpython-3.11",
@@ -328,7 +328,7 @@ class CoreCase:
 
     def c_header(self, check):
         r, p = self.report, []
-        if r.get("schema") != "pyheap-analyze.report/2":
+        if r.get("schema") != "pyheap-analyze.report/3":
             p.append("schema %r" % r.get("schema"))
         tool = r.get("tool") or {}
         if tool.get("name") != "pyheap-analyze":

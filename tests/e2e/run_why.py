@@ -132,7 +132,7 @@ class Runner:
     def invariants(self, name, rep):
         p = []
         ret, s = rep["retained"], rep["summary"]
-        if rep.get("schema") != "pyheap-analyze.report/2":
+        if rep.get("schema") != "pyheap-analyze.report/3":
             p.append("schema %r" % rep.get("schema"))
         if ret["top_level_bytes"] != ret["heap_bytes"]:
             p.append("sum of top-level retained %d != heap total %d" % (
