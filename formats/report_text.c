@@ -339,14 +339,138 @@ static void warnings(void *ctx, const struct pha_report *r)
 	}
 }
 
+/* ---- memory (report/3) ---- */
+
+static const char *const cat_text[PHA_MEM_COUNT] = {
+	[PHA_MEM_PYTHON_OBJECTS] = "Python objects",
+	[PHA_MEM_PYTHON_BUFFERS] = "Python buffers (list items, dict and set tables)",
+	[PHA_MEM_NATIVE_BUFFERS] = "native buffers of extension objects",
+	[PHA_MEM_NATIVE_INFERRED] = "native memory reached from extension objects (inferred)",
+	[PHA_MEM_PYMALLOC_UNATTRIBUTED] = "pymalloc blocks no object claims",
+	[PHA_MEM_PYMALLOC_FREE] = "pymalloc free (free blocks, empty pools, headers)",
+	[PHA_MEM_MALLOC_UNATTRIBUTED] = "malloc chunks no object claims",
+	[PHA_MEM_MALLOC_FREE] = "malloc free-but-kept (free chunks, caches, top)",
+	[PHA_MEM_STACKS] = "thread stacks",
+	[PHA_MEM_IMAGES] = "executable and libraries",
+	[PHA_MEM_FILES] = "other file mappings",
+	[PHA_MEM_ANON_OTHER] = "other anonymous memory",
+	[PHA_MEM_ANON_ZERO] = "untouched anonymous memory (zero pages)",
+	[PHA_MEM_RESERVED] = "reserved, no access",
+	[PHA_MEM_NOT_IN_CORE] = "not in the core",
+};
+
+/* Categories by bytes descending (ties: enum order). */
+static void cats_by_size(const struct pha_procmem *m, int *order)
+{
+	for (int i = 0; i < PHA_MEM_COUNT; i++)
+		order[i] = i;
+	for (int i = 1; i < PHA_MEM_COUNT; i++) {
+		int v = order[i], k = i;
+		while (k > 0 && m->cat[order[k - 1]] < m->cat[v]) {
+			order[k] = order[k - 1];
+			k--;
+		}
+		order[k] = v;
+	}
+}
+
+/* The line a person reads first: what fills the memory. File mappings,
+ * reservations and untouched pages are not what an OOM is about. */
+static void memory_verdict(void *ctx, const struct pha_report *r)
+{
+	struct pha_out *out = ((struct text *)ctx)->out;
+	const struct pha_procmem *m = r->memory;
+	if (!m)
+		return;
+	int order[PHA_MEM_COUNT];
+	cats_by_size(m, order);
+	uint64_t used = m->total_bytes - m->cat[PHA_MEM_IMAGES] - m->cat[PHA_MEM_FILES] -
+			m->cat[PHA_MEM_RESERVED] - m->cat[PHA_MEM_ANON_ZERO];
+	char b[32];
+	human(b, sizeof(b), used);
+	pha_out_printf(out, "Memory in use %s:", b);
+	int shown = 0;
+	for (int i = 0; i < PHA_MEM_COUNT && shown < 4; i++) {
+		int c = order[i];
+		if (c == PHA_MEM_IMAGES || c == PHA_MEM_FILES || c == PHA_MEM_RESERVED ||
+		    c == PHA_MEM_ANON_ZERO || !m->cat[c])
+			continue;
+		human(b, sizeof(b), m->cat[c]);
+		pha_out_printf(out, "%s %s %s", shown ? "," : "", b, cat_text[c]);
+		if ((c == PHA_MEM_NATIVE_BUFFERS || c == PHA_MEM_NATIVE_INFERRED) && m->nnative_types) {
+			pha_out_printf(out, " (top: %" PRIu64 " ", m->native_by_type[0].objects);
+			esc(out, m->native_by_type[0].type);
+			pha_out_puts(out, ")");
+		}
+		shown++;
+	}
+	pha_out_puts(out, shown ? "\n" : " nothing found\n");
+}
+
+static void memory(void *ctx, const struct pha_report *r)
+{
+	const struct text *x = ctx;
+	struct pha_out *out = x->out;
+	const struct pha_procmem *m = r->memory;
+	if (!m)
+		return;
+	char b[32];
+	human(b, sizeof(b), m->total_bytes);
+	pha_out_printf(out, "\nMemory of the process (%" PRIu64 " mappings, %s):\n", m->mappings, b);
+	int order[PHA_MEM_COUNT];
+	cats_by_size(m, order);
+	for (int i = 0; i < PHA_MEM_COUNT; i++) {
+		if (!m->cat[order[i]])
+			continue;
+		human(b, sizeof(b), m->cat[order[i]]);
+		pha_out_printf(out, "  %12s  %s\n", b, cat_text[order[i]]);
+	}
+	const struct pha_pymalloc *p = &m->pymalloc;
+	const struct pha_malloc *ma = &m->malloc;
+	if (p->found) {
+		char a[32], f[32];
+		human(a, sizeof(a), p->allocated_bytes);
+		human(f, sizeof(f), p->free_bytes + p->overhead_bytes);
+		pha_out_printf(out, "  pymalloc: %" PRIu64 " arenas, %s allocated, %s free or overhead\n",
+			       p->narenas, a, f);
+	} else {
+		pha_out_puts(out, "  pymalloc: not walked (");
+		esc(out, p->how);
+		pha_out_puts(out, ")\n");
+	}
+	if (ma->walked) {
+		char u[32], f[32], t[32], mm[32];
+		human(u, sizeof(u), ma->in_use_bytes);
+		human(f, sizeof(f), ma->free_bytes);
+		human(t, sizeof(t), ma->top_bytes);
+		human(mm, sizeof(mm), ma->mmapped_bytes);
+		pha_out_printf(out, "  malloc (%s): %zu arenas, %s in use, %s free, %s top, %s mmapped\n",
+			       ma->allocator, ma->narenas, u, f, t, mm);
+	} else {
+		pha_out_puts(out, "  malloc: ");
+		esc(out, ma->allocator);
+		pha_out_puts(out, ", not walked (");
+		esc(out, ma->how);
+		pha_out_puts(out, ")\n");
+	}
+	for (size_t i = 0; i < m->nnative_types && i < (size_t)x->top; i++) {
+		const struct pha_native_type *t = &m->native_by_type[i];
+		human(b, sizeof(b), t->bytes);
+		pha_out_printf(out, "  native %12s held by %" PRIu64 " ", b, t->objects);
+		esc(out, t->type);
+		pha_out_puts(out, t->inferred_bytes ? " (partly inferred)\n" : "\n");
+	}
+}
+
 static const enum pha_report_section text_order[] = {
 	PHA_SECTION_HEADER, PHA_SECTION_SUMMARY, PHA_SECTION_TYPES, PHA_SECTION_UNREACHABLE,
-	PHA_SECTION_CYCLES, PHA_SECTION_WHY, PHA_SECTION_WASTE, PHA_SECTION_THREADS,
-	PHA_SECTION_WARNINGS,
+	PHA_SECTION_CYCLES, PHA_SECTION_WHY, PHA_SECTION_WASTE, PHA_SECTION_MEMORY,
+	PHA_SECTION_THREADS, PHA_SECTION_WARNINGS,
 };
 
 static const struct pha_report_writer text_writer = {
 	.name = "text",
+	.begin = memory_verdict,
 	.section = {
 		[PHA_SECTION_HEADER] = header,
 		[PHA_SECTION_SUMMARY] = summary,
@@ -356,6 +480,7 @@ static const struct pha_report_writer text_writer = {
 		[PHA_SECTION_THREADS] = threads,
 		[PHA_SECTION_WHY] = why,
 		[PHA_SECTION_WASTE] = waste,
+		[PHA_SECTION_MEMORY] = memory,
 		[PHA_SECTION_WARNINGS] = warnings,
 	},
 	.order = text_order,
