@@ -37,6 +37,9 @@ struct pha_retainer {
 	uint64_t addr;
 	const char *type;
 	uint64_t shallow, retained;
+	/* report/3: native memory (memory section) the objects it retains
+	 * own; 0 without a memory section */
+	uint64_t retained_native;
 	struct pha_path path;
 };
 
@@ -49,6 +52,7 @@ struct pha_suspect {
 	uint64_t objects;	/* unexplained: objects of the type; accumulation: objects it retains */
 	uint64_t excess_refs;	/* unexplained: sum of refcount - references found */
 	uint64_t retained_bytes;
+	uint64_t native_bytes;	/* report/3: native memory the retained objects own */
 	const char *holds_type;	/* accumulation: the commonest type among what it holds */
 	uint64_t holds_count, holds_bytes;
 	struct pha_path path;	/* accumulation; unexplained: one example's path (often empty) */

@@ -62,6 +62,7 @@
 struct unexp {
 	uint32_t group;
 	uint64_t objects, excess, bytes, retained, types;
+	uint64_t native;	/* native memory its objects' subtrees own */
 	uint32_t example;
 };
 
@@ -594,6 +595,8 @@ static struct pha_error *dominators_of_roots(struct ctx *c)
 	return c->retained ? NULL : &pha_enomem;
 }
 
+static uint64_t subtree_native(const struct ctx *c, uint32_t v, uint32_t *stk);
+
 /* Retained sizes, and the heap total counted on its own (not from the
  * retained sizes), so that the tests can check sum(top-level retained) ==
  * heap total. */
@@ -744,18 +747,23 @@ static struct pha_error *top_retainers(struct ctx *c)
 	w->top = calloc(c->k, sizeof(*w->top));
 	if (!w->top)
 		return &pha_enomem;
-	for (size_t i = 0; i < c->ntop; i++) {
+	uint32_t *stk = NULL;
+	if (c->src->memory && c->src->memory->nnative &&
+	    !(stk = malloc(((size_t)c->tree.norder + 1) * sizeof(*stk))))
+		return &pha_enomem;
+	struct pha_error *err = NULL;
+	for (size_t i = 0; i < c->ntop && !err; i++) {
 		uint32_t v = c->top[i];
 		struct pha_retainer *t = &w->top[w->ntop++];
 		t->addr = h->addr[v];
 		t->type = tname(c, v);
 		t->shallow = h->size[v];
 		t->retained = c->retained[v];
-		struct pha_error *err = make_path(c, v, &t->path);
-		if (err)
-			return err;
+		t->retained_native = stk ? subtree_native(c, v, stk) : 0;
+		err = make_path(c, v, &t->path);
 	}
-	return NULL;
+	free(stk);
+	return err;
 }
 
 /* Why a group of objects held from outside is not a leak suspect (NULL:
@@ -796,11 +804,18 @@ static struct pha_error *unexplained_groups(struct ctx *c)
 	const struct pha_heap *h = c->h;
 	struct pha_why *w = &c->r->why;
 	uint32_t n = h->n;
+	uint32_t *stk = NULL;
+	if (c->src->memory && c->src->memory->nnative &&
+	    !(stk = malloc(((size_t)c->tree.norder + 1) * sizeof(*stk))))
+		return &pha_enomem;
 	for (uint32_t v = 0; v < n; v++) {
 		if (!c->is_ext[v] || c->is_iroot[v] || static_object(h, v) || c->tree.idom[v] != n)
 			continue;
 		c->ux[c->group_of[h->type[v]]].retained += c->retained[v];
+		if (stk)
+			c->ux[c->group_of[h->type[v]]].native += subtree_native(c, v, stk);
 	}
+	free(stk);
 	size_t nux = 0, nheld = 0;
 	for (size_t i = 0; i < c->r->ntypes; i++)
 		nheld += c->ux[i].objects != 0;
@@ -846,6 +861,25 @@ static uint64_t subtree_objects(const struct ctx *c, uint32_t v, uint32_t *stk)
 			stk[ssp++] = c->cchild[e];
 	}
 	return objects;
+}
+
+/* Native memory (the memory section's native buffers and inferred chunks)
+ * owned by the objects of v's dominator subtree; 0 without any. */
+static uint64_t subtree_native(const struct ctx *c, uint32_t v, uint32_t *stk)
+{
+	const struct pha_procmem *pm = c->src->memory;
+	if (!pm || !pm->nnative)
+		return 0;
+	uint64_t bytes = 0;
+	size_t ssp = 0;
+	stk[ssp++] = v;
+	while (ssp) {
+		uint32_t u = stk[--ssp];
+		bytes += pha_procmem_native_of(pm, u);
+		for (uint32_t e = c->cfirst[u]; e < c->cfirst[u + 1]; e++)
+			stk[ssp++] = c->cchild[e];
+	}
+	return bytes;
 }
 
 static int cmp_u32(const void *a, const void *b)
@@ -949,15 +983,28 @@ static void commonest_child_type(const struct ctx *c, uint32_t v, uint64_t *hb, 
 	}
 }
 
+/* "1.2 MiB", or with native memory "1.2 MiB (+ 700.0 MiB native)". */
+static void retained_text(uint64_t bytes, uint64_t native, char *buf, size_t size)
+{
+	char b[32], nb[32];
+	human(bytes, b, sizeof(b));
+	if (!native) {
+		snprintf(buf, size, "%s", b);
+		return;
+	}
+	human(native, nb, sizeof(nb));
+	snprintf(buf, size, "%s (+ %s native)", b, nb);
+}
+
 /* "a dict holding 1,000 str objects (56.0 KiB) retains 1.2 MiB, 40% of
  * the heap, via sys.modules['app'].__dict__['_CACHE']" */
 static struct pha_error *accumulation_sentence(const struct pha_why *w, struct pha_suspect *s)
 {
-	char b1[32], b2[32], b3[32], n1[32];
+	char b1[80], b2[32], b3[32], n1[32];
 	char *pt = path_text(&s->path);
 	if (!pt)
 		return &pha_enomem;
-	human(s->retained_bytes, b1, sizeof(b1));
+	retained_text(s->retained_bytes, s->native_bytes, b1, sizeof(b1));
 	human(s->holds_bytes, b2, sizeof(b2));
 	snprintf(b3, sizeof(b3), "%.0f%%",
 		 w->heap_bytes ? 100.0 * (double)s->retained_bytes / (double)w->heap_bytes : 0.0);
@@ -991,6 +1038,7 @@ static struct pha_error *accumulation_suspect(struct ctx *c, uint32_t v, uint64_
 	s->type = tname(c, v);
 	s->addr = c->h->addr[v];
 	s->retained_bytes = c->retained[v];
+	s->native_bytes = subtree_native(c, v, stk);
 	s->objects = subtree_objects(c, v, stk);
 	commonest_child_type(c, v, hb, hc, s);
 	struct pha_error *err = make_path(c, v, &s->path);
@@ -1004,19 +1052,20 @@ static struct pha_error *unexplained_suspect(struct ctx *c, const struct unexp *
 {
 	struct pha_why *w = &c->r->why;
 	struct pha_suspect *s = &w->suspects[w->nsuspects++];
-	char b1[32], b2[32], n1[32], n2[32];
+	char b1[32], b2[80], n1[32], n2[32];
 	s->kind = PHA_SUSPECT_UNEXPLAINED;
 	s->type = c->r->types[u->group].name;
 	s->objects = u->objects;
 	s->excess_refs = u->excess;
 	s->retained_bytes = u->retained;
+	s->native_bytes = u->native;
 	struct pha_error *err = make_path(c, u->example, &s->path);
 	if (err)
 		return err;
 	grouped(s->objects, n1, sizeof(n1));
 	grouped(s->excess_refs, n2, sizeof(n2));
 	human(u->bytes, b1, sizeof(b1));
-	human(s->retained_bytes, b2, sizeof(b2));
+	retained_text(s->retained_bytes, s->native_bytes, b2, sizeof(b2));
 	if (asprintf(&s->sentence,
 		     "%s %s object%s (%s, retaining %s) %s %s reference%s more than the "
 		     "references found in the heap, and no root reaches %s: held from "

@@ -291,6 +291,7 @@ static void retained(struct pha_json *j, const struct pha_why *w)
 		kv_str(j, "type", t->type);
 		kv_uint(j, "shallow", t->shallow);
 		kv_uint(j, "retained", t->retained);
+		kv_uint(j, "retained_native", t->retained_native);
 		path(j, &t->path);
 		pha_json_object_end(j);
 	}
@@ -311,6 +312,7 @@ static void suspect(struct pha_json *j, const struct pha_suspect *s)
 	kv_uint(j, "objects", s->objects);
 	kv_uint(j, "excess_refs", s->excess_refs);
 	kv_uint(j, "retained_bytes", s->retained_bytes);
+	kv_uint(j, "native_bytes", s->native_bytes);
 	pha_json_key(j, "holds");
 	if (s->holds_type) {
 		pha_json_object_begin(j);
