@@ -21,6 +21,8 @@
 #    tests/e2e/run_real.py --bin BIN (real applications under Debian's
 #    python3.11 and its numpy/lxml/Flask/SQLAlchemy/Django/aiohttp packages,
 #    exact against the interpreter's own numbers);
+#    tests/e2e/run_memory.py --bin BIN (issue 10: the memory section against
+#    RssAnon, mallinfo2() and sys._debugmallocstats() of the dumped process);
 #    tests/e2e/run_hostile.py --bin BIN (issue 11: corrupted words of real
 #    cores end in bounded time with one warning; outputs naming an input);
 # 5b. tests/fuzz/run.sh --smoke: every libFuzzer target of tests/fuzz for
@@ -226,6 +228,10 @@ run_py "" real tests/e2e/run_real.py --bin "$BIN"
 echo "# hostile: corrupted words of real cores, outputs naming inputs ($BIN)"
 run_py "" hostile tests/e2e/run_hostile.py --bin "$BIN"
 # --- end hostile --------------------------------------------------------------
+# --- memory section (issue 10) ------------------------------------------------
+echo "# memory: mappings, pymalloc, glibc malloc, attribution ($BIN)"
+run_py "" memory tests/e2e/run_memory.py --bin "$BIN"
+# --- end memory ---------------------------------------------------------------
 
 if [ -n "$ASAN_BIN" ]; then
 	export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"

@@ -109,7 +109,9 @@ def without_input(rep):
     (formats/REPORT.md, "Snapshots"): edge labels of paths (a snapshot's are
     all <ref>), hence the sentences that quote paths, local previews, and the
     waste analysis (it needs the values' contents; a snapshot says
-    available: false)."""
+    available: false), and the memory section (report/3: the process's
+    memory is not in a snapshot) with the native bytes it gives retainers
+    and suspects."""
     out = json.loads(json.dumps({k: v for k, v in rep.items() if k != "input"}))
     if isinstance(out.get("roots"), dict):
         out["roots"].pop("edge_labels", None)
@@ -119,11 +121,14 @@ def without_input(rep):
         for e in (x.get("path") or [])[1:]:
             e["label"] = "<ref>"
         x.pop("sentence", None)
+        x.pop("retained_native", None)
+        x.pop("native_bytes", None)
     for t in out.get("threads") or []:
         for f in t.get("frames") or []:
             for loc in f.get("locals") or []:
                 loc["preview"] = None
     out.pop("waste", None)
+    out.pop("memory", None)
     return out
 
 
