@@ -1,10 +1,13 @@
 /* The memory section (procmem.h): mappings, allocators, attribution. */
 #include "procmem.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "heap.h"
+#include "progress.h"
 #include "target.h"
 
 #define PAGE 4096u
@@ -657,6 +660,9 @@ struct pha_error *pha_procmem_build(struct pha_target *t, const struct pha_heap 
 		return &pha_enomem;
 	struct build b = {.t = t, .h = h, .pm = pm};
 	struct pha_error *err = NULL;
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	pha_progress("memory", 0, 0);
 	pm->available = true;
 	if (!collect_files(&b) || !classify_mappings(&b))
 		goto oom;
@@ -670,6 +676,13 @@ struct pha_error *pha_procmem_build(struct pha_target *t, const struct pha_heap 
 		goto oom;
 	reconcile(&b);
 	build_deinit(&b);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (t->verbose)
+		fprintf(stderr, "pyheap-analyze: memory: %llu bytes in %llu mappings, %zu malloc chunks, "
+				"%llu attributed, %.3f s\n",
+			(unsigned long long)pm->total_bytes, (unsigned long long)pm->mappings,
+			pm->malloc.nchunks, (unsigned long long)pm->attributed_bytes,
+			(double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 	*pm_ret = pm;
 	return NULL;
 oom:
