@@ -132,6 +132,7 @@ def minimal_report():
         "leak_suspects": [],
         "held_by_c": {"objects": 0, "bytes": 0, "types": []},
         "waste": {"available": False},
+        "memory": {"available": False, "reason": "snapshot"},
         "future_key": {"anything": True},
     }
 
