@@ -36,8 +36,9 @@
 
 #include "../analyzer/error.h"
 
-/* 2: type_kind appended to struct pha_layout. */
-#define PHA_LAYOUT_ABI_VERSION 2
+/* 2: type_kind appended to struct pha_layout.
+ * 3: tm_traces, tm_traceback, tm_filename, alloc_offset (tracemalloc). */
+#define PHA_LAYOUT_ABI_VERSION 3
 
 /* Services the host gives a layout. */
 struct pha_services {
@@ -143,6 +144,29 @@ enum pha_type_kind {
 	PHA_TYPE_KIND_MODULE,	/* module objects: types.ModuleType or a subclass */
 };
 
+/* tracemalloc's state (tm_traces below). */
+struct pha_tm_state {
+	bool found;		/* the state was located (else `unavailable` says why) */
+	bool tracing;		/* tracemalloc was tracing at the dump moment */
+	bool traces_read;	/* every trace was given to the callback */
+	uint32_t max_frames;	/* the traceback limit (tracemalloc.start(N)) */
+	uint64_t traced_bytes, peak_bytes;	/* tracemalloc.get_traced_memory() */
+	const char *unavailable;	/* static text: why the traces cannot be read */
+};
+
+/* One trace: a memory block tracemalloc follows. traceback is an opaque
+ * id (equal tracebacks have equal ids: tracemalloc interns them). */
+struct pha_tm_trace {
+	uint32_t domain;	/* 0: Python's allocators; others: PyTraceMalloc_Track */
+	uint64_t ptr, size, traceback;
+};
+
+/* One frame of a traceback; filename is an opaque id for tm_filename. */
+struct pha_tm_frame {
+	uint64_t filename;
+	uint32_t line;
+};
+
 struct pha_py;	/* a layout's state for one interpreter runtime */
 
 struct pha_layout {
@@ -233,6 +257,26 @@ struct pha_layout {
 	 * (a metaclass gives TYPE, a subclass of types.ModuleType MODULE).
 	 * Called once per type. */
 	unsigned (*type_kind)(struct pha_py *py, uint64_t type);
+
+	/* --- allocations: tracemalloc (report/2, added later) --- */
+
+	/* Optional. tracemalloc's state in *st and, when it was tracing and
+	 * its tables can be read, every trace (any order). An error only for
+	 * OOM; what cannot be read is said in st. */
+	struct pha_error *(*tm_traces)(struct pha_py *py, struct pha_tm_state *st,
+				       void (*cb)(void *arg, const struct pha_tm_trace *t),
+				       void *arg);
+	/* Optional (with tm_traces). The frames of a traceback id, most recent
+	 * first, at most max: how many were written (0: unreadable). */
+	size_t (*tm_traceback)(struct pha_py *py, uint64_t tb, struct pha_tm_frame *frames,
+			       size_t max);
+	/* Optional (with tm_traces). The file name a frame's filename id
+	 * names (UTF-8, truncated to size - 1 bytes). */
+	bool (*tm_filename)(struct pha_py *py, uint64_t filename, char *buf, size_t size);
+	/* Optional. How far before an instance of `type` its memory block
+	 * starts (GC header, managed dict/weakref pre-header): object address
+	 * minus this is the key of its trace (_PyTraceMalloc_GetObjectTraceback). */
+	uint64_t (*alloc_offset)(struct pha_py *py, uint64_t type);
 };
 
 /* The compiled-in layouts, NULL-terminated. */
