@@ -132,7 +132,7 @@ struct pha_py_offsets {
 		 tm_domains;
 	unsigned tm_hashtable_v1 : 1;	/* 3.8: keys and values inline in the hashtable
 					 * entries, int nframe, one traces table */
-	unsigned tm_filename_utf8 : 1;	/* 3.14: a frame names its file by a char *,
+	unsigned tm_filename_utf8 : 1;	/* 3.15: a frame names its file by a char *,
 					 * not a str object */
 };
 

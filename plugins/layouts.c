@@ -431,7 +431,7 @@ static const struct pha_py_offsets py313 = {
  * state members after the GC state, and the GC state itself). */
 #define PY314_SHARED \
 	.ts_context = 208, \
-	TM_RUNTIME(10296), .tm_filename_utf8 = 1, \
+	TM_RUNTIME(10296), \
 	.managed_weakref = 1, \
 	.long_lv_tag = 1, \
 	.immortal = 1, \

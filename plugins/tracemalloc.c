@@ -25,7 +25,7 @@
  *               a trace_t *, domains map a domain to its own traces table.
  * A traceback is {hash, nframe (int in 3.8, uint16 since), total_nframe,
  * frames[]} with packed 12-byte frames {filename, lineno}; the filename is
- * a str object (3.8 - 3.13) or an interned UTF-8 char * (3.14+).
+ * a str object (3.8 - 3.14) or an interned UTF-8 char * (3.15+).
  *
  * Every walk is bounded by the table's own counts, by what the memory can
  * hold and by cycle detection.
