@@ -169,7 +169,8 @@ static struct pha_error *intern_files(const struct pha_source *s, struct pha_all
 				      struct fname *fn, size_t nfn)
 {
 	char buf[FILENAME_MAX_LEN];
-	qsort(fn, nfn, sizeof(*fn), cmp_fname_id);
+	if (nfn)	/* qsort(NULL, 0) is undefined */
+		qsort(fn, nfn, sizeof(*fn), cmp_fname_id);
 	for (size_t i = 0; i < nfn; i++) {
 		if (i && fn[i].id == fn[i - 1].id) {
 			fn[i].name = NULL;	/* same as the previous: shares its name */
@@ -184,7 +185,8 @@ static struct pha_error *intern_files(const struct pha_source *s, struct pha_all
 		if (!fn[i].name)
 			fn[i].name = fn[i - 1].name;
 	}
-	qsort(fn, nfn, sizeof(*fn), cmp_fname_name);
+	if (nfn)
+		qsort(fn, nfn, sizeof(*fn), cmp_fname_name);
 	a->files = malloc((nfn ? nfn : 1) * sizeof(*a->files));
 	if (!a->files)
 		return &pha_enomem;
@@ -303,7 +305,8 @@ static struct pha_error *object_sites(const struct pha_source *s, struct pha_all
 		if (!c->t[i].domain)
 			c->t[n0++] = c->t[i];
 	}
-	qsort(c->t, n0, sizeof(*c->t), cmp_trace_ptr);
+	if (n0)
+		qsort(c->t, n0, sizeof(*c->t), cmp_trace_ptr);
 	uint64_t *off = calloc(h->ntypes ? h->ntypes : 1, sizeof(*off));
 	a->obj_tb = malloc((h->n ? h->n : 1) * sizeof(*a->obj_tb));
 	if (!off || !a->obj_tb) {
@@ -315,7 +318,8 @@ static struct pha_error *object_sites(const struct pha_source *s, struct pha_all
 	a->nobj = h->n;
 	for (uint32_t v = 0; v < h->n; v++) {
 		struct trace key = {.ptr = h->addr[v] - off[h->type[v]]};
-		const struct trace *t = bsearch(&key, c->t, n0, sizeof(*c->t), cmp_trace_ptr);
+		const struct trace *t = n0 ? bsearch(&key, c->t, n0, sizeof(*c->t), cmp_trace_ptr)
+					   : NULL;
 		a->obj_tb[v] = t ? (uint32_t)t->tb : PHA_NO_TB;
 	}
 	free(off);
