@@ -31,7 +31,7 @@ B ?= build
 LIB_SRCS := \
 	analyzer/error.c analyzer/warnings.c analyzer/memory.c analyzer/target.c analyzer/heap.c \
 	analyzer/scc.c analyzer/reach.c analyzer/dominators.c analyzer/report.c analyzer/progress.c \
-	analyzer/source.c analyzer/why.c analyzer/waste.c analyzer/analyze.c analyzer/dump.c \
+	analyzer/source.c analyzer/why.c analyzer/waste.c analyzer/allocations.c analyzer/analyze.c analyzer/dump.c \
 	analyzer/procmem.c \
 	formats/mpcursor.c formats/snapshot_read.c formats/snapshot_write.c \
 	formats/elfcore.c formats/elffile.c formats/zstdio.c formats/output.c formats/json.c \
@@ -39,7 +39,7 @@ LIB_SRCS := \
 	plugins/cpython.c plugins/layouts.c plugins/objects.c plugins/gc_lists.c \
 	plugins/referents.c plugins/dicts.c plugins/strings.c plugins/previews.c \
 	plugins/frames.c plugins/roots.c plugins/labels.c plugins/ext_numpy.c plugins/owned.c \
-	plugins/pymalloc.c plugins/glibc_malloc.c
+	plugins/pymalloc.c plugins/glibc_malloc.c plugins/tracemalloc.c
 MAIN_SRC := analyzer/main.c
 UNIT_TESTS := test_memory test_elfcore test_scc test_reach test_dominators test_json test_snapshot test_why \
 	test_output test_source test_warnings

@@ -521,6 +521,24 @@ static struct pha_error *sort_types(struct pha_report *r)
 	return NULL;
 }
 
+/* allocations: tracemalloc's (borrowed from the source) and each type's
+ * commonest allocation site (r->types not yet sorted). */
+static struct pha_error *type_sites(struct pha_source *src, const struct pha_heap *h,
+				    const uint32_t *group_of, struct pha_report *r)
+{
+	r->allocs = &src->allocs;
+	if (!src->allocs.obj_tb || !r->ntypes)
+		return NULL;
+	struct pha_alloc_site *sites = calloc(r->ntypes, sizeof(*sites));
+	if (!sites)
+		return &pha_enomem;
+	struct pha_error *err = pha_allocs_type_sites(&src->allocs, h, group_of, r->ntypes, sites);
+	for (size_t i = 0; !err && i < r->ntypes; i++)
+		r->types[i].top_alloc = sites[i];
+	free(sites);
+	return err;
+}
+
 /* The phases of the report, each freeing its scratch before the next:
  * reachability (reach.c), the type histogram, SCCs (scc.c) grouped into
  * cycles and unreachable groups, why is it alive (why.c), waste (waste.c).
@@ -558,6 +576,8 @@ struct pha_error *pha_report_build(struct pha_source *src, const struct pha_heap
 		goto out;
 	if ((err = build_waste(src, h, opts, r)))
 		goto out;
+	if ((err = type_sites(src, h, group_of, r)))
+		goto out;
 	if ((err = sort_types(r)))
 		goto out;
 	pha_progress_done();
@@ -575,7 +595,7 @@ out:
 const enum pha_report_section pha_report_sections[PHA_SECTION_COUNT] = {
 	PHA_SECTION_HEADER, PHA_SECTION_SUMMARY, PHA_SECTION_TYPES, PHA_SECTION_UNREACHABLE,
 	PHA_SECTION_CYCLES, PHA_SECTION_THREADS, PHA_SECTION_WHY, PHA_SECTION_WASTE,
-	PHA_SECTION_MEMORY, PHA_SECTION_WARNINGS,
+	PHA_SECTION_MEMORY, PHA_SECTION_ALLOCATIONS, PHA_SECTION_WARNINGS,
 };
 
 void pha_report_walk(const struct pha_report *r, const struct pha_report_writer *w, void *ctx)

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "allocations.h"
 #include "error.h"
 #include "heap.h"
 #include "procmem.h"
@@ -41,6 +42,7 @@ struct pha_retainer {
 	 * own; 0 without a memory section */
 	uint64_t retained_native;
 	struct pha_path path;
+	struct pha_alloc_site alloc;	/* commonest site of what it holds (tracemalloc) */
 };
 
 enum pha_suspect_kind { PHA_SUSPECT_UNEXPLAINED = 1, PHA_SUSPECT_ACCUMULATION };
@@ -56,6 +58,7 @@ struct pha_suspect {
 	const char *holds_type;	/* accumulation: the commonest type among what it holds */
 	uint64_t holds_count, holds_bytes;
 	struct pha_path path;	/* accumulation; unexplained: one example's path (often empty) */
+	struct pha_alloc_site alloc;	/* commonest allocation site of its objects (tracemalloc) */
 	char *sentence;
 };
 
@@ -141,6 +144,7 @@ struct pha_report_type {
 	uint64_t count, bytes;
 	uint64_t gc_count;
 	uint64_t unreachable, unreachable_bytes;
+	struct pha_alloc_site top_alloc;	/* tracemalloc: commonest site of its objects */
 };
 
 struct pha_report_group {
@@ -196,6 +200,7 @@ struct pha_report {
 	size_t nwarnings;
 
 	struct pha_why why;
+	const struct pha_allocs *allocs;	/* borrowed from the source */
 
 	/* report/3: where the process's memory went (cores; NULL for
 	 * snapshots). Borrowed from the source. */
@@ -216,6 +221,7 @@ struct pha_report {
  *   WHY          why: roots, retained sizes, top retainers, leak suspects
  *   WASTE        why.waste
  *   MEMORY       memory
+ *   ALLOCATIONS  allocs (tracemalloc)
  *   WARNINGS     warnings
  * The enum order is the report contract's (formats/REPORT.md, the JSON
  * writer's key order); a writer may present them in another order. */
@@ -229,6 +235,7 @@ enum pha_report_section {
 	PHA_SECTION_WHY,
 	PHA_SECTION_WASTE,
 	PHA_SECTION_MEMORY,
+	PHA_SECTION_ALLOCATIONS,
 	PHA_SECTION_WARNINGS,
 	PHA_SECTION_COUNT
 };

@@ -56,6 +56,7 @@ void pha_source_deinit(struct pha_source *s)
 		free(s->warnings[i]);
 	free(s->warnings);
 	pha_warnings_deinit(&s->warn_kinds);
+	pha_allocs_deinit(&s->allocs);
 	for (size_t i = 0; i < s->nnames; i++)
 		free(s->names[i]);
 	free(s->names);
@@ -527,5 +528,5 @@ struct pha_error *pha_source_from_target(struct pha_target *t, const struct pha_
 		if (!pha_strv_push(&s->warnings, &s->nwarnings, strdup(t->warnings[i])))
 			return &pha_enomem;
 	}
-	return NULL;
+	return pha_allocs_from_target(s, h);
 }

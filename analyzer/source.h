@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "allocations.h"
 #include "error.h"
 #include "warnings.h"
 
@@ -85,6 +86,9 @@ struct pha_source {
 	size_t nwarnings;
 	struct pha_warnings warn_kinds;	/* of pha_source_warn */
 	int verbose;
+
+	/* tracemalloc's traces and each object's allocation traceback. */
+	struct pha_allocs allocs;
 
 	/* Strings the heap's type table points to (snapshot path). */
 	char **names;

@@ -996,12 +996,34 @@ static void retained_text(uint64_t bytes, uint64_t native, char *buf, size_t siz
 	snprintf(buf, size, "%s (+ %s native)", b, nb);
 }
 
+/* tracemalloc: the commonest allocation site among v's dominator-tree
+ * children of the report type named `type` (ids, k: room for n). */
+static struct pha_alloc_site children_site(const struct ctx *c, uint32_t v, const char *type,
+					   uint32_t *ids, uint64_t *k)
+{
+	size_t n = 0;
+	for (uint32_t e = c->cfirst[v]; type && e < c->cfirst[v + 1]; e++) {
+		if (c->r->types[c->group_of[c->h->type[c->cchild[e]]]].name == type)
+			ids[n++] = c->cchild[e];
+	}
+	return pha_allocs_commonest(&c->src->allocs, ids, n, k);
+}
+
+/* ", allocated at FILE:LINE" when the site is known, else "". */
+static void site_text(const struct pha_alloc_site *a, char *buf, size_t size)
+{
+	buf[0] = 0;
+	if (a->file)
+		snprintf(buf, size, ", allocated at %s:%u", a->file, a->line);
+}
+
 /* "a dict holding 1,000 str objects (56.0 KiB) retains 1.2 MiB, 40% of
  * the heap, via sys.modules['app'].__dict__['_CACHE']" */
 static struct pha_error *accumulation_sentence(const struct pha_why *w, struct pha_suspect *s)
 {
-	char b1[80], b2[32], b3[32], n1[32];
+	char b1[80], b2[32], b3[32], n1[32], at[600];
 	char *pt = path_text(&s->path);
+	site_text(&s->alloc, at, sizeof(at));
 	if (!pt)
 		return &pha_enomem;
 	retained_text(s->retained_bytes, s->native_bytes, b1, sizeof(b1));
@@ -1012,10 +1034,10 @@ static struct pha_error *accumulation_sentence(const struct pha_why *w, struct p
 	int rc;
 	if (s->holds_type)
 		rc = asprintf(&s->sentence,
-			      "a %s holding %s %s object%s (%s) retains %s, %s of the heap, "
+			      "a %s holding %s %s object%s (%s)%s%s retains %s, %s of the heap, "
 			      "via %s",
 			      s->type, n1, s->holds_type, s->holds_count == 1 ? "" : "s", b2,
-			      b1, b3, pt[0] ? pt : "no path from a root");
+			      at, at[0] ? "," : "", b1, b3, pt[0] ? pt : "no path from a root");
 	else
 		rc = asprintf(&s->sentence, "a %s retains %s, %s of the heap, via %s", s->type,
 			      b1, b3, pt[0] ? pt : "no path from a root");
@@ -1030,7 +1052,7 @@ static struct pha_error *accumulation_sentence(const struct pha_why *w, struct p
 /* One accumulation point (hb, hc, stk: scratch of commonest_child_type and
  * subtree_objects). */
 static struct pha_error *accumulation_suspect(struct ctx *c, uint32_t v, uint64_t *hb,
-					      uint64_t *hc, uint32_t *stk)
+					      uint64_t *hc, uint32_t *stk, uint64_t *k)
 {
 	struct pha_why *w = &c->r->why;
 	struct pha_suspect *s = &w->suspects[w->nsuspects++];
@@ -1041,6 +1063,8 @@ static struct pha_error *accumulation_suspect(struct ctx *c, uint32_t v, uint64_
 	s->native_bytes = subtree_native(c, v, stk);
 	s->objects = subtree_objects(c, v, stk);
 	commonest_child_type(c, v, hb, hc, s);
+	if (k)
+		s->alloc = children_site(c, v, s->holds_type, stk, k);
 	struct pha_error *err = make_path(c, v, &s->path);
 	if (err)
 		return err;
@@ -1048,11 +1072,19 @@ static struct pha_error *accumulation_suspect(struct ctx *c, uint32_t v, uint64_
 }
 
 /* One unexplained-references group; its path is its first member's. */
-static struct pha_error *unexplained_suspect(struct ctx *c, const struct unexp *u)
+static struct pha_error *unexplained_suspect(struct ctx *c, const struct unexp *u,
+					     uint32_t *ids, uint64_t *k)
 {
 	struct pha_why *w = &c->r->why;
 	struct pha_suspect *s = &w->suspects[w->nsuspects++];
-	char b1[32], b2[80], n1[32], n2[32];
+	char b1[32], b2[80], n1[32], n2[32], at[600];
+	size_t n = 0;
+	for (uint32_t v = 0; k && v < c->h->n; v++) {
+		if (c->is_ext[v] && !static_object(c->h, v) && c->group_of[c->h->type[v]] == u->group)
+			ids[n++] = v;
+	}
+	s->alloc = pha_allocs_commonest(&c->src->allocs, ids, n, k);
+	site_text(&s->alloc, at, sizeof(at));
 	s->kind = PHA_SUSPECT_UNEXPLAINED;
 	s->type = c->r->types[u->group].name;
 	s->objects = u->objects;
@@ -1067,10 +1099,10 @@ static struct pha_error *unexplained_suspect(struct ctx *c, const struct unexp *
 	human(u->bytes, b1, sizeof(b1));
 	retained_text(s->retained_bytes, s->native_bytes, b2, sizeof(b2));
 	if (asprintf(&s->sentence,
-		     "%s %s object%s (%s, retaining %s) %s %s reference%s more than the "
+		     "%s %s object%s (%s, retaining %s)%s%s %s %s reference%s more than the "
 		     "references found in the heap, and no root reaches %s: held from "
 		     "outside Python (a C extension's missing Py_DECREF?)",
-		     n1, s->type, s->objects == 1 ? "" : "s", b1, b2,
+		     n1, s->type, s->objects == 1 ? "" : "s", b1, b2, at, at[0] ? "," : "",
 		     s->objects == 1 ? "has" : "have", n2, s->excess_refs == 1 ? "" : "s",
 		     s->objects == 1 ? "it" : "them") < 0) {
 		s->sentence = NULL;
@@ -1088,19 +1120,29 @@ static struct pha_error *find_suspects(struct ctx *c)
 	w->suspects = calloc(c->nux + c->nacc + 1, sizeof(*w->suspects));
 	uint64_t *hb = calloc(c->ngroups, sizeof(*hb));
 	uint64_t *hc = calloc(c->ngroups, sizeof(*hc));
-	uint32_t *stk = malloc(((size_t)c->tree.norder + 1) * sizeof(*stk));
-	if (!w->suspects || !hb || !hc || !stk) {
+	size_t nstk = (size_t)c->tree.norder + 1 > c->h->n ? (size_t)c->tree.norder + 1 : c->h->n;
+	uint32_t *stk = malloc(nstk * sizeof(*stk));
+	/* tracemalloc: the sort scratch of the allocation sites */
+	uint64_t *k = c->src->allocs.obj_tb ? malloc(nstk * sizeof(*k)) : NULL;
+	if (!w->suspects || !hb || !hc || !stk || (c->src->allocs.obj_tb && !k)) {
 		err = &pha_enomem;
 		goto out;
 	}
 	for (size_t i = 0; i < c->nacc && !err; i++)
-		err = accumulation_suspect(c, c->acc[i], hb, hc, stk);
+		err = accumulation_suspect(c, c->acc[i], hb, hc, stk, k);
 	for (size_t i = 0; i < c->nux && !err; i++)
-		err = unexplained_suspect(c, &c->ux[i]);
+		err = unexplained_suspect(c, &c->ux[i], stk, k);
+	for (size_t i = 0; k && i < w->ntop; i++) {
+		struct pha_suspect tmp = {0};
+		uint32_t v = pha_heap_find(c->h, w->top[i].addr);
+		commonest_child_type(c, v, hb, hc, &tmp);
+		w->top[i].alloc = children_site(c, v, tmp.holds_type, stk, k);
+	}
 out:
 	free(hb);
 	free(hc);
 	free(stk);
+	free(k);
 	return err;
 }
 

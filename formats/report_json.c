@@ -56,6 +56,20 @@ static void path(struct pha_json *j, const struct pha_path *p)
 	kv_uint(j, "path_elided", p->elided);
 }
 
+/* "KEY": {"filename", "line", "objects"} (tracemalloc), when known. */
+static void alloc_site(struct pha_json *j, const char *key, const char *count_key,
+		       const struct pha_alloc_site *a)
+{
+	if (!a->file)
+		return;
+	pha_json_key(j, key);
+	pha_json_object_begin(j);
+	kv_str(j, "filename", a->file);
+	kv_uint(j, "line", a->line);
+	kv_uint(j, count_key, a->objects);
+	pha_json_object_end(j);
+}
+
 static void begin(void *ctx, const struct pha_report *r)
 {
 	struct pha_json *j = ctx;
@@ -162,6 +176,7 @@ static void types(void *ctx, const struct pha_report *r)
 		kv_uint(j, "gc_count", t->gc_count);
 		kv_uint(j, "unreachable", t->unreachable);
 		kv_uint(j, "unreachable_bytes", t->unreachable_bytes);
+		alloc_site(j, "top_allocation", "count", &t->top_alloc);
 		pha_json_object_end(j);
 	}
 	pha_json_array_end(j);
@@ -293,6 +308,7 @@ static void retained(struct pha_json *j, const struct pha_why *w)
 		kv_uint(j, "retained", t->retained);
 		kv_uint(j, "retained_native", t->retained_native);
 		path(j, &t->path);
+		alloc_site(j, "allocated_at", "objects", &t->alloc);
 		pha_json_object_end(j);
 	}
 	pha_json_array_end(j);
@@ -324,6 +340,7 @@ static void suspect(struct pha_json *j, const struct pha_suspect *s)
 		pha_json_null(j);
 	}
 	path(j, &s->path);
+	alloc_site(j, "allocated_at", "objects", &s->alloc);
 	kv_str(j, "sentence", s->sentence);
 	pha_json_object_end(j);
 }
@@ -551,6 +568,67 @@ static void memory(void *ctx, const struct pha_report *r)
 	pha_json_object_end(j);
 }
 
+/* {filename, line} of a traceback's frame. */
+static void alloc_frame(struct pha_json *j, const struct pha_allocs *a,
+			const struct pha_alloc_frame *f)
+{
+	kv_str(j, "filename", f->file < a->nfiles ? a->files[f->file] : "<unknown>");
+	kv_uint(j, "line", f->line);
+}
+
+static void allocations(void *ctx, const struct pha_report *r)
+{
+	struct pha_json *j = ctx;
+	const struct pha_allocs *a = r->allocs;
+	pha_json_key(j, "allocations");
+	pha_json_object_begin(j);
+	kv_bool(j, "tracing", a && a->tracing);
+	if (!a || !a->tracing) {
+		pha_json_object_end(j);
+		return;
+	}
+	kv_bool(j, "available", a->traces);
+	kv_uint(j, "max_frames", a->max_frames);
+	if (!a->traces) {
+		kv_str(j, "reason", a->reason ? a->reason : "the traces could not be read");
+		pha_json_object_end(j);
+		return;
+	}
+	kv_uint(j, "traced_bytes", a->traced_bytes);
+	kv_uint(j, "peak_bytes", a->peak_bytes);
+	kv_uint(j, "traces", a->ntraces);
+	pha_json_key(j, "by_line");
+	pha_json_array_begin(j);
+	for (size_t i = 0; i < a->nby_line; i++) {
+		pha_json_object_begin(j);
+		alloc_frame(j, a, &(struct pha_alloc_frame){a->by_line[i].file, a->by_line[i].line});
+		kv_uint(j, "bytes", a->by_line[i].bytes);
+		kv_uint(j, "count", a->by_line[i].count);
+		pha_json_object_end(j);
+	}
+	pha_json_array_end(j);
+	pha_json_key(j, "by_traceback");
+	pha_json_array_begin(j);
+	for (size_t i = 0; i < a->nby_tb; i++) {
+		uint32_t t = a->by_tb[i].tb;
+		pha_json_object_begin(j);
+		pha_json_key(j, "frames");
+		pha_json_array_begin(j);
+		for (uint32_t f = t < a->ntb ? a->tb_first[t] : 0; t < a->ntb && f < a->tb_first[t + 1];
+		     f++) {
+			pha_json_object_begin(j);
+			alloc_frame(j, a, &a->frames[f]);
+			pha_json_object_end(j);
+		}
+		pha_json_array_end(j);
+		kv_uint(j, "bytes", a->by_tb[i].bytes);
+		kv_uint(j, "count", a->by_tb[i].count);
+		pha_json_object_end(j);
+	}
+	pha_json_array_end(j);
+	pha_json_object_end(j);
+}
+
 static void warnings(void *ctx, const struct pha_report *r)
 {
 	struct pha_json *j = ctx;
@@ -575,6 +653,7 @@ static const struct pha_report_writer json_writer = {
 		[PHA_SECTION_WHY] = why,
 		[PHA_SECTION_WASTE] = waste,
 		[PHA_SECTION_MEMORY] = memory,
+		[PHA_SECTION_ALLOCATIONS] = allocations,
 		[PHA_SECTION_WARNINGS] = warnings,
 	},
 	.order = pha_report_sections,

@@ -279,6 +279,35 @@ static void waste(void *ctx, const struct pha_report *r)
 		       ws->empty.count, b1, ws->mostly_empty.count, b2);
 }
 
+/* "Allocated at": tracemalloc's statistics('lineno'); nothing when it was
+ * not tracing (the text summary of a report without it is unchanged). */
+static void allocations(void *ctx, const struct pha_report *r)
+{
+	const struct text *x = ctx;
+	const struct pha_allocs *a = r->allocs;
+	char b1[32], b2[32];
+	if (!a || !a->tracing)
+		return;
+	pha_out_puts(x->out, "\nAllocated at (tracemalloc):\n");
+	if (!a->traces) {
+		pha_out_puts(x->out, "  tracing, but the traces are not available: ");
+		esc(x->out, a->reason);
+		pha_out_puts(x->out, "\n");
+		return;
+	}
+	human(b1, sizeof(b1), a->traced_bytes);
+	human(b2, sizeof(b2), a->peak_bytes);
+	pha_out_printf(x->out, "  %s traced in %" PRIu64 " blocks (peak %s), %u frames per "
+			       "traceback\n", b1, a->ntraces, b2, a->max_frames);
+	for (size_t i = 0; i < a->nby_line && (int)i < x->top; i++) {
+		const struct pha_alloc_stat *st = &a->by_line[i];
+		human(b1, sizeof(b1), st->bytes);
+		pha_out_printf(x->out, "  %12s %9" PRIu64 " blocks  ", b1, st->count);
+		esc(x->out, st->file < a->nfiles ? a->files[st->file] : "<unknown>");
+		pha_out_printf(x->out, ":%u\n", st->line);
+	}
+}
+
 static void frame(struct pha_out *out, const struct pha_report_frame *f,
 		  const struct pha_frame_local *loc)
 {
@@ -465,6 +494,7 @@ static void memory(void *ctx, const struct pha_report *r)
 static const enum pha_report_section text_order[] = {
 	PHA_SECTION_HEADER, PHA_SECTION_SUMMARY, PHA_SECTION_TYPES, PHA_SECTION_UNREACHABLE,
 	PHA_SECTION_CYCLES, PHA_SECTION_WHY, PHA_SECTION_WASTE, PHA_SECTION_MEMORY,
+	PHA_SECTION_ALLOCATIONS,
 	PHA_SECTION_THREADS, PHA_SECTION_WARNINGS,
 };
 
@@ -481,6 +511,7 @@ static const struct pha_report_writer text_writer = {
 		[PHA_SECTION_WHY] = why,
 		[PHA_SECTION_WASTE] = waste,
 		[PHA_SECTION_MEMORY] = memory,
+		[PHA_SECTION_ALLOCATIONS] = allocations,
 		[PHA_SECTION_WARNINGS] = warnings,
 	},
 	.order = text_order,

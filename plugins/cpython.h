@@ -123,6 +123,17 @@ struct pha_py_offsets {
 	 * 3.15 moved the state's size and traverse from the PyModuleDef into
 	 * the module (md_state_size, md_state_traverse; 0 before). */
 	uint32_t mod_def, mod_state, mod_state_size, mod_state_traverse;
+	/* tracemalloc (tracemalloc.c). 3.12+: its state is _PyRuntime +
+	 * rt_tracemalloc (struct _tracemalloc_runtime_state; tm_* are offsets
+	 * inside it). 3.8 - 3.11: rt_tracemalloc is 0, the state is the file
+	 * statics of Modules/_tracemalloc.c found by symbol, and tm_tracing,
+	 * tm_max_nframe are offsets inside _Py_tracemalloc_config. */
+	uint32_t rt_tracemalloc, tm_tracing, tm_max_nframe, tm_traced, tm_peak, tm_traces,
+		 tm_domains;
+	unsigned tm_hashtable_v1 : 1;	/* 3.8: keys and values inline in the hashtable
+					 * entries, int nframe, one traces table */
+	unsigned tm_filename_utf8 : 1;	/* 3.15: a frame names its file by a char *,
+					 * not a str object */
 };
 
 /* One _Py_DebugOffsets member used by a layout: its byte position in the
@@ -171,6 +182,13 @@ bool pha_cpython_value_bytes(struct pha_py *py, uint64_t addr, uint64_t *data_re
 			     uint64_t *len_ret, unsigned *unit_ret);
 bool pha_cpython_container_len(struct pha_py *py, uint64_t addr, uint64_t *used_ret,
 			       uint64_t *capacity_ret);
+struct pha_error *pha_cpython_tm_traces(struct pha_py *py, struct pha_tm_state *st,
+					void (*cb)(void *arg, const struct pha_tm_trace *t),
+					void *arg);
+size_t pha_cpython_tm_traceback(struct pha_py *py, uint64_t tb, struct pha_tm_frame *frames,
+				size_t max);
+bool pha_cpython_tm_filename(struct pha_py *py, uint64_t filename, char *buf, size_t size);
+uint64_t pha_cpython_alloc_offset(struct pha_py *py, uint64_t type);
 
 #define PHA_CPYTHON_OPS \
 	.open = pha_cpython_open, .close = pha_cpython_close, \
@@ -181,6 +199,8 @@ bool pha_cpython_container_len(struct pha_py *py, uint64_t addr, uint64_t *used_
 	.labelled_roots = pha_cpython_labelled_roots, .edge_label = pha_cpython_edge_label, \
 	.preview = pha_cpython_preview, .value_bytes = pha_cpython_value_bytes, \
 	.container_len = pha_cpython_container_len, .type_kind = pha_cpython_type_kind, \
-	.owned_blocks = pha_cpython_owned_blocks
+	.owned_blocks = pha_cpython_owned_blocks, \
+	.tm_traces = pha_cpython_tm_traces, .tm_traceback = pha_cpython_tm_traceback, \
+	.tm_filename = pha_cpython_tm_filename, .alloc_offset = pha_cpython_alloc_offset
 
 #endif

@@ -372,6 +372,9 @@ void cpy_types_deinit(struct pha_py *py);
 /* The type info of t, read on first use; NULL if t is not a type. */
 struct tinfo *cpy_type_of(struct pha_py *py, uint64_t t);
 uint64_t cpy_type_dict(struct pha_py *py, uint64_t t);
+/* The words before an instance of ti that its memory block starts with
+ * (the GC header, the managed dict/weakref pre-header). */
+uint64_t cpy_preheader(struct pha_py *py, const struct tinfo *ti);
 
 /* ext_numpy.c: numpy's __sizeof__ rules. */
 enum size_rule cpy_numpy_rule(const char *owner);

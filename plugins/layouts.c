@@ -13,7 +13,17 @@
  * 24-byte entries and split values in ma_values[i], instance dicts sit at
  * tp_dictoffset, str keeps wstr, int keeps ob_size, no immortal objects.
  * Members common to the three are set by this macro. */
+/* tracemalloc before 3.12: file statics of Modules/_tracemalloc.c (found
+ * by symbol); tracing and max_nframe inside _Py_tracemalloc_config. */
+#define TM_STATICS .tm_tracing = 4, .tm_max_nframe = 8
+/* 3.12+: struct _tracemalloc_runtime_state, the same inside in 3.12 -
+ * 3.15 (3.13 made tables_lock a PyMutex, which kept the padding). */
+#define TM_RUNTIME(rt) \
+	.rt_tracemalloc = (rt), .tm_tracing = 4, .tm_max_nframe = 8, .tm_traced = 144, \
+	.tm_peak = 152, .tm_traces = 184, .tm_domains = 192
+
 #define PY38_310_COMMON \
+	TM_STATICS, \
 	.frame_objects = 1, .dict_keys_v1 = 1, .sizeof_is_gc = 1, .int_size_no_min = 1, \
 	.str_has_wstr = 1, .gen_has_code = 1, \
 	.rt_interpreters_head = 32, \
@@ -62,6 +72,7 @@ static const struct pha_py_offsets py38 = {
 	FUNC_38_39,
 	GEN_38_39,
 	.gc_in_runtime = 1, .rt_gc = 344,
+	.tm_hashtable_v1 = 1,	/* the _Py_hashtable_t of 3.8 (rewritten in 3.9, bpo-40609) */
 	.is_modules = 56, .is_sysdict = 72, .is_builtins = 80,
 	.fo_stacktop = 72, .fo_trace = 80, .fo_lasti = 104, .fo_lineno = 108,
 	.fo_localsplus = 360,
@@ -114,6 +125,7 @@ static const struct pha_py_offsets py310 = {
  * pre-header (values at obj-32, dict at obj-24), int keeps ob_size. */
 static const struct pha_py_offsets py311 = {
 	.ts_context = 224,
+	TM_STATICS,
 	.str_has_wstr = 1,
 	.gen_has_code = 1,
 
@@ -171,6 +183,7 @@ static const struct pha_py_offsets py311 = {
  * types keep their dict in the interpreter. */
 static const struct pha_py_offsets py312 = {
 	.ts_context = 208,
+	TM_RUNTIME(2768),	/* tracemalloc moved into _PyRuntime (gh-101520) */
 	.managed_dict_tagged = 1,
 	.managed_weakref = 1,
 	.long_lv_tag = 1,
@@ -336,6 +349,8 @@ static const struct pha_py_debug_map dbg315[] = {
  * those the debug table covers are overridden from the core. */
 static const struct pha_py_offsets py313 = {
 	.ts_context = 208,
+	/* 3.13.0 - 3.13.5; 3.13.18 has 10104 (tracemalloc.c locates it) */
+	TM_RUNTIME(10080),
 	.managed_weakref = 1,
 	.long_lv_tag = 1,
 	.immortal = 1,
@@ -416,6 +431,7 @@ static const struct pha_py_offsets py313 = {
  * state members after the GC state, and the GC state itself). */
 #define PY314_SHARED \
 	.ts_context = 208, \
+	TM_RUNTIME(10296), \
 	.managed_weakref = 1, \
 	.long_lv_tag = 1, \
 	.immortal = 1, \
@@ -508,6 +524,7 @@ static const struct pha_py_offsets py314inc = {
  * bytes object. */
 static const struct pha_py_offsets py315 = {
 	.ts_context = 232,
+	TM_RUNTIME(10432), .tm_filename_utf8 = 1,
 	.managed_weakref = 1,
 	.long_lv_tag = 1,
 	.immortal = 1,

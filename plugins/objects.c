@@ -555,6 +555,11 @@ static uint64_t preheader(struct pha_py *py, const struct tinfo *ti)
 	return n;
 }
 
+uint64_t cpy_preheader(struct pha_py *py, const struct tinfo *ti)
+{
+	return preheader(py, ti);
+}
+
 /* code.__sizeof__: the object with its co_code_adaptive (3.11+) or
  * nothing more (<= 3.10, where ob_size is 0), plus what it owns. */
 static uint64_t code_size(struct pha_py *py, uint64_t a, const struct tinfo *ti, uint64_t absize)

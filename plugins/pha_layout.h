@@ -37,7 +37,8 @@
 #include "../analyzer/error.h"
 
 /* 2: type_kind appended to struct pha_layout.
- * 3: owned_blocks appended (the memory section). */
+ * 3: owned_blocks appended (the memory section); tm_traces, tm_traceback,
+ *    tm_filename, alloc_offset (tracemalloc). */
 #define PHA_LAYOUT_ABI_VERSION 3
 
 /* Services the host gives a layout. */
@@ -144,6 +145,29 @@ enum pha_type_kind {
 	PHA_TYPE_KIND_MODULE,	/* module objects: types.ModuleType or a subclass */
 };
 
+/* tracemalloc's state (tm_traces below). */
+struct pha_tm_state {
+	bool found;		/* the state was located (else `unavailable` says why) */
+	bool tracing;		/* tracemalloc was tracing at the dump moment */
+	bool traces_read;	/* every trace was given to the callback */
+	uint32_t max_frames;	/* the traceback limit (tracemalloc.start(N)) */
+	uint64_t traced_bytes, peak_bytes;	/* tracemalloc.get_traced_memory() */
+	const char *unavailable;	/* static text: why the traces cannot be read */
+};
+
+/* One trace: a memory block tracemalloc follows. traceback is an opaque
+ * id (equal tracebacks have equal ids: tracemalloc interns them). */
+struct pha_tm_trace {
+	uint32_t domain;	/* 0: Python's allocators; others: PyTraceMalloc_Track */
+	uint64_t ptr, size, traceback;
+};
+
+/* One frame of a traceback; filename is an opaque id for tm_filename. */
+struct pha_tm_frame {
+	uint64_t filename;
+	uint32_t line;
+};
+
 struct pha_py;	/* a layout's state for one interpreter runtime */
 
 struct pha_layout {
@@ -248,6 +272,26 @@ struct pha_layout {
 	 * buffers (numpy's data and shape). Bounded like every walk. */
 	void (*owned_blocks)(struct pha_py *py, uint64_t addr,
 			     void (*cb)(void *arg, uint64_t ptr, unsigned kind), void *arg);
+
+	/* --- allocations: tracemalloc (report/2, added later) --- */
+
+	/* Optional. tracemalloc's state in *st and, when it was tracing and
+	 * its tables can be read, every trace (any order). An error only for
+	 * OOM; what cannot be read is said in st. */
+	struct pha_error *(*tm_traces)(struct pha_py *py, struct pha_tm_state *st,
+				       void (*cb)(void *arg, const struct pha_tm_trace *t),
+				       void *arg);
+	/* Optional (with tm_traces). The frames of a traceback id, most recent
+	 * first, at most max: how many were written (0: unreadable). */
+	size_t (*tm_traceback)(struct pha_py *py, uint64_t tb, struct pha_tm_frame *frames,
+			       size_t max);
+	/* Optional (with tm_traces). The file name a frame's filename id
+	 * names (UTF-8, truncated to size - 1 bytes). */
+	bool (*tm_filename)(struct pha_py *py, uint64_t filename, char *buf, size_t size);
+	/* Optional. How far before an instance of `type` its memory block
+	 * starts (GC header, managed dict/weakref pre-header): object address
+	 * minus this is the key of its trace (_PyTraceMalloc_GetObjectTraceback). */
+	uint64_t (*alloc_offset)(struct pha_py *py, uint64_t type);
 };
 
 /* Kinds of owned_blocks. */

@@ -25,6 +25,8 @@
 #    RssAnon, mallinfo2() and sys._debugmallocstats() of the dumped process);
 #    tests/e2e/run_hostile.py --bin BIN (issue 11: corrupted words of real
 #    cores end in bounded time with one warning; outputs naming an input);
+#    tests/e2e/run_tracemalloc.py --bin BIN (issue 15: the allocations
+#    section against tracemalloc's own statistics in a forked child);
 # 5b. tests/fuzz/run.sh --smoke: every libFuzzer target of tests/fuzz for
 #    PYHEAP_FUZZ_SECONDS (default 5) seconds under ASan+UBSan, built with
 #    clang into build-fuzz/ ("SKIP fuzz: ..." without clang or libFuzzer);
@@ -232,6 +234,10 @@ run_py "" hostile tests/e2e/run_hostile.py --bin "$BIN"
 echo "# memory: mappings, pymalloc, glibc malloc, attribution ($BIN)"
 run_py "" memory tests/e2e/run_memory.py --bin "$BIN"
 # --- end memory ---------------------------------------------------------------
+# --- tracemalloc's traces from the core (issue 15) ------------------------------
+echo "# allocations: tracemalloc's traces, per-object sites ($BIN)"
+run_py "" tracemalloc tests/e2e/run_tracemalloc.py --bin "$BIN"
+# --- end tracemalloc ------------------------------------------------------------
 
 if [ -n "$ASAN_BIN" ]; then
 	export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"

@@ -91,6 +91,45 @@ static void emit(const char *name, long long value, const char *expr)
 #define ABSENT(name) printf("#absent\t%s\n", name)
 #define UNCHECKED(name) printf("#unchecked\t%s\n", name)
 
+#if PY_VERSION_HEX >= 0x03090000 && PY_VERSION_HEX < 0x030C0000
+#include "pycore_pymem.h"	/* struct _PyTraceMalloc_Config (3.9 - 3.11) */
+#endif
+
+/* tracemalloc (plugins/tracemalloc.c): 3.12+ _PyRuntime.tracemalloc;
+ * before, file statics of Modules/_tracemalloc.c and the exported
+ * _Py_tracemalloc_config. Its tables (_Py_hashtable_t, trace_t,
+ * traceback_t) are private to .c files before 3.12: the flags are
+ * unchecked. */
+static void tracemalloc_members(void)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+#if PY_VERSION_HEX >= 0x030D0000 && PY_VERSION_HEX < 0x030E0000
+	/* Moved within 3.13 (10080 in 3.13.0 - 3.13.5, 10104 in 3.13.18):
+	 * the walker starts at the table's value and locates the state from
+	 * the data (locate_runtime). */
+	UNCHECKED("rt_tracemalloc");
+#else
+	OFF("rt_tracemalloc", _PyRuntimeState, tracemalloc);
+#endif
+	OFF("tm_tracing", struct _tracemalloc_runtime_state, config.tracing);
+	OFF("tm_max_nframe", struct _tracemalloc_runtime_state, config.max_nframe);
+	OFF("tm_traced", struct _tracemalloc_runtime_state, traced_memory);
+	OFF("tm_peak", struct _tracemalloc_runtime_state, peak_traced_memory);
+	OFF("tm_traces", struct _tracemalloc_runtime_state, traces);
+	OFF("tm_domains", struct _tracemalloc_runtime_state, domains);
+#else
+	ABSENT("rt_tracemalloc");
+	OFF("tm_tracing", struct _PyTraceMalloc_Config, tracing);
+	OFF("tm_max_nframe", struct _PyTraceMalloc_Config, max_nframe);
+	ABSENT("tm_traced");
+	ABSENT("tm_peak");
+	ABSENT("tm_traces");
+	ABSENT("tm_domains");
+#endif
+	UNCHECKED("tm_hashtable_v1");
+	UNCHECKED("tm_filename_utf8");
+}
+
 #if !LEGACY
 /* The three generator-like types share _PyGenObject_HEAD; the walker uses
  * the gen_* offsets for all of them, so every one is checked. */
@@ -458,6 +497,8 @@ int main(void)
 	UNCHECKED("odict_fast_nodes_size");
 	UNCHECKED("odict_inst_dict");
 
+	tracemalloc_members();
+
 	return ferror(stdout) || fclose(stdout) ? 1 : 0;
 }
 
@@ -701,6 +742,7 @@ int main(void)
 	UNCHECKED("static_type_no_preheader");
 	UNCHECKED("dict_visits_embedded_hex");
 	UNCHECKED("debug_map");
+	tracemalloc_members();
 
 	return ferror(stdout) || fclose(stdout) ? 1 : 0;
 }
