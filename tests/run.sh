@@ -23,6 +23,9 @@
 #    exact against the interpreter's own numbers);
 #    tests/e2e/run_hostile.py --bin BIN (issue 11: corrupted words of real
 #    cores end in bounded time with one warning; outputs naming an input);
+#    tests/e2e/run_malloc.py --bin BIN (issue 10: glibc malloc's arenas,
+#    chunks, tcache and mmapped chunks exact against mallinfo2, bookworm's,
+#    trixie's and sid's glibc; corrupted chunk headers);
 # 5b. tests/fuzz/run.sh --smoke: every libFuzzer target of tests/fuzz for
 #    PYHEAP_FUZZ_SECONDS (default 5) seconds under ASan+UBSan, built with
 #    clang into build-fuzz/ ("SKIP fuzz: ..." without clang or libFuzzer);
@@ -226,6 +229,10 @@ run_py "" real tests/e2e/run_real.py --bin "$BIN"
 echo "# hostile: corrupted words of real cores, outputs naming inputs ($BIN)"
 run_py "" hostile tests/e2e/run_hostile.py --bin "$BIN"
 # --- end hostile --------------------------------------------------------------
+# --- glibc malloc against mallinfo2 (issue 10) --------------------------------
+echo "# glibc malloc: arenas, chunks, tcache, mmapped against mallinfo2 ($BIN)"
+run_py "" malloc tests/e2e/run_malloc.py --bin "$BIN"
+# --- end malloc ---------------------------------------------------------------
 
 if [ -n "$ASAN_BIN" ]; then
 	export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
@@ -240,6 +247,8 @@ if [ -n "$ASAN_BIN" ]; then
 	run_py "asan/" snapshot tests/e2e/run_snapshot.py --quick --timeout 900 --bin "$ASAN_BIN"
 	echo "# hostile, quick, under ASan+UBSan ($ASAN_BIN)"
 	run_py "asan/" hostile tests/e2e/run_hostile.py --quick --timeout 900 --bin "$ASAN_BIN"
+	echo "# glibc malloc, quick, under ASan+UBSan ($ASAN_BIN)"
+	run_py "asan/" malloc tests/e2e/run_malloc.py --quick --timeout 900 --bin "$ASAN_BIN"
 fi
 
 # The matrix rule: distinct minor versions whose e2e scenarios passed.
