@@ -117,8 +117,8 @@ struct pha_malloc {
 	size_t narenas;
 	/* The address ranges the walk accounted for (the brk heap up to the end
 	 * of its top chunk, each thread heap, each mmapped chunk), sorted and
-	 * disjoint: their bytes are in_use + tcache + free + top + mmapped +
-	 * overhead. */
+	 * disjoint: their bytes are in_use + free + top + mmapped + overhead
+	 * (free_bytes includes tcache_bytes). */
 	struct pha_range *regions;
 	size_t nregions;
 	/* In-use chunks (mmapped ones included, tcache entries not), sorted by

@@ -27,6 +27,9 @@
 #    cores end in bounded time with one warning; outputs naming an input);
 #    tests/e2e/run_tracemalloc.py --bin BIN (issue 15: the allocations
 #    section against tracemalloc's own statistics in a forked child);
+#    tests/e2e/run_malloc.py --bin BIN (issue 10: glibc malloc's arenas,
+#    chunks, tcache and mmapped chunks exact against mallinfo2, bookworm's,
+#    trixie's and sid's glibc; corrupted chunk headers);
 # 5b. tests/fuzz/run.sh --smoke: every libFuzzer target of tests/fuzz for
 #    PYHEAP_FUZZ_SECONDS (default 5) seconds under ASan+UBSan, built with
 #    clang into build-fuzz/ ("SKIP fuzz: ..." without clang or libFuzzer);
@@ -238,6 +241,10 @@ run_py "" memory tests/e2e/run_memory.py --bin "$BIN"
 echo "# allocations: tracemalloc's traces, per-object sites ($BIN)"
 run_py "" tracemalloc tests/e2e/run_tracemalloc.py --bin "$BIN"
 # --- end tracemalloc ------------------------------------------------------------
+# --- glibc malloc against mallinfo2 (issue 10) --------------------------------
+echo "# glibc malloc: arenas, chunks, tcache, mmapped against mallinfo2 ($BIN)"
+run_py "" malloc tests/e2e/run_malloc.py --bin "$BIN"
+# --- end malloc ---------------------------------------------------------------
 
 if [ -n "$ASAN_BIN" ]; then
 	export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
@@ -252,6 +259,8 @@ if [ -n "$ASAN_BIN" ]; then
 	run_py "asan/" snapshot tests/e2e/run_snapshot.py --quick --timeout 900 --bin "$ASAN_BIN"
 	echo "# hostile, quick, under ASan+UBSan ($ASAN_BIN)"
 	run_py "asan/" hostile tests/e2e/run_hostile.py --quick --timeout 900 --bin "$ASAN_BIN"
+	echo "# glibc malloc, quick, under ASan+UBSan ($ASAN_BIN)"
+	run_py "asan/" malloc tests/e2e/run_malloc.py --quick --timeout 900 --bin "$ASAN_BIN"
 fi
 
 # The matrix rule: distinct minor versions whose e2e scenarios passed.
