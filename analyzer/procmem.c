@@ -118,6 +118,10 @@ struct build {
 	struct ranges files;		/* NT_FILE ranges */
 	struct ranges images;		/* NT_FILE ranges of ELF modules + their writable data */
 	struct ranges anon;		/* readable anonymous memory (not stack/image) */
+	/* Mappings holding a stack pointer: the kernel merges an adjacent
+	 * anonymous mapping of the same rights (a mmapped malloc chunk) into
+	 * one, so what the allocators' regions cover of them is theirs. */
+	struct ranges stacks;
 	struct ranges allocs;		/* allocator regions */
 	/* attribution */
 	uint32_t *chunk_owner;		/* per malloc chunk: object id + 1, 0 = none */
@@ -220,7 +224,8 @@ static bool classify_mappings(struct build *b)
 			pm->cat[PHA_MEM_FILES] += e - s - img;
 		} else if (holds_stack_pointer(c, s, e)) {
 			pm->stack_mappings++;
-			pm->cat[PHA_MEM_STACKS] += e - s;
+			if (!ranges_push(&b->stacks, s, e))
+				oom = true;
 		} else {
 			uint64_t img = ranges_overlap(&b->images, s, e);
 			pm->cat[PHA_MEM_IMAGES] += img;
@@ -237,6 +242,7 @@ static bool classify_mappings(struct build *b)
 		}
 	}
 	ranges_normalize(&b->anon);
+	ranges_normalize(&b->stacks);
 	return !oom;
 }
 
@@ -257,13 +263,33 @@ static bool page_is_zero(const struct pha_memory *mem, uint64_t addr)
 	return acc == 0;
 }
 
-/* The anonymous memory outside the allocators: all-zero pages apart. */
-static void count_other_anonymous(struct build *b)
+static void count_anonymous(struct build *b, uint64_t s, uint64_t stop)
 {
-	struct pha_procmem *pm = b->pm;
+	for (uint64_t p = s; p < stop;) {
+		uint64_t next = (p | (PAGE - 1)) + 1;
+		if (next > stop)
+			next = stop;
+		if (!(p & (PAGE - 1)) && next - p == PAGE && page_is_zero(&b->t->mem, p))
+			b->pm->cat[PHA_MEM_ANON_ZERO] += PAGE;
+		else
+			b->pm->cat[PHA_MEM_ANON_OTHER] += next - p;
+		p = next;
+	}
+}
+
+static void count_stack(struct build *b, uint64_t s, uint64_t stop)
+{
+	b->pm->cat[PHA_MEM_STACKS] += stop - s;
+}
+
+/* fn over the parts of the normalized ranges v outside the allocators'
+ * regions. */
+static void outside_allocators(struct build *b, const struct ranges *v,
+			       void (*fn)(struct build *b, uint64_t s, uint64_t e))
+{
 	size_t j = 0;
-	for (size_t i = 0; i < b->anon.n; i++) {
-		uint64_t s = b->anon.r[i].start, e = b->anon.r[i].end;
+	for (size_t i = 0; i < v->n; i++) {
+		uint64_t s = v->r[i].start, e = v->r[i].end;
 		while (s < e) {
 			while (j < b->allocs.n && b->allocs.r[j].end <= s)
 				j++;
@@ -274,16 +300,7 @@ static void count_other_anonymous(struct build *b)
 			}
 			if (j < b->allocs.n && b->allocs.r[j].start < e)
 				stop = b->allocs.r[j].start;
-			for (uint64_t p = s; p < stop;) {
-				uint64_t next = (p | (PAGE - 1)) + 1;
-				if (next > stop)
-					next = stop;
-				if (!(p & (PAGE - 1)) && next - p == PAGE && page_is_zero(&b->t->mem, p))
-					pm->cat[PHA_MEM_ANON_ZERO] += PAGE;
-				else
-					pm->cat[PHA_MEM_ANON_OTHER] += next - p;
-				p = next;
-			}
+			fn(b, s, stop);
 			s = stop;
 		}
 	}
@@ -315,6 +332,7 @@ static void allocator_totals(struct build *b)
 	for (size_t i = 0; i < b->allocs.n; i++) {
 		region_bytes += b->allocs.r[i].end - b->allocs.r[i].start;
 		inside += ranges_overlap(&b->anon, b->allocs.r[i].start, b->allocs.r[i].end);
+		inside += ranges_overlap(&b->stacks, b->allocs.r[i].start, b->allocs.r[i].end);
 	}
 	pm->cat[PHA_MEM_PYMALLOC_FREE] = py->free_bytes + py->overhead_bytes;
 	pm->cat[PHA_MEM_MALLOC_FREE] = m->free_bytes + m->top_bytes + m->overhead_bytes;
@@ -506,8 +524,13 @@ static bool attribute_objects(struct build *b)
 		if (c.oom)
 			return false;
 		/* Objects of types the layout does not model may own native
-		 * memory it cannot see: scan them. */
-		if (c.own_block && pm->malloc.nchunks && (h->flags[id] & PHA_OBJ_CONSERVATIVE) &&
+		 * memory it cannot see: scan them (their block, or the object
+		 * when no allocator holds it). */
+		if (!c.own_block) {
+			c.own_block = h->addr[id];
+			c.own_size = h->size[id];
+		}
+		if (pm->malloc.nchunks && (h->flags[id] & PHA_OBJ_CONSERVATIVE) &&
 		    !scan_from(b, c.own_block, c.own_size > 65536 ? 65536 : c.own_size))
 			return false;
 	}
@@ -644,6 +667,7 @@ static void build_deinit(struct build *b)
 	free(b->files.r);
 	free(b->images.r);
 	free(b->anon.r);
+	free(b->stacks.r);
 	free(b->allocs.r);
 	free(b->chunk_owner);
 	free(b->chunk_cat);
@@ -670,7 +694,8 @@ struct pha_error *pha_procmem_build(struct pha_target *t, const struct pha_heap 
 		goto fail;
 	if (!collect_allocator_regions(&b))
 		goto oom;
-	count_other_anonymous(&b);
+	outside_allocators(&b, &b.anon, count_anonymous);
+	outside_allocators(&b, &b.stacks, count_stack);
 	allocator_totals(&b);
 	if (!attribute_objects(&b) || !sum_chunks(&b))
 		goto oom;
