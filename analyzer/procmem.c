@@ -412,7 +412,7 @@ static bool stack_push(struct build *b, uint32_t idx)
 struct attr_ctx {
 	struct build *b;
 	bool oom;
-	bool opaque;		/* the object's own block is to be scanned */
+	bool lookup;		/* only find the object's own block, claim nothing */
 	uint64_t own_block, own_size;
 };
 
@@ -436,9 +436,16 @@ static void on_block(void *arg, uint64_t ptr, unsigned kind)
 	enum pha_memcat cat = block_cat(kind);
 	uint64_t start;
 	uint32_t size;
+	if (c->lookup && cat != PHA_MEM_PYTHON_OBJECTS)
+		return;
 	if (pm->pymalloc.found && pha_pymalloc_block(&pm->pymalloc, &b->t->mem, ptr, &start, &size)) {
 		if (!size || start != ptr)
 			return;
+		if (c->lookup) {
+			c->own_block = start;
+			c->own_size = size;
+			return;
+		}
 		if (cat != PHA_MEM_PYTHON_OBJECTS && !claim_block(b, start, &c->oom))
 			return;
 		pm->cat[cat] += size;
@@ -450,7 +457,14 @@ static void on_block(void *arg, uint64_t ptr, unsigned kind)
 		return;
 	}
 	size_t i = pha_malloc_find(&pm->malloc, ptr);
-	if (i == SIZE_MAX || pm->malloc.chunks[i].mem != ptr || b->chunk_owner[i])
+	if (i == SIZE_MAX || pm->malloc.chunks[i].mem != ptr)
+		return;
+	if (c->lookup) {
+		c->own_block = ptr;
+		c->own_size = pm->malloc.chunks[i].size - 16;
+		return;
+	}
+	if (b->chunk_owner[i])
 		return;
 	b->chunk_owner[i] = b->cur + 1;
 	b->chunk_cat[i] = (uint8_t)cat;
@@ -517,21 +531,31 @@ static bool attribute_objects(struct build *b)
 		if (!b->chunk_owner || !b->chunk_cat)
 			return false;
 	}
+	/* What the layout knows first, so that no conservative guess takes a
+	 * block an object owns by its layout. */
 	for (uint32_t id = 0; id < h->n; id++) {
 		struct attr_ctx c = {.b = b};
 		b->cur = id;
 		lay->owned_blocks(b->t->py, h->addr[id], on_block, &c);
 		if (c.oom)
 			return false;
-		/* Objects of types the layout does not model may own native
-		 * memory it cannot see: scan them (their block, or the object
-		 * when no allocator holds it). */
+	}
+	if (!pm->malloc.nchunks)
+		return true;
+	/* Objects of types the layout does not model may own native memory
+	 * it cannot see: scan them (their block, or the object when no
+	 * allocator holds it). */
+	for (uint32_t id = 0; id < h->n; id++) {
+		if (!(h->flags[id] & PHA_OBJ_CONSERVATIVE))
+			continue;
+		struct attr_ctx c = {.b = b, .lookup = true};
+		b->cur = id;
+		lay->owned_blocks(b->t->py, h->addr[id], on_block, &c);
 		if (!c.own_block) {
 			c.own_block = h->addr[id];
 			c.own_size = h->size[id];
 		}
-		if (pm->malloc.nchunks && (h->flags[id] & PHA_OBJ_CONSERVATIVE) &&
-		    !scan_from(b, c.own_block, c.own_size > 65536 ? 65536 : c.own_size))
+		if (!scan_from(b, c.own_block, c.own_size > 65536 ? 65536 : c.own_size))
 			return false;
 	}
 	return true;
