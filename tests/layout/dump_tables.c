@@ -80,7 +80,9 @@ extern const struct pha_layout *const pha_builtin_layouts[];
 	U32(fn_annotate) ARR(fo_extra, 3) U32(dict_visits_embedded_hex) \
 	U32(gc_generation0) U32(gc_size) PTR(debug_map) U32(debug_size) \
 	U32(ts_context) U32(mod_def) U32(mod_state) U32(mod_state_size) \
-	U32(mod_state_traverse)
+	U32(mod_state_traverse) \
+	FLAG(obmalloc_ptr) U32(is_obmalloc) U32(obs_arenas) U32(obs_maxarenas) \
+	U32(obs_narenas) U32(pool_size) U32(arena_size)
 
 /* The list, turned back into a struct: same size and offsets as the real
  * one, or the list is out of date. */
