@@ -344,8 +344,8 @@ static void why_empty(const struct pha_target *t, struct pha_pymalloc *pm)
 	uint64_t fn;
 	if (objalloc && raw && rd_u64(t, objalloc + 8, &fn) && fn == raw) {
 		snprintf(pm->how, sizeof(pm->how),
-			 "pymalloc is not used: the object allocator is malloc "
-			 "(PYTHONMALLOC=malloc); no arena was ever allocated");
+			 "pymalloc holds no arena: the object allocator is malloc "
+			 "(PYTHONMALLOC=malloc)");
 		return;
 	}
 	snprintf(pm->how, sizeof(pm->how),

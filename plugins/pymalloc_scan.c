@@ -32,7 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { AO_SIZE = 48, AO_ADDRESS = 0, INITIAL_ARENAS = 16, MAX_DOUBLINGS = 20 };
+enum { AO_SIZE = 48, AO_ADDRESS = 0, INITIAL_ARENAS = 16, MAX_DOUBLINGS = 20, NCLASSES = 32 };
 
 /* How far the counters may be from `arenas` (0x228 without LTO). */
 #define WINDOW 1024
@@ -145,6 +145,24 @@ static void try_candidate(struct scan *s, size_t at)
 	}
 }
 
+/* Whether the data holds `usedpools` as it is before the first
+ * allocation: every size class's list head points at itself (the head
+ * masquerades as a pool header whose nextpool and prevpool are the two
+ * slots: both hold the slot's address - 16). */
+static bool usedpools_all_empty(const struct scan *s)
+{
+	for (size_t at = 0; at + NCLASSES * 16 <= s->len; at += 8) {
+		uint64_t head = s->start + at - 16;
+		size_t i = 0;
+		while (i < NCLASSES && get64(s->buf + at + 16 * i) == head + 16 * i &&
+		       get64(s->buf + at + 16 * i + 8) == head + 16 * i)
+			i++;
+		if (i == NCLASSES)
+			return true;
+	}
+	return false;
+}
+
 /* Copy the module's writable data into one buffer (pages the core does
  * not hold stay zero: no candidate there). */
 static struct pha_error *load_ranges(struct scan *s, const struct pha_range *r, size_t n)
@@ -189,7 +207,14 @@ struct pha_error *pymalloc_scan(const struct pha_target *t, struct pymalloc_stat
 		return err;
 	for (size_t at = 0; at + 8 <= s.len; at += 8)
 		try_candidate(&s, at);
+	bool unused = !s.matches && usedpools_all_empty(&s);
 	free(s.buf);
+	if (unused) {
+		snprintf(how, size,
+			 "pymalloc holds no arena: no arena table, every usedpools list empty "
+			 "(PYTHONMALLOC=malloc or another allocator)");
+		return NULL;
+	}
 	if (!s.matches) {
 		snprintf(how, size,
 			 "no .symtab, and no arena table in the writable data of %s (pymalloc "

@@ -23,6 +23,8 @@
 #    exact against the interpreter's own numbers);
 #    tests/e2e/run_hostile.py --bin BIN (issue 11: corrupted words of real
 #    cores end in bounded time with one warning; outputs naming an input);
+#    tests/e2e/run_pymalloc.py --bin BIN (issue 10: memory.pymalloc against
+#    sys._debugmallocstats() of the dumped process, corrupted pools);
 # 5b. tests/fuzz/run.sh --smoke: every libFuzzer target of tests/fuzz for
 #    PYHEAP_FUZZ_SECONDS (default 5) seconds under ASan+UBSan, built with
 #    clang into build-fuzz/ ("SKIP fuzz: ..." without clang or libFuzzer);
@@ -222,6 +224,10 @@ run_py "" why tests/e2e/run_why.py --bin "$BIN"
 echo "# real applications: exact counts, sizes, unreachable set, suspects ($BIN)"
 run_py "" real tests/e2e/run_real.py --bin "$BIN"
 # --- end real -----------------------------------------------------------------
+# --- pymalloc (issue 10): memory.pymalloc against sys._debugmallocstats() ------
+echo "# pymalloc: arenas, pools, blocks per size class, corrupted pools ($BIN)"
+run_py "" pymalloc tests/e2e/run_pymalloc.py --bin "$BIN"
+# --- end pymalloc -------------------------------------------------------------
 # --- hostile and corrupted cores, command line misuse (issue 11) -------------
 echo "# hostile: corrupted words of real cores, outputs naming inputs ($BIN)"
 run_py "" hostile tests/e2e/run_hostile.py --bin "$BIN"
