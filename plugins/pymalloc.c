@@ -67,7 +67,7 @@ static uint32_t le32(const uint8_t *p)
 
 enum bad {
 	BAD_ARENA, BAD_POOL_UNREADABLE, BAD_POOL_HEADER, BAD_FREE_LIST, BAD_NFREEPOOLS,
-	BAD_COUNT
+	BAD_OVERLAP, BAD_COUNT
 };
 
 static const char *const bad_what[BAD_COUNT] = {
@@ -78,6 +78,7 @@ static const char *const bad_what[BAD_COUNT] = {
 	[BAD_FREE_LIST] = "pools whose free list leaves the pool, loops or disagrees "
 			  "with the block count",
 	[BAD_NFREEPOOLS] = "arenas whose nfreepools disagrees with their pools",
+	[BAD_OVERLAP] = "arenas overlapping another one (two slots, one arena)",
 };
 
 struct walk {
@@ -107,6 +108,8 @@ static void bad_warnings(struct walk *w)
 			       (unsigned long long)w->bad[k], bad_what[k],
 			       (unsigned long long)w->bad_example[k],
 			       k == BAD_NFREEPOOLS ? "the pools' own count is used"
+			       : k == BAD_OVERLAP  ? "the totals count such memory twice"
+			       : k == BAD_ARENA	   ? "they are left out"
 						   : "their memory is counted as overhead");
 	}
 }
@@ -249,6 +252,8 @@ static struct pha_error *walk_arenas(const struct pha_target *t, const struct py
 		slots = room < MAX_ARENA_SLOTS ? room : MAX_ARENA_SLOTS;
 	}
 	struct walk w = {.t = t, .pm = pm};
+	pm->arena_table = s->arenas;
+	pm->arena_slots = s->maxarenas;
 	pm->pool_size = s->pool_size;
 	pm->arena_size = s->arena_size;
 	w.pool = malloc(s->pool_size);
@@ -257,8 +262,20 @@ static struct pha_error *walk_arenas(const struct pha_target *t, const struct py
 		free(w.pool);
 		return &pha_enomem;
 	}
+	/* Slots that all describe the same (readable) arena would make the
+	 * walk read it again and again: the arenas walked cannot hold more
+	 * than the process's readable memory. */
+	uint64_t budget = t->mem.nsegs ? pha_memory_readable_bytes(&t->mem) / pm->arena_size + 1 : 0;
 	for (uint64_t i = 0; i < slots; i++) {
 		uint8_t ao[AO_SIZE];
+		if (pm->narena_addrs >= budget) {
+			t->svc.warn(t->svc.ctx,
+				    "pymalloc: more arenas than the core's memory can hold (%llu); "
+				    "the arena table is not walked past slot %llu",
+				    (unsigned long long)budget, (unsigned long long)i);
+			pm->corrupt++;
+			break;
+		}
 		if (!pha_memory_read(&t->mem, s->arenas + i * AO_SIZE, ao, sizeof(ao), NULL)) {
 			bad(&w, BAD_ARENA, s->arenas + i * AO_SIZE);
 			break;
@@ -273,9 +290,13 @@ static struct pha_error *walk_arenas(const struct pha_target *t, const struct py
 	}
 	free(w.pool);
 	qsort(pm->arenas, pm->narena_addrs, sizeof(*pm->arenas), cmp_u64);
+	for (size_t i = 1; i < pm->narena_addrs; i++)
+		if (pm->arenas[i] - pm->arenas[i - 1] < pm->arena_size)
+			bad(&w, BAD_OVERLAP, pm->arenas[i]);
 	totals(&w);
 	bad_warnings(&w);
-	if (s->narenas != UINT64_MAX && s->narenas != pm->narenas)
+	/* Slots skipped as impossible explain a difference. */
+	if (s->narenas != UINT64_MAX && s->narenas != pm->narenas + w.bad[BAD_ARENA])
 		t->svc.warn(t->svc.ctx,
 			    "pymalloc: narenas_currently_allocated is %llu but %llu arenas were "
 			    "walked",

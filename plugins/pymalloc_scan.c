@@ -13,12 +13,13 @@
  *   1. a 32-bit word within WINDOW bytes of it is a possible `maxarenas`
  *      (16 doubled k times: the array starts with 16 slots and doubles),
  *      whose slots the memory at `arenas` holds;
- *   2. every one of those slots is unused (address 0) or a possible arena
+ *   2. those slots are unused (address 0) or possible arenas
  *      (pymalloc_arena_ok: pool-aligned pool_address inside the arena,
  *      ntotalpools exactly what the arena's alignment leaves), at least one
- *      in use;
+ *      in use, and at most one in eight of the used ones impossible (a
+ *      damaged slot is then skipped by the walk, not the whole table);
  *   3. a 64-bit word within WINDOW bytes is the number of slots in use
- *      (`narenas_currently_allocated`).
+ *      (`narenas_currently_allocated`, damaged slots counted or not).
  * Candidates that pass all three must agree on one array, or nothing is
  * taken ("ambiguous"). A wrong match would need a foreign array of
  * 48-byte records that pass the arena checks, next to both counts.
@@ -64,22 +65,37 @@ static uint32_t get32(const uint8_t *p)
 	return v;
 }
 
-/* Slots in use in the first n slots at `arenas`, or -1 when one of them is
- * not a possible arena_object (or not readable). */
-static int64_t slots_in_use(const struct scan *s, uint64_t arenas, uint64_t n)
+/* Slots in use among the first n at `arenas` (those that are possible
+ * arenas, and in *bad_ret those that are not), or -1 when the slots are
+ * not readable or more than one in eight of the used ones is impossible
+ * (a damaged slot must not hide the table; a foreign array is not one). */
+static int64_t slots_in_use(const struct scan *s, uint64_t arenas, uint64_t n, int64_t *bad_ret)
 {
-	int64_t used = 0;
+	int64_t used = 0, bad = 0;
 	uint8_t ao[AO_SIZE];
 	for (uint64_t i = 0; i < n; i++) {
 		if (!pha_memory_read(&s->t->mem, arenas + i * AO_SIZE, ao, sizeof(ao), NULL))
 			return -1;
 		if (!get64(ao + AO_ADDRESS))
 			continue;
-		if (!pymalloc_arena_ok(ao, s->pool_size, s->arena_size))
-			return -1;
-		used++;
+		if (pymalloc_arena_ok(ao, s->pool_size, s->arena_size))
+			used++;
+		else
+			bad++;
 	}
-	return used;
+	*bad_ret = bad;
+	return bad * 8 > used ? -1 : used;
+}
+
+/* Whether glibc's chunk header before the array says it holds exactly m
+ * slots (realloc(arenas, m * 48): a chunk of m * 48 + 16 bytes). Only a
+ * preference between two sizes of one array: another allocator has no
+ * such header. */
+static bool chunk_says(const struct scan *s, uint64_t arenas, uint64_t m)
+{
+	uint64_t h;
+	return pha_memory_read(&s->t->mem, arenas - 8, &h, 8, NULL) &&
+	       (h & ~(uint64_t)7) == m * AO_SIZE + 16;
 }
 
 /* Whether a 64-bit word equal to n lies within WINDOW bytes of buf[at]. */
@@ -112,7 +128,8 @@ static void try_candidate(struct scan *s, size_t at)
 	if (room < INITIAL_ARENAS)
 		return;
 	/* A cheap first look: the first 16 slots exist in every array. */
-	if (slots_in_use(s, arenas, INITIAL_ARENAS) < 0)
+	int64_t bad;
+	if (slots_in_use(s, arenas, INITIAL_ARENAS, &bad) < 0)
 		return;
 	size_t lo = at > WINDOW ? at - WINDOW : 0;
 	size_t hi = at + WINDOW + 4 < s->len ? at + WINDOW : s->len - 4;
@@ -121,15 +138,23 @@ static void try_candidate(struct scan *s, size_t at)
 		if (m < INITIAL_ARENAS || m > (INITIAL_ARENAS << MAX_DOUBLINGS) || (m & (m - 1)) ||
 		    m > room)
 			continue;
-		int64_t used = slots_in_use(s, arenas, m);
-		if (used <= 0 || !count_near(s, at, (uint64_t)used))
+		int64_t used = slots_in_use(s, arenas, m, &bad);
+		if (used <= 0)
+			continue;
+		/* The stored count: with damaged slots, it counts them. */
+		if (bad && count_near(s, at, (uint64_t)(used + bad)))
+			used += bad;
+		else if (!count_near(s, at, (uint64_t)used))
 			continue;
 		if (s->matches && same_array(s, arenas, m)) {
 			/* Another view of the array already found: a pointer
 			 * into it (usable_arenas), or two possible maxarenas
 			 * (16 and 32 when only the first slots are used).
-			 * The lowest start and then the largest size win. */
-			if (arenas < s->found || (arenas == s->found && m > s->maxarenas)) {
+			 * The lowest start wins, then the size glibc's chunk
+			 * header confirms, then the largest. */
+			bool says = chunk_says(s, arenas, m), said = chunk_says(s, s->found, s->maxarenas);
+			if (arenas < s->found ||
+			    (arenas == s->found && (says > said || (says == said && m > s->maxarenas)))) {
 				s->found = arenas;
 				s->found_at = s->start + at;
 				s->maxarenas = m;

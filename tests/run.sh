@@ -244,6 +244,8 @@ if [ -n "$ASAN_BIN" ]; then
 	run_py "asan/" e2e tests/e2e/run_e2e.py --quick --timeout 900 --bin "$ASAN_BIN"
 	echo "# heap snapshots, quick, under ASan+UBSan ($ASAN_BIN)"
 	run_py "asan/" snapshot tests/e2e/run_snapshot.py --quick --timeout 900 --bin "$ASAN_BIN"
+	echo "# pymalloc, quick, under ASan+UBSan ($ASAN_BIN)"
+	run_py "asan/" pymalloc tests/e2e/run_pymalloc.py --quick --timeout 900 --bin "$ASAN_BIN"
 	echo "# hostile, quick, under ASan+UBSan ($ASAN_BIN)"
 	run_py "asan/" hostile tests/e2e/run_hostile.py --quick --timeout 900 --bin "$ASAN_BIN"
 fi

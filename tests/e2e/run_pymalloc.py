@@ -23,10 +23,11 @@ interpreter (pymalloc/<label>/...):
             alignment = overhead_bytes, and the pools of every class;
   malloc    PYTHONMALLOC=malloc: found is false and `how` says pymalloc
             holds no arena;
-  corrupt_pool_header / free_list_cycle  (hostile) a pool's size class
-            index set to 999, or its free list made a cycle through its
-            first block, in a copy of the core: exit 0 within the time
-            limit, corrupt >= 1, one pymalloc warning, the other arenas
+  arena_slot_count / corrupt_pool_header / free_list_cycle  (hostile)
+            in a copy of the core, an arena slot's ntotalpools set to
+            12345, a pool's size class index set to 999, or its free list
+            made a cycle through its first block: exit 0 within the time
+            limit, corrupt >= 1, one pymalloc warning, every other arena
             still counted.
 
 When the report says found=false for an interpreter the line is a SKIP that
@@ -275,7 +276,17 @@ class Runner:
             return
         pool = floats[len(floats) // 2] & ~(pm["pool_size"] - 1)
         image = corepatch.CoreImage(res.core)
+        slot = None
+        for i in range(pm["arena_slots"]):
+            a = pm["arena_table"] + 48 * i
+            if image.readable(a, 48) and image.read64(a) and \
+                    image.read64(a) <= pool < image.read64(a) + pm["arena_size"]:
+                slot = a
+        if slot is None:
+            self.rep.fail(lab + "/hostile", "the arena of pool 0x%x is not in the table" % pool)
+            return
         cases = (
+            ("arena_slot_count", lambda c: c.write32(slot + 20, 12345)),
             ("corrupt_pool_header", lambda c: c.write32(pool + 36, 999)),
             ("free_list_cycle", lambda c: (c.write64(pool + 8, pool + 48),
                                            c.write64(pool + 48, pool + 48))),
@@ -298,7 +309,7 @@ class Runner:
                 p.append("took %.1f s" % ran.seconds)
             if not g.get("found") or g.get("corrupt", 0) < 1:
                 p.append("corrupt %s (found %s)" % (g.get("corrupt"), g.get("found")))
-            elif g["arenas"] != pm["arenas"]:
+            elif g["arenas"] != pm["arenas"] - (case == "arena_slot_count"):
                 p.append("arenas %d, intact core %d" % (g["arenas"], pm["arenas"]))
             if len(warns) != 1:
                 p.append("%d pymalloc warnings: %s" % (len(warns), warns[:3]))
