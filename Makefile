@@ -39,7 +39,7 @@ LIB_SRCS := \
 	plugins/cpython.c plugins/layouts.c plugins/objects.c plugins/gc_lists.c \
 	plugins/referents.c plugins/dicts.c plugins/strings.c plugins/previews.c \
 	plugins/frames.c plugins/roots.c plugins/labels.c plugins/ext_numpy.c plugins/owned.c \
-	plugins/pymalloc.c plugins/glibc_malloc.c plugins/tracemalloc.c
+	plugins/pymalloc.c plugins/pymalloc_scan.c plugins/glibc_malloc.c plugins/tracemalloc.c
 MAIN_SRC := analyzer/main.c
 UNIT_TESTS := test_memory test_elfcore test_scc test_reach test_dominators test_json test_snapshot test_why \
 	test_output test_source test_warnings

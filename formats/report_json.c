@@ -459,6 +459,8 @@ static void pymalloc(struct pha_json *j, const struct pha_pymalloc *p)
 		kv_uint(j, "empty_pools", p->empty_pools);
 		kv_uint(j, "overhead_bytes", p->overhead_bytes);
 		kv_uint(j, "corrupt", p->corrupt);
+		kv_uint(j, "arena_table", p->arena_table);
+		kv_uint(j, "arena_slots", p->arena_slots);
 		pha_json_key(j, "size_classes");
 		pha_json_array_begin(j);
 		for (uint32_t i = 0; i < p->nclasses && i < PHA_PYMALLOC_MAX_CLASSES; i++) {

@@ -64,6 +64,9 @@ struct pha_pymalloc {
 	uint64_t *arenas;
 	size_t narena_addrs;
 	uint64_t corrupt;		/* arenas/pools skipped as inconsistent */
+	/* The arena_object array (the value of `arenas`) and its slots
+	 * (`maxarenas`), as found. */
+	uint64_t arena_table, arena_slots;
 };
 
 /* Find and walk pymalloc's state. Not finding it is not an error: found is

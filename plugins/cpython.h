@@ -134,6 +134,16 @@ struct pha_py_offsets {
 					 * entries, int nframe, one traces table */
 	unsigned tm_filename_utf8 : 1;	/* 3.15: a frame names its file by a char *,
 					 * not a str object */
+	/* pymalloc (plugins/pymalloc.c). 3.8 - 3.11 keep its state in file
+	 * statics of obmalloc.c (found through .symtab or the data): these
+	 * offsets are 0 there. 3.12 embeds struct _obmalloc_state in
+	 * PyInterpreterState at is_obmalloc; 3.13+ has a pointer to it there
+	 * (obmalloc_ptr). obs_*: mgmt.arenas, mgmt.maxarenas and
+	 * mgmt.narenas_currently_allocated inside the state. pool_size and
+	 * arena_size: POOL_SIZE/ARENA_SIZE (3.10 made them 16 KiB/1 MiB). */
+	unsigned obmalloc_ptr : 1;
+	uint32_t is_obmalloc, obs_arenas, obs_maxarenas, obs_narenas;
+	uint32_t pool_size, arena_size;
 };
 
 /* One _Py_DebugOffsets member used by a layout: its byte position in the

@@ -79,6 +79,7 @@ static const struct pha_py_offsets py38 = {
 	.type_size = 416, .heaptype_size = 880,
 	.ht_name = 848, .ht_slots = 856, .ht_qualname = 864, .ht_cached_keys = 872,
 	.prop_last = 40,
+	.pool_size = 4096, .arena_size = 256 << 10,
 };
 
 /* CPython 3.9: GC state per interpreter; PyTypeObject lost tp_print
@@ -95,6 +96,8 @@ static const struct pha_py_offsets py39 = {
 	.ht_name = 840, .ht_slots = 848, .ht_qualname = 856, .ht_cached_keys = 864,
 	.ht_module = 872,
 	.prop_last = 40,
+	/* pymalloc: file statics of obmalloc.c; 4 KiB pools in 256 KiB arenas */
+	.pool_size = 4096, .arena_size = 256 << 10,
 };
 
 /* CPython 3.10: f_lasti counts code units and the line table is
@@ -118,6 +121,8 @@ static const struct pha_py_offsets py310 = {
 	.gen_code = 24, .gen_name = 40, .gen_qualname = 48, .gen_exc_value = 56,
 	.gen_origin = 88,
 	.prop_last = 48,
+	/* pymalloc: file statics of obmalloc.c; 16 KiB pools in 1 MiB arenas (3.10) */
+	.pool_size = 16 << 10, .arena_size = 1 << 20,
 };
 
 /* CPython 3.11: frames became _PyInterpreterFrame structs reached through
@@ -174,6 +179,8 @@ static const struct pha_py_offsets py311 = {
 	.deque_leftblock = 24, .deque_leftindex = 40, .deque_rightindex = 48,
 	.odict_first = 48, .odict_fast_nodes_size = 72, .odict_inst_dict = 96,
 	.mod_def = 24, .mod_state = 32,
+	/* pymalloc: file statics of obmalloc.c; 16 KiB pools in 1 MiB arenas (3.10) */
+	.pool_size = 16 << 10, .arena_size = 1 << 20,
 };
 
 /* CPython 3.12: immortal objects (PEP 683), int lv_tag (gh-101291),
@@ -238,6 +245,9 @@ static const struct pha_py_offsets py312 = {
 	.deque_leftblock = 24, .deque_leftindex = 40, .deque_rightindex = 48,
 	.odict_first = 48, .odict_fast_nodes_size = 72, .odict_inst_dict = 96,
 	.mod_def = 24, .mod_state = 32,
+	/* pymalloc: struct _obmalloc_state embedded in the interpreter (gh-101660) */
+	.is_obmalloc = 3960, .obs_arenas = 512, .obs_maxarenas = 520, .obs_narenas = 1064,
+	.pool_size = 16 << 10, .arena_size = 1 << 20,
 };
 
 /* Final releases only: alphas, betas and release candidates of 3.8-3.10
@@ -419,6 +429,9 @@ static const struct pha_py_offsets py313 = {
 	 * 3.13.18 new rule. */
 	.dict_visits_embedded_hex = 0x030D03F0,
 	.debug_map = dbg313, .debug_size = 584,
+	/* pymalloc: a pointer to the state (the main interpreter's is static) */
+	.obmalloc_ptr = 1, .is_obmalloc = 10800, .obs_arenas = 512, .obs_maxarenas = 520, .obs_narenas = 1064,
+	.pool_size = 16 << 10, .arena_size = 1 << 20,
 };
 
 /* CPython 3.14 (values of 3.14.10, generational GC): frame slots,
@@ -500,6 +513,9 @@ static const struct pha_py_offsets py314 = {
 	.is_interned = 224624,
 	.is_types_builtins = 180240,
 	.gc_generation0 = 256, .gc_size = 264,
+	/* pymalloc: a pointer to the state */
+	.obmalloc_ptr = 1, .is_obmalloc = 10904, .obs_arenas = 512, .obs_maxarenas = 520, .obs_narenas = 1064,
+	.pool_size = 16 << 10, .arena_size = 1 << 20,
 };
 
 /* CPython 3.14.0 - 3.14.4 shipped the incremental GC: young/old[0]/old[1]
@@ -593,6 +609,9 @@ static const struct pha_py_offsets py315 = {
 	.tuple_ob_item = 32, .mod_name = 40,
 	.dict_visits_embedded_hex = 0x030F00F0,
 	.debug_map = dbg315, .debug_size = 888,
+	/* pymalloc: a pointer to the state */
+	.obmalloc_ptr = 1, .is_obmalloc = 10880, .obs_arenas = 512, .obs_maxarenas = 520, .obs_narenas = 1064,
+	.pool_size = 16 << 10, .arena_size = 1 << 20,
 };
 
 static const struct pha_layout_impl layout311 = {

@@ -30,6 +30,8 @@
 #    tests/e2e/run_malloc.py --bin BIN (issue 10: glibc malloc's arenas,
 #    chunks, tcache and mmapped chunks exact against mallinfo2, bookworm's,
 #    trixie's and sid's glibc; corrupted chunk headers);
+#    tests/e2e/run_pymalloc.py --bin BIN (issue 10: memory.pymalloc against
+#    sys._debugmallocstats() of the dumped process, corrupted pools);
 # 5b. tests/fuzz/run.sh --smoke: every libFuzzer target of tests/fuzz for
 #    PYHEAP_FUZZ_SECONDS (default 5) seconds under ASan+UBSan, built with
 #    clang into build-fuzz/ ("SKIP fuzz: ..." without clang or libFuzzer);
@@ -229,6 +231,10 @@ run_py "" why tests/e2e/run_why.py --bin "$BIN"
 echo "# real applications: exact counts, sizes, unreachable set, suspects ($BIN)"
 run_py "" real tests/e2e/run_real.py --bin "$BIN"
 # --- end real -----------------------------------------------------------------
+# --- pymalloc (issue 10): memory.pymalloc against sys._debugmallocstats() ------
+echo "# pymalloc: arenas, pools, blocks per size class, corrupted pools ($BIN)"
+run_py "" pymalloc tests/e2e/run_pymalloc.py --bin "$BIN"
+# --- end pymalloc -------------------------------------------------------------
 # --- hostile and corrupted cores, command line misuse (issue 11) -------------
 echo "# hostile: corrupted words of real cores, outputs naming inputs ($BIN)"
 run_py "" hostile tests/e2e/run_hostile.py --bin "$BIN"
@@ -257,6 +263,8 @@ if [ -n "$ASAN_BIN" ]; then
 	run_py "asan/" e2e tests/e2e/run_e2e.py --quick --timeout 900 --bin "$ASAN_BIN"
 	echo "# heap snapshots, quick, under ASan+UBSan ($ASAN_BIN)"
 	run_py "asan/" snapshot tests/e2e/run_snapshot.py --quick --timeout 900 --bin "$ASAN_BIN"
+	echo "# pymalloc, quick, under ASan+UBSan ($ASAN_BIN)"
+	run_py "asan/" pymalloc tests/e2e/run_pymalloc.py --quick --timeout 900 --bin "$ASAN_BIN"
 	echo "# hostile, quick, under ASan+UBSan ($ASAN_BIN)"
 	run_py "asan/" hostile tests/e2e/run_hostile.py --quick --timeout 900 --bin "$ASAN_BIN"
 	echo "# glibc malloc, quick, under ASan+UBSan ($ASAN_BIN)"

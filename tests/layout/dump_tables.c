@@ -82,7 +82,9 @@ extern const struct pha_layout *const pha_builtin_layouts[];
 	U32(ts_context) U32(mod_def) U32(mod_state) U32(mod_state_size) \
 	U32(mod_state_traverse) U32(rt_tracemalloc) U32(tm_tracing) U32(tm_max_nframe) \
 	U32(tm_traced) U32(tm_peak) U32(tm_traces) U32(tm_domains) FLAG(tm_hashtable_v1) \
-	FLAG(tm_filename_utf8)
+	FLAG(tm_filename_utf8) \
+	FLAG(obmalloc_ptr) U32(is_obmalloc) U32(obs_arenas) U32(obs_maxarenas) \
+	U32(obs_narenas) U32(pool_size) U32(arena_size)
 
 /* The list, turned back into a struct: same size and offsets as the real
  * one, or the list is out of date. */

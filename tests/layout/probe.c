@@ -67,6 +67,10 @@
 #include "pycore_moduleobject.h"	/* PyModuleObject (3.10+) */
 #endif
 
+#if PY_VERSION_HEX >= 0x030C0000
+#include "pycore_obmalloc.h"	/* struct _obmalloc_state, POOL_SIZE, ARENA_SIZE */
+#endif
+
 #include <stddef.h>
 #include <stdio.h>
 
@@ -128,6 +132,37 @@ static void tracemalloc_members(void)
 #endif
 	UNCHECKED("tm_hashtable_v1");
 	UNCHECKED("tm_filename_utf8");
+}
+
+/* pymalloc's state: 3.12 embeds it in the interpreter, 3.13+ points at
+ * it from there. Before 3.12 it is file statics of obmalloc.c and
+ * POOL_SIZE/ARENA_SIZE are private to that file. */
+static void pymalloc_members(void)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+	OFF("is_obmalloc", PyInterpreterState, obmalloc);
+	OFF2("obs_arenas", struct _obmalloc_state, mgmt, struct _obmalloc_mgmt, arenas);
+	OFF2("obs_maxarenas", struct _obmalloc_state, mgmt, struct _obmalloc_mgmt, maxarenas);
+	OFF2("obs_narenas", struct _obmalloc_state, mgmt, struct _obmalloc_mgmt,
+	     narenas_currently_allocated);
+	VALUE("pool_size", POOL_SIZE, "POOL_SIZE");
+	VALUE("arena_size", ARENA_SIZE, "ARENA_SIZE");
+#if PY_VERSION_HEX >= 0x030D0000
+	VALUE("obmalloc_ptr", 1, "PyInterpreterState.obmalloc is a pointer");
+	_Static_assert(sizeof(((PyInterpreterState *)0)->obmalloc) == sizeof(void *),
+		       "3.13+: PyInterpreterState.obmalloc is a pointer");
+#else
+	VALUE("obmalloc_ptr", 0, "PyInterpreterState.obmalloc is the struct");
+#endif
+#else
+	ABSENT("is_obmalloc");
+	ABSENT("obs_arenas");
+	ABSENT("obs_maxarenas");
+	ABSENT("obs_narenas");
+	ABSENT("obmalloc_ptr");
+	UNCHECKED("pool_size");
+	UNCHECKED("arena_size");
+#endif
 }
 
 #if !LEGACY
@@ -496,6 +531,7 @@ int main(void)
 	UNCHECKED("odict_first");
 	UNCHECKED("odict_fast_nodes_size");
 	UNCHECKED("odict_inst_dict");
+	pymalloc_members();
 
 	tracemalloc_members();
 
@@ -743,6 +779,7 @@ int main(void)
 	UNCHECKED("dict_visits_embedded_hex");
 	UNCHECKED("debug_map");
 	tracemalloc_members();
+	pymalloc_members();
 
 	return ferror(stdout) || fclose(stdout) ? 1 : 0;
 }
