@@ -232,13 +232,23 @@ static bool classify_mappings(struct build *b)
 			if (img == e - s)
 				continue;
 			pm->anonymous_mappings++;
-			/* .bss past a module's file mapping is the module's; an
-			 * anonymous mapping is otherwise wholly anonymous. */
-			uint64_t rd = img ? 0 : readable_in(&b->t->mem, s, e, &b->anon, &oom);
-			if (img)
-				pm->cat[PHA_MEM_ANON_OTHER] += e - s - img;
-			else
-				pm->cat[PHA_MEM_NOT_IN_CORE] += e - s - rd;
+			/* .bss past a module's file mapping is the module's (the
+			 * kernel may merge it with the anonymous mapping after
+			 * it: a malloc heap, a pymalloc arena); the rest is
+			 * anonymous. */
+			uint64_t p = s;
+			for (size_t k = 0; p < e; k++) {
+				uint64_t q = e, next = e;
+				for (; k < b->images.n && b->images.r[k].end <= p; k++)
+					;
+				if (k < b->images.n && b->images.r[k].start < e) {
+					q = b->images.r[k].start > p ? b->images.r[k].start : p;
+					next = b->images.r[k].end < e ? b->images.r[k].end : e;
+				}
+				uint64_t rd = readable_in(&b->t->mem, p, q, &b->anon, &oom);
+				pm->cat[PHA_MEM_NOT_IN_CORE] += q - p - rd;
+				p = next;
+			}
 		}
 	}
 	ranges_normalize(&b->anon);
