@@ -18,4 +18,9 @@ void pha_report_write_json(const struct pha_report *r, struct pha_out *out);
 /* top: rows shown per table. */
 void pha_report_write_text(const struct pha_report *r, struct pha_out *out, int top);
 
+/* The Markdown summary for a ticket (report_md.c), never more than
+ * PHA_MD_MAX_BYTES; an error only for out of memory. */
+#define PHA_MD_MAX_BYTES 10240
+struct pha_error *pha_report_write_md(const struct pha_report *r, struct pha_out *out);
+
 #endif
