@@ -61,9 +61,9 @@ static const struct cli_option options[] = {
 	{"\nOutput:\n", OPT_OUTPUT, "output", "FILE",
 	 "write the report to FILE ('-' = standard output)"},
 	{NULL, OPT_FORMAT, "format", "FMT",
-	 "json, json.zst, text or md (default: from the -o\n"
-	 "name; .json -> json, .txt -> text, .md -> md,\n"
-	 "otherwise json.zst)"},
+	 "json, json.zst, text, md or heapsnapshot (default:\n"
+	 "from the -o name: .json, .txt -> text, .md,\n"
+	 ".heapsnapshot, otherwise json.zst)"},
 	{NULL, OPT_TOP, "top", "N", "rows per table in the summary (default 10)"},
 	{NULL, OPT_DUMP_OBJECTS, "dump-objects", "FILE",
 	 "also write every object as TSV (address, type,\n"
@@ -202,7 +202,9 @@ static enum pha_report_format parse_format(const char *arg)
 		return PHA_FORMAT_TEXT;
 	if (!strcmp(arg, "md"))
 		return PHA_FORMAT_MD;
-	die_usage("unknown format '%s' (json, json.zst, text or md)", arg);
+	if (!strcmp(arg, "heapsnapshot"))
+		return PHA_FORMAT_HEAPSNAPSHOT;
+	die_usage("unknown format '%s' (json, json.zst, text, md or heapsnapshot)", arg);
 	return PHA_FORMAT_AUTO;
 }
 
