@@ -54,7 +54,7 @@ static const struct {
 	const char *ext;
 } format_exts[] = {
 	{PHA_FORMAT_JSON, "json"}, {PHA_FORMAT_TEXT, "txt"}, {PHA_FORMAT_MD, "md"},
-	{PHA_FORMAT_HEAPSNAPSHOT, "heapsnapshot"},
+	{PHA_FORMAT_HTML, "html"}, {PHA_FORMAT_HEAPSNAPSHOT, "heapsnapshot"},
 	{PHA_FORMAT_JSON_ZST, "json.zst"},
 };
 
@@ -193,6 +193,9 @@ static struct pha_error *write_report(struct analysis *a)
 		break;
 	case PHA_FORMAT_MD:
 		err = pha_report_write_md(a->r, out);
+		break;
+	case PHA_FORMAT_HTML:
+		err = pha_report_write_html(a->r, out);
 		break;
 	case PHA_FORMAT_HEAPSNAPSHOT:
 		err = pha_report_write_heapsnapshot(a->h, &a->src, out);

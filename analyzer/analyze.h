@@ -14,6 +14,7 @@ enum pha_report_format {
 	PHA_FORMAT_JSON_ZST,
 	PHA_FORMAT_TEXT,
 	PHA_FORMAT_MD,		/* .md: formats/report_md.c */
+	PHA_FORMAT_HTML,	/* .html: formats/report_html.c */
 	PHA_FORMAT_HEAPSNAPSHOT,	/* .heapsnapshot: formats/report_heapsnapshot.c */
 };
 

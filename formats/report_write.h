@@ -23,6 +23,10 @@ void pha_report_write_text(const struct pha_report *r, struct pha_out *out, int 
 #define PHA_MD_MAX_BYTES 10240
 struct pha_error *pha_report_write_md(const struct pha_report *r, struct pha_out *out);
 
+/* The self-contained HTML page (report_html.c); an error only for out of
+ * memory. */
+struct pha_error *pha_report_write_html(const struct pha_report *r, struct pha_out *out);
+
 /* The heap graph as a Chrome DevTools .heapsnapshot (report_heapsnapshot.c):
  * not a view of the report but of the heap and the source's roots; node
  * self sizes sum to the report's summary.bytes. Streamed from the heap's
