@@ -25,6 +25,8 @@
 #    RssAnon, mallinfo2() and sys._debugmallocstats() of the dumped process);
 #    tests/e2e/run_hostile.py --bin BIN (issue 11: corrupted words of real
 #    cores end in bounded time with one warning; outputs naming an input);
+#    tests/e2e/run_ticket.py --bin BIN (issue 13: Markdown, HTML rendered
+#    by headless chromium, .heapsnapshot loaded by DevTools' own loader);
 # 5b. tests/fuzz/run.sh --smoke: every libFuzzer target of tests/fuzz for
 #    PYHEAP_FUZZ_SECONDS (default 5) seconds under ASan+UBSan, built with
 #    clang into build-fuzz/ ("SKIP fuzz: ..." without clang or libFuzzer);
@@ -232,6 +234,10 @@ run_py "" hostile tests/e2e/run_hostile.py --bin "$BIN"
 echo "# memory: mappings, pymalloc, glibc malloc, attribution ($BIN)"
 run_py "" memory tests/e2e/run_memory.py --bin "$BIN"
 # --- end memory ---------------------------------------------------------------
+# --- reports for tickets: md, html, heapsnapshot (issue 13) -------------------
+echo "# ticket: Markdown, HTML (headless chromium), .heapsnapshot (DevTools' loader) ($BIN)"
+run_py "" ticket tests/e2e/run_ticket.py --bin "$BIN"
+# --- end ticket ---------------------------------------------------------------
 
 if [ -n "$ASAN_BIN" ]; then
 	export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
