@@ -36,13 +36,15 @@ LIB_SRCS := \
 	formats/mpcursor.c formats/snapshot_read.c formats/snapshot_write.c \
 	formats/elfcore.c formats/elffile.c formats/zstdio.c formats/output.c formats/json.c \
 	formats/report_json.c formats/report_text.c \
+	formats/markup.c formats/report_common.c formats/report_md.c formats/report_heapsnapshot.c \
+	formats/report_html.c \
 	plugins/cpython.c plugins/layouts.c plugins/objects.c plugins/gc_lists.c \
 	plugins/referents.c plugins/dicts.c plugins/strings.c plugins/previews.c \
 	plugins/frames.c plugins/roots.c plugins/labels.c plugins/ext_numpy.c plugins/owned.c \
 	plugins/pymalloc.c plugins/pymalloc_scan.c plugins/glibc_malloc.c plugins/tracemalloc.c
 MAIN_SRC := analyzer/main.c
 UNIT_TESTS := test_memory test_elfcore test_scc test_reach test_dominators test_json test_snapshot test_why \
-	test_output test_source test_warnings
+	test_output test_source test_warnings test_markup
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
 MAIN_OBJ := $(MAIN_SRC:%.c=$(B)/%.o)

@@ -48,6 +48,37 @@ static bool ends_with(const char *s, const char *suffix)
 	return n >= m && !strcmp(s + n - m, suffix);
 }
 
+/* The formats by file name ending; the first is the default name's. */
+static const struct {
+	enum pha_report_format format;
+	const char *ext;
+} format_exts[] = {
+	{PHA_FORMAT_JSON, "json"}, {PHA_FORMAT_TEXT, "txt"}, {PHA_FORMAT_MD, "md"},
+	{PHA_FORMAT_HTML, "html"}, {PHA_FORMAT_HEAPSNAPSHOT, "heapsnapshot"},
+	{PHA_FORMAT_JSON_ZST, "json.zst"},
+};
+
+static const char *format_ext(enum pha_report_format fmt)
+{
+	for (size_t i = 0; i < sizeof(format_exts) / sizeof(format_exts[0]); i++)
+		if (format_exts[i].format == fmt)
+			return format_exts[i].ext;
+	return "json.zst";
+}
+
+static enum pha_report_format format_of(const char *path)
+{
+	if (!strcmp(path, "-"))
+		return PHA_FORMAT_JSON;
+	for (size_t i = 0; i < sizeof(format_exts) / sizeof(format_exts[0]); i++) {
+		char dot[16];
+		snprintf(dot, sizeof(dot), ".%s", format_exts[i].ext);
+		if (ends_with(path, dot))
+			return format_exts[i].format;
+	}
+	return PHA_FORMAT_JSON_ZST;
+}
+
 /* Without -o: INPUT-BASENAME.pyheap.json.zst (or .json, .txt as --format
  * says) in the current directory. Without --format: from the name. False
  * on OOM. */
@@ -59,17 +90,14 @@ static bool choose_output(struct analysis *a)
 		const char *b = strrchr(a->opts->input, '/');
 		b = b ? b + 1 : a->opts->input;
 		if (asprintf(&a->default_output, "%s.pyheap.%s", b,
-			     fmt == PHA_FORMAT_TEXT ? "txt" : fmt == PHA_FORMAT_JSON ? "json"
-										: "json.zst") < 0) {
+			     format_ext(fmt)) < 0) {
 			a->default_output = NULL;
 			return false;
 		}
 		a->output = a->default_output;
 	}
 	if (fmt == PHA_FORMAT_AUTO)
-		fmt = ends_with(a->output, ".json") ? PHA_FORMAT_JSON
-		      : ends_with(a->output, ".txt") ? PHA_FORMAT_TEXT
-		      : !strcmp(a->output, "-") ? PHA_FORMAT_JSON : PHA_FORMAT_JSON_ZST;
+		fmt = format_of(a->output);
 	a->format = fmt;
 	return true;
 }
@@ -159,10 +187,27 @@ static struct pha_error *write_report(struct analysis *a)
 	struct pha_error *err = pha_out_open(a->output, a->format == PHA_FORMAT_JSON_ZST, 6, &out);
 	if (err)
 		return err;
-	if (a->format == PHA_FORMAT_TEXT)
+	switch (a->format) {
+	case PHA_FORMAT_TEXT:
 		pha_report_write_text(a->r, out, a->opts->top);
-	else
+		break;
+	case PHA_FORMAT_MD:
+		err = pha_report_write_md(a->r, out);
+		break;
+	case PHA_FORMAT_HTML:
+		err = pha_report_write_html(a->r, out);
+		break;
+	case PHA_FORMAT_HEAPSNAPSHOT:
+		err = pha_report_write_heapsnapshot(a->h, &a->src, out);
+		break;
+	default:
 		pha_report_write_json(a->r, out);
+		break;
+	}
+	if (err) {
+		pha_out_discard(out);
+		return err;
+	}
 	return pha_out_close(out);
 }
 

@@ -9,10 +9,13 @@
 #include "target.h"
 
 enum pha_report_format {
-	PHA_FORMAT_AUTO,	/* from the output's name: .json, .txt, else json.zst */
+	PHA_FORMAT_AUTO,	/* from the output's name: .json, .txt, .md, else json.zst */
 	PHA_FORMAT_JSON,
 	PHA_FORMAT_JSON_ZST,
 	PHA_FORMAT_TEXT,
+	PHA_FORMAT_MD,		/* .md: formats/report_md.c */
+	PHA_FORMAT_HTML,	/* .html: formats/report_html.c */
+	PHA_FORMAT_HEAPSNAPSHOT,	/* .heapsnapshot: formats/report_heapsnapshot.c */
 };
 
 struct pha_analyze_options {

@@ -61,8 +61,9 @@ static const struct cli_option options[] = {
 	{"\nOutput:\n", OPT_OUTPUT, "output", "FILE",
 	 "write the report to FILE ('-' = standard output)"},
 	{NULL, OPT_FORMAT, "format", "FMT",
-	 "json, json.zst or text (default: from the -o name;\n"
-	 ".json -> json, .txt -> text, otherwise json.zst)"},
+	 "json, json.zst, text, md, html or heapsnapshot\n"
+	 "(default: from the -o name: .json, .txt -> text,\n"
+	 ".md, .html, .heapsnapshot, otherwise json.zst)"},
 	{NULL, OPT_TOP, "top", "N", "rows per table in the summary (default 10)"},
 	{NULL, OPT_DUMP_OBJECTS, "dump-objects", "FILE",
 	 "also write every object as TSV (address, type,\n"
@@ -199,7 +200,13 @@ static enum pha_report_format parse_format(const char *arg)
 		return PHA_FORMAT_JSON_ZST;
 	if (!strcmp(arg, "text"))
 		return PHA_FORMAT_TEXT;
-	die_usage("unknown format '%s' (json, json.zst or text)", arg);
+	if (!strcmp(arg, "md"))
+		return PHA_FORMAT_MD;
+	if (!strcmp(arg, "html"))
+		return PHA_FORMAT_HTML;
+	if (!strcmp(arg, "heapsnapshot"))
+		return PHA_FORMAT_HEAPSNAPSHOT;
+	die_usage("unknown format '%s' (json, json.zst, text, md, html or heapsnapshot)", arg);
 	return PHA_FORMAT_AUTO;
 }
 

@@ -11,7 +11,8 @@
 #                            /usr/bin/python3.11: python3-numpy, -lxml,
 #                            -flask, -sqlalchemy, -django, -aiohttp, -yaml;
 #                            for the fuzz targets (tests/fuzz): clang and its
-#                            libFuzzer runtime (libclang-rt-14-dev on bookworm)
+#                            libFuzzer runtime (libclang-rt-14-dev on bookworm);
+#                            for tests/e2e/run_ticket.py: chromium (headless)
 #
 # Silent when everything is present.  Missing pieces: as root with apt-get,
 # `apt-get update -qq` (once) and `apt-get install -y --no-install-recommends`;
@@ -82,6 +83,9 @@ check_all() {
 			[ -z "$cv" ] && grep -q '^VERSION_CODENAME=bookworm' /etc/os-release 2>/dev/null && cv=14
 			[ -n "$cv" ] && need "libclang-rt-$cv-dev" "the libFuzzer runtime (libclang-rt-$cv-dev)"
 		fi
+		# tests/e2e/run_ticket.py renders the HTML report in it.
+		command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 ||
+			need chromium "chromium (headless, for the HTML report test)"
 		# Internal headers of Debian's 3.11, for the layout-table check.
 		[ -f /usr/include/python3.11/internal/pycore_frame.h ] ||
 			need libpython3.11-dev "CPython 3.11 internal headers"

@@ -32,6 +32,8 @@
 #    trixie's and sid's glibc; corrupted chunk headers);
 #    tests/e2e/run_pymalloc.py --bin BIN (issue 10: memory.pymalloc against
 #    sys._debugmallocstats() of the dumped process, corrupted pools);
+#    tests/e2e/run_ticket.py --bin BIN (issue 13: Markdown, HTML rendered
+#    by headless chromium, .heapsnapshot loaded by DevTools' own loader);
 # 5b. tests/fuzz/run.sh --smoke: every libFuzzer target of tests/fuzz for
 #    PYHEAP_FUZZ_SECONDS (default 5) seconds under ASan+UBSan, built with
 #    clang into build-fuzz/ ("SKIP fuzz: ..." without clang or libFuzzer);
@@ -251,6 +253,10 @@ run_py "" tracemalloc tests/e2e/run_tracemalloc.py --bin "$BIN"
 echo "# glibc malloc: arenas, chunks, tcache, mmapped against mallinfo2 ($BIN)"
 run_py "" malloc tests/e2e/run_malloc.py --bin "$BIN"
 # --- end malloc ---------------------------------------------------------------
+# --- reports for tickets: md, html, heapsnapshot (issue 13) -------------------
+echo "# ticket: Markdown, HTML (headless chromium), .heapsnapshot (DevTools' loader) ($BIN)"
+run_py "" ticket tests/e2e/run_ticket.py --bin "$BIN"
+# --- end ticket ---------------------------------------------------------------
 
 if [ -n "$ASAN_BIN" ]; then
 	export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
