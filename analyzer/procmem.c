@@ -595,56 +595,42 @@ static void keep_largest(struct pha_procmem *pm, const struct pha_malloc_chunk *
 	pm->nlargest = n;
 }
 
-/* Chunk owners into categories, native bytes per object and per type. */
-static bool sum_chunks(struct build *b)
+struct owned {
+	uint32_t id;
+	uint64_t bytes;
+};
+
+static int cmp_owned(const void *a, const void *b)
+{
+	const struct owned *x = a, *y = b;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* Native bytes per object (sparse, ids ascending) from the native chunks'
+ * owners: at most one entry per native chunk, never one per object. */
+static bool native_per_object(struct build *b, const struct owned *own, size_t n)
 {
 	struct pha_procmem *pm = b->pm;
-	const struct pha_malloc *m = &pm->malloc;
 	const struct pha_heap *h = b->h;
-	uint64_t claimed = 0;
-	uint64_t *native = NULL;
-	size_t nnative = 0;
-	for (size_t i = 0; i < m->nchunks; i++) {
-		if (!b->chunk_owner || !b->chunk_owner[i]) {
-			keep_largest(pm, &m->chunks[i]);
-			continue;
-		}
-		enum pha_memcat c = b->chunk_cat[i];
-		pm->cat[c] += m->chunks[i].size;
-		claimed += m->chunks[i].size;
-		if (c == PHA_MEM_NATIVE_BUFFERS || c == PHA_MEM_NATIVE_INFERRED) {
-			if (!native && !(native = calloc(h->n ? h->n : 1, sizeof(*native))))
-				return false;
-			uint32_t id = b->chunk_owner[i] - 1;
-			nnative += native[id] == 0;
-			native[id] += m->chunks[i].size;
-		}
-	}
-	uint64_t in_use = m->in_use_bytes + m->mmapped_bytes;
-	pm->cat[PHA_MEM_MALLOC_UNATTRIBUTED] = in_use > claimed ? in_use - claimed : 0;
-	uint64_t pyalloc = pm->pymalloc.allocated_bytes;
-	pm->cat[PHA_MEM_PYMALLOC_UNATTRIBUTED] = pyalloc > b->pymalloc_claimed ? pyalloc - b->pymalloc_claimed : 0;
-	if (!nnative)
-		return true;
-	pm->native_ids = malloc(nnative * sizeof(*pm->native_ids));
-	pm->native_bytes = malloc(nnative * sizeof(*pm->native_bytes));
+	pm->native_ids = malloc(n * sizeof(*pm->native_ids));
+	pm->native_bytes = malloc(n * sizeof(*pm->native_bytes));
 	struct pha_native_type *bytype = calloc(h->ntypes ? h->ntypes : 1, sizeof(*bytype));
 	if (!pm->native_ids || !pm->native_bytes || !bytype) {
-		free(native);
 		free(bytype);
 		return false;
 	}
-	for (uint32_t id = 0; id < h->n; id++) {
-		if (!native[id])
-			continue;
-		pm->native_ids[pm->nnative] = id;
-		pm->native_bytes[pm->nnative++] = native[id];
-		struct pha_native_type *nt = &bytype[h->type[id]];
-		nt->type = h->types[h->type[id]].name;
-		nt->objects++;
-		nt->bytes += native[id];
+	for (size_t i = 0; i < n; i++) {
+		struct pha_native_type *nt = &bytype[h->type[own[i].id]];
+		if (!pm->nnative || pm->native_ids[pm->nnative - 1] != own[i].id) {
+			pm->native_ids[pm->nnative] = own[i].id;
+			pm->native_bytes[pm->nnative++] = 0;
+			nt->objects++;
+		}
+		pm->native_bytes[pm->nnative - 1] += own[i].bytes;
+		nt->type = h->types[h->type[own[i].id]].name;
+		nt->bytes += own[i].bytes;
 	}
-	free(native);
+	const struct pha_malloc *m = &pm->malloc;
 	for (size_t i = 0; i < m->nchunks; i++) {
 		if (b->chunk_owner && b->chunk_owner[i] && b->chunk_cat[i] == PHA_MEM_NATIVE_INFERRED)
 			bytype[h->type[b->chunk_owner[i] - 1]].inferred_bytes += m->chunks[i].size;
@@ -658,6 +644,41 @@ static bool sum_chunks(struct build *b)
 	pm->nnative_types = k;
 	pm->native_objects = pm->nnative;
 	return true;
+}
+
+/* Chunk owners into categories, native bytes per object and per type. */
+static bool sum_chunks(struct build *b)
+{
+	struct pha_procmem *pm = b->pm;
+	const struct pha_malloc *m = &pm->malloc;
+	uint64_t claimed = 0;
+	struct owned *own = NULL;
+	size_t nown = 0;
+	for (size_t i = 0; i < m->nchunks; i++) {
+		if (!b->chunk_owner || !b->chunk_owner[i]) {
+			keep_largest(pm, &m->chunks[i]);
+			continue;
+		}
+		enum pha_memcat c = b->chunk_cat[i];
+		pm->cat[c] += m->chunks[i].size;
+		claimed += m->chunks[i].size;
+		if (c == PHA_MEM_NATIVE_BUFFERS || c == PHA_MEM_NATIVE_INFERRED) {
+			if (!own && !(own = malloc(m->nchunks * sizeof(*own))))
+				return false;
+			own[nown++] = (struct owned){b->chunk_owner[i] - 1, m->chunks[i].size};
+		}
+	}
+	uint64_t in_use = m->in_use_bytes + m->mmapped_bytes;
+	pm->cat[PHA_MEM_MALLOC_UNATTRIBUTED] = in_use > claimed ? in_use - claimed : 0;
+	uint64_t pyalloc = pm->pymalloc.allocated_bytes;
+	pm->cat[PHA_MEM_PYMALLOC_UNATTRIBUTED] = pyalloc > b->pymalloc_claimed ? pyalloc - b->pymalloc_claimed : 0;
+	bool ok = true;
+	if (nown) {
+		qsort(own, nown, sizeof(*own), cmp_owned);
+		ok = native_per_object(b, own, nown);
+	}
+	free(own);
+	return ok;
 }
 
 /* The categories sum to total_bytes by construction; a damaged allocator
