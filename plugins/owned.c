@@ -13,6 +13,10 @@
  *     header) are not a block of their own;
  *   - instances with a managed dict: 3.11 values at obj-32, 3.12 obj-24
  *     tagged (values | 1); 3.13+ inline values are part of the object;
+ *   - 3.11/3.12 values arrays (split dicts, managed dicts) start after
+ *     their insertion-order prefix, whose size is the byte before them
+ *     (free_values frees values - prefix); 3.13+ put the order after the
+ *     values and <= 3.10 has none: the pointer is the block;
  *   - set: table +40 unless it is the smalltable (+64);
  *   - bytearray: ob_bytes +32 (3.15: a bytes object, an object of its own);
  *   - deque: blocks of 64 items linked by rightlink (+520) from leftblock;
@@ -22,6 +26,14 @@
 #include "cpython_int.h"
 
 typedef void block_fn(void *arg, uint64_t ptr, unsigned kind);
+
+/* The block of a values array (see above). */
+static uint64_t values_block(struct pha_py *py, uint64_t values)
+{
+	if (!values || py->o->dict_keys_v1 || py->o->dict_values_header)
+		return values;
+	return values - u8_or0(py, values - 1);
+}
 
 static void block(block_fn *cb, void *arg, uint64_t ptr, unsigned kind)
 {
@@ -39,7 +51,7 @@ static void dict_blocks(struct pha_py *py, uint64_t d, block_fn *cb, void *arg)
 	/* 3.13+: values embedded in their object belong to that object. */
 	if (py->o->dict_values_header && u8_or0(py, values + 2))
 		return;
-	block(cb, arg, values, PHA_BLOCK_BUFFER);
+	block(cb, arg, values_block(py, values), PHA_BLOCK_BUFFER);
 }
 
 /* 3.11/3.12 pre-header values of an instance whose dict was never made. */
@@ -52,11 +64,11 @@ static void managed_values(struct pha_py *py, uint64_t a, const struct tinfo *ti
 	if (o->managed_dict_tagged) {
 		uint64_t w = u64_or0(py, a - 24);
 		if (w & 1)
-			block(cb, arg, w & ~1ULL, PHA_BLOCK_BUFFER);
+			block(cb, arg, values_block(py, w & ~1ULL), PHA_BLOCK_BUFFER);
 		return;
 	}
 	if (!u64_or0(py, a - 24))
-		block(cb, arg, u64_or0(py, a - 32), PHA_BLOCK_BUFFER);
+		block(cb, arg, values_block(py, u64_or0(py, a - 32)), PHA_BLOCK_BUFFER);
 }
 
 static void deque_blocks(struct pha_py *py, uint64_t a, block_fn *cb, void *arg)
