@@ -15,6 +15,8 @@
  * chunk's memory (allocators that put a size word before the pointer they
  * hand out: sqlite3's). */
 #define INTERIOR_MAX 16u
+/* chunk_cat flag: the owner's sys.getsizeof counts the chunk already. */
+#define CAT_IN_SIZEOF 0x80u
 
 static const char *const cat_names[PHA_MEM_COUNT] = {
 	[PHA_MEM_PYTHON_OBJECTS] = "python_objects",
@@ -125,7 +127,7 @@ struct build {
 	struct ranges allocs;		/* allocator regions */
 	/* attribution */
 	uint32_t *chunk_owner;		/* per malloc chunk: object id + 1, 0 = none */
-	uint8_t *chunk_cat;		/* enum pha_memcat of a claimed chunk */
+	uint8_t *chunk_cat;		/* enum pha_memcat of a claimed chunk, | CAT_IN_SIZEOF */
 	uint64_t *claimed_blocks;	/* pymalloc buffer blocks claimed (open addressing) */
 	size_t claimed_cap, nclaimed;
 	uint32_t cur;			/* object being attributed */
@@ -477,7 +479,7 @@ static void on_block(void *arg, uint64_t ptr, unsigned kind)
 	if (b->chunk_owner[i])
 		return;
 	b->chunk_owner[i] = b->cur + 1;
-	b->chunk_cat[i] = (uint8_t)cat;
+	b->chunk_cat[i] = (uint8_t)(cat | (kind & PHA_BLOCK_IN_SIZEOF ? CAT_IN_SIZEOF : 0));
 	if (cat == PHA_MEM_PYTHON_OBJECTS) {
 		c->own_block = ptr;
 		c->own_size = pm->malloc.chunks[i].size - 16;
@@ -598,6 +600,7 @@ static void keep_largest(struct pha_procmem *pm, const struct pha_malloc_chunk *
 struct owned {
 	uint32_t id;
 	uint64_t bytes;
+	uint64_t extra;		/* the part sys.getsizeof does not count */
 };
 
 static int cmp_owned(const void *a, const void *b)
@@ -606,8 +609,10 @@ static int cmp_owned(const void *a, const void *b)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
-/* Native bytes per object (sparse, ids ascending) from the native chunks'
- * owners: at most one entry per native chunk, never one per object. */
+/* Native bytes per type, and per object the part sys.getsizeof does not
+ * count (sparse, ids ascending, for retained_native), from the native
+ * chunks' owners: at most one entry per native chunk, never one per
+ * object. */
 static bool native_per_object(struct build *b, const struct owned *own, size_t n)
 {
 	struct pha_procmem *pm = b->pm;
@@ -621,14 +626,19 @@ static bool native_per_object(struct build *b, const struct owned *own, size_t n
 	}
 	for (size_t i = 0; i < n; i++) {
 		struct pha_native_type *nt = &bytype[h->type[own[i].id]];
+		if (!i || own[i - 1].id != own[i].id) {
+			nt->objects++;
+			pm->native_objects++;
+		}
+		nt->type = h->types[h->type[own[i].id]].name;
+		nt->bytes += own[i].bytes;
+		if (!own[i].extra)
+			continue;
 		if (!pm->nnative || pm->native_ids[pm->nnative - 1] != own[i].id) {
 			pm->native_ids[pm->nnative] = own[i].id;
 			pm->native_bytes[pm->nnative++] = 0;
-			nt->objects++;
 		}
-		pm->native_bytes[pm->nnative - 1] += own[i].bytes;
-		nt->type = h->types[h->type[own[i].id]].name;
-		nt->bytes += own[i].bytes;
+		pm->native_bytes[pm->nnative - 1] += own[i].extra;
 	}
 	const struct pha_malloc *m = &pm->malloc;
 	for (size_t i = 0; i < m->nchunks; i++) {
@@ -642,7 +652,6 @@ static bool native_per_object(struct build *b, const struct owned *own, size_t n
 	qsort(bytype, k, sizeof(*bytype), cmp_native_type);
 	pm->native_by_type = bytype;
 	pm->nnative_types = k;
-	pm->native_objects = pm->nnative;
 	return true;
 }
 
@@ -659,13 +668,14 @@ static bool sum_chunks(struct build *b)
 			keep_largest(pm, &m->chunks[i]);
 			continue;
 		}
-		enum pha_memcat c = b->chunk_cat[i];
+		enum pha_memcat c = b->chunk_cat[i] & ~CAT_IN_SIZEOF;
 		pm->cat[c] += m->chunks[i].size;
 		claimed += m->chunks[i].size;
 		if (c == PHA_MEM_NATIVE_BUFFERS || c == PHA_MEM_NATIVE_INFERRED) {
 			if (!own && !(own = malloc(m->nchunks * sizeof(*own))))
 				return false;
-			own[nown++] = (struct owned){b->chunk_owner[i] - 1, m->chunks[i].size};
+			own[nown++] = (struct owned){b->chunk_owner[i] - 1, m->chunks[i].size,
+						     b->chunk_cat[i] & CAT_IN_SIZEOF ? 0 : m->chunks[i].size};
 		}
 	}
 	uint64_t in_use = m->in_use_bytes + m->mmapped_bytes;

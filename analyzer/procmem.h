@@ -74,8 +74,10 @@ struct pha_procmem {
 	/* The largest in-use malloc chunks no object claims, size desc. */
 	struct pha_malloc_chunk largest_unattributed[10];
 	size_t nlargest;
-	/* Native bytes (native_buffers + native_inferred) per object, sparse:
-	 * ids ascending (heap ids), for retained sizes and suspects. */
+	/* Per object, the native bytes (native_buffers + native_inferred)
+	 * that its sys.getsizeof does not count (numpy's counts its data),
+	 * sparse: ids ascending (heap ids), for retained_native and the
+	 * suspects' native_bytes. */
 	uint32_t *native_ids;
 	uint64_t *native_bytes;
 	size_t nnative;
@@ -85,7 +87,7 @@ struct pha_procmem {
 struct pha_error *pha_procmem_build(struct pha_target *t, const struct pha_heap *h,
 				    struct pha_procmem **pm_ret);
 void pha_procmem_destroy(struct pha_procmem *pm);
-/* Native bytes an object owns (0 when none). */
+/* Native bytes an object owns beyond its sys.getsizeof (0 when none). */
 uint64_t pha_procmem_native_of(const struct pha_procmem *pm, uint32_t id);
 
 #endif

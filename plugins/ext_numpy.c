@@ -149,13 +149,13 @@ bool cpy_numpy_size(struct pha_py *py, uint64_t a, const struct tinfo *ti, uint6
 
 /* The buffers an array allocated apart from its object: the data when it
  * owns it (NPY_ARRAY_OWNDATA), and the dimensions-and-strides array
- * (npy_alloc_cache_dim, one block for both). */
+ * (npy_alloc_cache_dim, one block for both); array_sizeof counts both. */
 void cpy_numpy_blocks(struct pha_py *py, uint64_t a, void (*cb)(void *arg, uint64_t ptr, unsigned kind),
 		      void *arg)
 {
 	uint64_t data = u64_or0(py, a + NPA_DATA), dims = u64_or0(py, a + NPA_DIMENSIONS);
 	if (data && (u32_or0(py, a + NPA_FLAGS) & NPA_OWNDATA))
-		cb(arg, data, PHA_BLOCK_NATIVE);
+		cb(arg, data, PHA_BLOCK_NATIVE | PHA_BLOCK_IN_SIZEOF);
 	if (dims)
-		cb(arg, dims, PHA_BLOCK_NATIVE);
+		cb(arg, dims, PHA_BLOCK_NATIVE | PHA_BLOCK_IN_SIZEOF);
 }

@@ -299,6 +299,9 @@ enum {
 	PHA_BLOCK_OBJECT = 0,	/* the object itself */
 	PHA_BLOCK_BUFFER = 1,	/* a buffer of the interpreter's own types */
 	PHA_BLOCK_NATIVE = 2,	/* a buffer of an extension type (numpy data) */
+	/* Flag: sys.getsizeof of the object already counts the buffer (numpy
+	 * counts an owning array's data), so retained sizes include it. */
+	PHA_BLOCK_IN_SIZEOF = 0x100,
 };
 
 /* The compiled-in layouts, NULL-terminated. */
