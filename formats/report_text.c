@@ -212,7 +212,12 @@ static void top_retainers(const struct text *x, const struct pha_why *w)
 		human(b2, sizeof(b2), t->shallow);
 		pha_out_printf(x->out, "  %12s %12s  ", b1, b2);
 		esc(x->out, t->type);
-		pha_out_printf(x->out, " at 0x%" PRIx64 "\n", t->addr);
+		pha_out_printf(x->out, " at 0x%" PRIx64, t->addr);
+		if (t->retained_native) {
+			human(b1, sizeof(b1), t->retained_native);
+			pha_out_printf(x->out, " (+ %s native)", b1);
+		}
+		pha_out_puts(x->out, "\n");
 		if (t->path.n)
 			path(x->out, &t->path);
 	}
