@@ -83,6 +83,10 @@ check_all() {
 			[ -z "$cv" ] && grep -q '^VERSION_CODENAME=bookworm' /etc/os-release 2>/dev/null && cv=14
 			[ -n "$cv" ] && need "libclang-rt-$cv-dev" "the libFuzzer runtime (libclang-rt-$cv-dev)"
 		fi
+		# tests/e2e/run_memory.py: a process with jemalloc preloaded.
+		if [ -f /etc/debian_version ] && ! ls /usr/lib/*/libjemalloc.so.2 >/dev/null 2>&1; then
+			need libjemalloc2 "libjemalloc2 (an allocator other than glibc's, for the memory test)"
+		fi
 		# tests/e2e/run_ticket.py renders the HTML report in it.
 		command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 ||
 			need chromium "chromium (headless, for the HTML report test)"

@@ -15,6 +15,9 @@ at the dump moment, so its heap is the dumped heap):
   mem_plain   plain Python that freed 3/4 of its cache (every interpreter
               of PLAIN_INTERPS: 3.8, Debian's stripped static 3.11, 3.12,
               and sid's 3.13/3.14/3.15 on sid's glibc)
+  mem_plain+jemalloc  the same with Debian's libjemalloc2 preloaded
+              (Debian python3.11): malloc is "jemalloc", not walked, and
+              the categories still sum; pymalloc exact as above
 
 Checks per core (NAME = memory/<interp>/<program>/<check>):
 
@@ -33,6 +36,9 @@ Checks per core (NAME = memory/<interp>/<program>/<check>):
                  arrays' Σ nbytes and 110% of it
   lxml           (mem_lxml) native bytes held by lxml types >= 80% of malloc's
                  growth while the documents were built
+  allocator      (jemalloc) memory.malloc.allocator == "jemalloc", walked
+                 false, `how` says why (instead of the malloc and
+                 unattributed checks: jemalloc's memory is not walked)
 """
 import argparse
 import fnmatch
@@ -47,10 +53,13 @@ TOL = 0.03
 PLAIN_INTERPS = ("pyenv-3.8.*", "debian-bookworm-3.11", "pyenv-3.12.*", "debian-sid-3.13",
                  "debian-sid-3.14", "debian-sid-3.15")
 DEBIAN_311 = "debian-bookworm-3.11"
+JEMALLOC = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"
+# name: (scenario, interpreters, extra arguments)
 PROGRAMS = {
-    "mem_numpy": (DEBIAN_311,),
-    "mem_lxml": (DEBIAN_311,),
-    "mem_plain": PLAIN_INTERPS,
+    "mem_numpy": ("mem_numpy", (DEBIAN_311,), ()),
+    "mem_lxml": ("mem_lxml", (DEBIAN_311,), ()),
+    "mem_plain": ("mem_plain", PLAIN_INTERPS, ()),
+    "mem_plain+jemalloc": ("mem_plain", (DEBIAN_311,), ("--preload", JEMALLOC)),
 }
 
 
@@ -127,6 +136,12 @@ def check_core(rep, name, tool, core, truth, program, validate, timeout):
               ["total_bytes %d < 90%% of RssAnon %d" % (total, rss)],
               "total %d, RssAnon %d" % (total, rss))
     rep.check(name + "/pymalloc", check_pymalloc(mem, truth))
+    if program == "mem_plain+jemalloc":
+        m = mem.get("malloc", {})
+        rep.check(name + "/allocator", [] if m.get("allocator") == "jemalloc" and not m.get("walked")
+                  and m.get("how") else ["malloc: %r" % {k: m.get(k) for k in ("allocator", "walked", "how")}],
+                  "%s: %s" % (m.get("allocator"), m.get("how")))
+        return
     rep.check(name + "/malloc", check_malloc(mem, truth))
     un = mem["unattributed_bytes"]
     rep.check(name + "/unattributed", [] if un <= 0.10 * rss else
@@ -167,7 +182,7 @@ def main(argv=None):
         interps, missing = H.matrix_interpreters()
         for label, why in missing:
             rep.skip("memory/" + label, "interpreter unavailable: %s" % why)
-        for program, pats in PROGRAMS.items():
+        for program, (scenario, pats, extra) in PROGRAMS.items():
             if args.program and program not in args.program:
                 continue
             for i in interps:
@@ -176,7 +191,7 @@ def main(argv=None):
                 if args.interp and not any(fnmatch.fnmatchcase(i.label, p) for p in args.interp):
                     continue
                 name = "memory/%s/%s" % (i.label, program)
-                res = cache.get(i.label, i.python, program, "kernel")
+                res = cache.get(i.label, i.python, scenario, "kernel", extra)
                 if res.core is None or res.truth is None:
                     err = res.error or "no truth"
                     if "SKIP:" in err:

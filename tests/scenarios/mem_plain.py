@@ -15,6 +15,16 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _memtruth  # noqa: E402
 
+# `--preload LIB`: run again with LIB preloaded (another allocator than
+# glibc's malloc, e.g. jemalloc), in the same process.
+if len(sys.argv) > 4 and sys.argv[3] == "--preload":
+    lib = sys.argv[4]
+    if not os.path.exists(lib):
+        sys.stderr.write("SKIP: %s is not installed\n" % lib)
+        sys.exit(77)
+    env = dict(os.environ, LD_PRELOAD=lib)
+    os.execve(sys.executable, [sys.executable] + sys.argv[:3], env)
+
 gc.disable()
 CACHE = {}
 for i in range(150000):
