@@ -131,6 +131,7 @@ struct build {
 	uint64_t *claimed_blocks;	/* pymalloc buffer blocks claimed (open addressing) */
 	size_t claimed_cap, nclaimed;
 	uint32_t cur;			/* object being attributed */
+	struct pha_pymalloc_cache pcache;	/* the pool last looked at */
 	uint64_t pymalloc_claimed;
 	uint32_t *stack;		/* conservative walk: chunk indices */
 	size_t nstack, stack_cap;
@@ -450,7 +451,8 @@ static void on_block(void *arg, uint64_t ptr, unsigned kind)
 	uint32_t size;
 	if (c->lookup && cat != PHA_MEM_PYTHON_OBJECTS)
 		return;
-	if (pm->pymalloc.found && pha_pymalloc_block(&pm->pymalloc, &b->t->mem, ptr, &start, &size)) {
+	if (pm->pymalloc.found &&
+	    pha_pymalloc_block_cached(&pm->pymalloc, &b->t->mem, &b->pcache, ptr, &start, &size)) {
 		if (!size || start != ptr)
 			return;
 		if (c->lookup) {

@@ -79,6 +79,17 @@ void pha_pymalloc_deinit(struct pha_pymalloc *pm);
  * (start and size; 0 when addr is in a pool header or an empty pool). */
 bool pha_pymalloc_block(const struct pha_pymalloc *pm, const struct pha_memory *mem,
 			uint64_t addr, uint64_t *block_ret, uint32_t *size_ret);
+/* The pool of the last pha_pymalloc_block_cached answer: addresses asked
+ * in address order mostly fall into it, and are answered without reading
+ * the core again. Zero-initialise before the first call. */
+struct pha_pymalloc_cache {
+	uint64_t pool;		/* 0: nothing cached */
+	uint64_t first, end;	/* blocks handed out: [first, end) */
+	uint32_t size;		/* block size; 0: the pool holds no block */
+};
+bool pha_pymalloc_block_cached(const struct pha_pymalloc *pm, const struct pha_memory *mem,
+			       struct pha_pymalloc_cache *cache, uint64_t addr,
+			       uint64_t *block_ret, uint32_t *size_ret);
 
 /* ---- the C allocator (glibc malloc) -------------------------------------- */
 

@@ -430,9 +430,12 @@ void pha_pymalloc_deinit(struct pha_pymalloc *pm)
 	memset(pm, 0, sizeof(*pm));
 }
 
-bool pha_pymalloc_block(const struct pha_pymalloc *pm, const struct pha_memory *mem,
-			uint64_t addr, uint64_t *block_ret, uint32_t *size_ret)
+/* The pool holding addr, read into *c (c->pool = 0 when addr is in no
+ * arena or not readable: no cache). */
+static bool pool_of(const struct pha_pymalloc *pm, const struct pha_memory *mem, uint64_t addr,
+		    struct pha_pymalloc_cache *c)
 {
+	c->pool = 0;
 	if (!pm->found || !pm->narena_addrs)
 		return false;
 	size_t lo = 0, hi = pm->narena_addrs;
@@ -448,21 +451,45 @@ bool pha_pymalloc_block(const struct pha_pymalloc *pm, const struct pha_memory *
 	uint32_t ps = pm->pool_size;
 	uint64_t pool = addr & ~(uint64_t)(ps - 1);
 	uint8_t h[PH_SIZE];
-	*block_ret = 0;
-	*size_ret = 0;
-	if (pool < pm->arenas[lo - 1] || addr - pool < PH_SIZE ||
-	    !pha_memory_read(mem, pool, h, sizeof(h), NULL))
+	c->size = 0;
+	c->first = c->end = 0;
+	if (pool < pm->arenas[lo - 1] || !pha_memory_read(mem, pool, h, sizeof(h), NULL))
 		return true;
+	c->pool = pool;
 	uint32_t count = le32(h + PH_COUNT), szidx = le32(h + PH_SZIDX);
 	if (!count || szidx >= NCLASSES)
 		return true;
 	uint32_t size = (szidx + 1) * ALIGNMENT;
-	uint64_t idx = (addr - pool - PH_SIZE) / size;
 	/* The tail that does not make a whole block, and blocks never
 	 * handed out, are not blocks. */
-	if (idx >= nblocks(ps, szidx) || PH_SIZE + idx * size >= le32(h + PH_NEXTOFFSET))
-		return true;
-	*block_ret = pool + PH_SIZE + idx * size;
-	*size_ret = size;
+	uint64_t n = nblocks(ps, szidx), next = le32(h + PH_NEXTOFFSET);
+	uint64_t handed = next > PH_SIZE ? (next - PH_SIZE + size - 1) / size : 0;
+	c->size = size;
+	c->first = pool + PH_SIZE;
+	c->end = pool + PH_SIZE + (handed < n ? handed : n) * size;
 	return true;
+}
+
+bool pha_pymalloc_block_cached(const struct pha_pymalloc *pm, const struct pha_memory *mem,
+			       struct pha_pymalloc_cache *c, uint64_t addr,
+			       uint64_t *block_ret, uint32_t *size_ret)
+{
+	if (!c->pool || (addr & ~(uint64_t)(pm->pool_size - 1)) != c->pool) {
+		if (!pool_of(pm, mem, addr, c))
+			return false;
+	}
+	*block_ret = 0;
+	*size_ret = 0;
+	if (!c->size || addr < c->first || addr >= c->end)
+		return true;
+	*block_ret = c->first + (addr - c->first) / c->size * c->size;
+	*size_ret = c->size;
+	return true;
+}
+
+bool pha_pymalloc_block(const struct pha_pymalloc *pm, const struct pha_memory *mem,
+			uint64_t addr, uint64_t *block_ret, uint32_t *size_ret)
+{
+	struct pha_pymalloc_cache c = {0};
+	return pha_pymalloc_block_cached(pm, mem, &c, addr, block_ret, size_ret);
 }
