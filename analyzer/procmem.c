@@ -276,7 +276,8 @@ static bool page_is_zero(const struct pha_memory *mem, uint64_t addr)
 	return acc == 0;
 }
 
-static void count_anonymous(struct build *b, uint64_t s, uint64_t stop)
+/* [s, stop) into cat, its all-zero pages into untouched_anonymous. */
+static void count_touched(struct build *b, uint64_t s, uint64_t stop, enum pha_memcat cat)
 {
 	for (uint64_t p = s; p < stop;) {
 		uint64_t next = (p | (PAGE - 1)) + 1;
@@ -285,14 +286,32 @@ static void count_anonymous(struct build *b, uint64_t s, uint64_t stop)
 		if (!(p & (PAGE - 1)) && next - p == PAGE && page_is_zero(&b->t->mem, p))
 			b->pm->cat[PHA_MEM_ANON_ZERO] += PAGE;
 		else
-			b->pm->cat[PHA_MEM_ANON_OTHER] += next - p;
+			b->pm->cat[cat] += next - p;
 		p = next;
 	}
 }
 
+static void count_anonymous(struct build *b, uint64_t s, uint64_t stop)
+{
+	count_touched(b, s, stop, PHA_MEM_ANON_OTHER);
+}
+
+/* A stack mapping: what the core lacks of it is not in the core. */
 static void count_stack(struct build *b, uint64_t s, uint64_t stop)
 {
-	b->pm->cat[PHA_MEM_STACKS] += stop - s;
+	struct ranges parts = {0};
+	bool oom = false;
+	uint64_t rd = readable_in(&b->t->mem, s, stop, &parts, &oom);
+	b->pm->cat[PHA_MEM_NOT_IN_CORE] += stop - s - rd;
+	uint64_t seen = 0;
+	for (size_t i = 0; i < parts.n; i++) {
+		count_touched(b, parts.r[i].start, parts.r[i].end, PHA_MEM_STACKS);
+		seen += parts.r[i].end - parts.r[i].start;
+	}
+	/* No room for every part (out of memory): the rest counts whole. */
+	b->pm->cat[PHA_MEM_STACKS] += rd - seen;
+	free(parts.r);
+	(void)oom;
 }
 
 /* fn over the parts of the normalized ranges v outside the allocators'

@@ -42,7 +42,7 @@ enum pha_memcat {
 	PHA_MEM_IMAGES,			/* the executable and libraries (with their .bss) */
 	PHA_MEM_FILES,			/* other file mappings */
 	PHA_MEM_ANON_OTHER,		/* other anonymous memory (touched) */
-	PHA_MEM_ANON_ZERO,		/* other anonymous memory whose pages are all zero */
+	PHA_MEM_ANON_ZERO,		/* other anonymous and stack pages that are all zero */
 	PHA_MEM_RESERVED,		/* mappings without access (guard pages, reserves) */
 	PHA_MEM_NOT_IN_CORE,		/* anonymous memory the core does not hold */
 	PHA_MEM_COUNT
