@@ -22,7 +22,7 @@
  *      held-by-C table, not suspects.
  * Nothing here recurses.
  */
-#include "report.h"
+#include "why_int.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -33,65 +33,6 @@
 #include "../plugins/pha_layout.h"
 #include "dominators.h"
 #include "progress.h"
-
-#define UNSEEN UINT32_MAX
-#define ROOT (UINT32_MAX - 1)
-/* A path longer than this keeps its first and last PATH_KEEP/2 elements. */
-#define PATH_MAX_ELEMS 64
-#define SUSPECTS_MAX 10
-#define UNEXPLAINED_MAX 20
-#define HELD_MAX 50
-/* A missing Py_DECREF leaks once per call of the code path that has it:
- * thousands of objects of one type. What the interpreter and C modules
- * hold on purpose (module state, caches, singletons, the few objects a
- * type keeps) is a handful to a few hundred per type. So a group of
- * objects held from outside is a suspect when it has at least
- * LEAK_MIN_OBJECTS members, or at least LEAK_MIN_BIG members retaining
- * the suspect threshold of the heap; type objects and module definitions
- * never are. */
-#define LEAK_MIN_OBJECTS 1000
-#define LEAK_MIN_BIG 100
-/* A "pass-through" object: one dominator-tree child retains >= 90% of
- * it; the child, not it, is where things accumulate. */
-#define PASS_NUM 9
-#define PASS_DEN 10
-
-/* Unexplained references of one report type: objects no root reaches
- * whose refcount exceeds the references found (types: how many of them
- * are type objects). */
-struct unexp {
-	uint32_t group;
-	uint64_t objects, excess, bytes, retained, types;
-	uint64_t native;	/* native memory its objects' subtrees own */
-	uint32_t example;
-};
-
-/* What the steps of pha_why_build share; ctx_deinit frees the scratch. */
-struct ctx {
-	struct pha_source *src;
-	const struct pha_heap *h;
-	const struct pha_report_options *opts;
-	const uint32_t *group_of;
-	struct pha_report *r;
-	size_t ngroups;		/* entries of the per-report-type arrays (at least 1) */
-	uint32_t *parent;	/* BFS parent; ROOT for roots; UNSEEN */
-	uint32_t *queue;	/* BFS queue: [qh, qt) still to visit */
-	uint32_t qh, qt;
-	uint32_t *rootsrc;	/* per root id: sorted pairs (id, source index) */
-	uint32_t nrootsrc;
-	uint8_t *is_ext;	/* per id: held from outside Python */
-	uint8_t *is_iroot;	/* per id: interpreter root (2: only as a frame local
-				 * or a C global) */
-	uint32_t *inref;	/* per id: strong references found (phases 1-2) */
-	struct unexp *ux;	/* per report type; then the suspect groups, in order */
-	size_t nux;
-	uint64_t *retained;
-	struct pha_domtree tree;
-	uint32_t *cfirst, *cchild;	/* dominator-tree children; node n = super-root */
-	uint64_t *tret;		/* per report type: retained bytes (MAT's rule) */
-	uint32_t *top, *acc;	/* top retainers and accumulation points, best first */
-	size_t ntop, nacc, k;	/* k: capacity of top */
-};
 
 static double now(void)
 {
@@ -114,7 +55,7 @@ static char *xstrdup(const char *s)
 	return strdup(s ? s : "");
 }
 
-static void human(uint64_t b, char *buf, size_t size)
+void why_human(uint64_t b, char *buf, size_t size)
 {
 	const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
 	double v = (double)b;
@@ -129,7 +70,7 @@ static void human(uint64_t b, char *buf, size_t size)
 		snprintf(buf, size, "%.1f %s", v, u[i]);
 }
 
-static void grouped(uint64_t v, char *buf, size_t size)
+void why_grouped(uint64_t v, char *buf, size_t size)
 {
 	char tmp[32];
 	snprintf(tmp, sizeof(tmp), "%" PRIu64, v);
@@ -142,7 +83,7 @@ static void grouped(uint64_t v, char *buf, size_t size)
 	buf[o] = 0;
 }
 
-static const char *tname(const struct ctx *c, uint32_t v)
+const char *why_tname(const struct ctx *c, uint32_t v)
 {
 	return c->h->types[c->h->type[v]].name;
 }
@@ -211,7 +152,7 @@ static char *edge_label(const struct ctx *c, uint32_t u, uint32_t v)
 }
 
 /* The shortest path from a root to v (empty if no root reaches v). */
-static struct pha_error *make_path(const struct ctx *c, uint32_t v, struct pha_path *p)
+struct pha_error *why_make_path(const struct ctx *c, uint32_t v, struct pha_path *p)
 {
 	memset(p, 0, sizeof(*p));
 	if (c->parent[v] == UNSEEN)
@@ -254,7 +195,7 @@ static struct pha_error *make_path(const struct ctx *c, uint32_t v, struct pha_p
 		size_t i = k < head ? k : len - (keep - k);
 		uint32_t w = ids[i];
 		struct pha_path_elem *e = &p->elems[k];
-		e->type = tname(c, w);
+		e->type = why_tname(c, w);
 		e->addr = c->h->addr[w];
 		if (i == 0)
 			e->label = xstrdup(root_label(c, w));
@@ -276,7 +217,7 @@ static struct pha_error *make_path(const struct ctx *c, uint32_t v, struct pha_p
 static const char PATH_SEP[] = " → ";
 static const char PATH_ELIDED[] = "…";
 
-static char *path_text(const struct pha_path *p)
+char *why_path_text(const struct pha_path *p)
 {
 	/* Worst case: a separator before every label, plus the ellipsis. The
 	 * separator is 5 bytes in UTF-8 (the arrow is 3): counting it with
@@ -339,7 +280,7 @@ static void bfs_run(const struct pha_heap *h, uint32_t *queue, uint32_t *qh, uin
 /* Immortal (3.12+), or a statically allocated singleton of an older
  * version, whose refcount starts at 999999999 (_PyObject_IMMORTAL_INIT in
  * 3.11): not a leak. */
-static bool static_object(const struct pha_heap *h, uint32_t v)
+bool why_static_object(const struct pha_heap *h, uint32_t v)
 {
 	return (h->flags[v] & PHA_OBJ_IMMORTAL) || h->refcnt[v] >= 999999999u;
 }
@@ -427,7 +368,7 @@ static struct pha_error *locals_build(struct ctx *c)
 								  : PHA_NO_ID;
 				if (id == PHA_NO_ID)
 					continue;
-				loc[k].type = tname(c, id);
+				loc[k].type = why_tname(c, id);
 				loc[k].retained = c->retained[id];
 				char buf[256];
 				if (l && l->preview && src->py &&
@@ -554,7 +495,7 @@ static struct pha_error *find_outside_roots(struct ctx *c)
 			continue;
 		c->is_ext[v] = 1;
 		w->external_roots++;
-		if (static_object(h, v))
+		if (why_static_object(h, v))
 			continue;
 		struct unexp *u = &c->ux[c->group_of[h->type[v]]];
 		if (!u->objects)
@@ -562,7 +503,7 @@ static struct pha_error *find_outside_roots(struct ctx *c)
 		u->objects++;
 		u->excess += h->refcnt[v] - inref[v];
 		u->bytes += h->size[v];
-		if (is_type[v] || !strcmp(tname(c, v), "type"))
+		if (is_type[v] || !strcmp(why_tname(c, v), "type"))
 			u->types++;
 	}
 	free(inref);
@@ -594,8 +535,6 @@ static struct pha_error *dominators_of_roots(struct ctx *c)
 	c->retained = calloc(n ? n : 1, sizeof(*c->retained));
 	return c->retained ? NULL : &pha_enomem;
 }
-
-static uint64_t subtree_native(const struct ctx *c, uint32_t v, uint32_t *stk);
 
 /* Retained sizes, and the heap total counted on its own (not from the
  * retained sizes), so that the tests can check sum(top-level retained) ==
@@ -756,11 +695,11 @@ static struct pha_error *top_retainers(struct ctx *c)
 		uint32_t v = c->top[i];
 		struct pha_retainer *t = &w->top[w->ntop++];
 		t->addr = h->addr[v];
-		t->type = tname(c, v);
+		t->type = why_tname(c, v);
 		t->shallow = h->size[v];
 		t->retained = c->retained[v];
-		t->retained_native = stk ? subtree_native(c, v, stk) : 0;
-		err = make_path(c, v, &t->path);
+		t->retained_native = stk ? why_subtree_native(c, v, stk) : 0;
+		err = why_make_path(c, v, &t->path);
 	}
 	free(stk);
 	return err;
@@ -809,11 +748,11 @@ static struct pha_error *unexplained_groups(struct ctx *c)
 	    !(stk = malloc(((size_t)c->tree.norder + 1) * sizeof(*stk))))
 		return &pha_enomem;
 	for (uint32_t v = 0; v < n; v++) {
-		if (!c->is_ext[v] || c->is_iroot[v] || static_object(h, v) || c->tree.idom[v] != n)
+		if (!c->is_ext[v] || c->is_iroot[v] || why_static_object(h, v) || c->tree.idom[v] != n)
 			continue;
 		c->ux[c->group_of[h->type[v]]].retained += c->retained[v];
 		if (stk)
-			c->ux[c->group_of[h->type[v]]].native += subtree_native(c, v, stk);
+			c->ux[c->group_of[h->type[v]]].native += why_subtree_native(c, v, stk);
 	}
 	free(stk);
 	size_t nux = 0, nheld = 0;
@@ -845,305 +784,6 @@ static struct pha_error *unexplained_groups(struct ctx *c)
 	if (w->nheld_by_c > HELD_MAX)
 		w->nheld_by_c = HELD_MAX;
 	return NULL;
-}
-
-/* Objects in v's dominator subtree, v included (stk: room for every
- * object the tree reaches). */
-static uint64_t subtree_objects(const struct ctx *c, uint32_t v, uint32_t *stk)
-{
-	uint64_t objects = 0;
-	size_t ssp = 0;
-	stk[ssp++] = v;
-	while (ssp) {
-		uint32_t u = stk[--ssp];
-		objects++;
-		for (uint32_t e = c->cfirst[u]; e < c->cfirst[u + 1]; e++)
-			stk[ssp++] = c->cchild[e];
-	}
-	return objects;
-}
-
-/* Native memory (the memory section's native buffers and inferred chunks)
- * owned by the objects of v's dominator subtree; 0 without any. */
-static uint64_t subtree_native(const struct ctx *c, uint32_t v, uint32_t *stk)
-{
-	const struct pha_procmem *pm = c->src->memory;
-	if (!pm || !pm->nnative)
-		return 0;
-	uint64_t bytes = 0;
-	size_t ssp = 0;
-	stk[ssp++] = v;
-	while (ssp) {
-		uint32_t u = stk[--ssp];
-		bytes += pha_procmem_native_of(pm, u);
-		for (uint32_t e = c->cfirst[u]; e < c->cfirst[u + 1]; e++)
-			stk[ssp++] = c->cchild[e];
-	}
-	return bytes;
-}
-
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-	return x < y ? -1 : x > y;
-}
-
-/* keys[0..n): sorted; is x among them? */
-static bool among(const uint32_t *keys, size_t n, uint32_t x)
-{
-	return n && bsearch(&x, keys, n, sizeof(*keys), cmp_u32) != NULL;
-}
-
-/* The objects v refers to only through references tp_traverse does not
- * visit: a dict's str keys (3.8 - 3.10 skip exact str keys, 3.11+ str-key
- * tables visit only the values), a module's name. Sorted, in keys_ret (a
- * malloc'd array, NULL when there are none or on ENOMEM). */
-static size_t untraversed_only(const struct ctx *c, uint32_t v, uint32_t **keys_ret)
-{
-	const struct pha_heap *h = c->h;
-	*keys_ret = NULL;
-	uint32_t b = h->first[v], e = h->first[v + 1];
-	size_t n = 0;
-	for (uint32_t k = b; k < e; k++)
-		n += !(h->eflags[k] & (PHA_EDGE_TRAVERSED | PHA_EDGE_WEAK));
-	if (!n)
-		return 0;
-	uint32_t *keys = malloc(n * sizeof(*keys)), *trav = malloc((e - b) * sizeof(*trav));
-	if (!keys || !trav) {
-		free(keys);
-		free(trav);
-		return 0;
-	}
-	size_t nk = 0, nt = 0;
-	for (uint32_t k = b; k < e; k++) {
-		if (h->eflags[k] & PHA_EDGE_WEAK)
-			continue;
-		if (h->eflags[k] & PHA_EDGE_TRAVERSED)
-			trav[nt++] = h->dst[k];
-		else
-			keys[nk++] = h->dst[k];
-	}
-	qsort(trav, nt, sizeof(*trav), cmp_u32);
-	size_t o = 0;
-	for (size_t i = 0; i < nk; i++) {
-		if (!among(trav, nt, keys[i]))
-			keys[o++] = keys[i];
-	}
-	free(trav);
-	qsort(keys, o, sizeof(*keys), cmp_u32);
-	*keys_ret = keys;
-	return o;
-}
-
-/* What v holds: the report type of its direct dominator-tree children
- * that retains most (ties: by name), with their count and retained bytes.
- * A dict is described by its values: children v refers to only through
- * references tp_traverse skips (its str keys) are left out, unless
- * nothing else is left. hb, hc: per report type, zero on entry and on
- * return. */
-static void commonest_child_type(const struct ctx *c, uint32_t v, uint64_t *hb, uint64_t *hc,
-				 struct pha_suspect *s)
-{
-	const struct pha_report *r = c->r;
-	const uint32_t *type = c->h->type;
-	uint32_t best = UINT32_MAX;
-	uint32_t *keys;
-	size_t nkeys = untraversed_only(c, v, &keys);
-	size_t kept = 0;
-	for (uint32_t e = c->cfirst[v]; e < c->cfirst[v + 1]; e++)
-		kept += !among(keys, nkeys, c->cchild[e]);
-	if (!kept)
-		nkeys = 0;
-	for (uint32_t e = c->cfirst[v]; e < c->cfirst[v + 1]; e++) {
-		uint32_t ch = c->cchild[e];
-		if (nkeys && among(keys, nkeys, ch))
-			continue;
-		uint32_t gv = c->group_of[type[ch]];
-		hc[gv]++;
-		hb[gv] += c->retained[ch];
-	}
-	for (uint32_t e = c->cfirst[v]; e < c->cfirst[v + 1]; e++) {
-		uint32_t ch = c->cchild[e];
-		if (nkeys && among(keys, nkeys, ch))
-			continue;
-		uint32_t gv = c->group_of[type[ch]];
-		if (best == UINT32_MAX || hb[gv] > hb[best] ||
-		    (hb[gv] == hb[best] && strcmp(r->types[gv].name, r->types[best].name) < 0))
-			best = gv;
-	}
-	free(keys);
-	if (best != UINT32_MAX) {
-		s->holds_type = r->types[best].name;
-		s->holds_count = hc[best];
-		s->holds_bytes = hb[best];
-	}
-	for (uint32_t e = c->cfirst[v]; e < c->cfirst[v + 1]; e++) {
-		uint32_t gv = c->group_of[type[c->cchild[e]]];
-		hb[gv] = hc[gv] = 0;
-	}
-}
-
-/* "1.2 MiB", or with native memory "1.2 MiB (+ 700.0 MiB native)". */
-static void retained_text(uint64_t bytes, uint64_t native, char *buf, size_t size)
-{
-	char b[32], nb[32];
-	human(bytes, b, sizeof(b));
-	if (!native) {
-		snprintf(buf, size, "%s", b);
-		return;
-	}
-	human(native, nb, sizeof(nb));
-	snprintf(buf, size, "%s (+ %s native)", b, nb);
-}
-
-/* tracemalloc: the commonest allocation site among v's dominator-tree
- * children of the report type named `type` (ids, k: room for n). */
-static struct pha_alloc_site children_site(const struct ctx *c, uint32_t v, const char *type,
-					   uint32_t *ids, uint64_t *k)
-{
-	size_t n = 0;
-	for (uint32_t e = c->cfirst[v]; type && e < c->cfirst[v + 1]; e++) {
-		if (c->r->types[c->group_of[c->h->type[c->cchild[e]]]].name == type)
-			ids[n++] = c->cchild[e];
-	}
-	return pha_allocs_commonest(&c->src->allocs, ids, n, k);
-}
-
-/* ", allocated at FILE:LINE" when the site is known, else "". */
-static void site_text(const struct pha_alloc_site *a, char *buf, size_t size)
-{
-	buf[0] = 0;
-	if (a->file)
-		snprintf(buf, size, ", allocated at %s:%u", a->file, a->line);
-}
-
-/* "a dict holding 1,000 str objects (56.0 KiB) retains 1.2 MiB, 40% of
- * the heap, via sys.modules['app'].__dict__['_CACHE']" */
-static struct pha_error *accumulation_sentence(const struct pha_why *w, struct pha_suspect *s)
-{
-	char b1[80], b2[32], b3[32], n1[32], at[600];
-	char *pt = path_text(&s->path);
-	site_text(&s->alloc, at, sizeof(at));
-	if (!pt)
-		return &pha_enomem;
-	retained_text(s->retained_bytes, s->native_bytes, b1, sizeof(b1));
-	human(s->holds_bytes, b2, sizeof(b2));
-	snprintf(b3, sizeof(b3), "%.0f%%",
-		 w->heap_bytes ? 100.0 * (double)s->retained_bytes / (double)w->heap_bytes : 0.0);
-	grouped(s->holds_count, n1, sizeof(n1));
-	int rc;
-	if (s->holds_type)
-		rc = asprintf(&s->sentence,
-			      "a %s holding %s %s object%s (%s)%s%s retains %s, %s of the heap, "
-			      "via %s",
-			      s->type, n1, s->holds_type, s->holds_count == 1 ? "" : "s", b2,
-			      at, at[0] ? "," : "", b1, b3, pt[0] ? pt : "no path from a root");
-	else
-		rc = asprintf(&s->sentence, "a %s retains %s, %s of the heap, via %s", s->type,
-			      b1, b3, pt[0] ? pt : "no path from a root");
-	free(pt);
-	if (rc < 0) {
-		s->sentence = NULL;
-		return &pha_enomem;
-	}
-	return NULL;
-}
-
-/* One accumulation point (hb, hc, stk: scratch of commonest_child_type and
- * subtree_objects). */
-static struct pha_error *accumulation_suspect(struct ctx *c, uint32_t v, uint64_t *hb,
-					      uint64_t *hc, uint32_t *stk, uint64_t *k)
-{
-	struct pha_why *w = &c->r->why;
-	struct pha_suspect *s = &w->suspects[w->nsuspects++];
-	s->kind = PHA_SUSPECT_ACCUMULATION;
-	s->type = tname(c, v);
-	s->addr = c->h->addr[v];
-	s->retained_bytes = c->retained[v];
-	s->native_bytes = subtree_native(c, v, stk);
-	s->objects = subtree_objects(c, v, stk);
-	commonest_child_type(c, v, hb, hc, s);
-	if (k)
-		s->alloc = children_site(c, v, s->holds_type, stk, k);
-	struct pha_error *err = make_path(c, v, &s->path);
-	if (err)
-		return err;
-	return accumulation_sentence(w, s);
-}
-
-/* One unexplained-references group; its path is its first member's. */
-static struct pha_error *unexplained_suspect(struct ctx *c, const struct unexp *u,
-					     uint32_t *ids, uint64_t *k)
-{
-	struct pha_why *w = &c->r->why;
-	struct pha_suspect *s = &w->suspects[w->nsuspects++];
-	char b1[32], b2[80], n1[32], n2[32], at[600];
-	size_t n = 0;
-	for (uint32_t v = 0; k && v < c->h->n; v++) {
-		if (c->is_ext[v] && !static_object(c->h, v) && c->group_of[c->h->type[v]] == u->group)
-			ids[n++] = v;
-	}
-	s->alloc = pha_allocs_commonest(&c->src->allocs, ids, n, k);
-	site_text(&s->alloc, at, sizeof(at));
-	s->kind = PHA_SUSPECT_UNEXPLAINED;
-	s->type = c->r->types[u->group].name;
-	s->objects = u->objects;
-	s->excess_refs = u->excess;
-	s->retained_bytes = u->retained;
-	s->native_bytes = u->native;
-	struct pha_error *err = make_path(c, u->example, &s->path);
-	if (err)
-		return err;
-	grouped(s->objects, n1, sizeof(n1));
-	grouped(s->excess_refs, n2, sizeof(n2));
-	human(u->bytes, b1, sizeof(b1));
-	retained_text(s->retained_bytes, s->native_bytes, b2, sizeof(b2));
-	if (asprintf(&s->sentence,
-		     "%s %s object%s (%s, retaining %s)%s%s %s %s reference%s more than the "
-		     "references found in the heap, and no root reaches %s: held from "
-		     "outside Python (a C extension's missing Py_DECREF?)",
-		     n1, s->type, s->objects == 1 ? "" : "s", b1, b2, at, at[0] ? "," : "",
-		     s->objects == 1 ? "has" : "have", n2, s->excess_refs == 1 ? "" : "s",
-		     s->objects == 1 ? "it" : "them") < 0) {
-		s->sentence = NULL;
-		return &pha_enomem;
-	}
-	return NULL;
-}
-
-/* w->suspects: the accumulation points (by retained size), then the
- * unexplained-reference groups (by excess). */
-static struct pha_error *find_suspects(struct ctx *c)
-{
-	struct pha_why *w = &c->r->why;
-	struct pha_error *err = NULL;
-	w->suspects = calloc(c->nux + c->nacc + 1, sizeof(*w->suspects));
-	uint64_t *hb = calloc(c->ngroups, sizeof(*hb));
-	uint64_t *hc = calloc(c->ngroups, sizeof(*hc));
-	size_t nstk = (size_t)c->tree.norder + 1 > c->h->n ? (size_t)c->tree.norder + 1 : c->h->n;
-	uint32_t *stk = malloc(nstk * sizeof(*stk));
-	/* tracemalloc: the sort scratch of the allocation sites */
-	uint64_t *k = c->src->allocs.obj_tb ? malloc(nstk * sizeof(*k)) : NULL;
-	if (!w->suspects || !hb || !hc || !stk || (c->src->allocs.obj_tb && !k)) {
-		err = &pha_enomem;
-		goto out;
-	}
-	for (size_t i = 0; i < c->nacc && !err; i++)
-		err = accumulation_suspect(c, c->acc[i], hb, hc, stk, k);
-	for (size_t i = 0; i < c->nux && !err; i++)
-		err = unexplained_suspect(c, &c->ux[i], stk, k);
-	for (size_t i = 0; k && i < w->ntop; i++) {
-		struct pha_suspect tmp = {0};
-		uint32_t v = pha_heap_find(c->h, w->top[i].addr);
-		commonest_child_type(c, v, hb, hc, &tmp);
-		w->top[i].alloc = children_site(c, v, tmp.holds_type, stk, k);
-	}
-out:
-	free(hb);
-	free(hc);
-	free(stk);
-	free(k);
-	return err;
 }
 
 static void ctx_deinit(struct ctx *c)
@@ -1200,7 +840,7 @@ struct pha_error *pha_why_build(struct pha_source *src, const struct pha_heap *h
 		goto out;
 	if ((err = unexplained_groups(&c)))
 		goto out;
-	if ((err = find_suspects(&c)))
+	if ((err = why_find_suspects(&c)))
 		goto out;
 	if ((err = locals_build(&c)))
 		goto out;
