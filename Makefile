@@ -32,7 +32,7 @@ LIB_SRCS := \
 	analyzer/error.c analyzer/warnings.c analyzer/memory.c analyzer/target.c analyzer/heap.c \
 	analyzer/scc.c analyzer/reach.c analyzer/dominators.c analyzer/report.c analyzer/progress.c \
 	analyzer/source.c analyzer/why.c analyzer/waste.c analyzer/allocations.c analyzer/analyze.c analyzer/dump.c \
-	analyzer/procmem.c \
+	analyzer/procmem.c analyzer/paths.c analyzer/growth.c \
 	formats/mpcursor.c formats/snapshot_read.c formats/snapshot_write.c \
 	formats/elfcore.c formats/elffile.c formats/zstdio.c formats/output.c formats/json.c \
 	formats/report_json.c formats/report_text.c \

@@ -16,8 +16,9 @@
  *      (per-type retained, MAT's rule) and for the suspects' contents
  *      (dominators_of_roots, retained_sizes, dominator_children,
  *      walk_type_retained, list_retained_types);
- *   4. top retainers, suspects, paths, locals (select_top, top_retainers,
- *      unexplained_groups, find_suspects, locals_build); the groups of
+ *   4. top retainers, suspects, paths, locals, growth candidates
+ *      (select_top, top_retainers, unexplained_groups, find_suspects,
+ *      locals_build, growth_candidates: growth.c); the groups of
  *      step 2 that do not look like a leak (LEAK_MIN_OBJECTS) are the
  *      held-by-C table, not suspects.
  * Nothing here recurses.
@@ -37,7 +38,7 @@
 #define UNSEEN UINT32_MAX
 #define ROOT (UINT32_MAX - 1)
 /* A path longer than this keeps its first and last PATH_KEEP/2 elements. */
-#define PATH_MAX_ELEMS 64
+#define PATH_MAX_ELEMS PHA_PATH_MAX_ELEMS
 #define SUSPECTS_MAX 10
 #define UNEXPLAINED_MAX 20
 #define HELD_MAX 50
@@ -112,34 +113,6 @@ static void phase(const struct pha_source *src, const char *what, double *t0)
 static char *xstrdup(const char *s)
 {
 	return strdup(s ? s : "");
-}
-
-static void human(uint64_t b, char *buf, size_t size)
-{
-	const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-	double v = (double)b;
-	int i = 0;
-	while (v >= 1024 && i < 4) {
-		v /= 1024;
-		i++;
-	}
-	if (i == 0)
-		snprintf(buf, size, "%" PRIu64 " B", b);
-	else
-		snprintf(buf, size, "%.1f %s", v, u[i]);
-}
-
-static void grouped(uint64_t v, char *buf, size_t size)
-{
-	char tmp[32];
-	snprintf(tmp, sizeof(tmp), "%" PRIu64, v);
-	size_t len = strlen(tmp), o = 0;
-	for (size_t i = 0; i < len && o + 2 < size; i++) {
-		if (i && (len - i) % 3 == 0)
-			buf[o++] = ',';
-		buf[o++] = tmp[i];
-	}
-	buf[o] = 0;
 }
 
 static const char *tname(const struct ctx *c, uint32_t v)
@@ -268,50 +241,6 @@ static struct pha_error *make_path(const struct ctx *c, uint32_t v, struct pha_p
 	}
 	free(ids);
 	return NULL;
-}
-
-/* "sys.modules['app'].__dict__['_CACHE']": labels joined (the root's label
- * first, " → " between labels that do not start with '.' or '['), "…"
- * where elements were left out; "" for an empty path. */
-static const char PATH_SEP[] = " → ";
-static const char PATH_ELIDED[] = "…";
-
-static char *path_text(const struct pha_path *p)
-{
-	/* Worst case: a separator before every label, plus the ellipsis. The
-	 * separator is 5 bytes in UTF-8 (the arrow is 3): counting it with
-	 * sizeof keeps the two in step. */
-	size_t len = sizeof(PATH_ELIDED);
-	for (size_t i = 0; i < p->n; i++)
-		len += strlen(p->elems[i].label) + sizeof(PATH_SEP) - 1;
-	char *s = malloc(len);
-	if (!s)
-		return NULL;
-	size_t o = 0;
-	for (size_t i = 0; i < p->n; i++) {
-		if (p->elided && i == PATH_MAX_ELEMS / 2) {
-			memcpy(s + o, PATH_ELIDED, sizeof(PATH_ELIDED) - 1);
-			o += sizeof(PATH_ELIDED) - 1;
-		}
-		const char *l = p->elems[i].label;
-		if (i && l[0] != '.' && l[0] != '[') {
-			memcpy(s + o, PATH_SEP, sizeof(PATH_SEP) - 1);
-			o += sizeof(PATH_SEP) - 1;
-		}
-		size_t ll = strlen(l);
-		memcpy(s + o, l, ll);
-		o += ll;
-	}
-	s[o] = 0;
-	return s;
-}
-
-static void path_free(struct pha_path *p)
-{
-	for (size_t i = 0; i < p->n; i++)
-		free(p->elems[i].label);
-	free(p->elems);
-	memset(p, 0, sizeof(*p));
 }
 
 static bool bfs_push(uint32_t *queue, uint32_t *qt, uint32_t *parent, uint32_t v, uint32_t from)
@@ -987,12 +916,12 @@ static void commonest_child_type(const struct ctx *c, uint32_t v, uint64_t *hb, 
 static void retained_text(uint64_t bytes, uint64_t native, char *buf, size_t size)
 {
 	char b[32], nb[32];
-	human(bytes, b, sizeof(b));
+	pha_size_text(bytes, b, sizeof(b));
 	if (!native) {
 		snprintf(buf, size, "%s", b);
 		return;
 	}
-	human(native, nb, sizeof(nb));
+	pha_size_text(native, nb, sizeof(nb));
 	snprintf(buf, size, "%s (+ %s native)", b, nb);
 }
 
@@ -1022,15 +951,15 @@ static void site_text(const struct pha_alloc_site *a, char *buf, size_t size)
 static struct pha_error *accumulation_sentence(const struct pha_why *w, struct pha_suspect *s)
 {
 	char b1[80], b2[32], b3[32], n1[32], at[600];
-	char *pt = path_text(&s->path);
+	char *pt = pha_path_text(&s->path);
 	site_text(&s->alloc, at, sizeof(at));
 	if (!pt)
 		return &pha_enomem;
 	retained_text(s->retained_bytes, s->native_bytes, b1, sizeof(b1));
-	human(s->holds_bytes, b2, sizeof(b2));
+	pha_size_text(s->holds_bytes, b2, sizeof(b2));
 	snprintf(b3, sizeof(b3), "%.0f%%",
 		 w->heap_bytes ? 100.0 * (double)s->retained_bytes / (double)w->heap_bytes : 0.0);
-	grouped(s->holds_count, n1, sizeof(n1));
+	pha_count_text(s->holds_count, n1, sizeof(n1));
 	int rc;
 	if (s->holds_type)
 		rc = asprintf(&s->sentence,
@@ -1094,9 +1023,9 @@ static struct pha_error *unexplained_suspect(struct ctx *c, const struct unexp *
 	struct pha_error *err = make_path(c, u->example, &s->path);
 	if (err)
 		return err;
-	grouped(s->objects, n1, sizeof(n1));
-	grouped(s->excess_refs, n2, sizeof(n2));
-	human(u->bytes, b1, sizeof(b1));
+	pha_count_text(s->objects, n1, sizeof(n1));
+	pha_count_text(s->excess_refs, n2, sizeof(n2));
+	pha_size_text(u->bytes, b1, sizeof(b1));
 	retained_text(s->retained_bytes, s->native_bytes, b2, sizeof(b2));
 	if (asprintf(&s->sentence,
 		     "%s %s object%s (%s, retaining %s)%s%s %s %s reference%s more than the "
@@ -1144,6 +1073,19 @@ out:
 	free(stk);
 	free(k);
 	return err;
+}
+
+static struct pha_error *view_path(const void *ctx, uint32_t v, struct pha_path *p)
+{
+	return make_path(ctx, v, p);
+}
+
+/* growth.c: the candidates a later diff compares. */
+static struct pha_error *growth_candidates(struct ctx *c)
+{
+	struct pha_growth_view v = {.src = c->src, .h = c->h, .retained = c->retained,
+				    .path = view_path, .ctx = c};
+	return pha_growth_build(&v, &c->r->why);
 }
 
 static void ctx_deinit(struct ctx *c)
@@ -1204,7 +1146,9 @@ struct pha_error *pha_why_build(struct pha_source *src, const struct pha_heap *h
 		goto out;
 	if ((err = locals_build(&c)))
 		goto out;
-	phase(src, "top retainers, suspects, paths, locals", &t0);
+	if ((err = growth_candidates(&c)))
+		goto out;
+	phase(src, "top retainers, suspects, paths, locals, growth candidates", &t0);
 out:
 	ctx_deinit(&c);
 	return err;
@@ -1215,10 +1159,10 @@ void pha_why_deinit(struct pha_report *r)
 	struct pha_why *w = &r->why;
 	free(w->types);
 	for (size_t i = 0; i < w->ntop; i++)
-		path_free(&w->top[i].path);
+		pha_path_free(&w->top[i].path);
 	free(w->top);
 	for (size_t i = 0; i < w->nsuspects; i++) {
-		path_free(&w->suspects[i].path);
+		pha_path_free(&w->suspects[i].path);
 		free(w->suspects[i].sentence);
 	}
 	free(w->suspects);
@@ -1240,5 +1184,6 @@ void pha_why_deinit(struct pha_report *r)
 	}
 	free(w->locals);
 	pha_waste_deinit(&w->waste);
+	pha_growth_deinit(w);
 	memset(w, 0, sizeof(*w));
 }
