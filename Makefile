@@ -32,12 +32,12 @@ LIB_SRCS := \
 	analyzer/error.c analyzer/warnings.c analyzer/memory.c analyzer/target.c analyzer/heap.c \
 	analyzer/scc.c analyzer/reach.c analyzer/dominators.c analyzer/report.c analyzer/progress.c \
 	analyzer/source.c analyzer/why.c analyzer/waste.c analyzer/allocations.c analyzer/analyze.c analyzer/dump.c \
-	analyzer/procmem.c analyzer/paths.c analyzer/growth.c \
+	analyzer/procmem.c analyzer/paths.c analyzer/growth.c analyzer/diff.c analyzer/diffcmd.c \
 	formats/mpcursor.c formats/snapshot_read.c formats/snapshot_write.c \
 	formats/elfcore.c formats/elffile.c formats/zstdio.c formats/output.c formats/json.c \
 	formats/report_json.c formats/report_text.c \
 	formats/markup.c formats/report_common.c formats/report_md.c formats/report_heapsnapshot.c \
-	formats/report_html.c \
+	formats/report_html.c formats/diff_json.c formats/diff_doc.c \
 	plugins/cpython.c plugins/layouts.c plugins/objects.c plugins/gc_lists.c \
 	plugins/referents.c plugins/dicts.c plugins/strings.c plugins/previews.c \
 	plugins/frames.c plugins/roots.c plugins/labels.c plugins/ext_numpy.c plugins/owned.c \

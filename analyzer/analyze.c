@@ -245,6 +245,45 @@ static void analysis_deinit(struct analysis *a)
 	free(a->default_output);
 }
 
+/* The diff command's inputs (diffcmd.c): read_input and build_report of
+ * the analysis above, nothing written. The heap is freed once the report
+ * is built (the report borrows names from the target and the source, not
+ * from the heap). */
+struct pha_loaded {
+	struct analysis a;
+	struct pha_analyze_options opts;
+};
+
+struct pha_error *pha_load_report(const struct pha_analyze_options *opts,
+				  struct pha_loaded **loaded_ret, const struct pha_report **report_ret)
+{
+	struct pha_loaded *l = calloc(1, sizeof(*l));
+	if (!l)
+		return &pha_enomem;
+	l->opts = *opts;
+	l->a.opts = &l->opts;
+	pha_source_init(&l->a.src);
+	l->a.src.verbose = opts->verbose;
+	struct pha_error *err;
+	if ((err = read_input(&l->a)) || (err = build_report(&l->a))) {
+		pha_loaded_destroy(l);
+		return err;
+	}
+	pha_heap_destroy(l->a.h);
+	l->a.h = NULL;
+	*loaded_ret = l;
+	*report_ret = l->a.r;
+	return NULL;
+}
+
+void pha_loaded_destroy(struct pha_loaded *l)
+{
+	if (!l)
+		return;
+	analysis_deinit(&l->a);
+	free(l);
+}
+
 int pha_analyze(const struct pha_analyze_options *opts)
 {
 	struct analysis a = {.opts = opts};

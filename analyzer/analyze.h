@@ -37,4 +37,14 @@ struct pha_analyze_options {
  * error has been printed to stderr as "pyheap-analyze: MESSAGE". */
 int pha_analyze(const struct pha_analyze_options *opts);
 
+/* The `diff` command's inputs: one core or snapshot (opts->input) read and
+ * analyzed into a report as pha_analyze would, nothing written (the
+ * output, dump and snapshot options are ignored). The report lives until
+ * pha_loaded_destroy. */
+struct pha_loaded;
+struct pha_report;
+struct pha_error *pha_load_report(const struct pha_analyze_options *opts,
+				  struct pha_loaded **loaded_ret, const struct pha_report **report_ret);
+void pha_loaded_destroy(struct pha_loaded *l);	/* accepts NULL */
+
 #endif
