@@ -37,7 +37,7 @@ LIB_SRCS := \
 	formats/elfcore.c formats/elffile.c formats/zstdio.c formats/output.c formats/json.c \
 	formats/report_json.c formats/report_text.c \
 	formats/markup.c formats/report_common.c formats/report_md.c formats/report_heapsnapshot.c \
-	formats/report_html.c \
+	formats/report_html.c formats/json_parse.c formats/report_read.c formats/report_read_why.c \
 	plugins/cpython.c plugins/layouts.c plugins/objects.c plugins/gc_lists.c \
 	plugins/referents.c plugins/dicts.c plugins/strings.c plugins/previews.c \
 	plugins/frames.c plugins/roots.c plugins/labels.c plugins/ext_numpy.c plugins/owned.c \

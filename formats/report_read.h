@@ -19,8 +19,9 @@
 #include "../analyzer/report.h"
 
 /* True when the file at path is a JSON report, plain or zstd-compressed,
- * by its content (its first non-blank byte is '{'), not by its name. False
- * when it cannot be read. */
+ * by its content (its first non-blank byte starts a JSON object or array:
+ * '{' or '['; pha_report_read then explains what is wrong with it), not by
+ * its name. False when it cannot be read. */
 bool pha_report_sniff(const char *path);
 
 /* Read the report at path (plain or zstd-compressed JSON) into a new
