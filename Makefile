@@ -44,7 +44,7 @@ LIB_SRCS := \
 	plugins/pymalloc.c plugins/pymalloc_scan.c plugins/glibc_malloc.c plugins/tracemalloc.c
 MAIN_SRC := analyzer/main.c
 UNIT_TESTS := test_memory test_elfcore test_scc test_reach test_dominators test_json test_snapshot test_why \
-	test_output test_source test_warnings test_markup
+	test_output test_source test_warnings test_markup test_report_read
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
 MAIN_OBJ := $(MAIN_SRC:%.c=$(B)/%.o)
@@ -111,7 +111,7 @@ FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 5
 FUZZ_TARGETS := fuzz_elfcore fuzz_notes fuzz_snapshot fuzz_snapshot_report fuzz_zstd \
-	fuzz_memory fuzz_json
+	fuzz_memory fuzz_json fuzz_report_read
 FUZZ_CFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 fuzz-build:
