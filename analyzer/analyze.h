@@ -19,7 +19,7 @@ enum pha_report_format {
 };
 
 struct pha_analyze_options {
-	const char *input;		/* core (plain or .zst) or snapshot */
+	const char *input;		/* core (plain or .zst), snapshot, or a saved JSON report */
 	const char *output;		/* NULL: INPUT-BASENAME.pyheap.<ext> in "."; "-": stdout */
 	enum pha_report_format format;
 	int top;			/* rows per table of the text summary */
@@ -28,6 +28,7 @@ struct pha_analyze_options {
 	const char *dump_why;		/* NULL or a TSV path (dump.h; cores only) */
 	bool redact;
 	double suspect_threshold;	/* percent of the heap */
+	bool suspect_threshold_set;	/* given on the command line */
 	bool quiet;			/* no summary on stdout, no progress */
 	int verbose;
 	struct pha_target_options target;	/* cores only */

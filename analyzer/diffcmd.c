@@ -6,7 +6,8 @@
  *                   anything is analyzed: a typo in NEW is not found after
  *                   minutes spent on OLD)
  *   load_input      OLD, then NEW: a saved report is read, a core or a
- *                   snapshot analyzed (analyze.c pha_load_report)
+ *                   snapshot analyzed (both through analyze.c
+ *                   pha_load_report)
  *   pha_diff_build  the model (diff.c)
  *   write_diff      the output in its format; the text on stdout unless
  *                   -q or -o -
@@ -93,7 +94,6 @@ struct diffcmd {
 
 	struct pha_loaded *loaded[2];
 	const struct pha_report *r[2];
-	struct pha_report *read[2];	/* saved reports (formats/report_read.c) */
 	struct pha_diff *d;
 };
 
@@ -294,35 +294,13 @@ static bool ends_with(const char *s, const char *suffix)
 	return n >= m && !strcmp(s + n - m, suffix);
 }
 
-/* Saved reports: formats/report_read.c (another branch) is not merged
- * yet; until it is, a .json or .json.zst input is refused by name. */
-static bool is_report(const char *path)
-{
-	return ends_with(path, ".json") || ends_with(path, ".json.zst");
-}
-
-static struct pha_error *read_report(const char *path, struct pha_report **r)
-{
-	return pha_error_create(PHA_ERR_INPUT, "%s: reading a saved report is not supported by "
-				"this build yet", path);
-}
-
-static void read_report_destroy(struct pha_report *r)
-{
-}
-
 static struct pha_error *load_input(struct diffcmd *c, int i)
 {
-	struct pha_error *err;
-	if (is_report(c->input[i])) {
-		err = read_report(c->input[i], &c->read[i]);
-		if (!err)
-			c->r[i] = c->read[i];
-	} else {
-		struct pha_analyze_options o = c->aopts;
-		o.input = c->input[i];
-		err = pha_load_report(&o, &c->loaded[i], &c->r[i]);
-	}
+	/* a saved report is read (formats/report_read.c), a core or a
+	 * snapshot analyzed */
+	struct pha_analyze_options o = c->aopts;
+	o.input = c->input[i];
+	struct pha_error *err = pha_load_report(&o, &c->loaded[i], &c->r[i]);
 	return err ? pha_error_prefix(err, "%s", i ? "NEW" : "OLD") : NULL;
 }
 
@@ -382,7 +360,6 @@ static void diffcmd_deinit(struct diffcmd *c)
 	pha_diff_destroy(c->d);
 	for (int i = 0; i < 2; i++) {
 		pha_loaded_destroy(c->loaded[i]);
-		read_report_destroy(c->read[i]);
 	}
 	free(c->type_limits);
 	free_search(c->search);

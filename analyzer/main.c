@@ -287,6 +287,7 @@ static bool apply_option(struct cli *c, int id, char *arg)
 		break;
 	case OPT_THRESHOLD:
 		o->suspect_threshold = parse_threshold(arg);
+		o->suspect_threshold_set = true;
 		break;
 	case OPT_TOP:
 		o->top = parse_top(arg);

@@ -198,6 +198,9 @@ struct pha_report {
 	const char *executable;	/* NULL unknown */
 	char *const *argv;
 	size_t argc;
+	/* --redact: argv, str/bytes contents and dict-key strings left out
+	 * (JSON `redacted`; a saved report is rendered redacted only if it is) */
+	bool redacted;
 
 	struct {
 		uint64_t objects, gc_objects, bytes, edges;
@@ -239,7 +242,7 @@ struct pha_report {
 /* The sections of the report, the unit the writers walk (MAT's
  * outputters over one result model): each covers these members of struct
  * pha_report.
- *   HEADER       input_path .. argc (input, Python, process)
+ *   HEADER       input_path .. redacted (input, Python, process)
  *   SUMMARY      summary
  *   TYPES        types
  *   UNREACHABLE  unreachable_types, ugroups

@@ -136,6 +136,7 @@ static void header(void *ctx, const struct pha_report *r)
 	pha_json_object_end(j);
 
 	process(j, r);
+	kv_bool(j, "redacted", r->redacted);
 }
 
 static void summary(void *ctx, const struct pha_report *r)

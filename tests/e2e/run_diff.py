@@ -20,9 +20,8 @@ Per interpreter:
               "No growth", exit 0 with --fail-on-growth 0;
   fail-on-growth       1KiB -> exit 1, 1GiB -> exit 0;
   fail-on-type-growth  Session:GROWTH-1 -> 1, Session:GROWTH -> 0;
-  reports     the same types and growth from the two reports, and from a
-              core and a report mixed (SKIP while this build cannot read
-              saved reports);
+  reports     the same types, growth, groups and verdict from the two
+              reports, and from a core and a report mixed (both orders);
   formats     text, md, html written, html without a script;
 Once: bad arguments exit 2 with a message (a missing file, one argument, a
 bad SIZE, a bad NAME:COUNT, -o naming an input).
