@@ -32,19 +32,20 @@ LIB_SRCS := \
 	analyzer/error.c analyzer/warnings.c analyzer/memory.c analyzer/target.c analyzer/heap.c \
 	analyzer/scc.c analyzer/reach.c analyzer/dominators.c analyzer/report.c analyzer/progress.c \
 	analyzer/source.c analyzer/why.c analyzer/suspects.c analyzer/waste.c analyzer/allocations.c analyzer/analyze.c analyzer/dump.c \
-	analyzer/procmem.c \
+	analyzer/procmem.c analyzer/paths.c analyzer/growth.c analyzer/diff.c analyzer/diffcmd.c \
 	formats/mpcursor.c formats/snapshot_read.c formats/snapshot_write.c \
 	formats/elfcore.c formats/elffile.c formats/elffill.c formats/zstdio.c formats/output.c formats/json.c \
 	formats/report_json.c formats/report_text.c \
 	formats/markup.c formats/report_common.c formats/report_md.c formats/report_heapsnapshot.c \
-	formats/report_html.c \
+	formats/report_html.c formats/diff_json.c formats/diff_doc.c \
+	formats/json_parse.c formats/report_read.c formats/report_read_why.c \
 	plugins/cpython.c plugins/layouts.c plugins/objects.c plugins/gc_lists.c \
 	plugins/referents.c plugins/dicts.c plugins/strings.c plugins/previews.c \
 	plugins/frames.c plugins/roots.c plugins/labels.c plugins/ext_numpy.c plugins/owned.c \
 	plugins/pymalloc.c plugins/pymalloc_scan.c plugins/glibc_malloc.c plugins/tracemalloc.c
 MAIN_SRC := analyzer/main.c
 UNIT_TESTS := test_memory test_elfcore test_scc test_reach test_dominators test_json test_snapshot test_why \
-	test_output test_source test_warnings test_markup
+	test_output test_source test_warnings test_markup test_diff test_report_read
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
 MAIN_OBJ := $(MAIN_SRC:%.c=$(B)/%.o)
@@ -111,7 +112,7 @@ FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 5
 FUZZ_TARGETS := fuzz_elfcore fuzz_notes fuzz_snapshot fuzz_snapshot_report fuzz_zstd \
-	fuzz_memory fuzz_json
+	fuzz_memory fuzz_json fuzz_report_read
 FUZZ_CFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 fuzz-build:

@@ -4,7 +4,9 @@
  *
  *   choose_output   the report's path and format
  *   read_input      a snapshot: heap and source directly; a core: target,
- *                   heap (heap.c), source, --dump-why
+ *                   heap (heap.c), source, --dump-why; a saved JSON report
+ *                   (formats/report_read.c): the report itself, and every
+ *                   step that needs the heap is skipped (or refused)
  *   save_snapshot   --save-snapshot
  *   build_report    report.c: reachability, SCCs, why, waste
  *   dump_objects    --dump-objects
@@ -20,6 +22,7 @@
 #include <string.h>
 
 #include "../formats/output.h"
+#include "../formats/report_read.h"
 #include "../formats/report_write.h"
 #include "../formats/snapshot.h"
 #include "dump.h"
@@ -40,6 +43,7 @@ struct analysis {
 	struct pha_source src;
 	struct pha_heap *h;
 	struct pha_report *r;
+	bool from_report;		/* r was read from a saved report (report_read.h) */
 };
 
 static bool ends_with(const char *s, const char *suffix)
@@ -125,10 +129,45 @@ static struct pha_error *read_core(struct analysis *a)
 	return NULL;
 }
 
+/* What needs the heap graph cannot come from a saved report: refused
+ * (exit 2) before it is read, naming why. */
+static struct pha_error *check_report_options(const struct analysis *a)
+{
+	const struct pha_analyze_options *o = a->opts;
+	const char *what = a->format == PHA_FORMAT_HEAPSNAPSHOT ? "a .heapsnapshot (the heap graph)"
+			   : o->save_snapshot ? "--save-snapshot (the heap graph)"
+			   : o->dump_objects ? "--dump-objects (every object)"
+			   : o->dump_why ? "--dump-why (the roots and edges of the core)"
+			   : o->suspect_threshold_set ? "--suspect-threshold (suspects computed anew)"
+			   : NULL;
+	if (!what)
+		return NULL;
+	return pha_error_create(PHA_ERR_USAGE, "%s is a saved report, which does not hold the heap: "
+				"%s needs the core or snapshot the report was made from", o->input, what);
+}
+
+/* A report written without --redact cannot be redacted afterwards: the
+ * lengths of the values its previews cut are gone (exit 2). */
+static struct pha_error *read_report(struct analysis *a)
+{
+	struct pha_error *err = check_report_options(a);
+	if (err || (err = pha_report_read(a->opts->input, &a->r)))
+		return err;
+	if (a->opts->redact && !a->r->redacted)
+		return pha_error_create(PHA_ERR_USAGE, "%s was written without --redact; a saved report "
+					"cannot be redacted afterwards: run --redact on the core or "
+					"snapshot it was made from", a->opts->input);
+	return NULL;
+}
+
 static struct pha_error *read_input(struct analysis *a)
 {
 	if (pha_snapshot_sniff(a->opts->input))
 		return pha_snapshot_read(a->opts->input, &a->src, &a->h);
+	if (pha_report_sniff(a->opts->input)) {
+		a->from_report = true;
+		return read_report(a);
+	}
 	return read_core(a);
 }
 
@@ -166,6 +205,8 @@ static struct pha_error *save_snapshot(struct analysis *a)
 
 static struct pha_error *build_report(struct analysis *a)
 {
+	if (a->from_report)
+		return NULL;
 	struct pha_report_options ropts = {
 		.suspect_threshold = a->opts->suspect_threshold / 100.0,
 		.redact = a->opts->redact,
@@ -238,11 +279,53 @@ static int report_error(struct pha_error *err)
 
 static void analysis_deinit(struct analysis *a)
 {
-	pha_report_destroy(a->r);
+	if (a->from_report)
+		pha_report_read_destroy(a->r);
+	else
+		pha_report_destroy(a->r);
 	pha_heap_destroy(a->h);
 	pha_source_deinit(&a->src);
 	pha_target_destroy(a->t);
 	free(a->default_output);
+}
+
+/* The diff command's inputs (diffcmd.c): read_input and build_report of
+ * the analysis above, nothing written. The heap is freed once the report
+ * is built (the report borrows names from the target and the source, not
+ * from the heap). */
+struct pha_loaded {
+	struct analysis a;
+	struct pha_analyze_options opts;
+};
+
+struct pha_error *pha_load_report(const struct pha_analyze_options *opts,
+				  struct pha_loaded **loaded_ret, const struct pha_report **report_ret)
+{
+	struct pha_loaded *l = calloc(1, sizeof(*l));
+	if (!l)
+		return &pha_enomem;
+	l->opts = *opts;
+	l->a.opts = &l->opts;
+	pha_source_init(&l->a.src);
+	l->a.src.verbose = opts->verbose;
+	struct pha_error *err;
+	if ((err = read_input(&l->a)) || (err = build_report(&l->a))) {
+		pha_loaded_destroy(l);
+		return err;
+	}
+	pha_heap_destroy(l->a.h);
+	l->a.h = NULL;
+	*loaded_ret = l;
+	*report_ret = l->a.r;
+	return NULL;
+}
+
+void pha_loaded_destroy(struct pha_loaded *l)
+{
+	if (!l)
+		return;
+	analysis_deinit(&l->a);
+	free(l);
 }
 
 int pha_analyze(const struct pha_analyze_options *opts)

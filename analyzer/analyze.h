@@ -19,7 +19,7 @@ enum pha_report_format {
 };
 
 struct pha_analyze_options {
-	const char *input;		/* core (plain or .zst) or snapshot */
+	const char *input;		/* core (plain or .zst), snapshot, or a saved JSON report */
 	const char *output;		/* NULL: INPUT-BASENAME.pyheap.<ext> in "."; "-": stdout */
 	enum pha_report_format format;
 	int top;			/* rows per table of the text summary */
@@ -28,6 +28,7 @@ struct pha_analyze_options {
 	const char *dump_why;		/* NULL or a TSV path (dump.h; cores only) */
 	bool redact;
 	double suspect_threshold;	/* percent of the heap */
+	bool suspect_threshold_set;	/* given on the command line */
 	bool quiet;			/* no summary on stdout, no progress */
 	int verbose;
 	struct pha_target_options target;	/* cores only */
@@ -36,5 +37,15 @@ struct pha_analyze_options {
 /* Runs every phase (analyzer/README.md) and returns the exit status; an
  * error has been printed to stderr as "pyheap-analyze: MESSAGE". */
 int pha_analyze(const struct pha_analyze_options *opts);
+
+/* The `diff` command's inputs: one core or snapshot (opts->input) read and
+ * analyzed into a report as pha_analyze would, nothing written (the
+ * output, dump and snapshot options are ignored). The report lives until
+ * pha_loaded_destroy. */
+struct pha_loaded;
+struct pha_report;
+struct pha_error *pha_load_report(const struct pha_analyze_options *opts,
+				  struct pha_loaded **loaded_ret, const struct pha_report **report_ret);
+void pha_loaded_destroy(struct pha_loaded *l);	/* accepts NULL */
 
 #endif

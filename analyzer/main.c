@@ -13,6 +13,7 @@
 #include "../formats/output.h"
 #include "../plugins/pha_layout.h"
 #include "analyze.h"
+#include "diff.h"
 #include "error.h"
 
 /* Option ids: the short option's character, or a number above any char. */
@@ -107,7 +108,10 @@ static const struct cli_option options[] = {
 
 static const char help_outro[] =
 	"\n"
-	"Exit status: 0 done, 1 reserved (diff thresholds), 2 usage error (also an\n"
+	"pyheap-analyze diff [OPTIONS] OLD NEW: what grew between two dumps (cores,\n"
+	"snapshots or saved reports); 'pyheap-analyze diff --help' for its options.\n"
+	"\n"
+	"Exit status: 0 done, 1 a diff threshold was exceeded, 2 usage error (also an\n"
 	"output that names an input file), 3 input not usable (not a core, truncated\n"
 	"beyond use, no CPython found, unsupported version, needed binaries missing,\n"
 	"malformed snapshot), 4 internal or resource error (also a write error on\n"
@@ -283,6 +287,7 @@ static bool apply_option(struct cli *c, int id, char *arg)
 		break;
 	case OPT_THRESHOLD:
 		o->suspect_threshold = parse_threshold(arg);
+		o->suspect_threshold_set = true;
 		break;
 	case OPT_TOP:
 		o->top = parse_top(arg);
@@ -363,13 +368,14 @@ static int analyze_command(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	/* Subcommands go here. A later `pyheap-analyze diff OLD NEW`
-	 * (pyheap-analyze.diff/1, DESIGN.md "Round 2") is recognized by its
-	 * first argument before any option is parsed, and gets its own option
-	 * table and entry point next to analyze.c. Until then every command
-	 * line is an analysis. */
 	/* A closed pipe or the file size limit is a write error (exit 4 with
 	 * a message), not a death by SIGPIPE or SIGXFSZ. */
 	pha_output_signals_init();
+	/* Subcommands are recognized by the first argument, before any option
+	 * is parsed, and have their own option tables: `pyheap-analyze diff
+	 * OLD NEW` (diffcmd.c, pyheap-analyze.diff/1). A core named "diff" is
+	 * analyzed as ./diff. Every other command line is an analysis. */
+	if (argc >= 2 && !strcmp(argv[1], "diff"))
+		return pha_diff_command(argc - 1, argv + 1);
 	return analyze_command(argc, argv);
 }

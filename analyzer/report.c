@@ -172,6 +172,7 @@ static void report_header(const struct pha_source *src, const struct pha_report_
 	r->executable = src->executable;
 	r->argv = opts->redact ? NULL : src->argv;
 	r->argc = opts->redact ? 0 : src->argc;
+	r->redacted = opts->redact;
 }
 
 /* r->unreachable: CPython's own arithmetic (reach.c). */

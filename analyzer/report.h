@@ -23,11 +23,25 @@ struct pha_path_elem {
 	uint64_t addr;
 };
 
+/* A path longer than this keeps its first and last PHA_PATH_MAX_ELEMS/2
+ * elements. */
+#define PHA_PATH_MAX_ELEMS 64
+
 struct pha_path {
 	struct pha_path_elem *elems;
 	size_t n;
 	uint64_t elided;	/* elements left out in the middle of a long path */
 };
+
+/* paths.c: "sys.modules['app'].__dict__['_CACHE']": labels joined (the
+ * root's label first, " → " between labels that do not start with '.' or
+ * '['), "…" where elements were left out; "" for an empty path; NULL on
+ * ENOMEM. */
+char *pha_path_text(const struct pha_path *p);
+void pha_path_free(struct pha_path *p);
+/* "512 B", "1.5 MiB"; "30,000" */
+void pha_size_text(uint64_t bytes, char *buf, size_t size);
+void pha_count_text(uint64_t v, char *buf, size_t size);
 
 struct pha_retained_type {
 	const char *name;
@@ -110,6 +124,16 @@ struct pha_waste {
 	struct pha_container_waste empty, mostly_empty;
 };
 
+/* What a later diff needs (report/3, growth.c): a container that may grow,
+ * named by its labelled path and by its address. */
+struct pha_growth_candidate {
+	uint64_t addr;
+	const char *type;
+	uint64_t items;		/* container_len's used items, else strong references */
+	uint64_t retained;
+	char *path;		/* pha_path_text of its shortest path from a root */
+};
+
 struct pha_why {
 	/* heap total: objects reachable from the super-root */
 	uint64_t heap_objects, heap_bytes;
@@ -131,6 +155,9 @@ struct pha_why {
 	/* locals[t][f] parallel to the source's threads/frames */
 	struct pha_frame_local ***locals;
 	struct pha_waste waste;
+	/* by items desc, then retained desc, then address */
+	struct pha_growth_candidate *growth;
+	size_t ngrowth;
 };
 
 struct pha_report_options {
@@ -171,6 +198,9 @@ struct pha_report {
 	const char *executable;	/* NULL unknown */
 	char *const *argv;
 	size_t argc;
+	/* --redact: argv, str/bytes contents and dict-key strings left out
+	 * (JSON `redacted`; a saved report is rendered redacted only if it is) */
+	bool redacted;
 
 	struct {
 		uint64_t objects, gc_objects, bytes, edges;
@@ -212,7 +242,7 @@ struct pha_report {
 /* The sections of the report, the unit the writers walk (MAT's
  * outputters over one result model): each covers these members of struct
  * pha_report.
- *   HEADER       input_path .. argc (input, Python, process)
+ *   HEADER       input_path .. redacted (input, Python, process)
  *   SUMMARY      summary
  *   TYPES        types
  *   UNREACHABLE  unreachable_types, ugroups
@@ -274,6 +304,19 @@ struct pha_error *pha_why_build(struct pha_source *src, const struct pha_heap *h
 				const struct pha_report_options *opts, const uint32_t *group_of,
 				struct pha_report *r);
 void pha_why_deinit(struct pha_report *r);
+
+/* growth.c: what why.c knows that the growth candidates need (the phase
+ * runs inside pha_why_build, before its scratch is freed). */
+struct pha_growth_view {
+	const struct pha_source *src;
+	const struct pha_heap *h;
+	const uint64_t *retained;	/* per id; 0: no root reaches it */
+	/* the shortest labelled path from a root to v */
+	struct pha_error *(*path)(const void *ctx, uint32_t v, struct pha_path *p);
+	const void *ctx;
+};
+struct pha_error *pha_growth_build(const struct pha_growth_view *v, struct pha_why *w);
+void pha_growth_deinit(struct pha_why *w);
 struct pha_error *pha_waste_build(struct pha_source *src, const struct pha_heap *h,
 				  const struct pha_report_options *opts, struct pha_waste *w);
 void pha_waste_deinit(struct pha_waste *w);

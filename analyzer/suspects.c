@@ -151,12 +151,12 @@ static void commonest_child_type(const struct ctx *c, uint32_t v, uint64_t *hb, 
 static void retained_text(uint64_t bytes, uint64_t native, char *buf, size_t size)
 {
 	char b[32], nb[32];
-	why_human(bytes, b, sizeof(b));
+	pha_size_text(bytes, b, sizeof(b));
 	if (!native) {
 		snprintf(buf, size, "%s", b);
 		return;
 	}
-	why_human(native, nb, sizeof(nb));
+	pha_size_text(native, nb, sizeof(nb));
 	snprintf(buf, size, "%s (+ %s native)", b, nb);
 }
 
@@ -186,15 +186,15 @@ static void site_text(const struct pha_alloc_site *a, char *buf, size_t size)
 static struct pha_error *accumulation_sentence(const struct pha_why *w, struct pha_suspect *s)
 {
 	char b1[80], b2[32], b3[32], n1[32], at[600];
-	char *pt = why_path_text(&s->path);
+	char *pt = pha_path_text(&s->path);
 	site_text(&s->alloc, at, sizeof(at));
 	if (!pt)
 		return &pha_enomem;
 	retained_text(s->retained_bytes, s->native_bytes, b1, sizeof(b1));
-	why_human(s->holds_bytes, b2, sizeof(b2));
+	pha_size_text(s->holds_bytes, b2, sizeof(b2));
 	snprintf(b3, sizeof(b3), "%.0f%%",
 		 w->heap_bytes ? 100.0 * (double)s->retained_bytes / (double)w->heap_bytes : 0.0);
-	why_grouped(s->holds_count, n1, sizeof(n1));
+	pha_count_text(s->holds_count, n1, sizeof(n1));
 	int rc;
 	if (s->holds_type)
 		rc = asprintf(&s->sentence,
@@ -258,9 +258,9 @@ static struct pha_error *unexplained_suspect(struct ctx *c, const struct unexp *
 	struct pha_error *err = why_make_path(c, u->example, &s->path);
 	if (err)
 		return err;
-	why_grouped(s->objects, n1, sizeof(n1));
-	why_grouped(s->excess_refs, n2, sizeof(n2));
-	why_human(u->bytes, b1, sizeof(b1));
+	pha_count_text(s->objects, n1, sizeof(n1));
+	pha_count_text(s->excess_refs, n2, sizeof(n2));
+	pha_size_text(u->bytes, b1, sizeof(b1));
 	retained_text(s->retained_bytes, s->native_bytes, b2, sizeof(b2));
 	if (asprintf(&s->sentence,
 		     "%s %s object%s (%s, retaining %s)%s%s %s %s reference%s more than the "

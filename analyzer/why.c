@@ -16,8 +16,9 @@
  *      (per-type retained, MAT's rule) and for the suspects' contents
  *      (dominators_of_roots, retained_sizes, dominator_children,
  *      walk_type_retained, list_retained_types);
- *   4. top retainers, suspects, paths, locals (select_top, top_retainers,
- *      unexplained_groups, find_suspects, locals_build); the groups of
+ *   4. top retainers, suspects, paths, locals, growth candidates
+ *      (select_top, top_retainers, unexplained_groups, find_suspects:
+ *      suspects.c, locals_build, growth_candidates: growth.c); the groups of
  *      step 2 that do not look like a leak (LEAK_MIN_OBJECTS) are the
  *      held-by-C table, not suspects.
  * Nothing here recurses.
@@ -53,34 +54,6 @@ static void phase(const struct pha_source *src, const char *what, double *t0)
 static char *xstrdup(const char *s)
 {
 	return strdup(s ? s : "");
-}
-
-void why_human(uint64_t b, char *buf, size_t size)
-{
-	const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-	double v = (double)b;
-	int i = 0;
-	while (v >= 1024 && i < 4) {
-		v /= 1024;
-		i++;
-	}
-	if (i == 0)
-		snprintf(buf, size, "%" PRIu64 " B", b);
-	else
-		snprintf(buf, size, "%.1f %s", v, u[i]);
-}
-
-void why_grouped(uint64_t v, char *buf, size_t size)
-{
-	char tmp[32];
-	snprintf(tmp, sizeof(tmp), "%" PRIu64, v);
-	size_t len = strlen(tmp), o = 0;
-	for (size_t i = 0; i < len && o + 2 < size; i++) {
-		if (i && (len - i) % 3 == 0)
-			buf[o++] = ',';
-		buf[o++] = tmp[i];
-	}
-	buf[o] = 0;
 }
 
 const char *why_tname(const struct ctx *c, uint32_t v)
@@ -209,50 +182,6 @@ struct pha_error *why_make_path(const struct ctx *c, uint32_t v, struct pha_path
 	}
 	free(ids);
 	return NULL;
-}
-
-/* "sys.modules['app'].__dict__['_CACHE']": labels joined (the root's label
- * first, " → " between labels that do not start with '.' or '['), "…"
- * where elements were left out; "" for an empty path. */
-static const char PATH_SEP[] = " → ";
-static const char PATH_ELIDED[] = "…";
-
-char *why_path_text(const struct pha_path *p)
-{
-	/* Worst case: a separator before every label, plus the ellipsis. The
-	 * separator is 5 bytes in UTF-8 (the arrow is 3): counting it with
-	 * sizeof keeps the two in step. */
-	size_t len = sizeof(PATH_ELIDED);
-	for (size_t i = 0; i < p->n; i++)
-		len += strlen(p->elems[i].label) + sizeof(PATH_SEP) - 1;
-	char *s = malloc(len);
-	if (!s)
-		return NULL;
-	size_t o = 0;
-	for (size_t i = 0; i < p->n; i++) {
-		if (p->elided && i == PATH_MAX_ELEMS / 2) {
-			memcpy(s + o, PATH_ELIDED, sizeof(PATH_ELIDED) - 1);
-			o += sizeof(PATH_ELIDED) - 1;
-		}
-		const char *l = p->elems[i].label;
-		if (i && l[0] != '.' && l[0] != '[') {
-			memcpy(s + o, PATH_SEP, sizeof(PATH_SEP) - 1);
-			o += sizeof(PATH_SEP) - 1;
-		}
-		size_t ll = strlen(l);
-		memcpy(s + o, l, ll);
-		o += ll;
-	}
-	s[o] = 0;
-	return s;
-}
-
-static void path_free(struct pha_path *p)
-{
-	for (size_t i = 0; i < p->n; i++)
-		free(p->elems[i].label);
-	free(p->elems);
-	memset(p, 0, sizeof(*p));
 }
 
 static bool bfs_push(uint32_t *queue, uint32_t *qt, uint32_t *parent, uint32_t v, uint32_t from)
@@ -786,6 +715,19 @@ static struct pha_error *unexplained_groups(struct ctx *c)
 	return NULL;
 }
 
+static struct pha_error *view_path(const void *ctx, uint32_t v, struct pha_path *p)
+{
+	return why_make_path(ctx, v, p);
+}
+
+/* growth.c: the candidates a later diff compares. */
+static struct pha_error *growth_candidates(struct ctx *c)
+{
+	struct pha_growth_view v = {.src = c->src, .h = c->h, .retained = c->retained,
+				    .path = view_path, .ctx = c};
+	return pha_growth_build(&v, &c->r->why);
+}
+
 static void ctx_deinit(struct ctx *c)
 {
 	free(c->parent);
@@ -844,7 +786,9 @@ struct pha_error *pha_why_build(struct pha_source *src, const struct pha_heap *h
 		goto out;
 	if ((err = locals_build(&c)))
 		goto out;
-	phase(src, "top retainers, suspects, paths, locals", &t0);
+	if ((err = growth_candidates(&c)))
+		goto out;
+	phase(src, "top retainers, suspects, paths, locals, growth candidates", &t0);
 out:
 	ctx_deinit(&c);
 	return err;
@@ -855,10 +799,10 @@ void pha_why_deinit(struct pha_report *r)
 	struct pha_why *w = &r->why;
 	free(w->types);
 	for (size_t i = 0; i < w->ntop; i++)
-		path_free(&w->top[i].path);
+		pha_path_free(&w->top[i].path);
 	free(w->top);
 	for (size_t i = 0; i < w->nsuspects; i++) {
-		path_free(&w->suspects[i].path);
+		pha_path_free(&w->suspects[i].path);
 		free(w->suspects[i].sentence);
 	}
 	free(w->suspects);
@@ -880,5 +824,6 @@ void pha_why_deinit(struct pha_report *r)
 	}
 	free(w->locals);
 	pha_waste_deinit(&w->waste);
+	pha_growth_deinit(w);
 	memset(w, 0, sizeof(*w));
 }

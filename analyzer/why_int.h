@@ -9,7 +9,7 @@
 #define UNSEEN UINT32_MAX
 #define ROOT (UINT32_MAX - 1)
 /* A path longer than this keeps its first and last PATH_KEEP/2 elements. */
-#define PATH_MAX_ELEMS 64
+#define PATH_MAX_ELEMS PHA_PATH_MAX_ELEMS
 #define SUSPECTS_MAX 10
 #define UNEXPLAINED_MAX 20
 #define HELD_MAX 50
@@ -66,11 +66,8 @@ struct ctx {
 };
 
 /* why.c */
-void why_human(uint64_t b, char *buf, size_t size);
-void why_grouped(uint64_t v, char *buf, size_t size);
 const char *why_tname(const struct ctx *c, uint32_t v);
 struct pha_error *why_make_path(const struct ctx *c, uint32_t v, struct pha_path *p);
-char *why_path_text(const struct pha_path *p);
 bool why_static_object(const struct pha_heap *h, uint32_t v);
 
 /* suspects.c */

@@ -150,6 +150,19 @@ void pha_md_escape(struct pha_buf *b, const char *s, size_t max)
 	}
 }
 
+void pha_text_escape_buf(struct pha_buf *b, const char *s)
+{
+	if (!s)
+		return;
+	while (*s) {
+		uint32_t c;
+		size_t n = pha_utf8_next(s, &c);
+		if (!visible_escape(b, s, n, c, "\\"))
+			pha_buf_write(b, s, n);
+		s += n;
+	}
+}
+
 void pha_html_escape(struct pha_buf *b, const char *s)
 {
 	if (!s)

@@ -42,6 +42,11 @@ void pha_buf_flush(struct pha_buf *b, struct pha_out *out);
  * character boundary, then "…"); 0 = all of it. */
 void pha_md_escape(struct pha_buf *b, const char *s, size_t max);
 
+/* Plain text for a terminal, as json.c's pha_text_escape writes it, into
+ * a buffer (the diff's text writer renders the same rows as its Markdown
+ * and HTML writers). */
+void pha_text_escape_buf(struct pha_buf *b, const char *s);
+
 /* HTML text or a quoted attribute value: & < > " ' as character
  * references. */
 void pha_html_escape(struct pha_buf *b, const char *s);

@@ -136,6 +136,7 @@ static void header(void *ctx, const struct pha_report *r)
 	pha_json_object_end(j);
 
 	process(j, r);
+	kv_bool(j, "redacted", r->redacted);
 }
 
 static void summary(void *ctx, const struct pha_report *r)
@@ -369,7 +370,24 @@ static void held_by_c(struct pha_json *j, const struct pha_why *w)
 	pha_json_object_end(j);
 }
 
-/* roots, retained, leak_suspects, held_by_c */
+static void growth_candidates(struct pha_json *j, const struct pha_why *w)
+{
+	pha_json_key(j, "growth_candidates");
+	pha_json_array_begin(j);
+	for (size_t i = 0; i < w->ngrowth; i++) {
+		const struct pha_growth_candidate *g = &w->growth[i];
+		pha_json_object_begin(j);
+		kv_uint(j, "address", g->addr);
+		kv_str(j, "type", g->type);
+		kv_uint(j, "items", g->items);
+		kv_uint(j, "retained", g->retained);
+		kv_str(j, "path", g->path);
+		pha_json_object_end(j);
+	}
+	pha_json_array_end(j);
+}
+
+/* roots, retained, leak_suspects, held_by_c, growth_candidates */
 static void why(void *ctx, const struct pha_report *r)
 {
 	struct pha_json *j = ctx;
@@ -382,6 +400,7 @@ static void why(void *ctx, const struct pha_report *r)
 		suspect(j, &w->suspects[i]);
 	pha_json_array_end(j);
 	held_by_c(j, w);
+	growth_candidates(j, w);
 }
 
 static void duplicates(struct pha_json *j, const char *key, const struct pha_dup_kind *dk)

@@ -67,7 +67,9 @@ static void header(void *ctx, const struct pha_report *r)
 	esc(out, r->input_path);
 	pha_out_puts(out, "\nPython ");
 	esc(out, r->version);
-	pha_out_printf(out, " (layout %s)\n", r->layout);
+	pha_out_puts(out, " (layout ");
+	esc(out, r->layout);
+	pha_out_puts(out, ")\n");
 	char pid[32] = "unknown", sig[32] = "unknown";
 	if (r->pid >= 0)
 		snprintf(pid, sizeof(pid), "%" PRId64, (int64_t)r->pid);
@@ -179,8 +181,11 @@ static void held_by_c(const struct text *x, const struct pha_why *w)
 	for (size_t i = 0; i < w->nheld_by_c && (int)i < x->top; i++) {
 		const struct pha_held_group *g = &w->held_by_c[i];
 		human(b1, sizeof(b1), g->bytes);
-		pha_out_printf(x->out, "  %9" PRIu64 " %12s  %s: %s\n", g->objects, b1, g->type,
-			       g->reason);
+		pha_out_printf(x->out, "  %9" PRIu64 " %12s  ", g->objects, b1);
+		esc(x->out, g->type);
+		pha_out_puts(x->out, ": ");
+		esc(x->out, g->reason);
+		pha_out_puts(x->out, "\n");
 	}
 }
 
@@ -191,7 +196,8 @@ static void path(struct pha_out *out, const struct pha_path *p)
 {
 	pha_out_printf(out, "  %12s %12s    via ", "", "");
 	for (size_t k = 0; k < p->n; k++) {
-		const char *l = p->elems[k].label;
+		/* NULL only from a hand-made saved report */
+		const char *l = p->elems[k].label ? p->elems[k].label : "?";
 		if (k && l[0] != '.' && l[0] != '[')
 			pha_out_puts(out, " → ");
 		if (p->elided && k == 32)
@@ -478,8 +484,10 @@ static void memory(void *ctx, const struct pha_report *r)
 		human(f, sizeof(f), ma->free_bytes);
 		human(t, sizeof(t), ma->top_bytes);
 		human(mm, sizeof(mm), ma->mmapped_bytes);
-		pha_out_printf(out, "  malloc (%s): %zu arenas, %s in use, %s free, %s top, %s mmapped\n",
-			       ma->allocator, ma->narenas, u, f, t, mm);
+		pha_out_puts(out, "  malloc (");
+		esc(out, ma->allocator);
+		pha_out_printf(out, "): %zu arenas, %s in use, %s free, %s top, %s mmapped\n",
+			       ma->narenas, u, f, t, mm);
 	} else {
 		pha_out_puts(out, "  malloc: ");
 		esc(out, ma->allocator);

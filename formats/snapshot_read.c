@@ -18,7 +18,6 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zstd.h>
 
 #include "mpcursor.h"
 #include "snapshot.h"
@@ -66,35 +65,6 @@ static const struct pha_zstd_expect snapshot_expect = {
 		    PHA_SNAPSHOT_FORMAT " header)",
 };
 
-/* The first bytes of a zstd-compressed file, decompressed: a zstd block is
- * only decoded whole, so feed input until the first bytes come out (at
- * most one block, 128 KiB, plus headers; never more than 1 MiB of input). */
-static size_t zstd_head(int fd, uint8_t *plain, size_t size)
-{
-	ZSTD_DStream *ds = ZSTD_createDStream();
-	uint8_t *in_buf = malloc(1 << 16);
-	ZSTD_outBuffer out = {plain, size, 0};
-	off_t off = 0;
-	while (ds && in_buf && out.pos < out.size && off < (1 << 20)) {
-		ssize_t got = pread(fd, in_buf, 1 << 16, off);
-		if (got <= 0)
-			break;
-		off += got;
-		ZSTD_inBuffer in = {in_buf, (size_t)got, 0};
-		size_t rc = 1;
-		while (in.pos < in.size && out.pos < out.size) {
-			rc = ZSTD_decompressStream(ds, &out, &in);
-			if (ZSTD_isError(rc) || rc == 0)
-				break;
-		}
-		if (ZSTD_isError(rc) || rc == 0)
-			break;
-	}
-	ZSTD_freeDStream(ds);
-	free(in_buf);
-	return out.pos;
-}
-
 bool pha_snapshot_sniff(const char *path)
 {
 	/* The name is enough: a damaged snapshot is then explained as one
@@ -114,7 +84,7 @@ bool pha_snapshot_sniff(const char *path)
 	}
 	ssize_t r = pread(fd, head, sizeof(head), 0);
 	if (r > 0 && pha_zstd_is_frame(head, (size_t)r)) {
-		have = zstd_head(fd, plain, sizeof(plain));
+		have = pha_zstd_head(fd, plain, sizeof(plain));
 		p = plain;
 	} else if (r > 0) {
 		have = (size_t)r;

@@ -96,6 +96,7 @@ struct unz {
 	uint64_t total;		/* bytes written */
 	uint64_t cap;		/* most bytes the temporary file may take */
 	bool cap_is_fsize;	/* the cap is RLIMIT_FSIZE (not free space) */
+	bool cap_is_max;	/* the cap is expect->max_bytes */
 	bool head_checked;
 };
 
@@ -138,6 +139,11 @@ static void set_cap(struct unz *u)
 		u->cap = (uint64_t)rl.rlim_cur;
 		u->cap_is_fsize = true;
 	}
+	if (u->ex->max_bytes && u->ex->max_bytes < u->cap) {
+		u->cap = u->ex->max_bytes;
+		u->cap_is_fsize = false;
+		u->cap_is_max = true;
+	}
 }
 
 static struct pha_error *over_cap(const struct unz *u, uint64_t declared)
@@ -149,6 +155,9 @@ static struct pha_error *over_cap(const struct unz *u, uint64_t declared)
 	else
 		snprintf(size, sizeof(size), "it decompresses to more than %llu bytes",
 			 (unsigned long long)u->cap);
+	if (u->cap_is_max)
+		return pha_error_create(PHA_ERR_INPUT, "%s: %s, more than the %llu bytes a %s may have",
+					u->path, size, (unsigned long long)u->cap, u->ex->what);
 	if (u->cap_is_fsize)
 		return pha_error_create(PHA_ERR_INTERNAL,
 			"%s: cannot decompress the %s: %s, more than the file size limit "
@@ -211,6 +220,32 @@ static struct pha_error *flush_out(struct unz *u, const uint8_t *buf, size_t *pe
 	struct pha_error *err = write_out(u, buf, *pending);
 	*pending = 0;
 	return err;
+}
+
+size_t pha_zstd_head(int fd, uint8_t *plain, size_t size)
+{
+	ZSTD_DStream *ds = ZSTD_createDStream();
+	uint8_t *in_buf = malloc(1 << 16);
+	ZSTD_outBuffer out = {plain, size, 0};
+	off_t off = 0;
+	while (ds && in_buf && out.pos < out.size && off < (1 << 20)) {
+		ssize_t got = pread(fd, in_buf, 1 << 16, off);
+		if (got <= 0)
+			break;
+		off += got;
+		ZSTD_inBuffer in = {in_buf, (size_t)got, 0};
+		size_t rc = 1;
+		while (in.pos < in.size && out.pos < out.size) {
+			rc = ZSTD_decompressStream(ds, &out, &in);
+			if (ZSTD_isError(rc) || rc == 0)
+				break;
+		}
+		if (ZSTD_isError(rc) || rc == 0)
+			break;
+	}
+	ZSTD_freeDStream(ds);
+	free(in_buf);
+	return out.pos;
 }
 
 struct pha_error *pha_zstd_decompress_to_tmpfile(int in_fd, const char *path_for_messages,

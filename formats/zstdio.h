@@ -41,7 +41,17 @@ struct pha_zstd_expect {
 	bool (*head_ok)(const uint8_t *head, size_t len);
 	size_t head_len;	/* at most 4096 */
 	const char *mismatch;	/* the message then, after "PATH: " */
+	/* Optional (0: none): the most bytes this kind of input may have;
+	 * more is PHA_ERR_INPUT (exit 3) as soon as the data grows past it
+	 * (a JSON report: report_read.c). */
+	uint64_t max_bytes;
 };
+
+/* The first bytes of a zstd-compressed file, decompressed, into
+ * plain[0..size): for sniffing. Feeds input until they come out (at most
+ * one block, 128 KiB, plus headers; never more than 1 MiB of input).
+ * Returns how many bytes it got (0 on any error). */
+size_t pha_zstd_head(int fd, uint8_t *plain, size_t size);
 
 /* Decompress all of in_fd (read from offset 0 with pread, whatever its file
  * position) into a temporary file in $TMPDIR (or /tmp) that is unlinked at

@@ -34,6 +34,9 @@
 #    sys._debugmallocstats() of the dumped process, corrupted pools);
 #    tests/e2e/run_ticket.py --bin BIN (issue 13: Markdown, HTML rendered
 #    by headless chromium, .heapsnapshot loaded by DevTools' own loader);
+#    tests/e2e/run_diff.py --bin BIN (issue 14: `diff` on two gcores of one
+#    process: exact per-type deltas, the growing dict by path and address,
+#    thresholds and exit codes, reports as inputs, usage errors);
 # 5b. tests/fuzz/run.sh --smoke: every libFuzzer target of tests/fuzz for
 #    PYHEAP_FUZZ_SECONDS (default 5) seconds under ASan+UBSan, built with
 #    clang into build-fuzz/ ("SKIP fuzz: ..." without clang or libFuzzer);
@@ -257,6 +260,10 @@ run_py "" malloc tests/e2e/run_malloc.py --bin "$BIN"
 echo "# ticket: Markdown, HTML (headless chromium), .heapsnapshot (DevTools' loader) ($BIN)"
 run_py "" ticket tests/e2e/run_ticket.py --bin "$BIN"
 # --- end ticket ---------------------------------------------------------------
+# --- what grew: pyheap-analyze diff (issue 14) ---------------------------------
+echo "# diff: two gcores of one process, growth by path and address, exit codes ($BIN)"
+run_py "" diff tests/e2e/run_diff.py --bin "$BIN"
+# --- end diff -------------------------------------------------------------------
 
 if [ -n "$ASAN_BIN" ]; then
 	export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
@@ -273,6 +280,8 @@ if [ -n "$ASAN_BIN" ]; then
 	run_py "asan/" pymalloc tests/e2e/run_pymalloc.py --quick --timeout 900 --bin "$ASAN_BIN"
 	echo "# hostile, quick, under ASan+UBSan ($ASAN_BIN)"
 	run_py "asan/" hostile tests/e2e/run_hostile.py --quick --timeout 900 --bin "$ASAN_BIN"
+	echo "# diff, quick, under ASan+UBSan ($ASAN_BIN)"
+	run_py "asan/" diff tests/e2e/run_diff.py --quick --timeout 900 --bin "$ASAN_BIN"
 	echo "# glibc malloc, quick, under ASan+UBSan ($ASAN_BIN)"
 	run_py "asan/" malloc tests/e2e/run_malloc.py --quick --timeout 900 --bin "$ASAN_BIN"
 fi

@@ -5,7 +5,8 @@
   CACHE/matrix.json (missing ones are SKIPs);
 - cores: run a scenario under an interpreter and get its core, either from
   the kernel (os.abort() with RLIMIT_CORE unlimited) or from gdb's gcore
-  while the scenario sleeps; cached per run in a temporary directory;
+  while the scenario sleeps; two gcores of one process for the diff
+  (make_gcore_pair); cached per run in a temporary directory;
 - the tool: run it with a timeout and a peak-RSS measurement, load its
   report (json or zstd) and its --dump-objects TSV;
 - the schema: validate a report with python3-jsonschema when importable,
@@ -645,6 +646,70 @@ def make_gcore_core(python, scenario, workdir, extra_args=()):
     return res
 
 
+def _read_ready(p, deadline):
+    """The next "READY" line of p's stdout before deadline, else None."""
+    line = b""
+    while not line.endswith(b"\n") and time.monotonic() < deadline:
+        ready, _, _ = select.select([p.stdout], [], [], 0.5)
+        if ready:
+            chunk = os.read(p.stdout.fileno(), 1)
+            if not chunk:
+                break
+            line += chunk
+    return line if line.startswith(b"READY") else None
+
+
+def make_gcore_pair(python, scenario, workdir, extra_args=()):
+    """Two gcores of ONE process of a scenario that prints READY, waits for
+    a line on stdin, changes its heap and prints READY again (diff_grow.py):
+    (core1, core2, truth_path, None) or (None, None, None, why).  The
+    scenario writes its ground truth to TRUTH.json.1.json and .2.json."""
+    os.makedirs(workdir, exist_ok=True)
+    gcore = shutil.which("gcore") or ("/usr/bin/gcore" if os.path.exists("/usr/bin/gcore") else None)
+    if gcore is None:
+        return None, None, None, "gcore (gdb) is not installed"
+    truth = os.path.join(workdir, "truth.json")
+    errpath = os.path.join(workdir, "scenario.stderr")
+    argv = [python, "-E", "-s", "-B", os.path.join(SCENARIO_DIR, scenario + ".py"), truth]
+    with open(errpath, "wb") as err:
+        try:
+            p = subprocess.Popen(argv + list(extra_args), cwd=workdir, stdin=subprocess.PIPE,
+                                 stdout=subprocess.PIPE, stderr=err, preexec_fn=_no_core_limit,
+                                 start_new_session=True)
+        except OSError as e:
+            return None, None, None, "cannot start scenario: %s" % e
+    env = dict(os.environ)
+    env["DEBUGINFOD_URLS"] = ""
+    cores = []
+    try:
+        for k in (1, 2):
+            if _read_ready(p, time.monotonic() + SCENARIO_TIMEOUT) is None:
+                with open(errpath, "rb") as f:
+                    errtext = f.read().decode("utf-8", "replace").strip()[-300:]
+                return None, None, None, "scenario never said READY (%d); stderr: %s" % (k, errtext)
+            prefix = os.path.join(workdir, "gcore%d" % k)
+            g = run_process([gcore, "-o", prefix, str(p.pid)], cwd=workdir, timeout=GCORE_TIMEOUT, env=env)
+            produced = "%s.%d" % (prefix, p.pid)
+            if g.returncode != 0 or not os.path.exists(produced):
+                return None, None, None, "gcore %d failed: %s; %s" % (
+                    k, g.describe(), (g.stderr_text() + g.stdout_text()).strip()[-300:])
+            final = os.path.join(workdir, "core%d" % k)
+            os.replace(produced, final)
+            cores.append(final)
+            if k == 1:
+                p.stdin.write(b"grow\n")
+                p.stdin.flush()
+    finally:
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        p.wait()
+        p.stdout.close()
+        p.stdin.close()
+    return cores[0], cores[1], truth, None
+
+
 def make_core(python, scenario, workdir, mode, extra_args=()):
     """mode: kernel | gcore | auto (kernel, else gcore with .fallback set)."""
     os.makedirs(workdir, exist_ok=True)
@@ -718,6 +783,23 @@ class CoreCache:
         with open(meta_path, "w") as f:
             json.dump(meta, f)
         return res
+
+    def get_pair(self, label, python, scenario, extra_args=()):
+        """make_gcore_pair, cached like get(): (core1, core2, truth, why)."""
+        key = _fingerprint(python, scenario, "gcore-pair", extra_args)
+        workdir = os.path.join(self.root, label, "%s-gcore-pair-%s" % (scenario, key))
+        meta_path = os.path.join(workdir, "meta.json")
+        if os.path.exists(meta_path):
+            with open(meta_path) as f:
+                meta = json.load(f)
+            if not meta.get("core1") or (os.path.exists(meta["core1"]) and os.path.exists(meta["core2"])):
+                return meta.get("core1"), meta.get("core2"), meta.get("truth"), meta.get("error")
+        if os.path.isdir(workdir):
+            shutil.rmtree(workdir)
+        c1, c2, truth, why = make_gcore_pair(python, scenario, workdir, extra_args)
+        with open(meta_path, "w") as f:
+            json.dump({"core1": c1, "core2": c2, "truth": truth, "error": why}, f)
+        return c1, c2, truth, why
 
     def compressed(self, core):
         """A zstd-compressed copy of `core` (made once)."""

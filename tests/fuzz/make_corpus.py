@@ -162,6 +162,64 @@ def memory_ops():
     return seeds
 
 
+def report_seeds():
+    """fuzz_report_read inputs: a small report with every section, zstd, and damaged copies."""
+    import json
+    loc = {"name": "x", "type": "dict", "address": 4096, "preview": "len=1", "retained": 64}
+    path = [{"label": "sys.modules", "type": "dict", "address": 8}, {"label": "['a']", "type": "module", "address": 16}]
+    site = {"filename": "a.py", "line": 2, "objects": 1}
+    rep = {
+        "schema": "pyheap-analyze.report/3", "tool": {"name": "pyheap-analyze", "version": "0"},
+        "input": {"path": "core", "kind": "core", "bytes": 1, "compressed": False},
+        "python": {"version": "3.12.1", "hexversion": 51118576, "layout": "3.12", "free_threaded": False},
+        "process": {"pid": 1, "signal": 6, "executable": "/bin/python3", "argv": ["python3", "\u00e9\U0001f600"]},
+        "redacted": False,
+        "summary": {k: 1 for k in ("objects", "gc_objects", "bytes", "edges", "unreachable_objects")},
+        "types": [{"name": "dict", "count": 1, "bytes": 64, "gc_count": 1, "unreachable": 1,
+                   "unreachable_bytes": 64, "top_allocation": {"filename": "a.py", "line": 1, "count": 1}}],
+        "unreachable": {"types": [{"name": "dict", "count": 1, "bytes": 64}],
+                        "groups": [{"signature": "dict", "instances": 1, "objects": 1, "bytes": 64}]},
+        "cycles": [{"signature": "dict", "instances": 1, "objects": 1, "bytes": 64, "unreachable": True, "kind": "user"}],
+        "threads": [{"thread_id": 1, "native_id": None, "crashed": True,
+                     "frames": [{"function": "f", "filename": "a.py", "line": 3, "locals": [loc]}]}],
+        "roots": {"interpreter": 1, "held_from_outside": 0, "held_from_outside_bytes": 0, "labelled": True, "edge_labels": True},
+        "retained": {"heap_objects": 1, "heap_bytes": 64, "top_level_bytes": 64, "unrooted_objects": 0, "unrooted_bytes": 0,
+                     "types": [{"name": "dict", "retained_bytes": 64}],
+                     "top": [{"address": 16, "type": "dict", "shallow": 64, "retained": 64, "retained_native": 0,
+                              "path": path, "path_elided": 0, "allocated_at": site}]},
+        "leak_suspects": [{"kind": "accumulation", "type": "dict", "address": 16, "objects": 1, "excess_refs": 0,
+                           "retained_bytes": 64, "native_bytes": 0, "holds": {"type": "str", "count": 1, "retained_bytes": 8},
+                           "path": path, "path_elided": 0, "allocated_at": site, "sentence": "s"}],
+        "held_by_c": {"objects": 0, "bytes": 0, "types": [{"type": "type", "objects": 1, "excess_refs": 1, "bytes": 8,
+                                                          "retained_bytes": 8, "example": 8, "reason": "r"}]},
+        "waste": {"available": True,
+                  "duplicate_str": {"groups": 1, "copies": 2, "wasted_bytes": 50, "top": [{"preview": "'a'", "copies": 2,
+                                                                                       "wasted_bytes": 50, "address": 8}]},
+                  "duplicate_bytes": {"groups": 0, "copies": 0, "wasted_bytes": 0, "top": []},
+                  "empty_containers": {"count": 1, "bytes": 64, "types": [{"name": "dict", "count": 1, "bytes": 64}]},
+                  "mostly_empty_containers": {"count": 0, "bytes": 0, "types": []}},
+        "memory": {"available": True, "total_bytes": 64, "mappings": 1, "categories": [{"name": "python_objects", "bytes": 64}],
+                   "pymalloc": {"found": True, "how": "symbols", "arenas": 1, "size_classes": [
+                       {"block_size": 16, "pools": 1, "used_blocks": 1, "free_blocks": 1}]},
+                   "malloc": {"allocator": "glibc", "walked": True, "how": "h", "arenas": [{"address": 1, "main": True}]},
+                   "native_by_type": [{"type": "numpy.ndarray", "objects": 1, "bytes": 8, "inferred_bytes": 0}],
+                   "largest_unattributed": [{"address": 8, "bytes": 8}]},
+        "allocations": {"tracing": True, "available": True, "max_frames": 1, "traced_bytes": 1, "peak_bytes": 1, "traces": 1,
+                        "by_line": [{"filename": "a.py", "line": 1, "bytes": 1, "count": 1}],
+                        "by_traceback": [{"frames": [{"filename": "b.py", "line": 2}], "bytes": 1, "count": 1}]},
+        "warnings": ["w \x1b[31m"],
+    }
+    text = json.dumps(rep, indent=1).encode()
+    out = {"report.json": text, "report-ascii.json": json.dumps(rep, ensure_ascii=True).encode(),
+           "report-cut.json": text[:len(text) // 2],
+           "report-v2.json": text.replace(b"report/3", b"report/2"),
+           "hostile.json": b'{"schema":"pyheap-analyze.report/3","a":[1e999,-0,"\\ud800",[[[[]]]]]}'}
+    z = zstd(text)
+    if z:
+        out["report.json.zst"] = z
+    return out
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     root = os.path.dirname(os.path.dirname(here))
@@ -169,7 +227,7 @@ def main():
     ap.add_argument("--out", default=os.path.join(here, "corpus"))
     args = ap.parse_args()
     seeds = {t: {} for t in ("fuzz_elfcore", "fuzz_notes", "fuzz_snapshot", "fuzz_snapshot_report",
-                             "fuzz_zstd", "fuzz_memory", "fuzz_json")}
+                             "fuzz_zstd", "fuzz_memory", "fuzz_json", "fuzz_report_read")}
     std = std_core()
     e = seeds["fuzz_elfcore"]
     e["std.elf"] = std
@@ -204,6 +262,7 @@ def main():
         zs["two-frames.zst"] = zs["std.elf.zst"] + zs["small.msgpack.zst"]
         zs["skippable-then-frame.zst"] = struct.pack("<II", 0x184D2A50, 8) + bytes(8) + zs["std.elf.zst"]
     seeds["fuzz_memory"].update(memory_ops())
+    seeds["fuzz_report_read"].update(report_seeds())
     seeds["fuzz_json"].update({
         "mixed.txt": "plain é 😀 \x1b[31m".encode() + b"\xff\xc0\xaf\xed\xa0\x80\xf4\x90\x80\x80\xe2\x82",
         "bidi.txt": "a\u202eb\u2066c\u200bd\u2028e\ufeff\x7f\x85".encode(),
