@@ -37,7 +37,7 @@ struct cli_option {
 #define HELP_COLUMN 28
 
 static const char help_intro[] =
-	"Usage: pyheap-analyze [OPTIONS] CORE|SNAPSHOT\n"
+	"Usage: pyheap-analyze [OPTIONS] CORE|SNAPSHOT|REPORT\n"
 	"\n"
 	"Rebuild the object heap of a CPython process from its core file (plain or\n"
 	"zstd-compressed) without running any Python code, and report:\n"
@@ -53,7 +53,9 @@ static const char help_intro[] =
 	"  - waste: duplicate str/bytes values, empty and mostly-empty containers;\n"
 	"  - each thread's Python stack with its frames' local variables.\n"
 	"A heap snapshot (.msgpack or .msgpack.zst, from --save-snapshot or from\n"
-	"pyheap_dump.py inside the process) is analyzed the same way.\n"
+	"pyheap_dump.py inside the process) is analyzed the same way. A saved\n"
+	"JSON report (.json or .json.zst) is rendered again (-o report.html, .md,\n"
+	".txt, .json) exactly as from the core, without it.\n"
 	"\n"
 	"Prints a summary on standard output and writes the report to\n"
 	"INPUT-BASENAME.pyheap.json.zst in the current directory.\n";
@@ -353,7 +355,7 @@ static bool parse_args(struct cli *c, int argc, char **argv)
 	return true;
 }
 
-/* pyheap-analyze [OPTIONS] CORE|SNAPSHOT */
+/* pyheap-analyze [OPTIONS] CORE|SNAPSHOT|REPORT */
 static int analyze_command(int argc, char **argv)
 {
 	struct cli c = {

@@ -257,7 +257,8 @@ static bool parse_string(struct jp *j, struct pha_jv *v)
 		unsigned c = *p;
 		char b[8];
 		if (c < 0x20)
-			return fail(j, p, "control character %s in a string (must be escaped)", show((unsigned char)c, b));
+			return fail(j, p, "control character %s in a string (must be escaped)",
+				    show((unsigned char)c, b));
 		if (c >= 0x80) {
 			size_t n = utf8_len(p, q);
 			if (!n)
@@ -399,8 +400,9 @@ static bool parse_container(struct jp *j, unsigned depth, struct pha_jv *v)
 		skip_ws(j);
 		if (object) {
 			if (j->p >= j->end || *j->p != '"')
-				return j->p >= j->end ? fail(j, j->p, "unexpected end of input")
-						      : fail(j, j->p, "expected a string key, not %s", show(*j->p, b));
+				return j->p >= j->end
+					       ? fail(j, j->p, "unexpected end of input")
+					       : fail(j, j->p, "expected a string key, not %s", show(*j->p, b));
 			if (!count_value(j) || !parse_string(j, &kid) || !push(j, &kid))
 				return false;
 			skip_ws(j);

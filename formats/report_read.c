@@ -234,7 +234,8 @@ static const struct rd_field input_fields[] = {
 };
 
 static const struct rd_field python_fields[] = {
-	{.key = "version", .kind = RD_CHARS, .off = R(version), .size = sizeof(((struct pha_report *)0)->version)},
+	{.key = "version", .kind = RD_CHARS, .off = R(version),
+	 .size = sizeof(((struct pha_report *)0)->version)},
 	{.key = "hexversion", .kind = RD_U32, .off = R(hexversion)},
 	{.key = "layout", .kind = RD_STR, .off = R(layout)},
 	{.key = "free_threaded", .kind = RD_BOOL, .off = R(free_threaded)},
@@ -466,7 +467,8 @@ static bool each_local(struct rd *d, const struct pha_jv *v, void *item)
 static const struct rd_field frame_fields[] = {
 	{.key = "function", .kind = RD_STR, .off = offsetof(struct pha_report_frame, function)},
 	{.key = "filename", .kind = RD_STR, .off = offsetof(struct pha_report_frame, filename)},
-	{.key = "line", .kind = RD_INT_NULL, .off = offsetof(struct pha_report_frame, line), .size = sizeof(int), .dflt = -1},
+	{.key = "line", .kind = RD_INT_NULL, .off = offsetof(struct pha_report_frame, line),
+	 .size = sizeof(int), .dflt = -1},
 };
 
 static bool map_frame(struct rd *d, const struct pha_jv *v, struct pha_report_frame *f,

@@ -33,15 +33,18 @@
 #    tests/e2e/run_pymalloc.py --bin BIN (issue 10: memory.pymalloc against
 #    sys._debugmallocstats() of the dumped process, corrupted pools);
 #    tests/e2e/run_ticket.py --bin BIN (issue 13: Markdown, HTML rendered
-#    by headless chromium, .heapsnapshot loaded by DevTools' own loader);
+#    by headless chromium, .heapsnapshot loaded by DevTools' own loader;
+#    every format rendered from the saved .json.zst byte-identical to the
+#    core's, malformed saved reports);
 #    tests/e2e/run_diff.py --bin BIN (issue 14: `diff` on two gcores of one
 #    process: exact per-type deltas, the growing dict by path and address,
 #    thresholds and exit codes, reports as inputs, usage errors);
 # 5b. tests/fuzz/run.sh --smoke: every libFuzzer target of tests/fuzz for
 #    PYHEAP_FUZZ_SECONDS (default 5) seconds under ASan+UBSan, built with
 #    clang into build-fuzz/ ("SKIP fuzz: ..." without clang or libFuzzer);
-# 6. with --asan-*: the unit tests in DIR2, bad_input.py and run_e2e.py --quick
-#    with the ASan+UBSan binary; their case names get the prefix "asan/";
+# 6. with --asan-*: the unit tests in DIR2, bad_input.py, run_e2e.py --quick
+#    (and the other runners' --quick, run_ticket.py --reread-only) with the
+#    ASan+UBSan binary; their case names get the prefix "asan/";
 # 7. the matrix rule: how many distinct minor versions (3.X) passed their
 #    end-to-end scenarios.  Under CI (CI=true or --ci) fewer than
 #    PYHEAP_MIN_MINORS (default 6) is a FAIL line; locally it is a warning
@@ -284,6 +287,8 @@ if [ -n "$ASAN_BIN" ]; then
 	run_py "asan/" diff tests/e2e/run_diff.py --quick --timeout 900 --bin "$ASAN_BIN"
 	echo "# glibc malloc, quick, under ASan+UBSan ($ASAN_BIN)"
 	run_py "asan/" malloc tests/e2e/run_malloc.py --quick --timeout 900 --bin "$ASAN_BIN"
+	echo "# rendering from saved reports, malformed reports, quick, under ASan+UBSan ($ASAN_BIN)"
+	run_py "asan/" ticket tests/e2e/run_ticket.py --quick --reread-only --timeout 900 --bin "$ASAN_BIN"
 fi
 
 # The matrix rule: distinct minor versions whose e2e scenarios passed.

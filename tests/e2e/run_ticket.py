@@ -29,6 +29,15 @@ On the first interpreter only:
                 message, the script ran (body data-ready), the DOM text has
                 the suspect's path, the version and the threads (SKIP
                 without chromium: tests/deps.sh installs Debian's).
+Rendering from a saved report (every scenario; --reread-only: only this):
+  reread        the .json.zst re-rendered as JSON is the original .json byte
+                for byte; txt, md and html from the .json.zst are those from
+                the core; the same with --redact on both;
+  malformed     (first interpreter) a cut .json and .json.zst, an unknown
+                schema, 100,000-deep nesting, invalid UTF-8, a lone
+                surrogate, a 400-digit and a negative number, an array:
+                exit 3 with the message; a .heapsnapshot, --redact of an
+                unredacted report, -o naming the report: exit 2.
 
 One line per check: PASS|FAIL|SKIP <name>[: details].  Exit 1 if anything
 failed.
@@ -144,10 +153,10 @@ class Runner:
             self.rep.fail(name, "no core: %s" % res.error)
         return res
 
-    def run(self, name, core, ext):
+    def run(self, name, core, ext, extra=()):
         """The tool's output for core as FILE.ext, or None after a FAIL/SKIP."""
         out = os.path.join(self.work, "%s.%s" % (name.replace("/", "_"), ext))
-        r = H.run_tool(self.binary, ["-q", "-o", out, core], cwd=self.work,
+        r = H.run_tool(self.binary, ["-q", *extra, "-o", out, core], cwd=self.work,
                        timeout=self.args.timeout)
         trouble = H.sanitizer_trouble(r.stderr_text())
         if trouble:
@@ -347,6 +356,84 @@ class Runner:
         p.extend(self.findings(text, tags, rep, want_path))
         self.rep.check(name, p, "rendered in %.2f s, %d bytes of DOM" % (secs, len(r.stdout)))
 
+    # ---- rendering from a saved report -------------------------------------
+    @staticmethod
+    def same_bytes(a, b):
+        with open(a, "rb") as f, open(b, "rb") as g:
+            x, y = f.read(), g.read()
+        if x == y:
+            return []
+        k = next((i for i in range(min(len(x), len(y))) if x[i] != y[i]), min(len(x), len(y)))
+        return ["differs at byte %d (%d vs %d bytes): %r vs %r"
+                % (k, len(x), len(y), x[max(0, k - 40):k + 40], y[max(0, k - 40):k + 40])]
+
+    def reread(self, base, core, jpath, redact=False):
+        """The report's JSON re-rendered from its .json.zst is the same bytes;
+        text, Markdown and HTML from the .json.zst are those from the core."""
+        extra = ("--redact",) if redact else ()
+        base += "/reread" + ("-redact" if redact else "")
+        zst = self.run(base + "/json.zst", core, "json.zst", extra)
+        if zst is None:
+            return None
+        if redact:
+            jpath = self.run(base + "/json", core, "json", extra)
+        again = self.run(base + "/json-from-report", zst, "json", extra)
+        if jpath and again:
+            self.rep.check(base + "/json", self.same_bytes(jpath, again))
+        for ext in ("txt", "md", "html"):
+            a = self.run(base + "/" + ext + "-from-core", core, ext, extra)
+            b = self.run(base + "/" + ext + "-from-report", zst, ext, extra)
+            if a and b:
+                self.rep.check(base + "/" + ext, self.same_bytes(a, b))
+        return zst
+
+    def refused(self, name, args, codes, want):
+        """The tool exits with one of codes and a message containing want."""
+        r = H.run_tool(self.binary, ["-q", *args], cwd=self.work, timeout=self.args.timeout)
+        err = r.stderr_text()
+        p = []
+        trouble = H.sanitizer_trouble(err)
+        if trouble:
+            p.append("sanitizer: " + trouble)
+        if r.returncode not in codes:
+            p.append("%s, want exit %s: %s" % (r.describe(), "/".join(map(str, codes)), err.strip()[-300:]))
+        elif want not in err:
+            p.append("message %r lacks %r" % (err.strip()[-300:], want))
+        self.rep.check(name, p, err.strip().splitlines()[-1][:160] if err.strip() else "")
+
+    def malformed(self, base, zst, jpath):
+        """Hostile and damaged reports end with exit 2 or 3 and a message."""
+        with open(jpath, "rb") as f:
+            text = f.read()
+        w = lambda n, d: (open(os.path.join(self.work, n), "wb").write(d), os.path.join(self.work, n))[1]
+        with open(zst, "rb") as f:
+            z = f.read()
+        out = os.path.join(self.work, "malformed.md")
+        cases = [
+            ("truncated", w("cut.json", text[:len(text) * 2 // 3]), "not valid JSON at byte offset"),
+            ("truncated-zst", w("cut.json.zst", z[:len(z) // 2]), "truncated"),
+            ("wrong-schema", w("v9.json", text.replace(b"pyheap-analyze.report/3", b"pyheap-analyze.report/9", 1)),
+             'unknown report schema "pyheap-analyze.report/9"'),
+            ("deep-nesting", w("deep.json", b'{"schema": ' + b"[" * 100000 + b"]" * 100000 + b"}"),
+             "nested deeper than 64"),
+            ("bad-utf8", w("utf8.json", text.replace(b'"warnings": [', b'"warnings": ["\xff\xfe", ', 1)),
+             "invalid UTF-8"),
+            ("lone-surrogate", w("surr.json", text.replace(b'"warnings": [', b'"warnings": ["\\ud800", ', 1)),
+             "lone high surrogate"),
+            ("huge-number", w("huge.json", re.sub(rb'"objects": \d+', b'"objects": 1' + b"0" * 400, text, count=1)),
+             "$.summary.objects"),
+            ("negative-number", w("neg.json", re.sub(rb'"bytes": \d+', b'"bytes": -1', text, count=1)),
+             "expected an unsigned integer"),
+            ("not-an-object", w("arr.json", b"[" + text + b"]"), "not an object"),
+        ]
+        for name, path, want in cases:
+            self.refused("%s/malformed/%s" % (base, name), ["-o", out, path], (3,), want)
+        self.refused(base + "/refused/heapsnapshot", ["-o", os.path.join(self.work, "x.heapsnapshot"), zst],
+                     (2,), "does not hold the heap")
+        self.refused(base + "/refused/redact-unredacted", ["--redact", "-o", out, zst], (2,),
+                     "written without --redact")
+        self.refused(base + "/refused/output-is-input", ["-o", zst, zst], (2,), "is the input file")
+
     # ---- one core ---------------------------------------------------------
     def scenario(self, label, python, scenario, first):
         base = "%s/%s" % (label, scenario)
@@ -355,6 +442,12 @@ class Runner:
             return
         jpath = self.run(base + "/json", res.core, "json")
         if jpath is None:
+            return
+        zst = self.reread(base, res.core, jpath)
+        self.reread(base, res.core, jpath, redact=True)
+        if first and zst:
+            self.malformed(base, zst, jpath)
+        if self.args.reread_only:
             return
         _, rep = H.read_report(jpath)
         sus = [s for s in rep["leak_suspects"] if s["kind"] == "accumulation"]
@@ -374,8 +467,14 @@ class Runner:
     def md_only(self, label, python, scenario):
         name = "%s/%s/md" % (label, scenario)
         res = self.core(name, label, python, scenario)
-        if res.core is not None:
+        if res.core is None:
+            return
+        if not self.args.reread_only:
             self.md(name, res.core)
+        base = "%s/%s" % (label, scenario)
+        jpath = self.run(base + "/json", res.core, "json")
+        if jpath:
+            self.reread(base, res.core, jpath)
 
 
 def main(argv=None):
@@ -386,6 +485,8 @@ def main(argv=None):
     ap.add_argument("--prefix", default="")
     ap.add_argument("--timeout", type=float, default=300)
     ap.add_argument("--interp", action="append", help="only interpreters matching (repeatable)")
+    ap.add_argument("--reread-only", action="store_true",
+                    help="only rendering from saved reports (and malformed ones): the ASan pass")
     args = ap.parse_args(argv)
     rep = H.Reporter(args.prefix)
     if not os.access(args.bin, os.X_OK):
