@@ -27,25 +27,6 @@ static uint64_t subtree_objects(const struct ctx *c, uint32_t v, uint32_t *stk)
 	return objects;
 }
 
-/* Native memory (the memory section's native buffers and inferred chunks)
- * owned by the objects of v's dominator subtree; 0 without any. */
-uint64_t why_subtree_native(const struct ctx *c, uint32_t v, uint32_t *stk)
-{
-	const struct pha_procmem *pm = c->src->memory;
-	if (!pm || !pm->nnative)
-		return 0;
-	uint64_t bytes = 0;
-	size_t ssp = 0;
-	stk[ssp++] = v;
-	while (ssp) {
-		uint32_t u = stk[--ssp];
-		bytes += pha_procmem_native_of(pm, u);
-		for (uint32_t e = c->cfirst[u]; e < c->cfirst[u + 1]; e++)
-			stk[ssp++] = c->cchild[e];
-	}
-	return bytes;
-}
-
 static int cmp_u32(const void *a, const void *b)
 {
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
@@ -183,27 +164,31 @@ static void site_text(const struct pha_alloc_site *a, char *buf, size_t size)
 
 /* "a dict holding 1,000 str objects (56.0 KiB) retains 1.2 MiB, 40% of
  * the heap, via sys.modules['app'].__dict__['_CACHE']" */
-static struct pha_error *accumulation_sentence(const struct pha_why *w, struct pha_suspect *s)
+/* native_total: the heap's native memory beyond sys.getsizeof (0: none); the
+ * share is of the heap with it. */
+static struct pha_error *accumulation_sentence(const struct pha_why *w, uint64_t native_total,
+					      struct pha_suspect *s)
 {
-	char b1[80], b2[32], b3[32], n1[32], at[600];
+	char b1[80], b2[32], b3[80], n1[32], at[600];
 	char *pt = pha_path_text(&s->path);
 	site_text(&s->alloc, at, sizeof(at));
 	if (!pt)
 		return &pha_enomem;
 	retained_text(s->retained_bytes, s->native_bytes, b1, sizeof(b1));
 	pha_size_text(s->holds_bytes, b2, sizeof(b2));
-	snprintf(b3, sizeof(b3), "%.0f%%",
-		 w->heap_bytes ? 100.0 * (double)s->retained_bytes / (double)w->heap_bytes : 0.0);
+	uint64_t all = w->heap_bytes + native_total;
+	snprintf(b3, sizeof(b3), "%.0f%% of the heap", all ?
+		 100.0 * (double)(s->retained_bytes + s->native_bytes) / (double)all : 0.0);
 	pha_count_text(s->holds_count, n1, sizeof(n1));
 	int rc;
 	if (s->holds_type)
 		rc = asprintf(&s->sentence,
-			      "a %s holding %s %s object%s (%s)%s%s retains %s, %s of the heap, "
+			      "a %s holding %s %s object%s (%s)%s%s retains %s, %s, "
 			      "via %s",
 			      s->type, n1, s->holds_type, s->holds_count == 1 ? "" : "s", b2,
 			      at, at[0] ? "," : "", b1, b3, pt[0] ? pt : "no path from a root");
 	else
-		rc = asprintf(&s->sentence, "a %s retains %s, %s of the heap, via %s", s->type,
+		rc = asprintf(&s->sentence, "a %s retains %s, %s, via %s", s->type,
 			      b1, b3, pt[0] ? pt : "no path from a root");
 	free(pt);
 	if (rc < 0) {
@@ -224,7 +209,7 @@ static struct pha_error *accumulation_suspect(struct ctx *c, uint32_t v, uint64_
 	s->type = why_tname(c, v);
 	s->addr = c->h->addr[v];
 	s->retained_bytes = c->retained[v];
-	s->native_bytes = why_subtree_native(c, v, stk);
+	s->native_bytes = why_subtree_native(c, v);
 	s->objects = subtree_objects(c, v, stk);
 	commonest_child_type(c, v, hb, hc, s);
 	if (k)
@@ -232,7 +217,7 @@ static struct pha_error *accumulation_suspect(struct ctx *c, uint32_t v, uint64_
 	struct pha_error *err = why_make_path(c, v, &s->path);
 	if (err)
 		return err;
-	return accumulation_sentence(w, s);
+	return accumulation_sentence(w, c->native_total, s);
 }
 
 /* One unexplained-references group; its path is its first member's. */

@@ -218,7 +218,7 @@ static uint64_t max_child(const struct ctx *c, uint32_t v)
 {
 	uint64_t m = 0;
 	for (uint32_t k = c->cfirst[v]; k < c->cfirst[v + 1]; k++) {
-		uint64_t r = c->retained[c->cchild[k]];
+		uint64_t r = why_weight(c, c->cchild[k]);
 		m = r > m ? r : m;
 	}
 	return m;
@@ -227,13 +227,14 @@ static uint64_t max_child(const struct ctx *c, uint32_t v)
 static bool pass_through(const struct ctx *c, uint32_t v)
 {
 	uint64_t m = max_child(c, v);
-	return m && m * PASS_DEN >= c->retained[v] * PASS_NUM;
+	return m && m * PASS_DEN >= why_weight(c, v) * PASS_NUM;
 }
 
 static bool better(const struct ctx *c, uint32_t a, uint32_t b)
 {
-	if (c->retained[a] != c->retained[b])
-		return c->retained[a] > c->retained[b];
+	uint64_t wa = why_weight(c, a), wb = why_weight(c, b);
+	if (wa != wb)
+		return wa > wb;
 	return c->h->addr[a] < c->h->addr[b];
 }
 
@@ -490,6 +491,23 @@ static void retained_sizes(struct ctx *c)
 	}
 }
 
+/* The native memory each dominator subtree owns beyond sys.getsizeof
+ * (report/3; only when the memory section found some). */
+static struct pha_error *native_retained(struct ctx *c)
+{
+	const struct pha_procmem *pm = c->src->memory;
+	if (!pm || !pm->nnative)
+		return NULL;
+	c->nret = calloc(c->h->n ? c->h->n : 1, sizeof(*c->nret));
+	if (!c->nret)
+		return &pha_enomem;
+	for (size_t i = 0; i < pm->nnative; i++)
+		if (pm->native_ids[i] < c->h->n)
+			c->nret[pm->native_ids[i]] = pm->native_bytes[i];
+	pha_retained(&c->tree, c->nret, c->nret, &c->native_total);
+	return NULL;
+}
+
 /* Children of the dominator tree (CSR over 0..n, n = the super-root), in
  * id order, by counting sort. */
 static struct pha_error *dominator_children(struct ctx *c)
@@ -587,12 +605,13 @@ static struct pha_error *select_top(struct ctx *c)
 	c->acc = malloc(SUSPECTS_MAX * sizeof(*c->acc));
 	if (!c->top || !c->acc)
 		return &pha_enomem;
-	double thr = c->opts->suspect_threshold * (double)c->r->why.heap_bytes;
+	double thr = c->opts->suspect_threshold * (double)(c->r->why.heap_bytes + c->native_total);
 	for (uint32_t v = 0; v < n; v++) {
-		if (!c->retained[v])
+		uint64_t wv = why_weight(c, v);
+		if (!wv)
 			continue;
 		bool topc = c->ntop < c->k || better(c, v, c->top[c->k - 1]);
-		bool accc = c->is_iroot[v] != 1 && (double)c->retained[v] >= thr && c->retained[v] &&
+		bool accc = c->is_iroot[v] != 1 && (double)wv >= thr &&
 			    (c->nacc < SUSPECTS_MAX || better(c, v, c->acc[SUSPECTS_MAX - 1]));
 		if (!topc && !accc)
 			continue;
@@ -615,10 +634,6 @@ static struct pha_error *top_retainers(struct ctx *c)
 	w->top = calloc(c->k, sizeof(*w->top));
 	if (!w->top)
 		return &pha_enomem;
-	uint32_t *stk = NULL;
-	if (c->src->memory && c->src->memory->nnative &&
-	    !(stk = malloc(((size_t)c->tree.norder + 1) * sizeof(*stk))))
-		return &pha_enomem;
 	struct pha_error *err = NULL;
 	for (size_t i = 0; i < c->ntop && !err; i++) {
 		uint32_t v = c->top[i];
@@ -627,10 +642,9 @@ static struct pha_error *top_retainers(struct ctx *c)
 		t->type = why_tname(c, v);
 		t->shallow = h->size[v];
 		t->retained = c->retained[v];
-		t->retained_native = stk ? why_subtree_native(c, v, stk) : 0;
+		t->retained_native = why_subtree_native(c, v);
 		err = why_make_path(c, v, &t->path);
 	}
-	free(stk);
 	return err;
 }
 
@@ -647,7 +661,8 @@ static const char *held_reason(const struct ctx *c, const struct unexp *u)
 	if (u->objects >= LEAK_MIN_OBJECTS)
 		return NULL;
 	if (u->objects >= LEAK_MIN_BIG &&
-	    (double)u->retained >= c->opts->suspect_threshold * (double)c->r->why.heap_bytes)
+	    (double)(u->retained + u->native) >=
+		    c->opts->suspect_threshold * (double)(c->r->why.heap_bytes + c->native_total))
 		return NULL;
 	return "few objects of the type: what the interpreter and C modules keep in their "
 	       "state and caches";
@@ -672,18 +687,12 @@ static struct pha_error *unexplained_groups(struct ctx *c)
 	const struct pha_heap *h = c->h;
 	struct pha_why *w = &c->r->why;
 	uint32_t n = h->n;
-	uint32_t *stk = NULL;
-	if (c->src->memory && c->src->memory->nnative &&
-	    !(stk = malloc(((size_t)c->tree.norder + 1) * sizeof(*stk))))
-		return &pha_enomem;
 	for (uint32_t v = 0; v < n; v++) {
 		if (!c->is_ext[v] || c->is_iroot[v] || why_static_object(h, v) || c->tree.idom[v] != n)
 			continue;
 		c->ux[c->group_of[h->type[v]]].retained += c->retained[v];
-		if (stk)
-			c->ux[c->group_of[h->type[v]]].native += why_subtree_native(c, v, stk);
+		c->ux[c->group_of[h->type[v]]].native += why_subtree_native(c, v);
 	}
-	free(stk);
 	size_t nux = 0, nheld = 0;
 	for (size_t i = 0; i < c->r->ntypes; i++)
 		nheld += c->ux[i].objects != 0;
@@ -738,6 +747,7 @@ static void ctx_deinit(struct ctx *c)
 	free(c->rootsrc);
 	free(c->ux);
 	free(c->retained);
+	free(c->nret);
 	pha_domtree_deinit(&c->tree);
 	free(c->cfirst);
 	free(c->cchild);
@@ -769,6 +779,8 @@ struct pha_error *pha_why_build(struct pha_source *src, const struct pha_heap *h
 		goto out;
 	phase(src, "dominators", &t0);
 	retained_sizes(&c);
+	if ((err = native_retained(&c)))
+		goto out;
 	if ((err = dominator_children(&c)))
 		goto out;
 	if ((err = walk_type_retained(&c)))

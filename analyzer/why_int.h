@@ -58,12 +58,25 @@ struct ctx {
 	struct unexp *ux;	/* per report type; then the suspect groups, in order */
 	size_t nux;
 	uint64_t *retained;
+	/* With a memory section that found native memory beyond
+	 * sys.getsizeof (procmem's native_ids/native_bytes): per id the part
+	 * of it its dominator subtree owns, and the heap's total; NULL/0
+	 * otherwise. Suspects and top retainers weigh retained + nret. */
+	uint64_t *nret;
+	uint64_t native_total;
 	struct pha_domtree tree;
 	uint32_t *cfirst, *cchild;	/* dominator-tree children; node n = super-root */
 	uint64_t *tret;		/* per report type: retained bytes (MAT's rule) */
 	uint32_t *top, *acc;	/* top retainers and accumulation points, best first */
 	size_t ntop, nacc, k;	/* k: capacity of top */
 };
+
+/* What an object keeps alive: its retained size and the native memory its
+ * subtree owns. */
+static inline uint64_t why_weight(const struct ctx *c, uint32_t v)
+{
+	return c->retained[v] + (c->nret ? c->nret[v] : 0);
+}
 
 /* why.c */
 const char *why_tname(const struct ctx *c, uint32_t v);
@@ -73,8 +86,11 @@ bool why_static_object(const struct pha_heap *h, uint32_t v);
 /* suspects.c */
 /* Native memory (the memory section's native buffers and inferred chunks,
  * beyond sys.getsizeof) owned by the objects of v's dominator subtree; 0
- * without any. stk: room for the tree's nodes. */
-uint64_t why_subtree_native(const struct ctx *c, uint32_t v, uint32_t *stk);
+ * without any. */
+static inline uint64_t why_subtree_native(const struct ctx *c, uint32_t v)
+{
+	return c->nret ? c->nret[v] : 0;
+}
 /* r->why.suspects: the accumulation points (by retained size), then the
  * unexplained-reference groups (by excess). */
 struct pha_error *why_find_suspects(struct ctx *c);
