@@ -1,11 +1,24 @@
 """tracemalloc (issue 15): run with -X tracemalloc=10.  20,000 Record
 objects are allocated on one line (RECORD_LINE, in load()) and kept in a
 module-level list, an accumulation suspect; a few other lines allocate
-bytes and str objects.  Ground truth, taken in a forked child before
-anything else: tracemalloc.get_traced_memory() and
-take_snapshot().statistics('lineno') / ('traceback'), with the traceback
-limit.  The parent then aborts (kernel core).  Without tracemalloc the
-truth says tracing is off.
+bytes and str objects.  Ground truth, taken in a forked child: first of
+all tracemalloc._get_traces() (the copy of the traces table that
+take_snapshot() makes), then Snapshot(traces).statistics('lineno') /
+('traceback'), the traced memory as the sum of those traces, the peak and
+the traceback limit.  The parent waits for the child (EOF on a pipe) and
+aborts (kernel core).  Without tracemalloc the truth says tracing is off.
+
+Exactness: between the fork and the two measurements (the child's copy,
+the parent's abort) neither process may change a trace.  So the fork is
+the C library's fork() through ctypes, not os.fork(), whose after-fork
+hooks allocate and free in both processes (new thread locks, threading's
+_after_fork...: pyenv 3.11.7 differed by one or two blocks on
+<unknown>:0 or an importlib line); it returns nothing (a pid would be a
+new int in the parent); the parent waits with os.read() on a pipe (its
+buffer is allocated and freed) instead of os.waitpid() (a new tuple).
+What remains is the child's own list of traces (one block on the line
+that calls _get_traces).  An interpreter without a usable ctypes (Debian
+bullseye's minimal packages lack libffi) forks with os.fork().
 
     python -X tracemalloc=10 tm_records.py abort TRUTH.json
 """
@@ -16,6 +29,14 @@ import sys
 import tracemalloc
 
 gc.disable()
+PARENT = os.getpid()
+try:
+    import ctypes
+    _FORK = ctypes.PyDLL(None).fork
+    _FORK.restype = None
+    _FORK.argtypes = []
+except ImportError:
+    _FORK = os.fork
 
 
 class Record:
@@ -35,11 +56,12 @@ _NAMES = ["name-%d" % i * 2 for i in range(5000)]
 
 
 def _truth(path, top=20):
-    out = {"tracing": tracemalloc.is_tracing()}
+    traces = tracemalloc._get_traces() if tracemalloc.is_tracing() else None
+    out = {"tracing": traces is not None}
     if out["tracing"]:
-        cur, peak = tracemalloc.get_traced_memory()
-        snap = tracemalloc.take_snapshot()
-        out["traced_bytes"], out["peak_bytes"] = cur, peak
+        snap = tracemalloc.Snapshot(traces, tracemalloc.get_traceback_limit())
+        out["traced_bytes"] = sum(t[1] for t in traces)
+        out["peak_bytes"] = tracemalloc.get_traced_memory()[1]
         out["max_frames"] = tracemalloc.get_traceback_limit()
         out["traces"] = len(snap.traces)
         out["by_line"] = [[s.traceback[0].filename, s.traceback[0].lineno, s.size, s.count]
@@ -61,13 +83,17 @@ def main():
         sys.stderr.write("usage: %s abort TRUTH.json\n" % sys.argv[0])
         sys.exit(2)
     path = os.path.abspath(sys.argv[2])
-    pid = os.fork()
-    if pid == 0:
+    r, w = os.pipe()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    _FORK()
+    if os.getpid() != PARENT:
         try:
             _truth(path)
         finally:
             os._exit(0)
-    os.waitpid(pid, 0)
+    os.close(w)
+    os.read(r, 1)
     os.abort()
 
 
