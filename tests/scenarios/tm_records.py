@@ -14,8 +14,10 @@ the C library's fork() through ctypes, not os.fork(), whose after-fork
 hooks allocate and free in both processes (new thread locks, threading's
 _after_fork...: pyenv 3.11.7 differed by one or two blocks on
 <unknown>:0 or an importlib line); it returns nothing (a pid would be a
-new int in the parent); the parent waits with os.read() on a pipe (its
-buffer is allocated and freed) instead of os.waitpid() (a new tuple).
+new int in the parent); the parent waits for EOF on a pipe with
+os.readv() into a buffer made before the fork (it returns the int 0;
+os.waitpid() would make a tuple, and os.read() on 3.15 sometimes freed an
+unrelated block of the import machinery).
 What remains is the child's own list of traces (one block on the line
 that calls _get_traces).  An interpreter without a usable ctypes (Debian
 bullseye's minimal packages lack libffi) forks with os.fork().
@@ -84,6 +86,7 @@ def main():
         sys.exit(2)
     path = os.path.abspath(sys.argv[2])
     r, w = os.pipe()
+    buf = [bytearray(1)]
     sys.stdout.flush()
     sys.stderr.flush()
     _FORK()
@@ -93,7 +96,7 @@ def main():
         finally:
             os._exit(0)
     os.close(w)
-    os.read(r, 1)
+    os.readv(r, buf)
     os.abort()
 
 
