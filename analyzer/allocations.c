@@ -48,6 +48,7 @@ void pha_allocs_deinit(struct pha_allocs *a)
 	free(a->by_line);
 	free(a->by_tb);
 	free(a->obj_tb);
+	free(a->own_reason);
 	memset(a, 0, sizeof(*a));
 }
 
