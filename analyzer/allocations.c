@@ -238,8 +238,10 @@ static int cmp_stat(const void *p, const void *q)
 void pha_allocs_sort_stats(struct pha_allocs *a)
 {
 	sort_allocs = a;
-	qsort(a->by_line, a->nby_line, sizeof(*a->by_line), cmp_stat);
-	qsort(a->by_tb, a->nby_tb, sizeof(*a->by_tb), cmp_stat);
+	if (a->nby_line)	/* qsort(NULL, 0) is undefined (a snapshot without rows) */
+		qsort(a->by_line, a->nby_line, sizeof(*a->by_line), cmp_stat);
+	if (a->nby_tb)
+		qsort(a->by_tb, a->nby_tb, sizeof(*a->by_tb), cmp_stat);
 	sort_allocs = NULL;
 	if (a->nby_line > PHA_ALLOC_BY_LINE_MAX)
 		a->nby_line = PHA_ALLOC_BY_LINE_MAX;

@@ -19,10 +19,21 @@ os.readv() into a buffer made before the fork (it returns the int 0;
 os.waitpid() would make a tuple, and os.read() on 3.15 sometimes freed an
 unrelated block of the import machinery).
 What remains is the child's own list of traces (one block on the line
-that calls _get_traces).  An interpreter without a usable ctypes (Debian
-bullseye's minimal packages lack libffi) forks with os.fork().
+that calls _get_traces) and on 3.8 - 3.10 the frame of _truth(): both are
+made fresh, because the list and frame free lists are emptied before the
+fork (_HOLD) -- an object taken from a free list is re-attributed by
+tracemalloc to the line that takes it (_PyTraceMalloc_NewReference), which
+moved one block off a top line of the import machinery.  An interpreter
+without a usable ctypes (Debian bullseye's minimal packages lack libffi)
+forks with os.fork().
+
+In `dump` mode the child, forked the same way, writes an in-process
+snapshot instead (formats/pyheap_dump.py, dump() in that child; no truth
+file): a separate run, since a second fork in the parent would change the
+heap the first child measured.
 
     python -X tracemalloc=10 tm_records.py abort TRUTH.json
+    python -X tracemalloc=10 tm_records.py dump SNAPSHOT
 """
 import gc
 import json
@@ -31,6 +42,10 @@ import sys
 import tracemalloc
 
 gc.disable()
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), "formats"))
+import pyheap_dump  # noqa: E402
+
 PARENT = os.getpid()
 try:
     import ctypes
@@ -75,16 +90,30 @@ def _truth(path, top=20):
     out["record_type"] = "__main__.Record"
     out["records"] = len(_CACHE)
     out["version"] = list(sys.version_info[:3])
+    out["fork"] = "os.fork" if _FORK is os.fork else "libc"
     with open(path + ".tmp", "w") as f:
         json.dump(out, f)
     os.rename(path + ".tmp", path)
 
 
+def _frame_holder():
+    yield
+
+
+# Free lists emptied (lists: 80; frame objects before 3.11: 200), see above.
+_HOLD = []
+for _ in range(100):    # a loop: a comprehension's temporary list would be freed
+    _HOLD.append([])    # to the free list
+for _ in range(250):
+    _HOLD.append(_frame_holder())
+
+
 def main():
-    if len(sys.argv) < 3 or sys.argv[1] != "abort":
-        sys.stderr.write("usage: %s abort TRUTH.json\n" % sys.argv[0])
+    if len(sys.argv) < 3 or sys.argv[1] not in ("abort", "dump"):
+        sys.stderr.write("usage: %s {abort TRUTH.json|dump SNAPSHOT}\n" % sys.argv[0])
         sys.exit(2)
     path = os.path.abspath(sys.argv[2])
+    dump = sys.argv[1] == "dump"
     r, w = os.pipe()
     buf = [bytearray(1)]
     sys.stdout.flush()
@@ -92,7 +121,10 @@ def main():
     _FORK()
     if os.getpid() != PARENT:
         try:
-            _truth(path)
+            if dump:
+                pyheap_dump.dump(path)
+            else:
+                _truth(path)
         finally:
             os._exit(0)
     os.close(w)
