@@ -33,7 +33,7 @@ LIB_SRCS := \
 	analyzer/scc.c analyzer/reach.c analyzer/dominators.c analyzer/report.c analyzer/progress.c \
 	analyzer/source.c analyzer/why.c analyzer/suspects.c analyzer/waste.c analyzer/allocations.c analyzer/analyze.c analyzer/dump.c \
 	analyzer/procmem.c analyzer/paths.c analyzer/growth.c analyzer/diff.c analyzer/diffcmd.c \
-	formats/mpcursor.c formats/snapshot_read.c formats/snapshot_write.c \
+	formats/mpcursor.c formats/snapshot_read.c formats/snapshot_write.c formats/snapshot_allocs.c \
 	formats/elfcore.c formats/elffile.c formats/elffill.c formats/zstdio.c formats/output.c formats/json.c \
 	formats/report_json.c formats/report_text.c \
 	formats/markup.c formats/report_common.c formats/report_md.c formats/report_heapsnapshot.c \

@@ -48,6 +48,7 @@ void pha_allocs_deinit(struct pha_allocs *a)
 	free(a->by_line);
 	free(a->by_tb);
 	free(a->obj_tb);
+	free(a->own_reason);
 	memset(a, 0, sizeof(*a));
 }
 
@@ -237,8 +238,10 @@ static int cmp_stat(const void *p, const void *q)
 void pha_allocs_sort_stats(struct pha_allocs *a)
 {
 	sort_allocs = a;
-	qsort(a->by_line, a->nby_line, sizeof(*a->by_line), cmp_stat);
-	qsort(a->by_tb, a->nby_tb, sizeof(*a->by_tb), cmp_stat);
+	if (a->nby_line)	/* qsort(NULL, 0) is undefined (a snapshot without rows) */
+		qsort(a->by_line, a->nby_line, sizeof(*a->by_line), cmp_stat);
+	if (a->nby_tb)
+		qsort(a->by_tb, a->nby_tb, sizeof(*a->by_tb), cmp_stat);
 	sort_allocs = NULL;
 	if (a->nby_line > PHA_ALLOC_BY_LINE_MAX)
 		a->nby_line = PHA_ALLOC_BY_LINE_MAX;
@@ -254,8 +257,61 @@ static int cmp_line_key(const void *p, const void *q)
 	return (x->line > y->line) - (x->line < y->line);
 }
 
-/* by_traceback: one row per traceback; by_line: the rows merged by their
- * first frame. */
+/* Tracebacks x and y by their frames (length first). */
+static int tb_content(const struct pha_allocs *a, uint32_t x, uint32_t y)
+{
+	uint32_t xn = a->tb_first[x + 1] - a->tb_first[x], yn = a->tb_first[y + 1] - a->tb_first[y];
+	if (xn != yn)
+		return xn < yn ? -1 : 1;
+	const struct pha_alloc_frame *f = &a->frames[a->tb_first[x]], *g = &a->frames[a->tb_first[y]];
+	for (uint32_t i = 0; i < xn; i++) {
+		if (f[i].file != g[i].file)
+			return f[i].file < g[i].file ? -1 : 1;
+		if (f[i].line != g[i].line)
+			return f[i].line < g[i].line ? -1 : 1;
+	}
+	return 0;
+}
+
+static int cmp_tb_content(const void *p, const void *q)
+{
+	uint32_t x = *(const uint32_t *)p, y = *(const uint32_t *)q;
+	int c = tb_content(sort_allocs, x, y);
+	return c ? c : (x > y) - (x < y);
+}
+
+/* Tracebacks with the same frames become one (the smallest index): the
+ * interpreter interns them by frames *and* total_nframe (3.9+), but a
+ * Traceback compares its frames only, so statistics('traceback') merges
+ * a stack cut at max_frames with a deeper one cut to the same frames. */
+static struct pha_error *merge_tracebacks(struct pha_allocs *a, struct collect *c)
+{
+	uint32_t *order = malloc((a->ntb ? a->ntb : 1) * sizeof(*order));
+	uint32_t *canon = malloc((a->ntb ? a->ntb : 1) * sizeof(*canon));
+	if (!order || !canon) {
+		free(order);
+		free(canon);
+		return &pha_enomem;
+	}
+	for (uint32_t t = 0; t < a->ntb; t++)
+		order[t] = t;
+	sort_allocs = a;
+	if (a->ntb)
+		qsort(order, a->ntb, sizeof(*order), cmp_tb_content);
+	for (uint32_t i = 0; i < a->ntb; i++) {
+		bool same = i && !tb_content(a, order[i - 1], order[i]);
+		canon[order[i]] = same ? canon[order[i - 1]] : order[i];
+	}
+	sort_allocs = NULL;
+	for (size_t i = 0; i < c->n; i++)
+		c->t[i].tb = canon[c->t[i].tb];
+	free(order);
+	free(canon);
+	return NULL;
+}
+
+/* by_traceback: one row per traceback that has traces; by_line: the rows
+ * merged by their first frame. */
 static struct pha_error *statistics(struct pha_allocs *a, const struct collect *c)
 {
 	a->by_tb = calloc(a->ntb ? a->ntb : 1, sizeof(*a->by_tb));
@@ -268,15 +324,21 @@ static struct pha_error *statistics(struct pha_allocs *a, const struct collect *
 		a->by_tb[c->t[i].tb].bytes += c->t[i].size;
 		a->by_tb[c->t[i].tb].count++;
 	}
+	uint32_t rows = 0;
 	for (uint32_t t = 0; t < a->ntb; t++) {
-		const struct pha_alloc_frame *f = &a->frames[a->tb_first[t]];
-		a->by_line[t] = (struct pha_alloc_stat){.file = f->file, .line = f->line,
-							.tb = PHA_NO_TB, .bytes = a->by_tb[t].bytes,
-							.count = a->by_tb[t].count};
+		if (a->by_tb[t].count)
+			a->by_tb[rows++] = a->by_tb[t];
 	}
-	qsort(a->by_line, a->ntb, sizeof(*a->by_line), cmp_line_key);
+	for (uint32_t i = 0; i < rows; i++) {
+		const struct pha_alloc_frame *f = &a->frames[a->tb_first[a->by_tb[i].tb]];
+		a->by_line[i] = (struct pha_alloc_stat){.file = f->file, .line = f->line,
+							.tb = PHA_NO_TB, .bytes = a->by_tb[i].bytes,
+							.count = a->by_tb[i].count};
+	}
+	if (rows)
+		qsort(a->by_line, rows, sizeof(*a->by_line), cmp_line_key);
 	size_t n = 0;
-	for (uint32_t t = 0; t < a->ntb; t++) {
+	for (uint32_t t = 0; t < rows; t++) {
 		struct pha_alloc_stat *r = &a->by_line[t];
 		if (n && !cmp_line_key(&a->by_line[n - 1], r)) {
 			a->by_line[n - 1].bytes += r->bytes;
@@ -286,7 +348,7 @@ static struct pha_error *statistics(struct pha_allocs *a, const struct collect *
 		}
 	}
 	a->nby_line = n;
-	a->nby_tb = a->ntb;
+	a->nby_tb = rows;
 	pha_allocs_sort_stats(a);
 	return NULL;
 }
@@ -374,6 +436,8 @@ struct pha_error *pha_allocs_from_target(struct pha_source *s, const struct pha_
 		}
 	}
 	free(fn);
+	if (!err)
+		err = merge_tracebacks(a, &c);
 	if (!err)
 		err = statistics(a, &c);
 	if (!err)

@@ -2,7 +2,8 @@
  * them (the `allocations` section, per-object allocation sites).
  *
  * Filled from a core (pha_allocs_from_target: the layout's tm_* operations)
- * or by the snapshot reader; part of struct pha_source, which owns it.
+ * or by the snapshot reader (formats/snapshot_allocs.c); part of struct
+ * pha_source, which owns it.
  */
 #ifndef PHA_ALLOCATIONS_H
 #define PHA_ALLOCATIONS_H
@@ -33,7 +34,9 @@ struct pha_alloc_stat {
 struct pha_allocs {
 	bool tracing;		/* tracemalloc was tracing */
 	bool traces;		/* and its traces were read: the keys below mean something */
-	const char *reason;	/* static: tracing, but why the traces are not available */
+	const char *reason;	/* tracing, but why the traces are not available: static,
+				   or own_reason */
+	char *own_reason;	/* a snapshot's reason (owned) */
 	uint32_t max_frames;
 	uint64_t traced_bytes, peak_bytes, ntraces;
 	char **files;		/* sorted bytewise, distinct */

@@ -26,6 +26,7 @@ before the fork) and lets the parent continue.
 """
 
 import gc
+import marshal
 import os
 import shutil
 import struct
@@ -34,6 +35,8 @@ import sys
 import threading
 import time
 import weakref
+
+import _tracemalloc
 
 # Imported now, not at dump time: an import during the dump would create
 # objects (and cyclic garbage) that the dumped moment did not have.
@@ -45,7 +48,7 @@ except ImportError:
 __all__ = ["dump", "install", "arm", "on_memory_error", "FORMAT", "VERSION"]
 
 FORMAT = "pyheap-snapshot"
-VERSION = 1
+VERSION = 2
 WRITER = "pyheap_dump.py %d" % VERSION
 CHUNK = 4096            # objects per record
 _FLUSH = 1 << 16        # bytes buffered before a write
@@ -248,6 +251,31 @@ def _free_threaded():
 
 
 _FREE_THREADED = _free_threaded()
+_OBJECT_TRACEBACK = getattr(_tracemalloc, "_get_object_traceback", None)
+# Rows kept of statistics('lineno') and ('traceback'), as pyheap-analyze keeps.
+_BY_LINE, _BY_TRACEBACK = 50, 20
+
+
+def _tracemalloc_stats():
+    """What tracemalloc knows now, or None when it is not tracing: totals
+    and the top rows of statistics('lineno') / ('traceback') as plain data,
+    frames most recent first, marshalled into one bytes object (not
+    GC-tracked, so the dump does not list the rows; taken before the dump
+    allocates, so its own lists are not among them)."""
+    if not _tracemalloc.is_tracing():
+        return None
+    import tracemalloc  # only when tracing (it imports fnmatch, linecache, pickle)
+    snap = tracemalloc.take_snapshot()
+    cur, peak = tracemalloc.get_traced_memory()
+    out = {"max_frames": tracemalloc.get_traceback_limit(), "traced_bytes": cur,
+           "peak_bytes": peak, "traces": len(snap.traces),
+           "by_line": [(s.traceback[0].filename, s.traceback[0].lineno, s.size, s.count)
+                       for s in snap.statistics("lineno")[:_BY_LINE]],
+           "by_traceback": [(tuple((f.filename, f.lineno) for f in reversed(s.traceback)),
+                             s.size, s.count)
+                            for s in snap.statistics("traceback")[:_BY_TRACEBACK]]}
+    snap = None
+    return marshal.dumps(out)
 _IS_IMMORTAL = getattr(sys, "_is_immortal", None)
 _HAS_IMMORTAL = sys.hexversion >= 0x030C0000
 
@@ -282,8 +310,10 @@ def _thread_stacks(skip_self):
 
 
 class _Dumper:
-    def __init__(self, packer, redact, stacks, pid, in_child):
+    def __init__(self, packer, redact, stacks, pid, in_child, tm=None):
         self.p = packer
+        self.tm = tm                # _tracemalloc_stats(): bytes or None
+        self.tracebacks = None      # filled by run() when tracing
         self.redact = redact
         self.stacks = stacks
         self.pid = pid
@@ -391,7 +421,17 @@ class _Dumper:
 
         chunk = _Packer(None)
         mine.add(id(chunk))
+        mine.add(id(self.tm))
         nchunk = 0
+        # Allocation tracebacks (tuples of (filename, line), most recent
+        # first) -> index, made after the object lists (so not in them) and
+        # never followed (mine).
+        tb_index = {}
+        tb_list = []
+        mine.add(id(tb_index))
+        mine.add(id(tb_list))
+        site_of = _OBJECT_TRACEBACK if self.tm is not None else None
+        self.tracebacks = tb_list
 
         def emit(o, rc, flags, gen):
             nonlocal nchunk
@@ -430,8 +470,17 @@ class _Dumper:
                 self.size_errors += 1
             if _HAS_IMMORTAL and (_IS_IMMORTAL(o) if _IS_IMMORTAL else rc >= 1 << 31):
                 flags |= OBJ_IMMORTAL
+            site = None
+            if site_of is not None:
+                tb = site_of(o)
+                if tb is not None:
+                    site = tb_index.get(tb)
+                    if site is None:
+                        site = tb_index[tb] = len(tb_list)
+                        tb_list.append(tb)
+                tb = None
             c = chunk
-            c.array(9)
+            c.array(9 if site_of is None else 10)
             c.uint(id(o))
             c.uint(ti)
             c.uint(size)
@@ -453,6 +502,11 @@ class _Dumper:
                 c.nil()
             else:
                 c.str(pv) if isinstance(pv, str) else c.bin(pv)
+            if site_of is not None:
+                if site is None:
+                    c.nil()
+                else:
+                    c.uint(site)
             self.nrefs += len(ids)
             self.nobjects += 1
             nchunk += 1
@@ -517,6 +571,7 @@ class _Dumper:
                             "frames": frames})
         p.record("roots", {"roots": roots})
         p.record("threads", {"threads": threads})
+        self.allocations()
         w = ["in-process snapshot (pyheap_dump.py): no signal and no crashed thread; "
              "references that tp_traverse does not visit are not seen"]
         if not self.in_child and threading.active_count() > 1:
@@ -528,6 +583,45 @@ class _Dumper:
         p.record("stats", {"unknown_refs": 0, "bad_objects": 0})
         p.record("end", {"objects": self.nobjects, "edges": self.nrefs})
         p.flush(force=True)
+
+
+    def allocations(self):
+        """The allocations record (formats/SNAPSHOT.md): the statistics
+        taken before the dump and the tracebacks the objects use."""
+        p = self.p
+        if self.tm is None:
+            p.record("allocations", {"tracing": False})
+            return
+        st = marshal.loads(self.tm)
+        files, fidx = [], {}
+
+        def fi(name):
+            i = fidx.get(name)
+            if i is None:
+                i = fidx[name] = len(files)
+                files.append(name)
+            return i
+        tbs = list(self.tracebacks or ())
+        tidx = {tb: i for i, tb in enumerate(tbs)}
+        rows = []
+        for frames, size, count in st["by_traceback"]:
+            i = tidx.get(frames)
+            if i is None:
+                i = tidx[frames] = len(tbs)
+                tbs.append(frames)
+            rows.append([i, size, count])
+        flat = []
+        for tb in tbs:
+            one = []
+            for name, line in tb or (("<unknown>", 0),):
+                one += [fi(name), line]
+            flat.append(one)
+        by_line = [[fi(name), line, size, count] for name, line, size, count in st["by_line"]]
+        p.record("allocations", {
+            "tracing": True, "available": True, "reason": None,
+            "max_frames": st["max_frames"], "traced_bytes": st["traced_bytes"],
+            "peak_bytes": st["peak_bytes"], "traces": st["traces"], "files": files,
+            "tracebacks": flat, "by_line": by_line, "by_traceback": rows})
 
 
 def _expand(path):
@@ -560,13 +654,14 @@ class _Zstd:
 
 
 def _write(path, redact, stacks, pid, in_child):
+    tm = _tracemalloc_stats()   # first: before the dump allocates anything
     tmp = path + ".part"
     out = _Zstd(tmp) if path.endswith(".zst") else open(tmp, "wb")
     was_enabled = gc.isenabled()
     gc.disable()        # a collection in the middle would change what is dumped
     try:
         p = _Packer(out)
-        d = _Dumper(p, redact, stacks, pid, in_child)
+        d = _Dumper(p, redact, stacks, pid, in_child, tm)
         d.header()
         d.run()
         if stacks is None:

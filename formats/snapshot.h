@@ -17,7 +17,9 @@
 #include "../analyzer/source.h"
 
 #define PHA_SNAPSHOT_FORMAT "pyheap-snapshot"
-#define PHA_SNAPSHOT_VERSION 1
+/* Written: 2 (adds the allocations record and each object's allocation
+ * traceback). Read: 1 and 2. */
+#define PHA_SNAPSHOT_VERSION 2
 
 /* True if path ends in .msgpack or .msgpack.zst, or if the file (plain or
  * zstd) starts like a snapshot header. False for anything else, including

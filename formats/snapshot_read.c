@@ -21,6 +21,7 @@
 
 #include "mpcursor.h"
 #include "snapshot.h"
+#include "snapshot_allocs.h"
 #include "zstdio.h"
 
 #define OBJ_FLAGS_KNOWN (PHA_OBJ_GC | PHA_OBJ_PERMANENT | PHA_OBJ_IMMORTAL | PHA_OBJ_FINALIZER | \
@@ -119,6 +120,12 @@ struct rd {
 
 	uint64_t unknown_refs, bad_objects;
 	bool have_header_counts;
+
+	/* version 2: the allocations record, and each object's traceback
+	 * (field 9) in file order; otb NULL until an object has one. */
+	struct pha_snap_allocs sa;
+	uint32_t *otb;
+	size_t otb_cap;
 };
 
 static void rd_deinit(struct rd *r)
@@ -136,6 +143,7 @@ static void rd_deinit(struct rd *r)
 	free(r->taddr);
 	free(r->toff);
 	free(r->tkind);
+	free(r->otb);
 	for (size_t i = 0; i < r->nt; i++)
 		free(r->tname[i]);
 	free(r->tname);
@@ -286,9 +294,9 @@ static bool read_header(struct rd *r)
 			uint64_t v;
 			if (!pha_mp_uint(&r->mp, &v))
 				return false;
-			if (v != PHA_SNAPSHOT_VERSION)
+			if (v < 1 || v > PHA_SNAPSHOT_VERSION)
 				return pha_mp_fail_at(&r->mp, at, "unsupported snapshot version %llu "
-						      "(this build reads version %d)",
+						      "(this build reads versions 1 to %d)",
 						      (unsigned long long)v, PHA_SNAPSHOT_VERSION);
 			have_version = true;
 		} else if (key_is(k, kl, "written_by")) {
@@ -377,6 +385,12 @@ static bool grow_objects(struct rd *r, size_t at)
 	GROW(r->ecount, r->cap);
 	GROW(r->flags, r->cap);
 	GROW(r->gen, r->cap);
+	if (r->otb) {
+		GROW(r->otb, r->cap);
+		for (size_t i = r->otb_cap; i < r->cap; i++)
+			r->otb[i] = PHA_NO_TB;
+		r->otb_cap = r->cap;
+	}
 	return true;
 }
 
@@ -449,8 +463,33 @@ static bool read_edge_kinds(struct rd *r, uint32_t nrefs)
 	return true;
 }
 
+/* Field 9 (version 2): nil or the index of the object's allocation
+ * traceback in the allocations record (checked once everything is read). */
+static bool read_object_site(struct rd *r)
+{
+	size_t at = r->mp.off;
+	uint64_t tb;
+	if (pha_mp_nil(&r->mp))
+		return true;
+	if (!pha_mp_uint(&r->mp, &tb))
+		return false;
+	if (tb >= PHA_NO_TB)
+		return pha_mp_fail_at(&r->mp, at, "traceback index %llu out of range",
+				      (unsigned long long)tb);
+	if (!r->otb) {
+		r->otb_cap = r->cap;
+		r->otb = malloc(r->otb_cap * sizeof(*r->otb));
+		if (!r->otb)
+			return oom(r);
+		for (size_t i = 0; i < r->otb_cap; i++)
+			r->otb[i] = PHA_NO_TB;
+	}
+	r->otb[r->n] = (uint32_t)tb;
+	return true;
+}
+
 /* Fields 6 and up of an object of m fields: its references, their kinds,
- * and what later versions add (skipped). */
+ * its allocation site, and what later versions add (skipped). */
 static bool read_object_refs(struct rd *r, size_t at, uint32_t m, uint32_t *nrefs_ret)
 {
 	uint32_t nrefs;
@@ -463,8 +502,8 @@ static bool read_object_refs(struct rd *r, size_t at, uint32_t m, uint32_t *nref
 	}
 	if (m >= 8 && !read_edge_kinds(r, nrefs))
 		return false;
-	for (uint32_t k = 8; k < m; k++) {	/* preview, future fields */
-		if (!pha_mp_skip(&r->mp))
+	for (uint32_t k = 8; k < m; k++) {	/* preview, site, future fields */
+		if (k == 9 ? !read_object_site(r) : !pha_mp_skip(&r->mp))
 			return false;
 	}
 	*nrefs_ret = nrefs;
@@ -732,8 +771,14 @@ static bool read_records(struct rd *r)
 		size_t tat = r->mp.off;
 		if (!pha_mp_str(&r->mp, &t, &tl))
 			return false;
-		bool end = key_is(t, tl, "end");
+		bool end = key_is(t, tl, "end"), allocs = key_is(t, tl, "allocations");
 		uint64_t end_objects = UINT64_MAX, end_edges = UINT64_MAX;
+		if (allocs && r->sa.seen)
+			return pha_mp_fail_at(&r->mp, at, "a second allocations record");
+		if (allocs) {
+			r->sa.seen = true;
+			r->sa.at = at;
+		}
 		for (uint32_t i = 1; i < n; i++) {
 			bool ok;
 			if (!key(r, &k, &kl))
@@ -748,6 +793,8 @@ static bool read_records(struct rd *r)
 				ok = read_threads(r);
 			else if (key_is(t, tl, "warnings") && key_is(k, kl, "warnings"))
 				ok = read_warnings(r);
+			else if (allocs)
+				ok = pha_snap_allocs_key(&r->mp, &r->sa, k, kl);
 			else if (key_is(t, tl, "stats") && key_is(k, kl, "unknown_refs"))
 				ok = pha_mp_uint(&r->mp, &r->unknown_refs);
 			else if (key_is(t, tl, "stats") && key_is(k, kl, "bad_objects"))
@@ -771,7 +818,7 @@ static bool read_records(struct rd *r)
 					      (unsigned long long)r->ne);
 		if (!pha_mp_at_end(&r->mp))
 			return pha_mp_fail_at(&r->mp, r->mp.off, "data after the end record");
-		return true;
+		return pha_snap_allocs_finish(&r->mp, &r->sa);
 	}
 }
 
@@ -903,6 +950,27 @@ static void resolve_edges(const struct rd *r, struct pha_heap *h, const struct n
 	h->nedges = ne;
 }
 
+/* Each object's allocation traceback, in id order. False: an index is not
+ * in the allocations record. */
+static bool object_sites(struct rd *r, const struct pha_heap *h, const struct numbering *nb)
+{
+	struct pha_allocs *a = r->sa.a;
+	if (!r->otb)
+		return true;
+	a->obj_tb = malloc((h->n ? h->n : 1) * sizeof(*a->obj_tb));
+	if (!a->obj_tb)
+		return oom(r);
+	a->nobj = h->n;
+	for (uint32_t id = 0; id < h->n; id++) {
+		uint32_t i = nb->order[id], tb = r->otb[i];
+		if (tb != PHA_NO_TB && tb >= a->ntb)
+			return pha_mp_fail_at(&r->mp, r->ooff[i], "traceback index %u is not in the "
+					      "allocations record (%u tracebacks)", tb, a->ntb);
+		a->obj_tb[id] = tb;
+	}
+	return true;
+}
+
 /* The type names the heap points to now belong to the source. */
 static struct pha_error *give_names(struct rd *r)
 {
@@ -924,7 +992,8 @@ static struct pha_error *build(struct rd *r, struct pha_heap **heap_ret)
 	if (!h)
 		return &pha_enomem;
 	if (!(err = alloc_heap(r, h, &nb))) {
-		if (number_types(r, h, &nb) && number_objects(r, h, &nb)) {
+		if (number_types(r, h, &nb) && number_objects(r, h, &nb) &&
+		    object_sites(r, h, &nb)) {
 			resolve_edges(r, h, &nb);
 			err = give_names(r);
 		} else {
@@ -1018,7 +1087,7 @@ struct pha_error *pha_snapshot_read(const char *path, struct pha_source *src,
 		unmap_input(&m);
 		return err;
 	}
-	struct rd r = {.src = src, .sorted = true};
+	struct rd r = {.src = src, .sorted = true, .sa = {.a = &src->allocs}};
 	pha_mp_init(&r.mp, m.map == MAP_FAILED ? (const void *)"" : m.map, m.len, path);
 	if (read_header(&r) && read_records(&r))
 		err = build(&r, heap_ret);

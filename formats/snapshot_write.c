@@ -2,11 +2,13 @@
  * (plain or zstd). Objects go out in id order, 4096 to a record, so a
  * reader can stream them and a truncated file still has whole records. */
 #include <msgpack.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "output.h"
 #include "snapshot.h"
+#include "snapshot_allocs.h"
 
 enum { CHUNK = 4096 };
 
@@ -129,7 +131,10 @@ static void types(msgpack_packer *pk, const struct pha_heap *h)
 	}
 }
 
-static void objects(msgpack_packer *pk, const struct pha_heap *h)
+/* tbmap: the allocations record's index of each traceback (NULL: no
+ * object has a site, and the objects have 9 fields as in version 1). */
+static void objects(msgpack_packer *pk, const struct pha_heap *h, const struct pha_allocs *al,
+		    const uint32_t *tbmap)
 {
 	for (uint32_t start = 0; start < h->n; start += CHUNK) {
 		uint32_t end = h->n - start > CHUNK ? start + CHUNK : h->n;
@@ -137,8 +142,9 @@ static void objects(msgpack_packer *pk, const struct pha_heap *h)
 		str(pk, "objects");
 		msgpack_pack_array(pk, end - start);
 		for (uint32_t v = start; v < end; v++) {
-			/* [addr, type, size, refcnt, flags, gen, refs, kinds, preview] */
-			msgpack_pack_array(pk, 9);
+			/* [addr, type, size, refcnt, flags, gen, refs, kinds, preview,
+			 *  site] */
+			msgpack_pack_array(pk, tbmap ? 10 : 9);
 			msgpack_pack_uint64(pk, h->addr[v]);
 			msgpack_pack_uint32(pk, h->type[v]);
 			msgpack_pack_uint64(pk, h->size[v]);
@@ -163,6 +169,13 @@ static void objects(msgpack_packer *pk, const struct pha_heap *h)
 				msgpack_pack_bin_body(pk, h->eflags + a, b - a);
 			}
 			msgpack_pack_nil(pk);
+			if (!tbmap)
+				continue;
+			uint32_t tb = v < al->nobj ? al->obj_tb[v] : PHA_NO_TB;
+			if (tb < al->ntb && tbmap[tb] != PHA_NO_TB)
+				msgpack_pack_uint32(pk, tbmap[tb]);
+			else
+				msgpack_pack_nil(pk);
 		}
 	}
 }
@@ -217,15 +230,20 @@ struct pha_error *pha_snapshot_write(const char *path, const struct pha_source *
 				     const struct pha_snapshot_write_options *o)
 {
 	struct pha_out *out;
-	struct pha_error *err = pha_out_open(path, o->compress, 6, &out);
+	uint32_t *tbmap, ntb;
+	struct pha_error *err = pha_snap_allocs_map(&s->allocs, &tbmap, &ntb);
 	if (err)
 		return err;
+	if ((err = pha_out_open(path, o->compress, 6, &out))) {
+		free(tbmap);
+		return err;
+	}
 	msgpack_packer pk;
 	msgpack_packer_init(&pk, out, write_cb);
 
 	header(&pk, s, h, o);
 	types(&pk, h);
-	objects(&pk, h);
+	objects(&pk, h, &s->allocs, s->allocs.obj_tb ? tbmap : NULL);
 
 	record(&pk, "roots", 1);
 	str(&pk, "roots");
@@ -237,6 +255,8 @@ struct pha_error *pha_snapshot_write(const char *path, const struct pha_source *
 		msgpack_pack_uint32(&pk, s->root_kinds ? s->root_kinds[i] : 0);
 	}
 	threads(&pk, s);
+	pha_snap_allocs_write(&pk, &s->allocs, tbmap, ntb);
+	free(tbmap);
 
 	record(&pk, "warnings", 1);
 	str(&pk, "warnings");

@@ -6,8 +6,8 @@
  *   3.8 - 3.11  file statics of Modules/_tracemalloc.c (tracemalloc_traces,
  *               _domains, _traced_memory, _peak_traced_memory): local
  *               symbols, only in .symtab or DWARF. _Py_tracemalloc_config
- *               (tracing, max_nframe) is exported, so a stripped binary
- *               still says whether it was tracing.
+ *               (tracing, max_nframe) is exported; in a stripped binary the
+ *               statics are found by a validated scan (scan_statics).
  *   3.12+       _PyRuntime.tracemalloc (struct _tracemalloc_runtime_state).
  *               Its offset moved within 3.13 (10080 in 3.13.0 - 3.13.5,
  *               10104 in 3.13.18): the table's value is where the search
@@ -240,6 +240,182 @@ static uint64_t sym(struct pha_py *py, const char *name)
 	return py->svc.symbol ? py->svc.symbol(py->svc.ctx, name) : 0;
 }
 
+/* ---- 3.8 - 3.11 stripped: the statics by their shape ----
+ *
+ * The statics of Modules/_tracemalloc.c sit in the writable data of the
+ * binary that exports _Py_tracemalloc_config, within SCAN_SPAN of it
+ * (Debian's LTO builds: .data and .bss together are 0.4 - 1.4 MiB; their
+ * order there is the linker's, not the source's). A word there is taken as
+ * `tracemalloc_traces` when it points at a hashtable built as tracemalloc
+ * builds it -- 3.9+: hash _Py_hashtable_hash_ptr, compare
+ * _Py_hashtable_compare_direct (both exported), no key destructor; 3.8:
+ * 8- or 12-byte keys, 16-byte data -- whose walk is consistent (the count
+ * of entries found equals nentries, every bucket chain bounded and
+ * acyclic, every trace's traceback readable with 1 - max_nframe frames).
+ * `tracemalloc_domains` (3.9+) is a table whose values are destroyed by
+ * _Py_hashtable_destroy (exported), each value a traces table. The sum of
+ * every trace's size must equal a word of that data, exactly
+ * (`tracemalloc_traced_memory`); `tracemalloc_peak_traced_memory` is the
+ * word beside it that is not smaller. One combination, or none is taken. */
+#define SCAN_SPAN (4u << 20)
+#define SCAN_MAX_CAND 8
+enum { HT_HASH = 32, HT_COMPARE = 40, HT_KEY_DESTROY = 48, HT_VALUE_DESTROY = 56,
+       HT1_HASH = 40 };
+
+struct scan {
+	struct pha_py *py;
+	uint64_t lo, hi;	/* the words scanned */
+	uint64_t hash_ptr, compare_direct, destroy;	/* exported functions */
+	uint64_t traces[SCAN_MAX_CAND], domains[SCAN_MAX_CAND];	/* candidate words */
+	unsigned ntraces, ndomains;
+	uint32_t max_nframe;
+};
+
+/* The kind of table at p: 1 a traces table, 2 the domains table, 0 none. */
+static int table_kind(const struct scan *sc, uint64_t p)
+{
+	uint64_t h[8];	/* 3.9+: nentries, nbuckets, buckets, get, hash, compare, destroys */
+	if (!p || p & 7 || !rd(sc->py, p, h, sizeof(h)))
+		return 0;
+	if (sc->py->o->tm_hashtable_v1) {
+		/* {num_buckets, entries, buckets, key_size, data_size, hash, ...} */
+		bool ok = (h[HT1_KEY_SIZE / 8] == 8 && h[HT1_HASH / 8] == sc->hash_ptr) ||
+			  h[HT1_KEY_SIZE / 8] == 12;
+		return ok && h[HT1_DATA_SIZE / 8] == 16 && h[HT1_NBUCKETS / 8] ? 1 : 0;
+	}
+	if (h[HT_COMPARE / 8] != sc->compare_direct || !h[HT_NBUCKETS / 8])
+		return 0;
+	if (h[HT_HASH / 8] == sc->hash_ptr && !h[HT_KEY_DESTROY / 8])
+		return 1;
+	return sc->destroy && h[HT_VALUE_DESTROY / 8] == sc->destroy ? 2 : 0;
+}
+
+/* Every word of [lo, hi) that points at a traces or domains table. */
+static void find_tables(struct scan *sc)
+{
+	struct pha_py *py = sc->py;
+	for (uint64_t page = sc->lo; page < sc->hi; page += 4096) {
+		const uint64_t *w = py->svc.ptr(py->svc.ctx, page, 4096);
+		for (unsigned i = 0; w && i < 4096 / 8; i++) {
+			int k = table_kind(sc, w[i]);
+			if (k == 1 && sc->ntraces < SCAN_MAX_CAND)
+				sc->traces[sc->ntraces++] = page + 8 * i;
+			else if (k == 2 && sc->ndomains < SCAN_MAX_CAND)
+				sc->domains[sc->ndomains++] = page + 8 * i;
+		}
+	}
+}
+
+struct check {
+	struct pha_py *py;
+	uint32_t max_nframe;
+	uint64_t bad;
+};
+
+/* A trace whose traceback is not one tracemalloc made. */
+static void check_trace(void *arg, const struct pha_tm_trace *t)
+{
+	struct check *c = arg;
+	uint32_t n = 0;
+	if (!t->traceback ||
+	    !rd(c->py, t->traceback + TB_NFRAME, &n, c->py->o->tm_hashtable_v1 ? 4 : 2) || !n ||
+	    n > c->max_nframe || !mem_extent(c->py, t->traceback + TB_FRAMES + FRAME_SIZE * n - 1))
+		c->bad++;
+}
+
+/* The words of [lo, hi) equal to v, at most max of them, into at[]. */
+static unsigned words_equal(struct pha_py *py, uint64_t lo, uint64_t hi, uint64_t v, uint64_t *at,
+			    unsigned max)
+{
+	unsigned n = 0;
+	for (uint64_t page = lo; page < hi && n < max; page += 4096) {
+		const uint64_t *w = py->svc.ptr(py->svc.ctx, page, 4096);
+		for (unsigned i = 0; w && i < 4096 / 8 && n < max; i++) {
+			if (w[i] == v)
+				at[n++] = page + 8 * i;
+		}
+	}
+	return n;
+}
+
+/* The peak beside the traced counter at q: the neighbour not smaller than
+ * it (the following one when both are; 0 when neither). */
+static uint64_t peak_beside(struct pha_py *py, uint64_t q, uint64_t traced)
+{
+	uint64_t after = u64_or0(py, q + 8), before = u64_or0(py, q - 8);
+	bool a = after >= traced && after <= py->svc.readable_bytes;
+	bool b = before >= traced && before <= py->svc.readable_bytes;
+	return a ? q + 8 : b ? q - 8 : 0;
+}
+
+/* Traces table word ti with domains word di (or none): the counter that
+ * equals their traces' sizes. *n_ret: how many combinations hold. */
+static void try_combination(struct scan *sc, uint64_t tw, uint64_t dw, struct tm_loc *l,
+			    unsigned *n_ret)
+{
+	struct pha_py *py = sc->py;
+	struct check c = {.py = py, .max_nframe = sc->max_nframe};
+	struct tm_loc cand = {.config = l->config, .traces = tw, .domains = dw};
+	struct walk w = {.py = py, .cb = check_trace, .arg = &c,
+			 .budget = mem_max_objects(py, 32)};
+	walk_traces(&w, &cand);
+	if (w.bad || c.bad || !w.count)
+		return;
+	uint64_t at[4];
+	unsigned n = words_equal(py, sc->lo, sc->hi, w.sum, at, 4), with_peak = 0;
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t peak = peak_beside(py, at[i], w.sum);
+		if (!peak)
+			continue;
+		with_peak++;
+		cand.traced = at[i];
+		cand.peak = peak;
+	}
+	if (with_peak == 1) {
+		*l = cand;
+		(*n_ret)++;
+	} else if (with_peak > 1) {
+		*n_ret += with_peak;	/* ambiguous */
+	}
+}
+
+/* The statics of a stripped 3.8 - 3.11 binary; NULL when found, else why
+ * not. */
+static const char *scan_statics(struct pha_py *py, struct tm_loc *l)
+{
+	struct scan sc = {.py = py, .max_nframe = u32_or0(py, l->config + py->o->tm_max_nframe)};
+	sc.hash_ptr = sym(py, "_Py_hashtable_hash_ptr");
+	sc.compare_direct = sym(py, "_Py_hashtable_compare_direct");
+	sc.destroy = sym(py, "_Py_hashtable_destroy");
+	if (!py->svc.ptr || (!py->o->tm_hashtable_v1 && (!sc.hash_ptr || !sc.compare_direct)))
+		return "tracemalloc was tracing, but this stripped binary does not export "
+		       "_Py_hashtable_hash_ptr and _Py_hashtable_compare_direct, by which the "
+		       "scan recognises its traces table";
+	sc.lo = (l->config > SCAN_SPAN ? l->config - SCAN_SPAN : 0) & ~(uint64_t)4095;
+	sc.hi = l->config + SCAN_SPAN;
+	find_tables(&sc);
+	/* Per traces table: with a domains table (an empty one adds nothing),
+	 * else without; tables that hold count once each. */
+	unsigned found = 0;
+	for (unsigned t = 0; t < sc.ntraces; t++) {
+		unsigned with = 0;
+		for (unsigned d = 0; d < sc.ndomains; d++)
+			try_combination(&sc, sc.traces[t], sc.domains[d], l, &with);
+		if (!with)
+			try_combination(&sc, sc.traces[t], 0, l, &with);
+		found += with;
+	}
+	if (found == 1)
+		return NULL;
+	l->traces = l->domains = l->traced = l->peak = 0;
+	if (!found)
+		return "tracemalloc was tracing, but no table in the writable data near "
+		       "_Py_tracemalloc_config of this stripped binary is its traces table (no "
+		       "consistent table whose trace sizes add up to a counter beside it)";
+	return "tracemalloc was tracing, but several tables in the writable data of this "
+	       "stripped binary could be its traces table (ambiguous: none is taken)";
+}
+
 /* 3.8 - 3.11: the statics by symbol. */
 static bool locate_statics(struct pha_py *py, struct tm_loc *l)
 {
@@ -272,11 +448,13 @@ struct pha_error *pha_cpython_tm_traces(struct pha_py *py, struct pha_tm_state *
 	if (!st->tracing)
 		return NULL;
 	if (!l.traces || !l.traced) {
-		st->unavailable = "tracemalloc was tracing, but its traces are file statics of "
-				  "Modules/_tracemalloc.c (tracemalloc_traces, "
-				  "tracemalloc_traced_memory) that only the binary's .symtab or "
-				  "DWARF names, and this binary is stripped";
-		return NULL;
+		/* Stripped: the statics by their shape. */
+		if ((st->unavailable = scan_statics(py, &l)))
+			return NULL;
+		if (py->svc.log)
+			py->svc.log(py->svc.ctx, "tracemalloc: stripped binary, traces table "
+				    "pointer at 0x%llx, traced memory at 0x%llx (scan)",
+				    (unsigned long long)l.traces, (unsigned long long)l.traced);
 	}
 	st->traced_bytes = u64_or0(py, l.traced);
 	st->peak_bytes = l.peak ? u64_or0(py, l.peak) : 0;

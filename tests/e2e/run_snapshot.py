@@ -518,7 +518,7 @@ raise MemoryError("simulated")
         self.rep.check("malformed/huge-lengths", probs if n else ["no objects record found"],
                        "%d arrays" % n)
 
-        i = data.find(b"\xa7version\x01")
+        i = data.find(b"\xa7version\x02")
         if i < 0:
             self.rep.fail("malformed/unknown-version", "no version key in the sample")
         else:

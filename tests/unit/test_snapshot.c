@@ -166,6 +166,71 @@ static void small_source(struct pha_source *s)
 	s->threads[0].frames[0].line = 12;
 }
 
+/* tracemalloc's traces as a core gives them: files sorted, tracebacks
+ * most recent frame first, rows in tracemalloc's order, a site for every
+ * other object. */
+static void small_allocs(struct pha_allocs *a, uint32_t nobj)
+{
+	static const struct pha_alloc_frame frames[] = {{0, 10}, {1, 5}, {0, 3}};
+	a->tracing = a->traces = true;
+	a->max_frames = 10;
+	a->traced_bytes = 4096;
+	a->peak_bytes = 8192;
+	a->ntraces = 7;
+	a->files = calloc(2, sizeof(*a->files));
+	a->files[0] = strdup("a.py");
+	a->files[1] = strdup("b.py");
+	a->nfiles = 2;
+	a->frames = malloc(sizeof(frames));
+	memcpy(a->frames, frames, sizeof(frames));
+	a->tb_first = malloc(3 * sizeof(*a->tb_first));
+	a->tb_first[0] = 0;
+	a->tb_first[1] = 1;
+	a->tb_first[2] = 3;
+	a->ntb = 2;
+	a->by_tb = calloc(2, sizeof(*a->by_tb));
+	a->by_tb[0] = (struct pha_alloc_stat){.tb = 1, .file = UINT32_MAX, .bytes = 3000, .count = 4};
+	a->by_tb[1] = (struct pha_alloc_stat){.tb = 0, .file = UINT32_MAX, .bytes = 1096, .count = 3};
+	a->nby_tb = 2;
+	a->by_line = calloc(2, sizeof(*a->by_line));
+	a->by_line[0] = (struct pha_alloc_stat){.file = 1, .line = 5, .tb = PHA_NO_TB, .bytes = 3000,
+						.count = 4};
+	a->by_line[1] = (struct pha_alloc_stat){.file = 0, .line = 10, .tb = PHA_NO_TB, .bytes = 1096,
+						.count = 3};
+	a->nby_line = 2;
+	a->obj_tb = malloc(nobj * sizeof(*a->obj_tb));
+	for (uint32_t v = 0; v < nobj; v++)
+		a->obj_tb[v] = v % 2 ? PHA_NO_TB : v % 4 ? 1 : 0;
+	a->nobj = nobj;
+}
+
+static bool same_allocs(const struct pha_allocs *a, const struct pha_allocs *b)
+{
+	if (a->tracing != b->tracing || a->traces != b->traces || a->max_frames != b->max_frames ||
+	    a->traced_bytes != b->traced_bytes || a->peak_bytes != b->peak_bytes ||
+	    a->ntraces != b->ntraces || a->nfiles != b->nfiles || a->ntb != b->ntb ||
+	    a->nby_line != b->nby_line || a->nby_tb != b->nby_tb || a->nobj != b->nobj)
+		return false;
+	for (uint32_t i = 0; i < a->nfiles; i++) {
+		if (strcmp(a->files[i], b->files[i]))
+			return false;
+	}
+	for (size_t i = 0; i < a->nby_line; i++) {
+		const struct pha_alloc_stat *x = &a->by_line[i], *y = &b->by_line[i];
+		if (x->file != y->file || x->line != y->line || x->bytes != y->bytes ||
+		    x->count != y->count)
+			return false;
+	}
+	for (size_t i = 0; i < a->nby_tb; i++) {
+		const struct pha_alloc_stat *x = &a->by_tb[i], *y = &b->by_tb[i];
+		if (x->tb != y->tb || x->bytes != y->bytes || x->count != y->count)
+			return false;
+	}
+	return !memcmp(a->tb_first, b->tb_first, (a->ntb + 1) * sizeof(*a->tb_first)) &&
+	       !memcmp(a->frames, b->frames, a->tb_first[a->ntb] * sizeof(*a->frames)) &&
+	       !memcmp(a->obj_tb, b->obj_tb, a->nobj * sizeof(*a->obj_tb));
+}
+
 static bool same_heap(const struct pha_heap *a, const struct pha_heap *b)
 {
 	if (a->n != b->n || a->nedges != b->nedges || a->ntypes != b->ntypes ||
@@ -228,6 +293,7 @@ static void test_round_trip(void)
 	struct pha_heap *h = small_heap();
 	struct pha_source s;
 	small_source(&s);
+	small_allocs(&s.allocs, h->n);
 	struct pha_snapshot_write_options o = {.written_by = "test"};
 	for (int z = 0; z < 2; z++) {
 		CASE_BEGIN(z ? "snapshot/round-trip-zstd" : "snapshot/round-trip");
@@ -253,6 +319,7 @@ static void test_round_trip(void)
 			      s2.threads[0].frames[0].line == 12 &&
 			      !strcmp(s2.threads[0].frames[0].function, "main"));
 			CHECK(!strcmp(s2.origin, "core") && !strcmp(s2.written_by, "test"));
+			CHECK(same_allocs(&s.allocs, &s2.allocs));
 		}
 		pha_error_destroy(err);
 		pha_heap_destroy(h2);
@@ -316,15 +383,16 @@ static void test_round_trip(void)
 	CASE_END();
 
 	CASE_BEGIN("snapshot/unknown-version");
-	/* The version is the second key of the header: "version" then 0x01. */
-	uint8_t *v = orig ? memmem(orig, len, "\xa7version\x01", 9) : NULL;
+	/* The version is the second key of the header: "version" then 0x02
+	 * (written), and 0x01 still reads. */
+	uint8_t *v = orig ? memmem(orig, len, "\xa7version\x02", 9) : NULL;
 	CHECK(v);
 	if (v) {
-		v[8] = 0x02;
+		v[8] = 0x03;
 		spit(bad, orig, len);
 		err = try_read(bad);
 		CHECKF(err && err->kind == PHA_ERR_INPUT &&
-		       strstr(err->message, "unsupported snapshot version 2") &&
+		       strstr(err->message, "unsupported snapshot version 3") &&
 		       strstr(err->message, "byte offset"), "%s", err ? err->message : "read fine");
 		pha_error_destroy(err);
 	}
