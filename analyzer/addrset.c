@@ -7,6 +7,15 @@
 
 #define BLOCK_WORDS 8
 
+/* Without -mpopcnt, __builtin_popcountll is a call into libgcc: SWAR. */
+static inline uint32_t popcount64(uint64_t x)
+{
+	x = x - ((x >> 1) & 0x5555555555555555ULL);
+	x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+	x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0FULL;
+	return (uint32_t)((x * 0x0101010101010101ULL) >> 56);
+}
+
 bool pha_addrset_init(struct pha_addrset *s, const struct pha_memory *mem, uint64_t max_bytes)
 {
 	memset(s, 0, sizeof(*s));
@@ -102,16 +111,14 @@ void pha_addrset_remove(struct pha_addrset *s, uint64_t addr)
 
 bool pha_addrset_rank(struct pha_addrset *s)
 {
-	size_t nblocks = s->nwords / BLOCK_WORDS;
 	free(s->rank);
-	s->rank = malloc((nblocks ? nblocks : 1) * sizeof(*s->rank));
+	s->rank = malloc(s->nwords * sizeof(*s->rank));
 	if (!s->rank)
 		return false;
 	uint64_t total = 0;
-	for (size_t b = 0; b < nblocks; b++) {
-		s->rank[b] = (uint32_t)total;
-		for (size_t k = 0; k < BLOCK_WORDS; k++)
-			total += (uint64_t)__builtin_popcountll(s->bits[b * BLOCK_WORDS + k]);
+	for (size_t w = 0; w < s->nwords; w++) {
+		s->rank[w] = (uint32_t)total;
+		total += popcount64(s->bits[w]);
 		if (total >= UINT32_MAX)
 			return false;
 	}
@@ -125,9 +132,5 @@ uint32_t pha_addrset_id(struct pha_addrset *s, uint64_t addr)
 	uint64_t m;
 	if (!locate(s, addr, &w, &m) || !(s->bits[w] & m))
 		return UINT32_MAX;
-	size_t b0 = w / BLOCK_WORDS * BLOCK_WORDS;
-	uint32_t r = s->rank[w / BLOCK_WORDS];
-	for (size_t k = b0; k < w; k++)
-		r += (uint32_t)__builtin_popcountll(s->bits[k]);
-	return r + (uint32_t)__builtin_popcountll(s->bits[w] & (m - 1));
+	return s->rank[w] + popcount64(s->bits[w] & (m - 1));
 }

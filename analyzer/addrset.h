@@ -2,7 +2,8 @@
  * ranks: the fast twin of heap.c's hash set (issue 12, "Scale").
  *
  * One bit per 8-byte word of every segment that has bytes (core or file):
- * 1/64 of the mapped memory, zero pages until touched. After
+ * 1/64 of the mapped memory, zero pages until touched, and 1/128 for the
+ * ranks. After
  * pha_addrset_rank, the id of a member is its rank (the number of members
  * at lower addresses), which is its index in address order: numbering
  * needs no sort and an edge's target needs no hash probe.
@@ -32,9 +33,9 @@ struct pha_addrset {
 	struct pha_addrset_span *spans;
 	size_t nspans;
 	size_t last;		/* the span of the last lookup */
-	uint64_t *bits;		/* nwords, a multiple of 8 (one rank block) */
+	uint64_t *bits;		/* nwords */
 	size_t nwords;
-	uint32_t *rank;		/* members before each block of 8 words */
+	uint32_t *rank;		/* members before each word (1/128 of the memory) */
 	uint64_t members;	/* after pha_addrset_rank */
 };
 

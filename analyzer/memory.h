@@ -36,6 +36,10 @@ struct pha_memory {
 	size_t nsegs;
 	size_t cap;
 	uint64_t missing_bytes;		/* total size of PHA_SEG_MISSING segments */
+	/* The segment of the last lookup, tried first (reads cluster: a walk
+	 * of the heap reads mostly one big segment). A cache only: no
+	 * function's result depends on it. Not for concurrent readers. */
+	size_t hint;
 };
 
 void pha_memory_init(struct pha_memory *mem);
