@@ -30,7 +30,7 @@ LDLIBS = $(PKG_LIBS) -lm
 B ?= build
 
 LIB_SRCS := \
-	analyzer/error.c analyzer/warnings.c analyzer/memory.c analyzer/addrset.c analyzer/target.c analyzer/heap.c \
+	analyzer/error.c analyzer/warnings.c analyzer/memory.c analyzer/addrset.c analyzer/bigmem.c analyzer/target.c analyzer/heap.c \
 	analyzer/scc.c analyzer/reach.c analyzer/dominators.c analyzer/report.c analyzer/progress.c \
 	analyzer/source.c analyzer/why.c analyzer/waste.c analyzer/analyze.c analyzer/dump.c \
 	formats/mpcursor.c formats/snapshot_read.c formats/snapshot_write.c \

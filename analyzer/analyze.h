@@ -26,6 +26,7 @@ struct pha_analyze_options {
 	bool redact;
 	double suspect_threshold;	/* percent of the heap */
 	bool quiet;			/* no summary on stdout, no progress */
+	bool low_memory;		/* big arrays in a temporary file (bigmem.h) */
 	int verbose;
 	struct pha_target_options target;	/* cores only */
 };

@@ -6,10 +6,16 @@
  * (1 = super-root) with explicit stacks.
  *
  * pha_dominators' steps: reverse_edges, dfs, semidominators,
- * immediate_dominators, fill_tree; all scratch (struct snca, about 40
- * bytes per object plus 4 per edge) is freed before it returns.
+ * immediate_dominators, fill_tree; all scratch (struct snca) is freed
+ * before it returns, each array as soon as its last step is done: at most
+ * 32 bytes per object plus 4 per edge are alive at once (reverse edges,
+ * dfn, vert, parent, stack, then semi, label, anc once the DFS positions
+ * are gone; the tree is filled after the reverse edges, dfn, anc and
+ * stack are freed).
  */
 #include "dominators.h"
+
+#include "bigmem.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
@@ -46,38 +52,57 @@ struct snca {
 	uint32_t *parent;	/* DFS tree parent */
 	uint32_t *semi, *label, *anc;
 	uint32_t *stack;	/* the DFS's, then eval's */
-	uint64_t *epos;		/* node -> next edge (DFS); fill position (reverse edges) */
+	uint32_t *epos;		/* node -> next edge (DFS); fill position (reverse edges) */
 	uint32_t *rfirst, *rsrc;	/* strong predecessors of each node (CSR over nodes 0..n) */
 };
 
 static bool snca_init(struct snca *s)
 {
 	size_t n = s->n;
-	s->dfn = calloc(n + 1, sizeof(*s->dfn));
-	s->vert = malloc((n + 2) * sizeof(*s->vert));
-	s->parent = malloc((n + 2) * sizeof(*s->parent));
-	s->semi = malloc((n + 2) * sizeof(*s->semi));
-	s->label = malloc((n + 2) * sizeof(*s->label));
-	s->anc = calloc(n + 2, sizeof(*s->anc));
-	s->stack = malloc((n + 2) * sizeof(*s->stack));
-	s->epos = malloc((n + 2) * sizeof(*s->epos));
-	s->rfirst = calloc(n + 2, sizeof(*s->rfirst));
-	return s->dfn && s->vert && s->parent && s->semi && s->label && s->anc && s->stack &&
-	       s->epos && s->rfirst;
+	s->dfn = pha_big_calloc(n + 1, sizeof(*s->dfn));
+	s->vert = pha_big_malloc((n + 2) * sizeof(*s->vert));
+	s->parent = pha_big_malloc((n + 2) * sizeof(*s->parent));
+	s->stack = pha_big_malloc((n + 2) * sizeof(*s->stack));
+	s->epos = pha_big_malloc((n + 2) * sizeof(*s->epos));
+	s->rfirst = pha_big_calloc(n + 2, sizeof(*s->rfirst));
+	return s->dfn && s->vert && s->parent && s->stack && s->epos && s->rfirst;
+}
+
+/* After the DFS: its positions go, the semidominator arrays come. */
+static bool snca_after_dfs(struct snca *s)
+{
+	size_t n = s->n;
+	pha_big_free(s->epos);
+	s->epos = NULL;
+	s->semi = pha_big_malloc((n + 2) * sizeof(*s->semi));
+	s->label = pha_big_malloc((n + 2) * sizeof(*s->label));
+	s->anc = pha_big_calloc(n + 2, sizeof(*s->anc));
+	return s->semi && s->label && s->anc;
+}
+
+/* After the semidominators: what the tree does not need. */
+static void snca_before_tree(struct snca *s)
+{
+	pha_big_free(s->rfirst);
+	pha_big_free(s->rsrc);
+	pha_big_free(s->dfn);
+	pha_big_free(s->anc);
+	pha_big_free(s->stack);
+	s->rfirst = s->rsrc = s->dfn = s->anc = s->stack = NULL;
 }
 
 static void snca_deinit(struct snca *s)
 {
-	free(s->dfn);
-	free(s->vert);
-	free(s->parent);
-	free(s->semi);
-	free(s->label);
-	free(s->anc);
-	free(s->stack);
-	free(s->epos);
-	free(s->rfirst);
-	free(s->rsrc);
+	pha_big_free(s->dfn);
+	pha_big_free(s->vert);
+	pha_big_free(s->parent);
+	pha_big_free(s->semi);
+	pha_big_free(s->label);
+	pha_big_free(s->anc);
+	pha_big_free(s->stack);
+	pha_big_free(s->epos);
+	pha_big_free(s->rfirst);
+	pha_big_free(s->rsrc);
 }
 
 /* Reverse edges (strong only), the super-root's edges to the roots
@@ -102,7 +127,7 @@ static struct pha_error *reverse_edges(struct snca *s)
 	}
 	for (uint32_t v = 0; v <= n; v++)
 		s->rfirst[v + 1] += s->rfirst[v];
-	s->rsrc = malloc(((size_t)s->rfirst[n + 1] + 1) * sizeof(*s->rsrc));
+	s->rsrc = pha_big_malloc(((size_t)s->rfirst[n + 1] + 1) * sizeof(*s->rsrc));
 	if (!s->rsrc)
 		return &pha_enomem;
 	for (uint32_t v = 0; v <= n + 1; v++)
@@ -207,8 +232,8 @@ static struct pha_error *fill_tree(const struct snca *s, const uint32_t *idomn,
 				   struct pha_domtree *t)
 {
 	uint32_t n = s->n;
-	t->idom = malloc(((size_t)n ? n : 1) * sizeof(*t->idom));
-	t->order = malloc(((size_t)s->N ? s->N : 1) * sizeof(*t->order));
+	t->idom = pha_big_malloc(((size_t)n ? n : 1) * sizeof(*t->idom));
+	t->order = pha_big_malloc(((size_t)s->N ? s->N : 1) * sizeof(*t->order));
 	if (!t->idom || !t->order)
 		return &pha_enomem;
 	for (uint32_t v = 0; v < n; v++)
@@ -236,7 +261,11 @@ struct pha_error *pha_dominators(const struct pha_graph *g, const uint32_t *root
 	if ((err = reverse_edges(&s)))
 		goto out;
 	dfs(&s);
+	err = &pha_enomem;
+	if (!snca_after_dfs(&s))
+		goto out;
 	semidominators(&s);
+	snca_before_tree(&s);
 	if ((err = fill_tree(&s, immediate_dominators(&s), &t)))
 		goto out;
 	*tree_ret = t;
@@ -250,8 +279,8 @@ out:
 
 void pha_domtree_deinit(struct pha_domtree *t)
 {
-	free(t->idom);
-	free(t->order);
+	pha_big_free(t->idom);
+	pha_big_free(t->order);
 	t->idom = NULL;
 	t->order = NULL;
 }

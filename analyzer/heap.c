@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "addrset.h"
+#include "bigmem.h"
 #include "progress.h"
 
 enum { GEN_NONE = 255 };
@@ -278,13 +279,13 @@ static void on_edge(void *arg, uint64_t addr, unsigned flags)
 			b->oom = true;
 			return;
 		}
-		uint32_t *d = realloc(b->dst, cap * sizeof(*d));
+		uint32_t *d = pha_big_realloc(b->dst, cap * sizeof(*d));
 		if (!d) {
 			b->oom = true;
 			return;
 		}
 		b->dst = d;
-		uint8_t *f = realloc(b->eflags, cap);
+		uint8_t *f = pha_big_realloc(b->eflags, cap);
 		if (!f) {
 			b->oom = true;
 			return;
@@ -324,8 +325,8 @@ static void build_deinit(struct build *b)
 	free(b->gen);
 	free(b->bad);
 	free(b->idmap);
-	free(b->dst);
-	free(b->eflags);
+	pha_big_free(b->dst);
+	pha_big_free(b->eflags);
 }
 
 uint32_t pha_heap_find(const struct pha_heap *h, uint64_t addr)
@@ -424,13 +425,13 @@ static struct pha_error *number_objects(struct build *b, struct pha_heap *h)
 static struct pha_error *alloc_objects(struct pha_heap *h)
 {
 	size_t n1 = h->n ? h->n : 1;
-	h->addr = malloc(n1 * sizeof(*h->addr));
-	h->type = malloc(n1 * sizeof(*h->type));
-	h->size = malloc(n1 * sizeof(*h->size));
-	h->refcnt = malloc(n1 * sizeof(*h->refcnt));
-	h->flags = malloc(n1);
-	h->gen = malloc(n1);
-	h->first = malloc((n1 + 1) * sizeof(*h->first));
+	h->addr = pha_big_malloc(n1 * sizeof(*h->addr));
+	h->type = pha_big_malloc(n1 * sizeof(*h->type));
+	h->size = pha_big_malloc(n1 * sizeof(*h->size));
+	h->refcnt = pha_big_malloc(n1 * sizeof(*h->refcnt));
+	h->flags = pha_big_malloc(n1);
+	h->gen = pha_big_malloc(n1);
+	h->first = pha_big_malloc((n1 + 1) * sizeof(*h->first));
 	if (!h->addr || !h->type || !h->size || !h->refcnt || !h->flags || !h->gen || !h->first)
 		return &pha_enomem;
 	return NULL;
@@ -602,8 +603,8 @@ static struct pha_error *collect_edges(struct build *b, struct pha_heap *h)
 	/* The second walk reports at most what the first did: one allocation,
 	 * no copies while growing (the array may still grow if it must). */
 	if (b->refs_seen && b->refs_seen < UINT32_MAX) {
-		b->dst = malloc(b->refs_seen * sizeof(*b->dst));
-		b->eflags = malloc(b->refs_seen);
+		b->dst = pha_big_malloc(b->refs_seen * sizeof(*b->dst));
+		b->eflags = pha_big_malloc(b->refs_seen);
 		if (!b->dst || !b->eflags)
 			return &pha_enomem;
 		b->ecap = b->refs_seen;
@@ -681,15 +682,15 @@ void pha_heap_destroy(struct pha_heap *h)
 {
 	if (!h)
 		return;
-	free(h->addr);
-	free(h->type);
-	free(h->size);
-	free(h->refcnt);
-	free(h->flags);
-	free(h->gen);
-	free(h->first);
-	free(h->dst);
-	free(h->eflags);
+	pha_big_free(h->addr);	/* bigmem.h: malloc'd arrays too (snapshots) */
+	pha_big_free(h->type);
+	pha_big_free(h->size);
+	pha_big_free(h->refcnt);
+	pha_big_free(h->flags);
+	pha_big_free(h->gen);
+	pha_big_free(h->first);
+	pha_big_free(h->dst);
+	pha_big_free(h->eflags);
 	free(h->types);
 	free(h);
 }
