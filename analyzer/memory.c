@@ -74,10 +74,12 @@ struct pha_error *pha_memory_finish(struct pha_memory *mem)
  * (nsegs if none); *inside tells which. */
 static size_t lookup(const struct pha_memory *mem, uint64_t addr, bool *inside)
 {
-	size_t h = mem->hint;
-	if (h < mem->nsegs && mem->segs[h].start <= addr && addr < mem->segs[h].end) {
-		*inside = true;
-		return h;
+	for (int k = 0; k < 2; k++) {
+		size_t h = mem->hint[k];
+		if (h < mem->nsegs && mem->segs[h].start <= addr && addr < mem->segs[h].end) {
+			*inside = true;
+			return h;
+		}
 	}
 	size_t lo = 0, hi = mem->nsegs;
 	while (lo < hi) {
@@ -88,8 +90,11 @@ static size_t lookup(const struct pha_memory *mem, uint64_t addr, bool *inside)
 			hi = mid;
 	}
 	*inside = lo < mem->nsegs && mem->segs[lo].start <= addr;
-	if (*inside)
-		((struct pha_memory *)mem)->hint = lo;	/* the cache of memory.h */
+	if (*inside) {	/* the cache of memory.h: most recent first */
+		struct pha_memory *m = (struct pha_memory *)mem;
+		m->hint[1] = m->hint[0];
+		m->hint[0] = lo;
+	}
 	return lo;
 }
 
