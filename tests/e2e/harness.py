@@ -948,13 +948,16 @@ def _bench_run(argv, cwd, timeout):
 
 def _read_seconds(path):
     """One sequential read of `path` from page cache (cat to /dev/null, after
-    a first read that puts it there): wall seconds."""
-    for _ in range(2):
+    a first read that puts it there): the fastest of three, wall seconds."""
+    best = None
+    for i in range(4):
         t0 = time.monotonic()
         with open(os.devnull, "wb") as null:
             subprocess.run(["cat", path], stdout=null, check=True)
         t = time.monotonic() - t0
-    return t
+        if i and (best is None or t < best):
+            best = t
+    return best
 
 
 def _bench_core(cache, label, path, objects, baseline):
