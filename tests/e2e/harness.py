@@ -898,6 +898,12 @@ def _parse_size(text):
     return int(float(t) * mult)
 
 
+def _size_label(n):
+    """50000000 -> '5e7'; sizes that are no such round number as they are."""
+    k = len(str(n)) - 1
+    return "%de%d" % (n // 10 ** k, k) if k and n % 10 ** k == 0 else str(n)
+
+
 def _rss_anon_sampler(pid, box):
     """Poll /proc/PID/status for RssAnon (kB) until the process is gone."""
     path = "/proc/%d/status" % pid
@@ -1022,7 +1028,7 @@ def _cli_bench(args):
         if len(rows) == 1:
             print(head)
         print("%-6s %11d %11d %8.0f %7.2f %7.2f %7.2f %8.0fM %7.1f %6.2f %9.0f %8.1f %7.1f %7.2f" % (
-            "%.0e" % size if size % 10 ** 6 == 0 and len(str(size)) > 7 else str(size), *rows[-1][1:]))
+            _size_label(size), *rows[-1][1:]))
         if base:
             print("       python baseline: %d objects, %d edges (gc.get_objects closure), %.1f CPU s,"
                   " %.1f wall s; core read %.2f s" % (base["objects"], base["edges"], base["cpu_s"],
