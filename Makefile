@@ -8,7 +8,8 @@
 #   make fuzz       FUZZ_SECONDS=N: build the libFuzzer targets (clang) and run
 #                   each for N seconds (tests/fuzz/README.md)
 #   make fuzz-smoke each target for a few seconds: PASS/FAIL/SKIP lines
-#   make bench      time and peak memory on generated cores
+#   make bench      time and peak memory on generated, cached cores
+#                   (BENCH_SIZES=1e6,1e7,5e7: objects per heap)
 #   make install    PREFIX=/usr/local DESTDIR=
 
 VERSION := 0.2.0
@@ -29,7 +30,7 @@ LDLIBS = $(PKG_LIBS) -lm
 B ?= build
 
 LIB_SRCS := \
-	analyzer/error.c analyzer/warnings.c analyzer/memory.c analyzer/target.c analyzer/heap.c \
+	analyzer/error.c analyzer/warnings.c analyzer/memory.c analyzer/addrset.c analyzer/bigmem.c analyzer/target.c analyzer/heap.c \
 	analyzer/scc.c analyzer/reach.c analyzer/dominators.c analyzer/report.c analyzer/progress.c \
 	analyzer/source.c analyzer/why.c analyzer/suspects.c analyzer/waste.c analyzer/allocations.c analyzer/analyze.c analyzer/dump.c \
 	analyzer/procmem.c analyzer/paths.c analyzer/growth.c analyzer/diff.c analyzer/diffcmd.c \
@@ -44,7 +45,7 @@ LIB_SRCS := \
 	plugins/frames.c plugins/roots.c plugins/labels.c plugins/ext_numpy.c plugins/owned.c \
 	plugins/pymalloc.c plugins/pymalloc_scan.c plugins/glibc_malloc.c plugins/tracemalloc.c
 MAIN_SRC := analyzer/main.c
-UNIT_TESTS := test_memory test_elfcore test_scc test_reach test_dominators test_json test_snapshot test_why \
+UNIT_TESTS := test_memory test_addrset test_elfcore test_scc test_reach test_dominators test_json test_snapshot test_why \
 	test_output test_source test_warnings test_markup test_diff test_report_read
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
@@ -138,9 +139,10 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@bash tests/demo.sh ./pyheap-analyze
 
+BENCH_SIZES ?= 1e6,1e7,5e7
 bench: deps
 	@$(MAKE) --no-print-directory all
-	@bash tests/bench.sh ./pyheap-analyze
+	@bash tests/bench.sh ./pyheap-analyze $(BENCH_SIZES)
 
 install: all
 	install -d $(DESTDIR)$(BINDIR)

@@ -30,6 +30,7 @@ struct pha_analyze_options {
 	double suspect_threshold;	/* percent of the heap */
 	bool suspect_threshold_set;	/* given on the command line */
 	bool quiet;			/* no summary on stdout, no progress */
+	bool low_memory;		/* big arrays in a temporary file (bigmem.h) */
 	int verbose;
 	struct pha_target_options target;	/* cores only */
 };

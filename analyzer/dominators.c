@@ -6,25 +6,55 @@
  * (1 = super-root) with explicit stacks.
  *
  * pha_dominators' steps: reverse_edges, dfs, semidominators,
- * immediate_dominators, fill_tree; all scratch (struct snca, about 40
- * bytes per object plus 4 per edge) is freed before it returns.
+ * immediate_dominators, fill_tree; all scratch (struct snca) is freed
+ * before it returns, each array as soon as its last step is done: at most
+ * 28 bytes per object plus 4 per edge are alive at once (reverse edges,
+ * dfn, vert, parent, DFS positions; then the reverse edges in DFS
+ * numbers, vert, parent, semi, label, anc; the tree is filled after the
+ * reverse edges and anc are freed). The explicit stack (DFS, then eval's
+ * path compression) grows as deep as the walk goes, not to n.
  */
 #include "dominators.h"
+
+#include "bigmem.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* A stack that grows when pushed (deep chains are rare; n is the bound). */
+struct ustack {
+	uint32_t *a;
+	size_t cap;
+};
+
+static bool ustack_room(struct ustack *st, size_t sp)
+{
+	if (sp < st->cap)
+		return true;
+	size_t cap = st->cap ? st->cap * 2 : 4096;
+	uint32_t *a = realloc(st->a, cap * sizeof(*a));
+	if (!a)
+		return false;
+	st->a = a;
+	st->cap = cap;
+	return true;
+}
+
 /* Path compression without recursion: collect the path to the linked
- * forest's root, then compress from the top down. */
+ * forest's root, then compress from the top down. UINT32_MAX on OOM. */
 static uint32_t eval(uint32_t v, uint32_t *anc, uint32_t *label, const uint32_t *semi,
-		     uint32_t *stack)
+		     struct ustack *st)
 {
 	if (!anc[v])
 		return v;
-	uint32_t sp = 0;
-	for (uint32_t u = v; anc[anc[u]]; u = anc[u])
-		stack[sp++] = u;
+	size_t sp = 0;
+	for (uint32_t u = v; anc[anc[u]]; u = anc[u]) {
+		if (!ustack_room(st, sp))
+			return UINT32_MAX;
+		st->a[sp++] = u;
+	}
+	uint32_t *stack = st->a;
 	while (sp) {
 		uint32_t u = stack[--sp];
 		if (semi[label[anc[u]]] < semi[label[u]])
@@ -45,39 +75,62 @@ struct snca {
 	uint32_t *vert;		/* number -> node */
 	uint32_t *parent;	/* DFS tree parent */
 	uint32_t *semi, *label, *anc;
-	uint32_t *stack;	/* the DFS's, then eval's */
-	uint64_t *epos;		/* node -> next edge (DFS); fill position (reverse edges) */
+	struct ustack stack;	/* the DFS's, then eval's */
+	uint32_t *epos;		/* node -> next edge (DFS); fill position (reverse edges) */
 	uint32_t *rfirst, *rsrc;	/* strong predecessors of each node (CSR over nodes 0..n) */
 };
 
 static bool snca_init(struct snca *s)
 {
 	size_t n = s->n;
-	s->dfn = calloc(n + 1, sizeof(*s->dfn));
-	s->vert = malloc((n + 2) * sizeof(*s->vert));
-	s->parent = malloc((n + 2) * sizeof(*s->parent));
-	s->semi = malloc((n + 2) * sizeof(*s->semi));
-	s->label = malloc((n + 2) * sizeof(*s->label));
-	s->anc = calloc(n + 2, sizeof(*s->anc));
-	s->stack = malloc((n + 2) * sizeof(*s->stack));
-	s->epos = malloc((n + 2) * sizeof(*s->epos));
-	s->rfirst = calloc(n + 2, sizeof(*s->rfirst));
-	return s->dfn && s->vert && s->parent && s->semi && s->label && s->anc && s->stack &&
-	       s->epos && s->rfirst;
+	s->dfn = pha_big_calloc(n + 1, sizeof(*s->dfn));
+	s->vert = pha_big_malloc((n + 2) * sizeof(*s->vert));
+	s->parent = pha_big_malloc((n + 2) * sizeof(*s->parent));
+	s->epos = pha_big_malloc((n + 2) * sizeof(*s->epos));
+	s->rfirst = pha_big_calloc(n + 2, sizeof(*s->rfirst));
+	return s->dfn && s->vert && s->parent && s->epos && s->rfirst;
+}
+
+/* After the DFS: its positions go, the reverse edges' sources become DFS
+ * numbers (0: not reached) and dfn goes, the semidominator arrays come. */
+static bool snca_after_dfs(struct snca *s)
+{
+	size_t n = s->n;
+	pha_big_free(s->epos);
+	s->epos = NULL;
+	for (uint32_t e = 0; e < s->rfirst[n + 1]; e++)
+		s->rsrc[e] = s->dfn[s->rsrc[e]];
+	pha_big_free(s->dfn);
+	s->dfn = NULL;
+	s->semi = pha_big_malloc((n + 2) * sizeof(*s->semi));
+	s->label = pha_big_malloc((n + 2) * sizeof(*s->label));
+	s->anc = pha_big_calloc(n + 2, sizeof(*s->anc));
+	return s->semi && s->label && s->anc;
+}
+
+/* After the semidominators: what the tree does not need. */
+static void snca_before_tree(struct snca *s)
+{
+	pha_big_free(s->rfirst);
+	pha_big_free(s->rsrc);
+	pha_big_free(s->anc);
+	free(s->stack.a);
+	s->rfirst = s->rsrc = s->anc = s->stack.a = NULL;
+	s->stack.cap = 0;
 }
 
 static void snca_deinit(struct snca *s)
 {
-	free(s->dfn);
-	free(s->vert);
-	free(s->parent);
-	free(s->semi);
-	free(s->label);
-	free(s->anc);
-	free(s->stack);
-	free(s->epos);
-	free(s->rfirst);
-	free(s->rsrc);
+	pha_big_free(s->dfn);
+	pha_big_free(s->vert);
+	pha_big_free(s->parent);
+	pha_big_free(s->semi);
+	pha_big_free(s->label);
+	pha_big_free(s->anc);
+	free(s->stack.a);
+	pha_big_free(s->epos);
+	pha_big_free(s->rfirst);
+	pha_big_free(s->rsrc);
 }
 
 /* Reverse edges (strong only), the super-root's edges to the roots
@@ -102,7 +155,7 @@ static struct pha_error *reverse_edges(struct snca *s)
 	}
 	for (uint32_t v = 0; v <= n; v++)
 		s->rfirst[v + 1] += s->rfirst[v];
-	s->rsrc = malloc(((size_t)s->rfirst[n + 1] + 1) * sizeof(*s->rsrc));
+	s->rsrc = pha_big_malloc(((size_t)s->rfirst[n + 1] + 1) * sizeof(*s->rsrc));
 	if (!s->rsrc)
 		return &pha_enomem;
 	for (uint32_t v = 0; v <= n + 1; v++)
@@ -140,18 +193,22 @@ static uint32_t next_unvisited(struct snca *s, uint32_t u)
 	return UINT32_MAX;
 }
 
-/* Iterative DFS from the super-root: stack of nodes, epos = next edge. */
-static void dfs(struct snca *s)
+/* Iterative DFS from the super-root: stack of nodes, epos = next edge.
+ * False on OOM. */
+static bool dfs(struct snca *s)
 {
-	uint32_t n = s->n, sp = 0;
+	uint32_t n = s->n;
+	size_t sp = 0;
 	s->N = 0;
 	s->dfn[n] = ++s->N;
 	s->vert[s->N] = n;
 	s->parent[s->N] = 0;
 	s->epos[n] = 0;
-	s->stack[sp++] = n;
+	if (!ustack_room(&s->stack, sp))
+		return false;
+	s->stack.a[sp++] = n;
 	while (sp) {
-		uint32_t u = s->stack[sp - 1];
+		uint32_t u = s->stack.a[sp - 1];
 		uint32_t next = next_unvisited(s, u);
 		if (next == UINT32_MAX) {
 			sp--;
@@ -161,12 +218,16 @@ static void dfs(struct snca *s)
 		s->vert[s->N] = next;
 		s->parent[s->N] = s->dfn[u];
 		s->epos[next] = 0;
-		s->stack[sp++] = next;
+		if (!ustack_room(&s->stack, sp))
+			return false;
+		s->stack.a[sp++] = next;
 	}
+	return true;
 }
 
-/* Semidominators in reverse preorder. */
-static void semidominators(struct snca *s)
+/* Semidominators in reverse preorder (the reverse edges' sources are DFS
+ * numbers by now). False on OOM. */
+static bool semidominators(struct snca *s)
 {
 	for (uint32_t k = 1; k <= s->N; k++) {
 		s->semi[k] = k;
@@ -175,15 +236,18 @@ static void semidominators(struct snca *s)
 	for (uint32_t k = s->N; k >= 2; k--) {
 		uint32_t w = s->vert[k];
 		for (uint32_t e = s->rfirst[w]; e < s->rfirst[w + 1]; e++) {
-			uint32_t v = s->dfn[s->rsrc[e]];
+			uint32_t v = s->rsrc[e];
 			if (!v)
 				continue;	/* predecessor not reachable */
-			uint32_t u = eval(v, s->anc, s->label, s->semi, s->stack);
+			uint32_t u = eval(v, s->anc, s->label, s->semi, &s->stack);
+			if (u == UINT32_MAX)
+				return false;
 			if (s->semi[u] < s->semi[k])
 				s->semi[k] = s->semi[u];
 		}
 		s->anc[k] = s->parent[k];
 	}
+	return true;
 }
 
 /* Immediate dominators: walk up from the parent to the first vertex
@@ -207,8 +271,8 @@ static struct pha_error *fill_tree(const struct snca *s, const uint32_t *idomn,
 				   struct pha_domtree *t)
 {
 	uint32_t n = s->n;
-	t->idom = malloc(((size_t)n ? n : 1) * sizeof(*t->idom));
-	t->order = malloc(((size_t)s->N ? s->N : 1) * sizeof(*t->order));
+	t->idom = pha_big_malloc(((size_t)n ? n : 1) * sizeof(*t->idom));
+	t->order = pha_big_malloc(((size_t)s->N ? s->N : 1) * sizeof(*t->order));
 	if (!t->idom || !t->order)
 		return &pha_enomem;
 	for (uint32_t v = 0; v < n; v++)
@@ -235,8 +299,10 @@ struct pha_error *pha_dominators(const struct pha_graph *g, const uint32_t *root
 	}
 	if ((err = reverse_edges(&s)))
 		goto out;
-	dfs(&s);
-	semidominators(&s);
+	err = &pha_enomem;
+	if (!dfs(&s) || !snca_after_dfs(&s) || !semidominators(&s))
+		goto out;
+	snca_before_tree(&s);
 	if ((err = fill_tree(&s, immediate_dominators(&s), &t)))
 		goto out;
 	*tree_ret = t;
@@ -250,8 +316,8 @@ out:
 
 void pha_domtree_deinit(struct pha_domtree *t)
 {
-	free(t->idom);
-	free(t->order);
+	pha_big_free(t->idom);
+	pha_big_free(t->order);
 	t->idom = NULL;
 	t->order = NULL;
 }

@@ -14,6 +14,16 @@
  * read_objects (attributes, type addresses), type_table (frees the
  * id -> discovery order), collect_edges (phase 2); build_deinit frees the
  * address set and the discovery arrays.
+ *
+ * Two address sets (issue 12): the fast one is a bitmap over the readable
+ * memory with ranks (addrset.h): membership is one bit, the id of an
+ * object is its rank (no sort, no hash probe per reference); the hash set
+ * then holds only the addresses the bitmap cannot (not 8-aligned, not in
+ * readable memory). Whatever the bitmap cannot number exactly as the hash
+ * path would (an object listed twice on the GC lists, a readable object
+ * at an address it cannot hold) switches the build to the hash set for
+ * every address (to_slow), the original path, which stays the reference
+ * (PHA_HASH_ADDRS=1 in the environment forces it, for comparisons).
  */
 #include "heap.h"
 
@@ -21,6 +31,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "addrset.h"
+#include "bigmem.h"
 #include "progress.h"
 
 enum { GEN_NONE = 255 };
@@ -33,7 +45,10 @@ struct build {
 	/* Address set: open addressing over indices into addr[] (EMPTY = free
 	 * slot), 4 bytes a slot instead of 12 for key + value. */
 	uint32_t *slots;
-	size_t hcap;
+	size_t hcap, hn;	/* slots, addresses in them */
+	struct pha_addrset as;
+	bool fast;		/* the bitmap holds what it can; see the file comment */
+	uint64_t refs_seen;	/* references reported in discovery: the edges' bound */
 
 	/* Discovery order. Only what phase 2 cannot recompute is kept: type,
 	 * size and refcount are read again from the core, which is cheaper
@@ -120,17 +135,61 @@ static uint32_t grow_arrays(struct build *b)
 	return 0;
 }
 
-/* Index of addr, adding it if new; UINT32_MAX on OOM or too many objects. */
+/* Returned by add for an address the bitmap already holds. */
+#define PRESENT (UINT32_MAX - 1)
+
+static uint32_t append(struct build *b, uint64_t addr);
+
+/* Index of addr, adding it if new (PRESENT: already in the bitmap, index
+ * unknown); UINT32_MAX on OOM or too many objects. */
 static uint32_t add(struct build *b, uint64_t addr)
 {
-	if ((b->n + 1) * 2 > b->hcap && !hash_grow(b)) {
+	if (b->fast) {
+		int r = pha_addrset_add(&b->as, addr);
+		if (r == PHA_ADDRSET_PRESENT)
+			return PRESENT;
+		if (r == PHA_ADDRSET_NEW)
+			return append(b, addr);
+	}
+	if ((b->hn + 1) * 2 > b->hcap && !hash_grow(b)) {
 		b->oom = true;
 		return UINT32_MAX;
 	}
 	size_t i = hash_find(b, addr);
 	if (b->slots[i] != EMPTY)
 		return b->slots[i];
-	if (b->n >= UINT32_MAX - 1) {
+	uint32_t idx = append(b, addr);
+	if (idx != UINT32_MAX) {
+		b->slots[i] = idx;
+		b->hn++;
+	}
+	return idx;
+}
+
+/* Leave the bitmap: every address discovered so far into the hash set. */
+static bool to_slow(struct build *b)
+{
+	size_t cap = 1 << 16;
+	while (cap < (b->n + 1) * 2)
+		cap *= 2;
+	uint32_t *slots = malloc(cap * sizeof(*slots));
+	if (!slots)
+		return false;
+	memset(slots, 0xff, cap * sizeof(*slots));
+	free(b->slots);
+	b->slots = slots;
+	b->hcap = cap;
+	for (size_t k = 0; k < b->n; k++)
+		b->slots[hash_find(b, b->addr[k])] = (uint32_t)k;
+	b->hn = b->n;
+	b->fast = false;
+	pha_addrset_deinit(&b->as);
+	return true;
+}
+
+static uint32_t append(struct build *b, uint64_t addr)
+{
+	if (b->n >= UINT32_MAX - 2) {
 		b->oom = true;
 		return UINT32_MAX;
 	}
@@ -139,7 +198,6 @@ static uint32_t add(struct build *b, uint64_t addr)
 		return UINT32_MAX;
 	}
 	uint32_t idx = (uint32_t)b->n++;
-	b->slots[i] = idx;
 	b->addr[idx] = addr;
 	b->flags[idx] = 0;
 	b->gen[idx] = GEN_NONE;
@@ -151,6 +209,13 @@ static void on_gc(void *arg, uint64_t addr, unsigned gen)
 {
 	struct build *b = arg;
 	uint32_t i = add(b, addr);
+	if (i == PRESENT) {	/* listed twice: the hash set knows where */
+		if (!to_slow(b)) {
+			b->oom = true;
+			return;
+		}
+		i = add(b, addr);
+	}
 	if (i == UINT32_MAX)
 		return;
 	b->gen[i] = (uint8_t)gen;
@@ -160,6 +225,7 @@ static void on_gc(void *arg, uint64_t addr, unsigned gen)
 static void on_discover(void *arg, uint64_t addr, unsigned flags)
 {
 	struct build *b = arg;
+	b->refs_seen++;
 	add(b, addr);
 }
 
@@ -196,8 +262,13 @@ static struct pha_error *discover(struct build *b)
 static void on_edge(void *arg, uint64_t addr, unsigned flags)
 {
 	struct build *b = arg;
-	size_t i = hash_find(b, addr);
-	uint32_t id = b->slots[i] != EMPTY ? b->idmap[b->slots[i]] : PHA_NO_ID;
+	uint32_t id;
+	if (b->fast) {	/* the hash set holds only addresses that are no object */
+		id = pha_addrset_id(&b->as, addr);
+	} else {
+		size_t i = hash_find(b, addr);
+		id = b->slots[i] != EMPTY ? b->idmap[b->slots[i]] : PHA_NO_ID;
+	}
 	if (id == PHA_NO_ID) {
 		b->unknown_refs++;
 		return;
@@ -208,13 +279,13 @@ static void on_edge(void *arg, uint64_t addr, unsigned flags)
 			b->oom = true;
 			return;
 		}
-		uint32_t *d = realloc(b->dst, cap * sizeof(*d));
+		uint32_t *d = pha_big_realloc(b->dst, cap * sizeof(*d));
 		if (!d) {
 			b->oom = true;
 			return;
 		}
 		b->dst = d;
-		uint8_t *f = realloc(b->eflags, cap);
+		uint8_t *f = pha_big_realloc(b->eflags, cap);
 		if (!f) {
 			b->oom = true;
 			return;
@@ -244,6 +315,7 @@ static int cmp_u64(const void *x, const void *y)
 static void build_deinit(struct build *b)
 {
 	free(b->slots);
+	pha_addrset_deinit(&b->as);
 	free(b->order);
 	free(b->tset);
 	free(b->tlist);
@@ -253,8 +325,8 @@ static void build_deinit(struct build *b)
 	free(b->gen);
 	free(b->bad);
 	free(b->idmap);
-	free(b->dst);
-	free(b->eflags);
+	pha_big_free(b->dst);
+	pha_big_free(b->eflags);
 }
 
 uint32_t pha_heap_find(const struct pha_heap *h, uint64_t addr)
@@ -283,26 +355,66 @@ static uint32_t type_index(const struct pha_heap *h, uint64_t taddr)
 	return lo;
 }
 
+/* The fast numbering: the bad leave the bitmap, ids are ranks. False
+ * when a good object is not in the bitmap (the caller goes slow). */
+static bool number_by_rank(struct build *b, size_t ngood)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		if (b->bad[i])
+			pha_addrset_remove(&b->as, b->addr[i]);
+	}
+	if (!pha_addrset_rank(&b->as) || b->as.members != ngood)
+		return false;
+	for (size_t i = 0; i < b->n; i++) {
+		if (b->bad[i])
+			continue;
+		uint32_t id = pha_addrset_id(&b->as, b->addr[i]);
+		if (id >= ngood)
+			return false;
+		b->order[id] = (uint32_t)i;
+	}
+	return true;
+}
+
 /* Number the good objects in address order: b->order (id -> discovery
- * index) and b->idmap (discovery index -> id, PHA_NO_ID for the bad). */
+ * index) and, on the hash path, b->idmap (discovery index -> id,
+ * PHA_NO_ID for the bad). */
 static struct pha_error *number_objects(struct build *b, struct pha_heap *h)
 {
 	size_t ngood = 0;
 	b->order = malloc((b->n ? b->n : 1) * sizeof(*b->order));
-	b->idmap = malloc((b->n ? b->n : 1) * sizeof(*b->idmap));
-	if (!b->order || !b->idmap)
+	if (!b->order)
 		return &pha_enomem;
 	for (size_t i = 0; i < b->n; i++) {
-		b->idmap[i] = PHA_NO_ID;
 		if (!b->bad[i])
 			b->order[ngood++] = (uint32_t)i;
 		else
 			h->bad_objects++;
 	}
-	sort_keys = b->addr;
-	qsort(b->order, ngood, sizeof(*b->order), cmp_by_addr);
-	for (size_t id = 0; id < ngood; id++)
-		b->idmap[b->order[id]] = (uint32_t)id;
+	if (b->fast && !number_by_rank(b, ngood)) {
+		if (!to_slow(b))
+			return &pha_enomem;
+		ngood = 0;	/* number_by_rank wrote over the order */
+		for (size_t i = 0; i < b->n; i++) {
+			if (!b->bad[i])
+				b->order[ngood++] = (uint32_t)i;
+		}
+	}
+	if (b->fast) {	/* only addresses that are no object were hashed */
+		free(b->slots);
+		b->slots = NULL;
+		b->hcap = b->hn = 0;
+	} else {
+		b->idmap = malloc((b->n ? b->n : 1) * sizeof(*b->idmap));
+		if (!b->idmap)
+			return &pha_enomem;
+		for (size_t i = 0; i < b->n; i++)
+			b->idmap[i] = PHA_NO_ID;
+		sort_keys = b->addr;
+		qsort(b->order, ngood, sizeof(*b->order), cmp_by_addr);
+		for (size_t id = 0; id < ngood; id++)
+			b->idmap[b->order[id]] = (uint32_t)id;
+	}
 	if (h->bad_objects)
 		pha_target_warn(b->t, "%llu addresses referenced as objects could not be read as "
 				      "objects and were skipped", (unsigned long long)h->bad_objects);
@@ -313,13 +425,13 @@ static struct pha_error *number_objects(struct build *b, struct pha_heap *h)
 static struct pha_error *alloc_objects(struct pha_heap *h)
 {
 	size_t n1 = h->n ? h->n : 1;
-	h->addr = malloc(n1 * sizeof(*h->addr));
-	h->type = malloc(n1 * sizeof(*h->type));
-	h->size = malloc(n1 * sizeof(*h->size));
-	h->refcnt = malloc(n1 * sizeof(*h->refcnt));
-	h->flags = malloc(n1);
-	h->gen = malloc(n1);
-	h->first = malloc((n1 + 1) * sizeof(*h->first));
+	h->addr = pha_big_malloc(n1 * sizeof(*h->addr));
+	h->type = pha_big_malloc(n1 * sizeof(*h->type));
+	h->size = pha_big_malloc(n1 * sizeof(*h->size));
+	h->refcnt = pha_big_malloc(n1 * sizeof(*h->refcnt));
+	h->flags = pha_big_malloc(n1);
+	h->gen = pha_big_malloc(n1);
+	h->first = pha_big_malloc((n1 + 1) * sizeof(*h->first));
 	if (!h->addr || !h->type || !h->size || !h->refcnt || !h->flags || !h->gen || !h->first)
 		return &pha_enomem;
 	return NULL;
@@ -488,6 +600,15 @@ static struct pha_error *type_table(struct build *b, struct pha_heap *h)
 static struct pha_error *collect_edges(struct build *b, struct pha_heap *h)
 {
 	struct pha_error *err;
+	/* The second walk reports at most what the first did: one allocation,
+	 * no copies while growing (the array may still grow if it must). */
+	if (b->refs_seen && b->refs_seen < UINT32_MAX) {
+		b->dst = pha_big_malloc(b->refs_seen * sizeof(*b->dst));
+		b->eflags = pha_big_malloc(b->refs_seen);
+		if (!b->dst || !b->eflags)
+			return &pha_enomem;
+		b->ecap = b->refs_seen;
+	}
 	for (size_t id = 0; id < h->n && !b->oom; id++) {
 		if ((id & 0xffff) == 0)
 			pha_progress("collecting references", id, h->n);
@@ -530,6 +651,9 @@ struct pha_error *pha_heap_build(struct pha_target *t, struct pha_heap **heap_re
 		err = &pha_enomem;
 		goto out;
 	}
+	/* The bitmap: 1/64 of the readable memory; without it, the hash set. */
+	b.fast = getenv("PHA_HASH_ADDRS") == NULL &&
+		 pha_addrset_init(&b.as, &t->mem, UINT64_C(1) << 40);
 	if ((err = discover(&b)))
 		goto out;
 	if ((err = number_objects(&b, h)))
@@ -558,15 +682,15 @@ void pha_heap_destroy(struct pha_heap *h)
 {
 	if (!h)
 		return;
-	free(h->addr);
-	free(h->type);
-	free(h->size);
-	free(h->refcnt);
-	free(h->flags);
-	free(h->gen);
-	free(h->first);
-	free(h->dst);
-	free(h->eflags);
+	pha_big_free(h->addr);	/* bigmem.h: malloc'd arrays too (snapshots) */
+	pha_big_free(h->type);
+	pha_big_free(h->size);
+	pha_big_free(h->refcnt);
+	pha_big_free(h->flags);
+	pha_big_free(h->gen);
+	pha_big_free(h->first);
+	pha_big_free(h->dst);
+	pha_big_free(h->eflags);
 	free(h->types);
 	free(h);
 }

@@ -21,7 +21,7 @@ enum option_id {
 	OPT_OUTPUT = 'o', OPT_QUIET = 'q', OPT_VERBOSE = 'v', OPT_HELP = 'h', OPT_VERSION = 'V',
 	OPT_FORMAT = 256, OPT_TOP, OPT_DUMP_OBJECTS, OPT_SAVE_SNAPSHOT, OPT_REDACT,
 	OPT_THRESHOLD, OPT_DUMP_WHY, OPT_EXECUTABLE, OPT_LIB_PATH, OPT_SYSROOT, OPT_LIST_LAYOUTS,
-	OPT_FORCE_LAYOUT,
+	OPT_FORCE_LAYOUT, OPT_LOW_MEMORY,
 };
 
 struct cli_option {
@@ -107,6 +107,10 @@ static const struct cli_option options[] = {
 	{NULL, OPT_FORCE_LAYOUT, "force-layout", "X.Y",
 	 "use the layout of CPython X.Y whatever the version\n"
 	 "found (pre-releases and unverified versions)"},
+	{NULL, OPT_LOW_MEMORY, "low-memory", NULL,
+	 "keep the big arrays (heap model, edges, dominator\n"
+	 "scratch) in an unlinked temporary file in $TMPDIR,\n"
+	 "mapped: slower, but finishes with little free memory"},
 	{NULL, OPT_HELP, "help", NULL, "this help"},
 	{NULL, OPT_VERSION, "version", NULL, "version"},
 };
@@ -307,6 +311,9 @@ static bool apply_option(struct cli *c, int id, char *arg)
 		return false;
 	case OPT_QUIET:
 		o->quiet = true;
+		break;
+	case OPT_LOW_MEMORY:
+		o->low_memory = true;
 		break;
 	case OPT_VERBOSE:
 		o->verbose++;

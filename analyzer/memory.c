@@ -74,6 +74,13 @@ struct pha_error *pha_memory_finish(struct pha_memory *mem)
  * (nsegs if none); *inside tells which. */
 static size_t lookup(const struct pha_memory *mem, uint64_t addr, bool *inside)
 {
+	for (int k = 0; k < 2; k++) {
+		size_t h = mem->hint[k];
+		if (h < mem->nsegs && mem->segs[h].start <= addr && addr < mem->segs[h].end) {
+			*inside = true;
+			return h;
+		}
+	}
 	size_t lo = 0, hi = mem->nsegs;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -83,6 +90,11 @@ static size_t lookup(const struct pha_memory *mem, uint64_t addr, bool *inside)
 			hi = mid;
 	}
 	*inside = lo < mem->nsegs && mem->segs[lo].start <= addr;
+	if (*inside) {	/* the cache of memory.h: most recent first */
+		struct pha_memory *m = (struct pha_memory *)mem;
+		m->hint[1] = m->hint[0];
+		m->hint[0] = lo;
+	}
 	return lo;
 }
 
@@ -142,6 +154,17 @@ bool pha_memory_read(const struct pha_memory *mem, uint64_t addr, void *buf, siz
 	uint8_t *out = buf;
 	bool inside;
 	size_t i = lookup(mem, addr, &inside);
+	if (inside && mem->segs[i].data && len <= mem->segs[i].end - addr) {
+		/* one segment: the common case, fixed sizes copied inline */
+		const uint8_t *p = mem->segs[i].data + (addr - mem->segs[i].start);
+		if (len == 8)
+			memcpy(out, p, 8);
+		else if (len == 16)
+			memcpy(out, p, 16);
+		else
+			memcpy(out, p, len);
+		return true;
+	}
 	while (len > 0) {
 		if (!inside || i >= mem->nsegs || mem->segs[i].start > addr ||
 		    !mem->segs[i].data) {

@@ -36,6 +36,11 @@ struct pha_memory {
 	size_t nsegs;
 	size_t cap;
 	uint64_t missing_bytes;		/* total size of PHA_SEG_MISSING segments */
+	/* The segments of the last two lookups, tried first (reads cluster:
+	 * a walk of the heap alternates between the heap and the static
+	 * types of the interpreter's data). A cache only: no function's
+	 * result depends on it. Not for concurrent readers. */
+	size_t hint[2];
 };
 
 void pha_memory_init(struct pha_memory *mem);

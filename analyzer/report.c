@@ -390,11 +390,86 @@ static bool push_group(struct pha_report_group **groups, size_t *n, size_t *cap,
 	return true;
 }
 
+/* The rows pushed so far by key (signature, world, unreachable), so that
+ * a component whose row exists adds to it instead of pushing a copy that
+ * merge_groups would merge (issue 12: one string and one sorted row per
+ * component made 10^6 cycles cost a sort of 10^6 strings). Slots hold
+ * (hash << 32) | (row index + 1), 0 = free. */
+struct row_index {
+	uint64_t *slots;
+	size_t cap, n;
+};
+
+static uint32_t row_hash(const struct pha_report_group *g)
+{
+	uint64_t h = 1469598103934665603ULL;	/* FNV-1a */
+	for (const unsigned char *p = (const unsigned char *)g->signature; *p; p++) {
+		h ^= *p;
+		h *= 1099511628211ULL;
+	}
+	h ^= (uint64_t)g->world << 1 | (uint64_t)g->unreachable;
+	h *= 1099511628211ULL;
+	return (uint32_t)(h ^ (h >> 32));
+}
+
+/* Room for one more slot; false on OOM. */
+static bool row_room(struct row_index *ri)
+{
+	if ((ri->n + 1) * 2 <= ri->cap)
+		return true;
+	size_t cap = ri->cap ? ri->cap * 2 : 256;
+	uint64_t *slots = calloc(cap, sizeof(*slots));
+	if (!slots)
+		return false;
+	for (size_t i = 0; i < ri->cap; i++) {
+		if (!ri->slots[i])
+			continue;
+		size_t j = (ri->slots[i] >> 32) & (cap - 1);
+		while (slots[j])
+			j = (j + 1) & (cap - 1);
+		slots[j] = ri->slots[i];
+	}
+	free(ri->slots);
+	ri->slots = slots;
+	ri->cap = cap;
+	return true;
+}
+
+/* Add row g: into the row with its key when there is one (*took false:
+ * g.signature is still the caller's), else pushed (*took true). False on
+ * OOM. */
+static bool add_row(struct pha_report_group **groups, size_t *n, size_t *cap,
+		    struct row_index *ri, struct pha_report_group g, bool *took)
+{
+	uint32_t hash = row_hash(&g);
+	*took = false;
+	if (!row_room(ri))
+		return false;
+	size_t j = hash & (ri->cap - 1);
+	for (; ri->slots[j]; j = (j + 1) & (ri->cap - 1)) {
+		struct pha_report_group *o = &(*groups)[(uint32_t)ri->slots[j] - 1];
+		if ((uint32_t)(ri->slots[j] >> 32) == hash && o->world == g.world &&
+		    o->unreachable == g.unreachable && !strcmp(o->signature, g.signature)) {
+			o->instances += g.instances;
+			o->objects += g.objects;
+			o->bytes += g.bytes;
+			return true;
+		}
+	}
+	if (*n >= UINT32_MAX - 1 || !push_group(groups, n, cap, g))
+		return false;
+	ri->slots[j] = (uint64_t)hash << 32 | (uint64_t)*n;	/* index + 1 */
+	ri->n++;
+	*took = true;
+	return true;
+}
+
 /* Signature scratch, sized by the largest component, not the heap. */
 struct sig_scratch {
 	uint32_t *groups;
 	struct sig_entry *entries;
 	size_t cycles_cap, ugroups_cap;
+	struct row_index cycles_rows, ugroups_rows;
 };
 
 /* Row c as a cycle (PHA_ROW_CYCLIC) and/or as an unreachable group (some
@@ -422,18 +497,15 @@ static struct pha_error *group_component(const struct pha_heap *h, const uint32_
 	char *sig = signature(r->types, ss->groups, size, cs->self[mem[0]], ss->entries);
 	if (!sig)
 		return &pha_enomem;
+	bool took;
 	if (cyclic) {
 		/* r->ncycles counts as it goes so that pha_report_destroy frees
 		 * the signatures on error. */
-		char *dup = unreach ? strdup(sig) : sig;
-		if (!dup || !push_group(&r->cycles, &r->ncycles, &ss->cycles_cap,
-					(struct pha_report_group){
-						.signature = dup, .instances = 1, .objects = size,
-						.bytes = bytes, .unreachable = unreach > 0,
-						.world = world,
-					})) {
-			if (dup != sig)
-				free(dup);
+		if (!add_row(&r->cycles, &r->ncycles, &ss->cycles_cap, &ss->cycles_rows,
+			     (struct pha_report_group){
+				     .signature = sig, .instances = 1, .objects = size,
+				     .bytes = bytes, .unreachable = unreach > 0, .world = world,
+			     }, &took)) {
 			free(sig);
 			return &pha_enomem;
 		}
@@ -445,17 +517,24 @@ static struct pha_error *group_component(const struct pha_heap *h, const uint32_
 			r->summary.user_cycle_objects += size;
 			r->summary.user_cycle_bytes += bytes;
 		}
-		if (!unreach)
+		if (!unreach) {
+			if (!took)
+				free(sig);
 			return NULL;
+		}
+		if (took && !(sig = strdup(sig)))
+			return &pha_enomem;
 	}
-	if (!push_group(&r->ugroups, &r->nugroups, &ss->ugroups_cap,
-			(struct pha_report_group){
-				.signature = sig, .instances = 1, .objects = unreach, .bytes = ubytes,
-				.unreachable = true,
-			})) {
+	if (!add_row(&r->ugroups, &r->nugroups, &ss->ugroups_cap, &ss->ugroups_rows,
+		     (struct pha_report_group){
+			     .signature = sig, .instances = 1, .objects = unreach, .bytes = ubytes,
+			     .unreachable = true,
+		     }, &took)) {
 		free(sig);
 		return &pha_enomem;
 	}
+	if (!took)
+		free(sig);
 	return NULL;
 }
 
@@ -485,6 +564,8 @@ static struct pha_error *group_components(const struct pha_heap *h, const uint32
 out:
 	free(ss.groups);
 	free(ss.entries);
+	free(ss.cycles_rows.slots);
+	free(ss.ugroups_rows.slots);
 	components_deinit(&cs);
 	return err;
 }

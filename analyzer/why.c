@@ -458,6 +458,9 @@ static struct pha_error *dominators_of_roots(struct ctx *c)
 		if (c->is_iroot[v] || c->is_ext[v])
 			roots[nroots++] = v;
 	}
+	uint32_t *fit = realloc(roots, (nroots ? nroots : 1) * sizeof(*roots));
+	if (fit)	/* the rest of the queue is not needed while dominators run */
+		roots = fit;
 	struct pha_error *err = pha_dominators(&g, roots, nroots, &c->tree);
 	free(roots);
 	if (err)

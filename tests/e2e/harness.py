@@ -15,7 +15,7 @@
 
 Also a small command line used by tests/demo.sh and tests/bench.sh:
     harness.py core --python P --scenario NAME --out DIR [--mode auto|kernel|gcore]
-    harness.py bench --bin BIN [--records N]
+    harness.py bench --bin BIN [--sizes 1e6,1e7,5e7] [--cache-dir DIR] [--no-baseline] [-- TOOL ARGS]
 """
 
 import hashlib
@@ -967,50 +967,159 @@ def _cli_core(args):
     return 0
 
 
+BENCH_OBJECTS_PER_RECORD = 11.76   # big.py: objects the tool finds per record
+
+
+def _parse_size(text):
+    """'1e6', '10M', '50000000' -> int."""
+    t = text.strip().lower()
+    mult = 1
+    for suffix, m in (("k", 10 ** 3), ("m", 10 ** 6), ("g", 10 ** 9)):
+        if t.endswith(suffix):
+            t, mult = t[:-1], m
+    return int(float(t) * mult)
+
+
+def _size_label(n):
+    """50000000 -> '5e7'; sizes that are no such round number as they are."""
+    k = len(str(n)) - 1
+    return "%de%d" % (n // 10 ** k, k) if k and n % 10 ** k == 0 else str(n)
+
+
+def _rss_anon_sampler(pid, box):
+    """Poll /proc/PID/status for RssAnon (kB) until the process is gone."""
+    path = "/proc/%d/status" % pid
+    while not box.get("done"):
+        try:
+            with open(path) as f:
+                for line in f:
+                    if line.startswith("RssAnon:"):
+                        box["peak_kb"] = max(box.get("peak_kb", 0), int(line.split()[1]))
+                        break
+        except OSError:
+            return
+        time.sleep(0.005)
+
+
+def _bench_run(argv, cwd, timeout):
+    """Run the tool: (Ran, cpu seconds user+sys, peak RssAnon kB)."""
+    import threading
+    r = Ran()
+    with tempfile.TemporaryFile() as err:
+        t0 = time.monotonic()
+        p = subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             stderr=err, preexec_fn=_no_core_limit, start_new_session=True)
+        box = {}
+        th = threading.Thread(target=_rss_anon_sampler, args=(p.pid, box), daemon=True)
+        th.start()
+        # wait4 directly: the exit status and its rusage (Popen.wait would reap it)
+        while True:
+            pid, status, ru = os.wait4(p.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() - t0 > timeout:
+                os.killpg(p.pid, signal.SIGKILL)
+                pid, status, ru = os.wait4(p.pid, 0)
+                r.timed_out = True
+                break
+            time.sleep(0.002)
+        r.seconds = time.monotonic() - t0
+        box["done"] = True
+        th.join()
+        p.returncode = r.returncode = os.waitstatus_to_exitcode(status)
+        r.status = status
+        r.maxrss_kb = ru.ru_maxrss
+        err.seek(0)
+        r.stderr = err.read()
+    return r, ru.ru_utime + ru.ru_stime, ru.ru_utime, ru.ru_stime, box.get("peak_kb", 0)
+
+
+def _read_seconds(path):
+    """One sequential read of `path` from page cache (cat to /dev/null, after
+    a first read that puts it there): the fastest of three, wall seconds."""
+    best = None
+    for i in range(4):
+        t0 = time.monotonic()
+        with open(os.devnull, "wb") as null:
+            subprocess.run(["cat", path], stdout=null, check=True)
+        t = time.monotonic() - t0
+        if i and (best is None or t < best):
+            best = t
+    return best
+
+
+def _bench_core(cache, label, path, objects, baseline):
+    global SCENARIO_TIMEOUT
+    SCENARIO_TIMEOUT = max(SCENARIO_TIMEOUT, 7200)
+    records = max(1000, int(round(objects / BENCH_OBJECTS_PER_RECORD)))
+    extra = [str(records)] + (["baseline"] if baseline else [])
+    return cache.get(label, path, "big", "kernel", extra)
+
+
 def _cli_bench(args):
-    interps = []
-    for label, path in wanted_interpreters():
-        if label == "pyenv-3.11.7":
-            continue
-        why = probe_interpreter(path)
-        if why:
-            print("SKIP bench/%s: %s" % (label, why))
-        else:
-            interps.append((label, path))
-    tmp = tempfile.mkdtemp(prefix="pyheap-bench-")
+    sizes = [_parse_size(x) for x in args.sizes.split(",") if x.strip()]
+    label, path = system_label("3.11"), "/usr/bin/python3.11"
+    why = probe_interpreter(path)
+    if why:
+        print("SKIP bench/%s: %s" % (label, why))
+        return 0
+    root = args.cache_dir or os.path.join(cache_dir(), "bench")
+    cache = CoreCache(root)
+    print("bench: %s, cores cached in %s (CPU s = user+sys of the tool; RssAnon sampled every 5 ms)"
+          % (label, root))
+    head = ("%-6s %11s %11s %8s %7s %7s %7s %9s %7s %6s %9s %8s %7s %7s"
+            % ("size", "objects", "edges", "core MB", "CPU s", "user s", "wall s", "RssAnon",
+               "B/obj", "B/o+e", "obj/CPU-s", "python s", "x py", "x read"))
     status = 0
-    try:
-        print("%-14s %10s %10s %11s %11s %9s %10s" % (
-            "interpreter", "core MB", "gen s", "objects", "edges", "wall s", "peak MB"))
-        for label, path in interps:
-            work = os.path.join(tmp, label)
-            res = make_core(path, "big", work, "auto", [str(args.records)])
-            if res.core is None:
-                print("FAIL bench/%s: no core: %s" % (label, res.error))
-                status = 1
-                continue
-            out = os.path.join(work, "report.json")
-            r = run_tool(args.bin, ["-q", "-o", out, res.core], cwd=work, timeout=3600)
-            if r.returncode != 0:
-                print("FAIL bench/%s: %s: %s" % (label, r.describe(), r.stderr_text().strip()[-300:]))
-                status = 1
-                continue
-            try:
-                _, rep = read_report(out)
-                s = rep["summary"]
-                objects, edges = s.get("objects"), s.get("edges")
-            except (LoadError, KeyError, TypeError) as e:
-                print("FAIL bench/%s: report: %s" % (label, e))
-                status = 1
-                continue
-            print("%-14s %10.1f %10.1f %11s %11s %9.2f %10.1f" % (
-                label, os.path.getsize(res.core) / 1e6, res.seconds, objects, edges,
-                r.seconds, r.maxrss_kb / 1024.0))
-            if res.truth:
-                print("  truth: gc_objects=%d collected=%d (%s core)" % (
-                    res.truth["gc_objects"], res.truth["collected"], res.mode))
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    rows = []
+    for size in sizes:
+        res = _bench_core(cache, label, path, size, not args.no_baseline)
+        if res.core is None:
+            print("FAIL bench/%s/%d: no core: %s" % (label, size, res.error))
+            status = 1
+            continue
+        work = os.path.dirname(res.core)
+        base = None
+        try:
+            with open(res.truth_path + ".baseline.json") as f:
+                base = json.load(f)
+        except (OSError, ValueError):
+            pass
+        read_s = _read_seconds(res.core)
+        out = os.path.join(work, "report.json.zst")
+        r, cpu, user, sys_s, anon_kb = _bench_run([args.bin, "-q", "-o", out] + args.tool_args + [res.core],
+                                                  work, 7200)
+        if r.returncode != 0:
+            print("FAIL bench/%s/%d: %s: %s" % (label, size, r.describe(), r.stderr_text().strip()[-300:]))
+            status = 1
+            continue
+        try:
+            _, rep = read_report(out)
+            s = rep["summary"]
+            objects, edges = int(s.get("objects")), int(s.get("edges"))
+        except (LoadError, KeyError, TypeError, ValueError) as e:
+            print("FAIL bench/%s/%d: report: %s" % (label, size, e))
+            status = 1
+            continue
+        anon = anon_kb * 1024.0
+        budget = 48.0 * objects + 8.0 * edges
+        rows.append((size, objects, edges, os.path.getsize(res.core) / 1e6, cpu, user, r.seconds, anon / 1e6,
+                     anon / objects, anon / budget, objects / cpu,
+                     base["cpu_s"] if base else float("nan"),
+                     (base["cpu_s"] / cpu) if base else float("nan"), cpu / read_s))
+        if len(rows) == 1:
+            print(head)
+        print("%-6s %11d %11d %8.0f %7.2f %7.2f %7.2f %8.0fM %7.1f %6.2f %9.0f %8.1f %7.1f %7.2f" % (
+            _size_label(size), *rows[-1][1:]))
+        if base:
+            print("       python baseline: %d objects, %d edges (gc.get_objects closure), %.1f CPU s,"
+                  " %.1f wall s; core read %.2f s" % (base["objects"], base["edges"], base["cpu_s"],
+                                                     base["wall_s"], read_s))
+    if len(rows) > 1:
+        per = [row[4] / row[1] for row in rows]
+        print("per-object CPU cost, largest / smallest: %.2fx" % (max(per) / min(per)))
+    print("columns: B/o+e = RssAnon / (48 B/object + 8 B/edge); x py = python CPU s / tool CPU s;"
+          " x read = tool CPU s / one cat of the core from page cache")
     return status
 
 
@@ -1024,9 +1133,12 @@ def main(argv=None):
     c.add_argument("--out", required=True)
     c.add_argument("--mode", choices=("auto", "kernel", "gcore"), default="auto")
     c.add_argument("extra", nargs="*", help="extra scenario arguments")
-    b = sub.add_parser("bench", help="time the tool on the big scenario")
+    b = sub.add_parser("bench", help="time the tool on the big scenario's cached cores")
     b.add_argument("--bin", required=True)
-    b.add_argument("--records", type=int, default=130000)
+    b.add_argument("--sizes", default="1e6,1e7,5e7", help="objects per heap, comma-separated")
+    b.add_argument("--cache-dir", help="where the cores are kept (default CACHE/bench)")
+    b.add_argument("--no-baseline", action="store_true", help="skip the in-process Python baseline")
+    b.add_argument("tool_args", nargs="*", help="more arguments for the tool (after --)")
     args = ap.parse_args(argv)
     if args.cmd == "core":
         return _cli_core(args)
