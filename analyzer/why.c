@@ -33,6 +33,7 @@
 
 #include "../plugins/pha_layout.h"
 #include "dominators.h"
+#include "bigmem.h"
 #include "progress.h"
 
 static double now(void)
@@ -501,7 +502,7 @@ static struct pha_error *native_retained(struct ctx *c)
 	const struct pha_procmem *pm = c->src->memory;
 	if (!pm || !pm->nnative)
 		return NULL;
-	c->nret = calloc(c->h->n ? c->h->n : 1, sizeof(*c->nret));
+	c->nret = pha_big_calloc(c->h->n ? c->h->n : 1, sizeof(*c->nret));
 	if (!c->nret)
 		return &pha_enomem;
 	for (size_t i = 0; i < pm->nnative; i++)
@@ -750,7 +751,7 @@ static void ctx_deinit(struct ctx *c)
 	free(c->rootsrc);
 	free(c->ux);
 	free(c->retained);
-	free(c->nret);
+	pha_big_free(c->nret);
 	pha_domtree_deinit(&c->tree);
 	free(c->cfirst);
 	free(c->cchild);
