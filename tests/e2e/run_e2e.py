@@ -133,6 +133,7 @@ def minimal_report():
         "held_by_c": {"objects": 0, "bytes": 0, "types": []},
         "waste": {"available": False},
         "memory": {"available": False, "reason": "snapshot"},
+        "allocations": {"tracing": False},
         "future_key": {"anything": True},
     }
 

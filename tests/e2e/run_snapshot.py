@@ -109,9 +109,10 @@ def without_input(rep):
     (formats/REPORT.md, "Snapshots"): edge labels of paths (a snapshot's are
     all <ref>), hence the sentences that quote paths, local previews, and the
     waste analysis (it needs the values' contents; a snapshot says
-    available: false), and the memory section (report/3: the process's
-    memory is not in a snapshot) with the native bytes it gives retainers
-    and suspects."""
+    available: false), the memory section (report/3: the process's memory
+    is not in a snapshot) with the native bytes it gives retainers and
+    suspects, and the growth candidates (exact item counts and labelled
+    paths)."""
     out = json.loads(json.dumps({k: v for k, v in rep.items() if k != "input"}))
     if isinstance(out.get("roots"), dict):
         out["roots"].pop("edge_labels", None)
@@ -129,6 +130,9 @@ def without_input(rep):
                 loc["preview"] = None
     out.pop("waste", None)
     out.pop("memory", None)
+    # Growth candidates are chosen and named by item counts and labelled
+    # paths, which only a core has exactly (a snapshot's labels are <ref>).
+    out.pop("growth_candidates", None)
     return out
 
 
