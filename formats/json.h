@@ -63,4 +63,29 @@ void pha_text_escape(struct pha_out *out, const char *s);
 #define PHA_UTF8_BAD UINT32_MAX
 size_t pha_utf8_next(const char *s, uint32_t *cp);
 
+/* A key and its value, the pairs every JSON writer is made of. */
+static inline void pha_kv_str(struct pha_json *j, const char *k, const char *v)
+{
+	pha_json_key(j, k);
+	pha_json_string(j, v);
+}
+
+static inline void pha_kv_uint(struct pha_json *j, const char *k, uint64_t v)
+{
+	pha_json_key(j, k);
+	pha_json_uint(j, v);
+}
+
+static inline void pha_kv_int(struct pha_json *j, const char *k, int64_t v)
+{
+	pha_json_key(j, k);
+	pha_json_int(j, v);
+}
+
+static inline void pha_kv_bool(struct pha_json *j, const char *k, bool v)
+{
+	pha_json_key(j, k);
+	pha_json_bool(j, v);
+}
+
 #endif

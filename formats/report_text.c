@@ -5,27 +5,13 @@
 #include <string.h>
 
 #include "json.h"
+#include "report_common.h"
 #include "report_write.h"
 
 struct text {
 	struct pha_out *out;
 	int top;	/* rows per table */
 };
-
-static void human(char *buf, size_t size, uint64_t bytes)
-{
-	static const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-	double v = (double)bytes;
-	int u = 0;
-	while (v >= 1024 && u < 4) {
-		v /= 1024;
-		u++;
-	}
-	if (u == 0)
-		snprintf(buf, size, "%" PRIu64 " B", bytes);
-	else
-		snprintf(buf, size, "%.1f %s", v, units[u]);
-}
 
 /* Everything that comes from the heap or the core (type names,
  * signatures, labels, previews, paths, argv, warnings) goes through the
@@ -49,7 +35,7 @@ static void groups(struct pha_out *out, const struct pha_report_group *g, size_t
 {
 	for (size_t i = 0; i < n && (int)i < top; i++) {
 		char b[32];
-		human(b, sizeof(b), g[i].bytes);
+		pha_human_size(b, sizeof(b), g[i].bytes);
 		pha_out_printf(out, "  %9" PRIu64 " × ", g[i].instances);
 		esc_pad(out, g[i].signature, 60);
 		pha_out_printf(out, " %9" PRIu64 " objects %10s%s%s\n", g[i].objects, b,
@@ -92,17 +78,17 @@ static void summary(void *ctx, const struct pha_report *r)
 {
 	struct pha_out *out = ((struct text *)ctx)->out;
 	char b1[32], b2[32];
-	human(b1, sizeof(b1), r->summary.bytes);
+	pha_human_size(b1, sizeof(b1), r->summary.bytes);
 	pha_out_printf(out, "\nObjects: %" PRIu64 " (%s), GC-tracked: %" PRIu64
 			    ", references: %" PRIu64 "\n",
 		       r->summary.objects, b1, r->summary.gc_objects, r->summary.edges);
-	human(b2, sizeof(b2), r->summary.unreachable_bytes);
+	pha_human_size(b2, sizeof(b2), r->summary.unreachable_bytes);
 	pha_out_printf(out, "Unreachable (gc.collect() would find): %" PRIu64 " GC objects; "
 			    "it would free them and what only they keep alive: %" PRIu64
 			    " objects, %s\n",
 		       r->summary.unreachable_objects, r->summary.unreachable_freed_objects, b2);
-	human(b1, sizeof(b1), r->summary.user_cycle_bytes);
-	human(b2, sizeof(b2), r->summary.cycle_bytes - r->summary.user_cycle_bytes);
+	pha_human_size(b1, sizeof(b1), r->summary.user_cycle_bytes);
+	pha_human_size(b2, sizeof(b2), r->summary.cycle_bytes - r->summary.user_cycle_bytes);
 	pha_out_printf(out, "Reference cycles: %" PRIu64 " (%" PRIu64 " objects, %s), "
 			    "plus %" PRIu64 " module-world objects (%s) in cycles only through "
 			    "modules and classes\n",
@@ -116,7 +102,7 @@ static void types(void *ctx, const struct pha_report *r)
 	char b1[32];
 	pha_out_printf(x->out, "\nTop types by size:\n  %10s %12s  %s\n", "count", "size", "type");
 	for (size_t i = 0; i < r->ntypes && (int)i < x->top; i++) {
-		human(b1, sizeof(b1), r->types[i].bytes);
+		pha_human_size(b1, sizeof(b1), r->types[i].bytes);
 		pha_out_printf(x->out, "  %10" PRIu64 " %12s  ", r->types[i].count, b1);
 		esc(x->out, r->types[i].name);
 		pha_out_puts(x->out, "\n");
@@ -133,7 +119,7 @@ static void unreachable(void *ctx, const struct pha_report *r)
 		       "type");
 	for (size_t i = 0; i < r->nunreachable_types && (int)i < x->top; i++) {
 		const struct pha_report_type *t = r->unreachable_types[i];
-		human(b1, sizeof(b1), t->unreachable_bytes);
+		pha_human_size(b1, sizeof(b1), t->unreachable_bytes);
 		pha_out_printf(x->out, "  %10" PRIu64 " %12s  ", t->unreachable, b1);
 		esc(x->out, t->name);
 		pha_out_puts(x->out, "\n");
@@ -174,13 +160,13 @@ static void suspects(const struct text *x, const struct pha_why *w)
 static void held_by_c(const struct text *x, const struct pha_why *w)
 {
 	char b1[32];
-	human(b1, sizeof(b1), w->held_by_c_bytes);
+	pha_human_size(b1, sizeof(b1), w->held_by_c_bytes);
 	pha_out_printf(x->out, "\nHeld by C code (the interpreter, C modules; not leak suspects): "
 			       "%" PRIu64 " objects, %s\n  %9s %12s  %s\n",
 		       w->held_by_c_objects, b1, "objects", "bytes", "type: why");
 	for (size_t i = 0; i < w->nheld_by_c && (int)i < x->top; i++) {
 		const struct pha_held_group *g = &w->held_by_c[i];
-		human(b1, sizeof(b1), g->bytes);
+		pha_human_size(b1, sizeof(b1), g->bytes);
 		pha_out_printf(x->out, "  %9" PRIu64 " %12s  ", g->objects, b1);
 		esc(x->out, g->type);
 		pha_out_puts(x->out, ": ");
@@ -214,13 +200,13 @@ static void top_retainers(const struct text *x, const struct pha_why *w)
 		       "type, path");
 	for (size_t i = 0; i < w->ntop && (int)i < x->top; i++) {
 		const struct pha_retainer *t = &w->top[i];
-		human(b1, sizeof(b1), t->retained);
-		human(b2, sizeof(b2), t->shallow);
+		pha_human_size(b1, sizeof(b1), t->retained);
+		pha_human_size(b2, sizeof(b2), t->shallow);
 		pha_out_printf(x->out, "  %12s %12s  ", b1, b2);
 		esc(x->out, t->type);
 		pha_out_printf(x->out, " at 0x%" PRIx64, t->addr);
 		if (t->retained_native) {
-			human(b1, sizeof(b1), t->retained_native);
+			pha_human_size(b1, sizeof(b1), t->retained_native);
 			pha_out_printf(x->out, " (+ %s native)", b1);
 		}
 		pha_out_puts(x->out, "\n");
@@ -234,7 +220,7 @@ static void retained_types(const struct text *x, const struct pha_why *w)
 	char b1[32];
 	pha_out_printf(x->out, "\nTop types by retained size:\n  %12s  %s\n", "retained", "type");
 	for (size_t i = 0; i < w->ntypes && (int)i < x->top; i++) {
-		human(b1, sizeof(b1), w->types[i].retained_bytes);
+		pha_human_size(b1, sizeof(b1), w->types[i].retained_bytes);
 		pha_out_printf(x->out, "  %12s  ", b1);
 		esc(x->out, w->types[i].name);
 		pha_out_puts(x->out, "\n");
@@ -247,8 +233,8 @@ static void why(void *ctx, const struct pha_report *r)
 	const struct text *x = ctx;
 	const struct pha_why *w = &r->why;
 	char b1[32], b2[32];
-	human(b1, sizeof(b1), w->heap_bytes);
-	human(b2, sizeof(b2), w->unrooted_bytes);
+	pha_human_size(b1, sizeof(b1), w->heap_bytes);
+	pha_human_size(b2, sizeof(b2), w->unrooted_bytes);
 	pha_out_printf(x->out, "\nHeap total (reachable from the roots): %" PRIu64 " objects, %s; "
 			       "not reached from any root: %" PRIu64 " objects, %s\n",
 		       w->heap_objects, b1, w->unrooted_objects, b2);
@@ -272,19 +258,19 @@ static void waste(void *ctx, const struct pha_report *r)
 	pha_out_puts(x->out, "\nWaste:\n");
 	for (int kd = 0; kd < 2; kd++) {
 		const struct pha_dup_kind *dk = kd ? &ws->dup_bytes : &ws->dup_str;
-		human(b1, sizeof(b1), dk->wasted_bytes);
+		pha_human_size(b1, sizeof(b1), dk->wasted_bytes);
 		pha_out_printf(x->out, "  duplicate %s: %" PRIu64 " values with %" PRIu64
 				       " copies, %s wasted\n",
 			       kd ? "bytes" : "str", dk->groups, dk->copies, b1);
 		for (size_t i = 0; i < dk->ntop && (int)i < x->top && i < 5; i++) {
-			human(b1, sizeof(b1), dk->top[i].wasted_bytes);
+			pha_human_size(b1, sizeof(b1), dk->top[i].wasted_bytes);
 			pha_out_printf(x->out, "    %12s  %" PRIu64 " × ", b1, dk->top[i].copies);
 			esc(x->out, dk->top[i].preview);
 			pha_out_puts(x->out, "\n");
 		}
 	}
-	human(b1, sizeof(b1), ws->empty.bytes);
-	human(b2, sizeof(b2), ws->mostly_empty.bytes);
+	pha_human_size(b1, sizeof(b1), ws->empty.bytes);
+	pha_human_size(b2, sizeof(b2), ws->mostly_empty.bytes);
 	pha_out_printf(x->out, "  empty containers: %" PRIu64 " (%s); mostly empty "
 			       "(≤ 1/8 of ≥ 8 slots used): %" PRIu64 " (%s)\n",
 		       ws->empty.count, b1, ws->mostly_empty.count, b2);
@@ -306,13 +292,13 @@ static void allocations(void *ctx, const struct pha_report *r)
 		pha_out_puts(x->out, "\n");
 		return;
 	}
-	human(b1, sizeof(b1), a->traced_bytes);
-	human(b2, sizeof(b2), a->peak_bytes);
+	pha_human_size(b1, sizeof(b1), a->traced_bytes);
+	pha_human_size(b2, sizeof(b2), a->peak_bytes);
 	pha_out_printf(x->out, "  %s traced in %" PRIu64 " blocks (peak %s), %u frames per "
 			       "traceback\n", b1, a->ntraces, b2, a->max_frames);
 	for (size_t i = 0; i < a->nby_line && (int)i < x->top; i++) {
 		const struct pha_alloc_stat *st = &a->by_line[i];
-		human(b1, sizeof(b1), st->bytes);
+		pha_human_size(b1, sizeof(b1), st->bytes);
 		pha_out_printf(x->out, "  %12s %9" PRIu64 " blocks  ", b1, st->count);
 		esc(x->out, st->file < a->nfiles ? a->files[st->file] : "<unknown>");
 		pha_out_printf(x->out, ":%u\n", st->line);
@@ -337,7 +323,7 @@ static void frame(struct pha_out *out, const struct pha_report_frame *f,
 			pha_out_puts(out, " = <unbound>\n");
 			continue;
 		}
-		human(b1, sizeof(b1), loc[q].retained);
+		pha_human_size(b1, sizeof(b1), loc[q].retained);
 		pha_out_puts(out, "      ");
 		esc(out, loc[q].name);
 		pha_out_puts(out, " = ");
@@ -381,24 +367,6 @@ static void warnings(void *ctx, const struct pha_report *r)
 
 /* ---- memory (report/3) ---- */
 
-static const char *const cat_text[PHA_MEM_COUNT] = {
-	[PHA_MEM_PYTHON_OBJECTS] = "Python objects",
-	[PHA_MEM_PYTHON_BUFFERS] = "Python buffers (list items, dict and set tables)",
-	[PHA_MEM_NATIVE_BUFFERS] = "native buffers of extension objects",
-	[PHA_MEM_NATIVE_INFERRED] = "native memory reached from extension objects (inferred)",
-	[PHA_MEM_PYMALLOC_UNATTRIBUTED] = "pymalloc blocks no object claims",
-	[PHA_MEM_PYMALLOC_FREE] = "pymalloc free (free blocks, empty pools, headers)",
-	[PHA_MEM_MALLOC_UNATTRIBUTED] = "malloc chunks no object claims",
-	[PHA_MEM_MALLOC_FREE] = "malloc free-but-kept (free chunks, caches, top)",
-	[PHA_MEM_STACKS] = "thread stacks",
-	[PHA_MEM_IMAGES] = "executable and libraries",
-	[PHA_MEM_FILES] = "other file mappings",
-	[PHA_MEM_ANON_OTHER] = "other anonymous memory",
-	[PHA_MEM_ANON_ZERO] = "untouched anonymous memory (zero pages)",
-	[PHA_MEM_RESERVED] = "reserved, no access",
-	[PHA_MEM_NOT_IN_CORE] = "not in the core",
-};
-
 /* Categories by bytes descending (ties: enum order). */
 static void cats_by_size(const struct pha_procmem *m, int *order)
 {
@@ -427,7 +395,7 @@ static void memory_verdict(void *ctx, const struct pha_report *r)
 	uint64_t used = m->total_bytes - m->cat[PHA_MEM_IMAGES] - m->cat[PHA_MEM_FILES] -
 			m->cat[PHA_MEM_RESERVED] - m->cat[PHA_MEM_ANON_ZERO];
 	char b[32];
-	human(b, sizeof(b), used);
+	pha_human_size(b, sizeof(b), used);
 	pha_out_printf(out, "Memory in use %s:", b);
 	int shown = 0;
 	for (int i = 0; i < PHA_MEM_COUNT && shown < 4; i++) {
@@ -435,8 +403,8 @@ static void memory_verdict(void *ctx, const struct pha_report *r)
 		if (c == PHA_MEM_IMAGES || c == PHA_MEM_FILES || c == PHA_MEM_RESERVED ||
 		    c == PHA_MEM_ANON_ZERO || !m->cat[c])
 			continue;
-		human(b, sizeof(b), m->cat[c]);
-		pha_out_printf(out, "%s %s %s", shown ? "," : "", b, cat_text[c]);
+		pha_human_size(b, sizeof(b), m->cat[c]);
+		pha_out_printf(out, "%s %s %s", shown ? "," : "", b, pha_memcat_text(c));
 		if ((c == PHA_MEM_NATIVE_BUFFERS || c == PHA_MEM_NATIVE_INFERRED) && m->nnative_types) {
 			pha_out_printf(out, " (top: %" PRIu64 " ", m->native_by_type[0].objects);
 			esc(out, m->native_by_type[0].type);
@@ -455,22 +423,22 @@ static void memory(void *ctx, const struct pha_report *r)
 	if (!m)
 		return;
 	char b[32];
-	human(b, sizeof(b), m->total_bytes);
+	pha_human_size(b, sizeof(b), m->total_bytes);
 	pha_out_printf(out, "\nMemory of the process (%" PRIu64 " mappings, %s):\n", m->mappings, b);
 	int order[PHA_MEM_COUNT];
 	cats_by_size(m, order);
 	for (int i = 0; i < PHA_MEM_COUNT; i++) {
 		if (!m->cat[order[i]])
 			continue;
-		human(b, sizeof(b), m->cat[order[i]]);
-		pha_out_printf(out, "  %12s  %s\n", b, cat_text[order[i]]);
+		pha_human_size(b, sizeof(b), m->cat[order[i]]);
+		pha_out_printf(out, "  %12s  %s\n", b, pha_memcat_text(order[i]));
 	}
 	const struct pha_pymalloc *p = &m->pymalloc;
 	const struct pha_malloc *ma = &m->malloc;
 	if (p->found) {
 		char a[32], f[32];
-		human(a, sizeof(a), p->allocated_bytes);
-		human(f, sizeof(f), p->free_bytes + p->overhead_bytes);
+		pha_human_size(a, sizeof(a), p->allocated_bytes);
+		pha_human_size(f, sizeof(f), p->free_bytes + p->overhead_bytes);
 		pha_out_printf(out, "  pymalloc: %" PRIu64 " arenas, %s allocated, %s free or overhead\n",
 			       p->narenas, a, f);
 	} else {
@@ -480,10 +448,10 @@ static void memory(void *ctx, const struct pha_report *r)
 	}
 	if (ma->walked) {
 		char u[32], f[32], t[32], mm[32];
-		human(u, sizeof(u), ma->in_use_bytes);
-		human(f, sizeof(f), ma->free_bytes);
-		human(t, sizeof(t), ma->top_bytes);
-		human(mm, sizeof(mm), ma->mmapped_bytes);
+		pha_human_size(u, sizeof(u), ma->in_use_bytes);
+		pha_human_size(f, sizeof(f), ma->free_bytes);
+		pha_human_size(t, sizeof(t), ma->top_bytes);
+		pha_human_size(mm, sizeof(mm), ma->mmapped_bytes);
 		pha_out_puts(out, "  malloc (");
 		esc(out, ma->allocator);
 		pha_out_printf(out, "): %zu arenas, %s in use, %s free, %s top, %s mmapped\n",
@@ -497,7 +465,7 @@ static void memory(void *ctx, const struct pha_report *r)
 	}
 	for (size_t i = 0; i < m->nnative_types && i < (size_t)x->top; i++) {
 		const struct pha_native_type *t = &m->native_by_type[i];
-		human(b, sizeof(b), t->bytes);
+		pha_human_size(b, sizeof(b), t->bytes);
 		pha_out_printf(out, "  native %12s held by %" PRIu64 " ", b, t->objects);
 		esc(out, t->type);
 		pha_out_puts(out, t->inferred_bytes ? " (partly inferred)\n" : "\n");
