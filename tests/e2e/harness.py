@@ -1147,3 +1147,54 @@ def main(argv=None):
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+# ----------------------------------------------------------------------------
+# What every runner's main() does
+
+def runner_parser(doc, cache_help="keep/reuse cores here (shared with run_e2e.py)"):
+    """The options every matrix runner takes: --bin, --quick, --cache-dir,
+    --prefix, --timeout, --interp (a runner adds its own after)."""
+    import argparse
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    ap.add_argument("--bin", required=True)
+    ap.add_argument("--quick", action="store_true", help="first interpreter only")
+    ap.add_argument("--cache-dir", help=cache_help)
+    ap.add_argument("--prefix", default="")
+    ap.add_argument("--timeout", type=float, default=300)
+    ap.add_argument("--interp", action="append", help="only interpreters matching (repeatable)")
+    return ap
+
+
+def binary_ok(rep, path):
+    """False (and a FAIL line) when the binary under test is not there."""
+    if os.access(path, os.X_OK):
+        return True
+    rep.fail("binary", "%s is missing or not executable" % path)
+    return False
+
+
+def chosen_interpreters(rep, args, skip_prefix, none_name):
+    """The matrix's interpreters that --interp and --quick select; a SKIP
+    line for each one the matrix could not provide, a FAIL when none is
+    left."""
+    import fnmatch
+    interps, missing = matrix_interpreters()
+    for label, why in missing:
+        rep.skip(skip_prefix + label, "interpreter unavailable: %s" % why)
+    interps = [i for i in interps
+               if not args.interp or any(fnmatch.fnmatchcase(i.label, p) for p in args.interp)]
+    if args.quick:
+        interps = interps[:1]
+    if not interps:
+        rep.fail(none_name, "no usable CPython interpreter found")
+    return interps
+
+
+def finish(rep, name):
+    """The runner's summary line; its exit status."""
+    c = rep.counts
+    print("# %s: %d passed, %d failed, %d skipped" % (name, c["PASS"], c["FAIL"], c["SKIP"]),
+          flush=True)
+    return 1 if rep.failed else 0
+

@@ -79,8 +79,6 @@ Cases (named after the bug they pin down):
                       thread's), ids distinct within each interpreter;
 """
 
-import argparse
-import fnmatch
 import hashlib
 import json
 import os
@@ -693,18 +691,11 @@ ONCE_CASES = ("refuse_3_7_message",)
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--bin", required=True)
-    ap.add_argument("--quick", action="store_true", help="first interpreter only")
-    ap.add_argument("--cache-dir", help="keep/reuse cores here (shared with run_e2e.py)")
-    ap.add_argument("--prefix", default="")
-    ap.add_argument("--timeout", type=float, default=300)
-    ap.add_argument("--interp", action="append", help="only interpreters matching (repeatable)")
+    ap = H.runner_parser(__doc__)
     ap.add_argument("--case", action="append", help="only these cases (repeatable)")
     args = ap.parse_args(argv)
     rep = H.Reporter(args.prefix)
-    if not os.access(args.bin, os.X_OK):
-        rep.fail("binary", "%s is missing or not executable" % args.bin)
+    if not H.binary_ok(rep, args.bin):
         return 1
     global CASES
     once = ONCE_CASES
@@ -713,25 +704,14 @@ def main(argv=None):
         once = tuple(c for c in once if c in args.case)
     run = Runner(args, rep)
     try:
-        interps, missing = H.matrix_interpreters()
-        for label, why in missing:
-            rep.skip("hostile/" + label, "interpreter unavailable: %s" % why)
-        interps = [i for i in interps
-                   if not args.interp or any(fnmatch.fnmatchcase(i.label, p) for p in args.interp)]
-        if args.quick:
-            interps = interps[:1]
-        if not interps:
-            rep.fail("interpreters", "no usable CPython interpreter found")
+        interps = H.chosen_interpreters(rep, args, "hostile/", "interpreters")
         for i in interps:
             run.run(i.label, i.python)
         for c in once:
             getattr(run, c)("hostile/" + c)
     finally:
         run.cleanup()
-    c = rep.counts
-    print("# run_hostile: %d passed, %d failed, %d skipped" % (c["PASS"], c["FAIL"], c["SKIP"]),
-          flush=True)
-    return 1 if rep.failed else 0
+    return H.finish(rep, "run_hostile")
 
 
 if __name__ == "__main__":

@@ -29,8 +29,6 @@ Per glibc (first interpreter of each version), corrupted cores
 warning, corrupt >= 1, exit 0. --quick: first interpreter only.
 """
 
-import argparse
-import fnmatch
 import json
 import os
 import struct
@@ -202,13 +200,7 @@ class Runner:
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--bin", required=True)
-    ap.add_argument("--quick", action="store_true", help="first interpreter only")
-    ap.add_argument("--cache-dir", help="keep/reuse cores here")
-    ap.add_argument("--prefix", default="")
-    ap.add_argument("--timeout", type=float, default=300)
-    ap.add_argument("--interp", action="append", help="only interpreters matching (repeatable)")
+    ap = H.runner_parser(__doc__, "keep/reuse cores here")
     args = ap.parse_args(argv)
     args.bin = os.path.abspath(args.bin)
     rep = H.Reporter(args.prefix)
@@ -218,25 +210,14 @@ def main(argv=None):
     why = H.kernel_core_unavailable()
     run = Runner(args, rep)
     try:
-        interps, missing = H.matrix_interpreters()
-        for label, reason in missing:
-            rep.skip("malloc/" + label, "interpreter unavailable: %s" % reason)
-        interps = [i for i in interps
-                   if not args.interp or any(fnmatch.fnmatchcase(i.label, p) for p in args.interp)]
-        if args.quick:
-            interps = interps[:1]
-        if not interps:
-            rep.fail("malloc/interpreters", "no usable CPython interpreter found")
+        interps = H.chosen_interpreters(rep, args, "malloc/", "malloc/interpreters")
         if why:
             H.note("kernel cores unavailable (%s): gcore cores" % why)
         for i in interps:
             run.run(i.label, i.python)
     finally:
         run.cleanup()
-    c = rep.counts
-    print("# run_malloc: %d passed, %d failed, %d skipped" % (c["PASS"], c["FAIL"], c["SKIP"]),
-          flush=True)
-    return 1 if rep.failed else 0
+    return H.finish(rep, "run_malloc")
 
 
 if __name__ == "__main__":

@@ -36,8 +36,6 @@ PASS|FAIL|SKIP <name>[: details].  Exit 1 if anything failed.  --quick:
 first interpreter only.
 """
 
-import argparse
-import fnmatch
 import os
 import re
 import shutil
@@ -317,29 +315,14 @@ class Runner:
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--bin", required=True)
-    ap.add_argument("--quick", action="store_true", help="first interpreter only")
-    ap.add_argument("--cache-dir", help="keep/reuse cores here (shared with run_e2e.py)")
-    ap.add_argument("--prefix", default="")
-    ap.add_argument("--timeout", type=float, default=300)
-    ap.add_argument("--interp", action="append", help="only interpreters matching (repeatable)")
+    ap = H.runner_parser(__doc__)
     args = ap.parse_args(argv)
     rep = H.Reporter(args.prefix)
-    if not os.access(args.bin, os.X_OK):
-        rep.fail("binary", "%s is missing or not executable" % args.bin)
+    if not H.binary_ok(rep, args.bin):
         return 1
     run = Runner(args, rep)
     try:
-        interps, missing = H.matrix_interpreters()
-        for label, why in missing:
-            rep.skip("pymalloc/" + label, "interpreter unavailable: %s" % why)
-        interps = [i for i in interps
-                   if not args.interp or any(fnmatch.fnmatchcase(i.label, p) for p in args.interp)]
-        if args.quick:
-            interps = interps[:1]
-        if not interps:
-            rep.fail("pymalloc/interpreters", "no usable CPython interpreter found")
+        interps = H.chosen_interpreters(rep, args, "pymalloc/", "pymalloc/interpreters")
         for i in interps:
             lab = "pymalloc/" + i.label
             got = run.frag(lab, i.python)
@@ -348,10 +331,7 @@ def main(argv=None):
                 run.hostile(lab, *got)
     finally:
         run.cleanup()
-    c = rep.counts
-    print("# run_pymalloc: %d passed, %d failed, %d skipped" % (c["PASS"], c["FAIL"], c["SKIP"]),
-          flush=True)
-    return 1 if rep.failed else 0
+    return H.finish(rep, "run_pymalloc")
 
 
 if __name__ == "__main__":

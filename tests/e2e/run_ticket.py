@@ -43,8 +43,6 @@ One line per check: PASS|FAIL|SKIP <name>[: details].  Exit 1 if anything
 failed.
 """
 
-import argparse
-import fnmatch
 import html.parser
 import json
 import os
@@ -478,34 +476,19 @@ class Runner:
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--bin", required=True)
-    ap.add_argument("--quick", action="store_true", help="first interpreter only")
-    ap.add_argument("--cache-dir", help="keep/reuse cores here (shared with run_e2e.py)")
-    ap.add_argument("--prefix", default="")
-    ap.add_argument("--timeout", type=float, default=300)
-    ap.add_argument("--interp", action="append", help="only interpreters matching (repeatable)")
+    ap = H.runner_parser(__doc__)
     ap.add_argument("--reread-only", action="store_true",
                     help="only rendering from saved reports (and malformed ones): the ASan pass")
     args = ap.parse_args(argv)
     rep = H.Reporter(args.prefix)
-    if not os.access(args.bin, os.X_OK):
-        rep.fail("binary", "%s is missing or not executable" % args.bin)
+    if not H.binary_ok(rep, args.bin):
         return 1
     run = Runner(args, rep)
     v = subprocess.run([run.binary, "--version"], capture_output=True, text=True)
     m = re.search(r"(\d+\.\d+\.\d+)", v.stdout + v.stderr)
     run.version = m.group(1) if m else None
     try:
-        interps, missing = H.matrix_interpreters()
-        for label, why in missing:
-            rep.skip("ticket/" + label, "interpreter unavailable: %s" % why)
-        interps = [i for i in interps
-                   if not args.interp or any(fnmatch.fnmatchcase(i.label, p) for p in args.interp)]
-        if args.quick:
-            interps = interps[:1]
-        if not interps:
-            rep.fail("interpreters", "no usable CPython interpreter found")
+        interps = H.chosen_interpreters(rep, args, "ticket/", "interpreters")
         for k, i in enumerate(interps):
             lab = "ticket/" + i.label
             for sc in ("demo_service", "ticket_hostile"):
@@ -514,10 +497,7 @@ def main(argv=None):
                 run.md_only(lab, i.python, sc)
     finally:
         run.cleanup()
-    c = rep.counts
-    print("# run_ticket: %d passed, %d failed, %d skipped" % (c["PASS"], c["FAIL"], c["SKIP"]),
-          flush=True)
-    return 1 if rep.failed else 0
+    return H.finish(rep, "run_ticket")
 
 
 if __name__ == "__main__":
