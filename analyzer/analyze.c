@@ -370,3 +370,33 @@ int pha_analyze(const struct pha_analyze_options *opts)
 	pha_bigmem_shutdown();
 	return code;
 }
+
+/* --lib-search-path DIR[:DIR...] as a NULL-terminated array (NULL on OOM). */
+char **pha_split_search_path(const char *s)
+{
+	size_t n = 1;
+	for (const char *p = s; *p; p++)
+		n += *p == ':';
+	char **v = calloc(n + 1, sizeof(*v));
+	char *copy = strdup(s);
+	if (!v || !copy) {
+		free(v);
+		free(copy);
+		return NULL;
+	}
+	size_t k = 0;
+	char *save = NULL;
+	for (char *tok = strtok_r(copy, ":", &save); tok; tok = strtok_r(NULL, ":", &save))
+		v[k++] = strdup(tok);
+	free(copy);
+	return v;
+}
+
+void pha_free_search_path(char **search)
+{
+	if (!search)
+		return;
+	for (size_t i = 0; search[i]; i++)
+		free(search[i]);
+	free(search);
+}

@@ -49,4 +49,9 @@ struct pha_error *pha_load_report(const struct pha_analyze_options *opts,
 				  struct pha_loaded **loaded_ret, const struct pha_report **report_ret);
 void pha_loaded_destroy(struct pha_loaded *l);	/* accepts NULL */
 
+/* "DIR[:DIR...]" (--lib-search-path) as a NULL-terminated array of
+ * malloc'd strings, NULL on OOM; freed by pha_free_search_path (NULL ok). */
+char **pha_split_search_path(const char *s);
+void pha_free_search_path(char **search);
+
 #endif

@@ -158,33 +158,6 @@ static struct pha_error *add_type_limit(struct diffcmd *c, char *arg)
 	return NULL;
 }
 
-static char **split_path(const char *s)
-{
-	size_t n = 2;
-	for (const char *p = s; *p; p++)
-		n += *p == ':';
-	char **v = calloc(n, sizeof(*v));
-	char *copy = strdup(s);
-	if (!v || !copy) {
-		free(v);
-		free(copy);
-		return NULL;
-	}
-	size_t k = 0;
-	char *save = NULL;
-	for (char *tok = strtok_r(copy, ":", &save); tok; tok = strtok_r(NULL, ":", &save))
-		v[k++] = strdup(tok);
-	free(copy);
-	return v;
-}
-
-static void free_search(char **search)
-{
-	for (size_t i = 0; search && search[i]; i++)
-		free(search[i]);
-	free(search);
-}
-
 static struct pha_error *parse_format(struct diffcmd *c, const char *arg)
 {
 	static const struct {
@@ -222,8 +195,8 @@ static struct pha_error *apply(struct diffcmd *c, int id, char *arg, bool *done)
 		c->aopts.target.modules.executable = arg;
 		return NULL;
 	case D_LIB_PATH:
-		free_search(c->search);
-		if (!(c->search = split_path(arg)))
+		pha_free_search_path(c->search);
+		if (!(c->search = pha_split_search_path(arg)))
 			return &pha_enomem;
 		c->aopts.target.modules.search_path = (const char *const *)c->search;
 		return NULL;
@@ -362,7 +335,7 @@ static void diffcmd_deinit(struct diffcmd *c)
 		pha_loaded_destroy(c->loaded[i]);
 	}
 	free(c->type_limits);
-	free_search(c->search);
+	pha_free_search_path(c->search);
 }
 
 int pha_diff_command(int argc, char **argv)

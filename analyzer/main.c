@@ -178,35 +178,6 @@ struct cli {
 	char **search;
 };
 
-static char **split_path(const char *s)
-{
-	size_t n = 1;
-	for (const char *p = s; *p; p++)
-		n += *p == ':';
-	char **v = calloc(n + 1, sizeof(*v));
-	char *copy = strdup(s);
-	if (!v || !copy) {
-		free(v);
-		free(copy);
-		return NULL;
-	}
-	size_t k = 0;
-	char *save = NULL;
-	for (char *tok = strtok_r(copy, ":", &save); tok; tok = strtok_r(NULL, ":", &save))
-		v[k++] = strdup(tok);
-	free(copy);
-	return v;
-}
-
-static void free_search(char **search)
-{
-	if (!search)
-		return;
-	for (size_t i = 0; search[i]; i++)
-		free(search[i]);
-	free(search);
-}
-
 static enum pha_report_format parse_format(const char *arg)
 {
 	if (!strcmp(arg, "json"))
@@ -277,8 +248,8 @@ static bool apply_option(struct cli *c, int id, char *arg)
 		o->target.modules.executable = arg;
 		break;
 	case OPT_LIB_PATH:
-		free_search(c->search);
-		c->search = split_path(arg);
+		pha_free_search_path(c->search);
+		c->search = pha_split_search_path(arg);
 		o->target.modules.search_path = (const char *const *)c->search;
 		break;
 	case OPT_SYSROOT:
@@ -376,7 +347,7 @@ static int analyze_command(int argc, char **argv)
 	int code = PHA_EXIT_OK;
 	if (parse_args(&c, argc, argv))
 		code = pha_analyze(&c.opts);
-	free_search(c.search);
+	pha_free_search_path(c.search);
 	return code;
 }
 
