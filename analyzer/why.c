@@ -215,37 +215,46 @@ bool why_static_object(const struct pha_heap *h, uint32_t v)
 	return (h->flags[v] & PHA_OBJ_IMMORTAL) || h->refcnt[v] >= 999999999u;
 }
 
-static uint64_t max_child(const struct ctx *c, uint32_t v)
+/* What v keeps alive: its retained size, and with `native` the native
+ * memory its subtree owns too (the suspects weigh that; the top retainers
+ * are Python sizes, as a snapshot has them). */
+static uint64_t weight(const struct ctx *c, uint32_t v, bool native)
+{
+	return native ? why_weight(c, v) : c->retained[v];
+}
+
+static uint64_t max_child(const struct ctx *c, uint32_t v, bool native)
 {
 	uint64_t m = 0;
 	for (uint32_t k = c->cfirst[v]; k < c->cfirst[v + 1]; k++) {
-		uint64_t r = why_weight(c, c->cchild[k]);
+		uint64_t r = weight(c, c->cchild[k], native);
 		m = r > m ? r : m;
 	}
 	return m;
 }
 
-static bool pass_through(const struct ctx *c, uint32_t v)
+static bool pass_through(const struct ctx *c, uint32_t v, bool native)
 {
-	uint64_t m = max_child(c, v);
-	return m && m * PASS_DEN >= why_weight(c, v) * PASS_NUM;
+	uint64_t m = max_child(c, v, native);
+	return m && m * PASS_DEN >= weight(c, v, native) * PASS_NUM;
 }
 
-static bool better(const struct ctx *c, uint32_t a, uint32_t b)
+static bool better(const struct ctx *c, uint32_t a, uint32_t b, bool native)
 {
-	uint64_t wa = why_weight(c, a), wb = why_weight(c, b);
+	uint64_t wa = weight(c, a, native), wb = weight(c, b, native);
 	if (wa != wb)
 		return wa > wb;
 	return c->h->addr[a] < c->h->addr[b];
 }
 
 /* Insert v into the sorted top list (size *n, capacity k). */
-static void top_insert(const struct ctx *c, uint32_t *top, size_t *n, size_t k, uint32_t v)
+static void top_insert(const struct ctx *c, uint32_t *top, size_t *n, size_t k, uint32_t v,
+		       bool native)
 {
-	if (*n == k && !better(c, v, top[k - 1]))
+	if (*n == k && !better(c, v, top[k - 1], native))
 		return;
 	size_t i = *n < k ? (*n)++ : k - 1;
-	while (i > 0 && better(c, v, top[i - 1])) {
+	while (i > 0 && better(c, v, top[i - 1], native)) {
 		top[i] = top[i - 1];
 		i--;
 	}
@@ -614,17 +623,14 @@ static struct pha_error *select_top(struct ctx *c)
 		uint64_t wv = why_weight(c, v);
 		if (!wv)
 			continue;
-		bool topc = c->ntop < c->k || better(c, v, c->top[c->k - 1]);
+		bool topc = c->retained[v] &&
+			    (c->ntop < c->k || better(c, v, c->top[c->k - 1], false));
 		bool accc = c->is_iroot[v] != 1 && (double)wv >= thr &&
-			    (c->nacc < SUSPECTS_MAX || better(c, v, c->acc[SUSPECTS_MAX - 1]));
-		if (!topc && !accc)
-			continue;
-		if (pass_through(c, v))
-			continue;
-		if (topc)
-			top_insert(c, c->top, &c->ntop, c->k, v);
-		if (accc)
-			top_insert(c, c->acc, &c->nacc, SUSPECTS_MAX, v);
+			    (c->nacc < SUSPECTS_MAX || better(c, v, c->acc[SUSPECTS_MAX - 1], true));
+		if (topc && !pass_through(c, v, false))
+			top_insert(c, c->top, &c->ntop, c->k, v, false);
+		if (accc && !pass_through(c, v, true))
+			top_insert(c, c->acc, &c->nacc, SUSPECTS_MAX, v, true);
 	}
 	return NULL;
 }
