@@ -34,6 +34,7 @@ static const char *const cat_names[PHA_MEM_COUNT] = {
 	[PHA_MEM_ANON_ZERO] = "untouched_anonymous",
 	[PHA_MEM_RESERVED] = "reserved_no_access",
 	[PHA_MEM_NOT_IN_CORE] = "not_in_core",
+	[PHA_MEM_UNWALKED_ALLOCATOR] = "unwalked_allocator",
 };
 
 const char *pha_memcat_name(enum pha_memcat c)
@@ -743,7 +744,8 @@ static void reconcile(struct build *b)
 	pm->attributed_bytes = pm->cat[PHA_MEM_PYTHON_OBJECTS] + pm->cat[PHA_MEM_PYTHON_BUFFERS] +
 			       pm->cat[PHA_MEM_NATIVE_BUFFERS] + pm->cat[PHA_MEM_NATIVE_INFERRED];
 	pm->unattributed_bytes = pm->cat[PHA_MEM_PYMALLOC_UNATTRIBUTED] +
-				 pm->cat[PHA_MEM_MALLOC_UNATTRIBUTED] + pm->cat[PHA_MEM_ANON_OTHER];
+				 pm->cat[PHA_MEM_MALLOC_UNATTRIBUTED] + pm->cat[PHA_MEM_ANON_OTHER] +
+				 pm->cat[PHA_MEM_UNWALKED_ALLOCATOR];
 }
 
 /* ---- driver ----------------------------------------------------------------- */
@@ -782,6 +784,11 @@ struct pha_error *pha_procmem_build(struct pha_target *t, const struct pha_heap 
 		goto oom;
 	outside_allocators(&b, &b.anon, count_anonymous);
 	outside_allocators(&b, &b.stacks, count_stack);
+	if (!pm->malloc.walked) {
+		/* The C allocator's heap is somewhere in there: say so. */
+		pm->cat[PHA_MEM_UNWALKED_ALLOCATOR] = pm->cat[PHA_MEM_ANON_OTHER];
+		pm->cat[PHA_MEM_ANON_OTHER] = 0;
+	}
 	allocator_totals(&b);
 	if (!attribute_objects(&b) || !sum_chunks(&b))
 		goto oom;

@@ -45,6 +45,10 @@ enum pha_memcat {
 	PHA_MEM_ANON_ZERO,		/* other anonymous and stack pages that are all zero */
 	PHA_MEM_RESERVED,		/* mappings without access (guard pages, reserves) */
 	PHA_MEM_NOT_IN_CORE,		/* anonymous memory the core does not hold */
+	/* What other_anonymous would be when the C allocator was not walked
+	 * (jemalloc, tcmalloc, a glibc whose arena was not found): its heap
+	 * is in there, named by memory.malloc.allocator. */
+	PHA_MEM_UNWALKED_ALLOCATOR,
 	PHA_MEM_COUNT
 };
 

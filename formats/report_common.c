@@ -34,6 +34,7 @@ static const char *const cat_text[PHA_MEM_COUNT] = {
 	[PHA_MEM_ANON_ZERO] = "untouched anonymous memory (zero pages)",
 	[PHA_MEM_RESERVED] = "reserved, no access",
 	[PHA_MEM_NOT_IN_CORE] = "not in the core",
+	[PHA_MEM_UNWALKED_ALLOCATOR] = "anonymous memory with the heap of a C allocator not walked",
 };
 
 const char *pha_memcat_text(int cat)

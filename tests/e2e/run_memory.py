@@ -37,8 +37,12 @@ Checks per core (NAME = memory/<interp>/<program>/<check>):
   lxml           (mem_lxml) native bytes held by lxml types >= 80% of malloc's
                  growth while the documents were built
   allocator      (jemalloc) memory.malloc.allocator == "jemalloc", walked
-                 false, `how` says why (instead of the malloc and
-                 unattributed checks: jemalloc's memory is not walked)
+                 false, `how` says why, its heap's memory in the category
+                 unwalked_allocator (at least 3/4 of what RssAnon has
+                 beyond pymalloc's arenas and the stacks; the rest: .bss,
+                 resident all-zero pages) and
+                 other_anonymous 0 (instead of the malloc and unattributed
+                 checks: jemalloc's memory is not walked)
 """
 import argparse
 import fnmatch
@@ -138,9 +142,15 @@ def check_core(rep, name, tool, core, truth, program, validate, timeout):
     rep.check(name + "/pymalloc", check_pymalloc(mem, truth))
     if program == "mem_plain+jemalloc":
         m = mem.get("malloc", {})
-        rep.check(name + "/allocator", [] if m.get("allocator") == "jemalloc" and not m.get("walked")
-                  and m.get("how") else ["malloc: %r" % {k: m.get(k) for k in ("allocator", "walked", "how")}],
-                  "%s: %s" % (m.get("allocator"), m.get("how")))
+        p = [] if m.get("allocator") == "jemalloc" and not m.get("walked") and m.get("how") else \
+            ["malloc: %r" % {k: m.get(k) for k in ("allocator", "walked", "how")}]
+        arenas = mem.get("pymalloc", {}).get("arena_bytes", 0)
+        floor = rss - arenas - c.get("thread_stacks", 0)
+        if c.get("other_anonymous") or c.get("unwalked_allocator", 0) < 0.75 * floor:
+            p.append("unwalked_allocator %d, other_anonymous %d; RssAnon - arenas - stacks %d"
+                     % (c.get("unwalked_allocator", 0), c.get("other_anonymous", 0), floor))
+        rep.check(name + "/allocator", p, "%s: %s; unwalked_allocator %d" % (
+            m.get("allocator"), m.get("how"), c.get("unwalked_allocator", 0)))
         return
     rep.check(name + "/malloc", check_malloc(mem, truth))
     un = mem["unattributed_bytes"]
