@@ -287,6 +287,9 @@ if [ -n "$ASAN_BIN" ]; then
 	run_py "asan/" diff tests/e2e/run_diff.py --quick --timeout 900 --bin "$ASAN_BIN"
 	echo "# glibc malloc, quick, under ASan+UBSan ($ASAN_BIN)"
 	run_py "asan/" malloc tests/e2e/run_malloc.py --quick --timeout 900 --bin "$ASAN_BIN"
+	echo "# memory section under ASan+UBSan ($ASAN_BIN)"
+	run_py "asan/" memory tests/e2e/run_memory.py --interp debian-bookworm-3.11 --program mem_numpy \
+		--program mem_lxml --program mem_plain+jemalloc --timeout 900 --bin "$ASAN_BIN"
 	echo "# rendering from saved reports, malformed reports, quick, under ASan+UBSan ($ASAN_BIN)"
 	run_py "asan/" ticket tests/e2e/run_ticket.py --quick --reread-only --timeout 900 --bin "$ASAN_BIN"
 fi
