@@ -643,7 +643,7 @@ static bool attribute_objects(struct build *b)
 		lay->owned_blocks(b->t->py, h->addr[id], on_block, &c);
 		if (!c.own_block) {
 			c.own_block = h->addr[id];
-			c.own_size = h->size[id];
+			c.own_size = pha_heap_size(h, id);
 		}
 		if (!scan_from(b, c.own_block, c.own_size > 65536 ? 65536 : c.own_size))
 			return false;
