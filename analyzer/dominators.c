@@ -8,7 +8,8 @@
  * pha_dominators' steps: reverse_edges, dfs, semidominators,
  * immediate_dominators, fill_tree; all scratch (struct snca) is freed
  * before it returns, each array as soon as its last step is done: at most
- * 28 bytes per object plus 4 per edge are alive at once (reverse edges,
+ * 28 bytes per object plus 4 per edge into an object with two referrers
+ * or more are alive at once (reverse edges,
  * dfn, vert, parent, DFS positions; then the reverse edges in DFS
  * numbers, vert, parent, semi, label, anc; the tree is filled after the
  * reverse edges and anc are freed). The explicit stack (DFS, then eval's
@@ -134,7 +135,11 @@ static void snca_deinit(struct snca *s)
 }
 
 /* Reverse edges (strong only), the super-root's edges to the roots
- * included, by counting sort; ids out of range are internal errors. */
+ * included, by counting sort; ids out of range are internal errors. A node
+ * with one predecessor gets none: reached, that one is its DFS parent and
+ * its semidominator (semidominators), so only the nodes with two or more
+ * keep their predecessors (most objects of a Python heap have one
+ * referrer: 4 bytes an edge not spent on them). */
 static struct pha_error *reverse_edges(struct snca *s)
 {
 	const struct pha_graph *g = s->g;
@@ -153,8 +158,11 @@ static struct pha_error *reverse_edges(struct snca *s)
 			return pha_error_create(PHA_ERR_INTERNAL, "root %u out of range", s->roots[i]);
 		s->rfirst[s->roots[i] + 1]++;
 	}
-	for (uint32_t v = 0; v <= n; v++)
+	for (uint32_t v = 0; v <= n; v++) {
+		if (s->rfirst[v + 1] == 1)
+			s->rfirst[v + 1] = 0;
 		s->rfirst[v + 1] += s->rfirst[v];
+	}
 	s->rsrc = pha_big_malloc(((size_t)s->rfirst[n + 1] + 1) * sizeof(*s->rsrc));
 	if (!s->rsrc)
 		return &pha_enomem;
@@ -162,12 +170,16 @@ static struct pha_error *reverse_edges(struct snca *s)
 		s->epos[v] = s->rfirst[v];
 	for (uint32_t u = 0; u < n; u++) {
 		for (uint32_t e = g->first[u]; e < g->first[u + 1]; e++) {
-			if (!(g->eflags[e] & PHA_EDGE_WEAK))
-				s->rsrc[s->epos[g->dst[e]]++] = u;
+			uint32_t w = g->dst[e];
+			if (!(g->eflags[e] & PHA_EDGE_WEAK) && s->epos[w] < s->rfirst[w + 1])
+				s->rsrc[s->epos[w]++] = u;
 		}
 	}
-	for (uint32_t i = 0; i < s->nroots; i++)
-		s->rsrc[s->epos[s->roots[i]]++] = n;
+	for (uint32_t i = 0; i < s->nroots; i++) {
+		uint32_t w = s->roots[i];
+		if (s->epos[w] < s->rfirst[w + 1])
+			s->rsrc[s->epos[w]++] = n;
+	}
 	return NULL;
 }
 
@@ -235,6 +247,11 @@ static bool semidominators(struct snca *s)
 	}
 	for (uint32_t k = s->N; k >= 2; k--) {
 		uint32_t w = s->vert[k];
+		/* One predecessor (none kept): the parent, not linked yet
+		 * (numbered below k), so eval gives it back and its semi is
+		 * itself. */
+		if (s->rfirst[w] == s->rfirst[w + 1])
+			s->semi[k] = s->parent[k];
 		for (uint32_t e = s->rfirst[w]; e < s->rfirst[w + 1]; e++) {
 			uint32_t v = s->rsrc[e];
 			if (!v)

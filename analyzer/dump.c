@@ -40,7 +40,7 @@ struct pha_error *pha_dump_objects(const char *path, const struct pha_heap *h,
 	for (uint32_t v = 0; v < h->n; v++) {
 		char fb[64];
 		pha_out_printf(out, "0x%" PRIx64 "\t%s\t%" PRIu64 "\t%" PRIu64 "\t%s\t%d\n",
-			       h->addr[v], h->types[h->type[v]].name, h->size[v], h->refcnt[v],
+			       h->addr[v], h->types[h->type[v]].name, pha_heap_size(h, v), pha_heap_refcnt(h, v),
 			       flag_names(h->flags[v], fb, sizeof(fb)), unreachable[v]);
 	}
 	return pha_out_close(out);

@@ -9,6 +9,7 @@
 #define PHA_GRAPH_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "error.h"
@@ -32,6 +33,45 @@ enum {
 	PHA_OBJ_FAULT = 1u << 4,	/* some of its memory could not be read */
 	PHA_OBJ_FINALIZER = 1u << 5,	/* its type has a finalizer (tp_finalize or tp_del) */
 };
+
+/* A value per object that nearly always fits 32 bits (sizes, refcounts:
+ * 8 bytes an object saved over uint64_t): v[id], or PHA_COL_WIDE there and
+ * the value in wide[] (sorted by id, binary-searched; UINT32_MAX itself is
+ * wide too). Filled by pha_col_set, then pha_col_sort (heap.c). */
+#define PHA_COL_WIDE UINT32_MAX
+struct pha_col_wide {
+	uint32_t id;
+	uint64_t v;
+};
+struct pha_col {
+	uint32_t *v;
+	struct pha_col_wide *wide;
+	size_t nwide, capwide;
+};
+
+uint64_t pha_col_wide_get(const struct pha_col *c, uint32_t id);
+
+static inline uint64_t pha_col_get(const struct pha_col *c, uint32_t id)
+{
+	uint32_t x = c->v[id];
+	return x != PHA_COL_WIDE ? x : pha_col_wide_get(c, id);
+}
+
+bool pha_col_set_wide(struct pha_col *c, uint32_t id, uint64_t v);
+
+/* Sets id's value (each id once); false when out of memory. */
+static inline bool pha_col_set(struct pha_col *c, uint32_t id, uint64_t v)
+{
+	if (v < PHA_COL_WIDE) {
+		c->v[id] = (uint32_t)v;
+		return true;
+	}
+	return pha_col_set_wide(c, id, v);
+}
+/* Sorts wide[] by id (once every value is set). */
+void pha_col_sort(struct pha_col *c);
+/* Frees wide[] (v is its owner's to free). */
+void pha_col_free_wide(struct pha_col *c);
 
 struct pha_graph {
 	uint32_t n;			/* number of objects */
@@ -100,7 +140,7 @@ struct pha_error *pha_scc_sizes(uint32_t n, const uint32_t *comp, uint32_t ncomp
  * (more references found than the refcount allows: a sign of a wrong
  * layout or a core taken mid-update); they are treated as alive. */
 struct pha_error *pha_gc_unreachable(const struct pha_graph *g, const uint8_t *oflags,
-				     const uint64_t *refcnt, uint8_t *unreachable_ret,
+				     const struct pha_col *refcnt, uint8_t *unreachable_ret,
 				     uint64_t *negative_ret);
 
 /* What that gc.collect() frees: the unreachable objects and every object
@@ -115,7 +155,7 @@ struct pha_error *pha_gc_unreachable(const struct pha_graph *g, const uint8_t *o
  * generation. freed_ret[v] gets 1 for freed objects, 0 otherwise;
  * unreachable objects are always freed. */
 struct pha_error *pha_gc_freed(const struct pha_graph *g, const uint8_t *oflags,
-			       const uint64_t *refcnt, const uint8_t *unreachable,
+			       const struct pha_col *refcnt, const uint8_t *unreachable,
 			       uint8_t *freed_ret);
 
 #endif

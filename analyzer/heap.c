@@ -427,12 +427,12 @@ static struct pha_error *alloc_objects(struct pha_heap *h)
 	size_t n1 = h->n ? h->n : 1;
 	h->addr = pha_big_malloc(n1 * sizeof(*h->addr));
 	h->type = pha_big_malloc(n1 * sizeof(*h->type));
-	h->size = pha_big_malloc(n1 * sizeof(*h->size));
-	h->refcnt = pha_big_malloc(n1 * sizeof(*h->refcnt));
+	h->size.v = pha_big_malloc(n1 * sizeof(*h->size.v));
+	h->refcnt.v = pha_big_malloc(n1 * sizeof(*h->refcnt.v));
 	h->flags = pha_big_malloc(n1);
 	h->gen = pha_big_malloc(n1);
 	h->first = pha_big_malloc((n1 + 1) * sizeof(*h->first));
-	if (!h->addr || !h->type || !h->size || !h->refcnt || !h->flags || !h->gen || !h->first)
+	if (!h->addr || !h->type || !h->size.v || !h->refcnt.v || !h->flags || !h->gen || !h->first)
 		return &pha_enomem;
 	return NULL;
 }
@@ -547,8 +547,9 @@ static struct pha_error *read_objects(struct build *b, struct pha_heap *h)
 		if ((err = b->l->object_info(b->py, b->addr[i], &info)))
 			return err;
 		h->addr[id] = b->addr[i];
-		h->size[id] = info.size;
-		h->refcnt[id] = info.refcnt;
+		if (!pha_col_set(&h->size, (uint32_t)id, info.size) ||
+		    !pha_col_set(&h->refcnt, (uint32_t)id, info.refcnt))
+			return &pha_enomem;
 		h->flags[id] = b->flags[i] | (info.immortal ? PHA_OBJ_IMMORTAL : 0) |
 			       (info.conservative ? PHA_OBJ_CONSERVATIVE : 0) |
 			       (info.finalizer ? PHA_OBJ_FINALIZER : 0);
@@ -564,6 +565,8 @@ static struct pha_error *read_objects(struct build *b, struct pha_heap *h)
 		if (info.size_unmodeled && !count_unmodeled(b, info.type))
 			return &pha_enomem;
 	}
+	pha_col_sort(&h->size);	/* already in id order: a check */
+	pha_col_sort(&h->refcnt);
 	return NULL;
 }
 
@@ -615,8 +618,8 @@ static struct pha_error *collect_edges(struct build *b, struct pha_heap *h)
 		h->first[id] = (uint32_t)b->nedges;
 		struct pha_object_info info = {
 			.type = h->types[h->type[id]].addr,
-			.refcnt = h->refcnt[id],
-			.size = h->size[id],
+			.refcnt = pha_heap_refcnt(h, (uint32_t)id),
+			.size = pha_heap_size(h, (uint32_t)id),
 			.immortal = h->flags[id] & PHA_OBJ_IMMORTAL,
 			.conservative = h->flags[id] & PHA_OBJ_CONSERVATIVE,
 		};
@@ -684,8 +687,10 @@ void pha_heap_destroy(struct pha_heap *h)
 		return;
 	pha_big_free(h->addr);	/* bigmem.h: malloc'd arrays too (snapshots) */
 	pha_big_free(h->type);
-	pha_big_free(h->size);
-	pha_big_free(h->refcnt);
+	pha_big_free(h->size.v);
+	pha_big_free(h->refcnt.v);
+	pha_col_free_wide(&h->size);
+	pha_col_free_wide(&h->refcnt);
 	pha_big_free(h->flags);
 	pha_big_free(h->gen);
 	pha_big_free(h->first);
@@ -693,4 +698,57 @@ void pha_heap_destroy(struct pha_heap *h)
 	pha_big_free(h->eflags);
 	free(h->types);
 	free(h);
+}
+
+/* ---- struct pha_col (graph.h) ------------------------------------------------ */
+
+uint64_t pha_col_wide_get(const struct pha_col *c, uint32_t id)
+{
+	size_t lo = 0, hi = c->nwide;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (c->wide[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < c->nwide && c->wide[lo].id == id ? c->wide[lo].v : PHA_COL_WIDE;
+}
+
+bool pha_col_set_wide(struct pha_col *c, uint32_t id, uint64_t v)
+{
+	if (c->nwide == c->capwide) {
+		size_t cap = c->capwide ? 2 * c->capwide : 64;
+		struct pha_col_wide *w = realloc(c->wide, cap * sizeof(*w));
+		if (!w)
+			return false;
+		c->wide = w;
+		c->capwide = cap;
+	}
+	c->wide[c->nwide++] = (struct pha_col_wide){.id = id, .v = v};
+	c->v[id] = PHA_COL_WIDE;
+	return true;
+}
+
+static int cmp_wide(const void *a, const void *b)
+{
+	const struct pha_col_wide *x = a, *y = b;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+void pha_col_sort(struct pha_col *c)
+{
+	for (size_t i = 1; i < c->nwide; i++) {
+		if (c->wide[i - 1].id > c->wide[i].id) {
+			qsort(c->wide, c->nwide, sizeof(*c->wide), cmp_wide);
+			return;
+		}
+	}
+}
+
+void pha_col_free_wide(struct pha_col *c)
+{
+	free(c->wide);
+	c->wide = NULL;
+	c->nwide = c->capwide = 0;
 }

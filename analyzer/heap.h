@@ -36,8 +36,8 @@ struct pha_heap {
 	uint32_t n;
 	uint64_t *addr;		/* sorted ascending */
 	uint32_t *type;		/* index into types[] */
-	uint64_t *size;		/* shallow size (sys.getsizeof) */
-	uint64_t *refcnt;
+	struct pha_col size;	/* shallow size (sys.getsizeof): pha_heap_size */
+	struct pha_col refcnt;	/* pha_heap_refcnt */
 	uint8_t *flags;		/* PHA_OBJ_* */
 	uint8_t *gen;		/* GC generation 0..2, 3 permanent, 255 not on a GC list */
 
@@ -61,6 +61,16 @@ void pha_heap_destroy(struct pha_heap *heap);
 
 /* Id of the object at addr, PHA_NO_ID if none. */
 uint32_t pha_heap_find(const struct pha_heap *heap, uint64_t addr);
+
+static inline uint64_t pha_heap_size(const struct pha_heap *h, uint32_t v)
+{
+	return pha_col_get(&h->size, v);
+}
+
+static inline uint64_t pha_heap_refcnt(const struct pha_heap *h, uint32_t v)
+{
+	return pha_col_get(&h->refcnt, v);
+}
 
 static inline struct pha_graph pha_heap_graph(const struct pha_heap *h)
 {

@@ -129,7 +129,14 @@ struct build {
 	/* attribution */
 	uint32_t *chunk_owner;		/* per malloc chunk: object id + 1, 0 = none */
 	uint8_t *chunk_cat;		/* enum pha_memcat of a claimed chunk, | CAT_IN_SIZEOF */
-	uint64_t *claimed_blocks;	/* pymalloc buffer blocks claimed (open addressing) */
+	/* pymalloc buffer blocks claimed: one bit per 8 bytes of the arenas
+	 * (arena i's bits from i * arena_size / 8; calloc'd at the first
+	 * claim), else (PHA_HASH_CLAIMS=1, a block not 8-aligned in its
+	 * arena) a set of block addresses (open addressing) */
+	uint64_t *claimed_bits;
+	size_t claimed_arena;		/* arena of the last claim */
+	int claimed_how;		/* 0: not decided, 1: bits, 2: the hash only */
+	uint64_t *claimed_blocks;
 	size_t claimed_cap, nclaimed;
 	uint32_t cur;			/* object being attributed */
 	struct pha_pymalloc_cache pcache;	/* the pool last looked at */
@@ -393,10 +400,59 @@ static void allocator_totals(struct build *b)
 
 /* ---- step 3: attribution ----------------------------------------------------- */
 
-/* A pymalloc block claimed as a buffer (set of block addresses): dict keys
+/* The bit of a pymalloc block in claimed_bits, or SIZE_MAX (no bitmap, or
+ * a block the bitmap cannot hold: the hash set takes it). */
+static size_t claimed_bit(struct build *b, uint64_t block, bool *oom)
+{
+	const struct pha_pymalloc *pp = &b->pm->pymalloc;
+	if (!b->claimed_how) {
+		const char *e = getenv("PHA_HASH_CLAIMS");
+		b->claimed_how = (e && *e == '1') || !pp->narena_addrs ? 2 : 1;
+		if (b->claimed_how == 1) {
+			size_t words = (pp->narena_addrs * (size_t)pp->arena_size / 8 + 63) / 64;
+			b->claimed_bits = calloc(words ? words : 1, sizeof(*b->claimed_bits));
+			if (!b->claimed_bits) {
+				*oom = true;
+				return SIZE_MAX;
+			}
+		}
+	}
+	if (b->claimed_how != 1)
+		return SIZE_MAX;
+	size_t i = b->claimed_arena;
+	if (block < pp->arenas[i] || block - pp->arenas[i] >= pp->arena_size) {
+		size_t lo = 0, hi = pp->narena_addrs;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (pp->arenas[mid] <= block)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (!lo || block - pp->arenas[lo - 1] >= pp->arena_size)
+			return SIZE_MAX;
+		b->claimed_arena = i = lo - 1;
+	}
+	uint64_t off = block - pp->arenas[i];
+	if (off & 7)
+		return SIZE_MAX;
+	return i * (size_t)(pp->arena_size / 8) + (size_t)(off / 8);
+}
+
+/* A pymalloc block claimed as a buffer (a set of block addresses): dict keys
  * shared by mistake, or a damaged pointer, are counted once. */
 static bool claim_block(struct build *b, uint64_t block, bool *oom)
 {
+	size_t bit = claimed_bit(b, block, oom);
+	if (*oom)
+		return false;
+	if (bit != SIZE_MAX) {
+		uint64_t m = 1ULL << (bit & 63);
+		if (b->claimed_bits[bit / 64] & m)
+			return false;
+		b->claimed_bits[bit / 64] |= m;
+		return true;
+	}
 	if (2 * (b->nclaimed + 1) > b->claimed_cap) {
 		size_t cap = b->claimed_cap ? 2 * b->claimed_cap : 1024;
 		uint64_t *n = calloc(cap, sizeof(*n));
@@ -414,6 +470,7 @@ static bool claim_block(struct build *b, uint64_t block, bool *oom)
 			n[k] = v;
 		}
 		free(b->claimed_blocks);
+	free(b->claimed_bits);
 		b->claimed_blocks = n;
 		b->claimed_cap = cap;
 	}
@@ -587,7 +644,7 @@ static bool attribute_objects(struct build *b)
 		lay->owned_blocks(b->t->py, h->addr[id], on_block, &c);
 		if (!c.own_block) {
 			c.own_block = h->addr[id];
-			c.own_size = h->size[id];
+			c.own_size = pha_heap_size(h, id);
 		}
 		if (!scan_from(b, c.own_block, c.own_size > 65536 ? 65536 : c.own_size))
 			return false;
@@ -760,6 +817,7 @@ static void build_deinit(struct build *b)
 	free(b->chunk_owner);
 	free(b->chunk_cat);
 	free(b->claimed_blocks);
+	free(b->claimed_bits);
 	free(b->stack);
 }
 

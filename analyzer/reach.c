@@ -37,7 +37,7 @@ static struct pha_error *bad_edge(uint32_t e, uint32_t v, uint32_t w, uint32_t n
 }
 
 struct pha_error *pha_gc_unreachable(const struct pha_graph *g, const uint8_t *oflags,
-				     const uint64_t *refcnt, uint8_t *unreachable_ret,
+				     const struct pha_col *refcnt, uint8_t *unreachable_ret,
 				     uint64_t *negative_ret)
 {
 	const uint32_t n = g->n;
@@ -54,7 +54,7 @@ struct pha_error *pha_gc_unreachable(const struct pha_graph *g, const uint8_t *o
 	if (!gc_refs)
 		return &pha_enomem;
 	for (uint32_t v = 0; v < n; v++) {
-		uint64_t r = refcnt[v];
+		uint64_t r = pha_col_get(refcnt, v);
 		gc_refs[v] = r >= HUGE_REFCNT ? (int64_t)HUGE_REFCNT : (int64_t)r;
 	}
 	for (uint32_t v = 0; v < n; v++) {
@@ -124,7 +124,7 @@ struct pha_error *pha_gc_unreachable(const struct pha_graph *g, const uint8_t *o
  * as the mark (1 = not reached yet); the in-reference counts (4 bytes an
  * object) are freed before the stack (4 bytes an object) is allocated. */
 struct pha_error *pha_gc_freed(const struct pha_graph *g, const uint8_t *oflags,
-			       const uint64_t *refcnt, const uint8_t *unreachable,
+			       const struct pha_col *refcnt, const uint8_t *unreachable,
 			       uint8_t *freed_ret)
 {
 	const uint32_t n = g->n;
@@ -154,7 +154,7 @@ struct pha_error *pha_gc_freed(const struct pha_graph *g, const uint8_t *oflags,
 		else if (f & (PHA_OBJ_IMMORTAL | PHA_OBJ_PERMANENT))
 			seed = true;
 		else
-			seed = refcnt[v] > inref[v];
+			seed = pha_col_get(refcnt, v) > inref[v];
 		freed_ret[v] = !seed;
 	}
 	free(inref);

@@ -185,7 +185,7 @@ static struct pha_error *find_unreachable(struct pha_source *src, const struct p
 		return &pha_enomem;
 	uint64_t negative = 0;
 	pha_progress("finding unreachable objects", 0, 0);
-	struct pha_error *err = pha_gc_unreachable(&g, h->flags, h->refcnt, r->unreachable, &negative);
+	struct pha_error *err = pha_gc_unreachable(&g, h->flags, &h->refcnt, r->unreachable, &negative);
 	if (err)
 		return err;
 	/* gc.collect() runs finalizers (__del__, tp_finalize, tp_del) of the
@@ -215,11 +215,11 @@ static struct pha_error *count_freed(const struct pha_heap *h, struct pha_report
 	uint8_t *freed = calloc(h->n ? h->n : 1, 1);
 	if (!freed)
 		return &pha_enomem;
-	struct pha_error *err = pha_gc_freed(&g, h->flags, h->refcnt, r->unreachable, freed);
+	struct pha_error *err = pha_gc_freed(&g, h->flags, &h->refcnt, r->unreachable, freed);
 	for (uint32_t v = 0; !err && v < h->n; v++) {
 		if (freed[v]) {
 			r->summary.unreachable_freed_objects++;
-			r->summary.unreachable_bytes += h->size[v];
+			r->summary.unreachable_bytes += pha_heap_size(h, v);
 		}
 	}
 	free(freed);
@@ -231,7 +231,7 @@ static struct pha_error *count_freed(const struct pha_heap *h, struct pha_report
 static void count_summary(const struct pha_heap *h, struct pha_report *r)
 {
 	for (uint32_t v = 0; v < h->n; v++) {
-		r->summary.bytes += h->size[v];
+		r->summary.bytes += pha_heap_size(h, v);
 		if (r->unreachable[v])
 			r->summary.unreachable_objects++;
 	}
@@ -283,12 +283,12 @@ static void count_types(const struct pha_heap *h, const uint32_t *group_of, stru
 	for (uint32_t v = 0; v < h->n; v++) {
 		struct pha_report_type *rt = &r->types[group_of[h->type[v]]];
 		rt->count++;
-		rt->bytes += h->size[v];
+		rt->bytes += pha_heap_size(h, v);
 		if (h->flags[v] & PHA_OBJ_GC)
 			rt->gc_count++;
 		if (r->unreachable[v]) {
 			rt->unreachable++;
-			rt->unreachable_bytes += h->size[v];
+			rt->unreachable_bytes += pha_heap_size(h, v);
 		}
 	}
 }
@@ -484,10 +484,10 @@ static struct pha_error *group_component(const struct pha_heap *h, const uint32_
 	bool world = cs->rflags[c] & PHA_ROW_WORLD;
 	uint64_t unreach = 0, ubytes = 0, bytes = 0;
 	for (uint32_t k = 0; k < size; k++) {
-		bytes += h->size[mem[k]];
+		bytes += pha_heap_size(h, mem[k]);
 		if (r->unreachable[mem[k]]) {
 			unreach++;
-			ubytes += h->size[mem[k]];
+			ubytes += pha_heap_size(h, mem[k]);
 		}
 	}
 	if (!cyclic && !unreach)

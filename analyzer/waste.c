@@ -122,10 +122,10 @@ static struct pha_error *containers(const struct pha_source *src, const struct p
 			continue;
 		if (used == 0) {
 			ec[4 * t]++;
-			ec[4 * t + 1] += h->size[v];
+			ec[4 * t + 1] += pha_heap_size(h, v);
 		} else if (cap >= 8 && used * 8 <= cap) {
 			ec[4 * t + 2]++;
-			ec[4 * t + 3] += h->size[v];
+			ec[4 * t + 3] += pha_heap_size(h, v);
 		}
 	}
 	for (int m = 0; m < 2; m++) {
@@ -220,7 +220,7 @@ static struct pha_error *split_run(const struct pha_source *src, const struct ph
 				continue;
 			done[s] = 1;
 			gr.copies++;
-			gr.wasted += h->size[run[s].id];
+			gr.wasted += pha_heap_size(h, run[s].id);
 		}
 		if (gr.copies < 2)
 			continue;

@@ -212,7 +212,7 @@ static void bfs_run(const struct pha_heap *h, uint32_t *queue, uint32_t *qh, uin
  * 3.11): not a leak. */
 bool why_static_object(const struct pha_heap *h, uint32_t v)
 {
-	return (h->flags[v] & PHA_OBJ_IMMORTAL) || h->refcnt[v] >= 999999999u;
+	return (h->flags[v] & PHA_OBJ_IMMORTAL) || pha_heap_refcnt(h, v) >= 999999999u;
 }
 
 /* What v keeps alive: its retained size, and with `native` the native
@@ -326,6 +326,49 @@ static struct pha_error *locals_build(struct ctx *c)
 /* Phase 1: interpreter roots -> ids (rootsrc: sorted (id, source index)
  * pairs), then a BFS from them in three stages, each in root-id order
  * (deterministic). */
+/* The BFS from the interpreter's roots, stage by stage (see below). */
+static void bfs_staged(struct ctx *c)
+{
+	for (int stage = 0; stage < 3; stage++) {
+		for (uint32_t i = 0; i < c->nrootsrc; i++) {
+			uint32_t k = c->rootsrc[2 * i + 1];
+			if (root_stage(c->src, k) != stage)
+				continue;
+			bfs_push(c->queue, &c->qt, c->parent, c->rootsrc[2 * i], ROOT);
+		}
+		bfs_run(c->h, c->queue, &c->qh, &c->qt, c->parent);
+	}
+}
+
+/* Then from each object held from outside, in id order. */
+static void bfs_external(struct ctx *c)
+{
+	for (uint32_t v = 0; v < c->h->n; v++) {
+		if (c->is_ext[v] && bfs_push(c->queue, &c->qt, c->parent, v, ROOT))
+			bfs_run(c->h, c->queue, &c->qh, &c->qt, c->parent);
+	}
+}
+
+/* The BFS parents again, after the dominators: the same pushes in the same
+ * order give the same parents, and their 4 bytes an object were not alive
+ * beside the dominators' scratch. The queue is freed at its end. */
+static struct pha_error *bfs_again(struct ctx *c)
+{
+	size_t nn = c->h->n ? c->h->n : 1;
+	c->parent = malloc(nn * sizeof(*c->parent));
+	c->queue = malloc(nn * sizeof(*c->queue));
+	if (!c->parent || !c->queue)
+		return &pha_enomem;
+	for (uint32_t v = 0; v < c->h->n; v++)
+		c->parent[v] = UNSEEN;
+	c->qh = c->qt = 0;
+	bfs_staged(c);
+	bfs_external(c);
+	free(c->queue);
+	c->queue = NULL;
+	return NULL;
+}
+
 static struct pha_error *find_interpreter_roots(struct ctx *c)
 {
 	const struct pha_source *src = c->src;
@@ -358,7 +401,7 @@ static struct pha_error *find_interpreter_roots(struct ctx *c)
 		 * out again), and as a root it would take the object from the
 		 * dominator subtree of what really holds it. */
 		if (src->root_kinds && src->root_kinds[i] == PHA_ROOT_C_GLOBAL &&
-		    h->refcnt[id] <= c->inref[id])
+		    pha_heap_refcnt(h, id) <= c->inref[id])
 			continue;
 		c->rootsrc[2 * c->nrootsrc] = id;
 		c->rootsrc[2 * c->nrootsrc + 1] = (uint32_t)i;
@@ -393,15 +436,7 @@ static struct pha_error *find_interpreter_roots(struct ctx *c)
 	 * because a word of .data/.bss may be stale (a free list keeps the
 	 * addresses of objects it handed out again): such a word must not
 	 * take a path from the root that really holds the object. */
-	for (int stage = 0; stage < 3; stage++) {
-		for (uint32_t i = 0; i < c->nrootsrc; i++) {
-			uint32_t k = c->rootsrc[2 * i + 1];
-			if (root_stage(src, k) != stage)
-				continue;
-			bfs_push(c->queue, &c->qt, c->parent, c->rootsrc[2 * i], ROOT);
-		}
-		bfs_run(c->h, c->queue, &c->qh, &c->qt, c->parent);
-	}
+	bfs_staged(c);
 	return NULL;
 }
 
@@ -431,7 +466,7 @@ static struct pha_error *find_outside_roots(struct ctx *c)
 			is_type[h->types[t].obj] = 1;
 	}
 	for (uint32_t v = 0; v < n; v++) {
-		if (c->parent[v] != UNSEEN || h->refcnt[v] <= inref[v])
+		if (c->parent[v] != UNSEEN || pha_heap_refcnt(h, v) <= inref[v])
 			continue;
 		c->is_ext[v] = 1;
 		w->external_roots++;
@@ -441,22 +476,20 @@ static struct pha_error *find_outside_roots(struct ctx *c)
 		if (!u->objects)
 			u->example = v;
 		u->objects++;
-		u->excess += h->refcnt[v] - inref[v];
-		u->bytes += h->size[v];
+		u->excess += pha_heap_refcnt(h, v) - inref[v];
+		u->bytes += pha_heap_size(h, v);
 		if (is_type[v] || !strcmp(why_tname(c, v), "type"))
 			u->types++;
 	}
 	free(inref);
 	free(is_type);
-	for (uint32_t v = 0; v < n; v++) {
-		if (c->is_ext[v] && bfs_push(c->queue, &c->qt, c->parent, v, ROOT))
-			bfs_run(h, c->queue, &c->qh, &c->qt, c->parent);
-	}
+	bfs_external(c);
 	return NULL;
 }
 
 /* Phase 3: dominators from a super-root over every root (both kinds, in
- * id order). */
+ * id order); the BFS parents are dropped while they run and made again
+ * (bfs_again). */
 static struct pha_error *dominators_of_roots(struct ctx *c)
 {
 	uint32_t n = c->h->n, nroots = 0;
@@ -464,6 +497,8 @@ static struct pha_error *dominators_of_roots(struct ctx *c)
 	pha_progress("computing dominators", 0, 0);
 	uint32_t *roots = c->queue;	/* reuse: the BFS is over */
 	c->queue = NULL;
+	free(c->parent);
+	c->parent = NULL;
 	for (uint32_t v = 0; v < n; v++) {
 		if (c->is_iroot[v] || c->is_ext[v])
 			roots[nroots++] = v;
@@ -473,7 +508,7 @@ static struct pha_error *dominators_of_roots(struct ctx *c)
 		roots = fit;
 	struct pha_error *err = pha_dominators(&g, roots, nroots, &c->tree);
 	free(roots);
-	if (err)
+	if (err || (err = bfs_again(c)))
 		return err;
 	c->retained = calloc(n ? n : 1, sizeof(*c->retained));
 	return c->retained ? NULL : &pha_enomem;
@@ -487,15 +522,17 @@ static void retained_sizes(struct ctx *c)
 	const struct pha_heap *h = c->h;
 	struct pha_why *w = &c->r->why;
 	uint32_t n = h->n;
-	pha_retained(&c->tree, h->size, c->retained, NULL);
+	for (uint32_t v = 0; v < n; v++)
+		c->retained[v] = pha_heap_size(h, v);
+	pha_retained(&c->tree, c->retained, c->retained, NULL);
 	for (uint32_t v = 0; v < n; v++) {
 		if (c->tree.idom[v] == PHA_DOM_NONE) {
 			w->unrooted_objects++;
-			w->unrooted_bytes += h->size[v];
+			w->unrooted_bytes += pha_heap_size(h, v);
 			continue;
 		}
 		w->heap_objects++;
-		w->heap_bytes += h->size[v];
+		w->heap_bytes += pha_heap_size(h, v);
 		if (c->tree.idom[v] == n) {
 			w->top_level_bytes += c->retained[v];
 			if (c->is_ext[v] && !c->is_iroot[v])
@@ -505,32 +542,52 @@ static void retained_sizes(struct ctx *c)
 }
 
 /* The native memory each dominator subtree owns beyond sys.getsizeof
- * (report/3; only when the memory section found some). */
+ * (report/3; only when the memory section found some). pha_retained in
+ * place, writing only where there is something to add: the few owners
+ * and their dominators touch pages of the calloc'd array, the rest stays
+ * zero pages (8 bytes an object that no RssAnon counts). */
 static struct pha_error *native_retained(struct ctx *c)
 {
 	const struct pha_procmem *pm = c->src->memory;
+	const struct pha_domtree *t = &c->tree;
+	uint32_t n = c->h->n;
 	if (!pm || !pm->nnative)
 		return NULL;
-	c->nret = pha_big_calloc(c->h->n ? c->h->n : 1, sizeof(*c->nret));
+	c->nret = pha_big_calloc(n ? n : 1, sizeof(*c->nret));
 	if (!c->nret)
 		return &pha_enomem;
 	for (size_t i = 0; i < pm->nnative; i++)
-		if (pm->native_ids[i] < c->h->n)
+		if (pm->native_ids[i] < n)
 			c->nret[pm->native_ids[i]] = pm->native_bytes[i];
-	pha_retained(&c->tree, c->nret, c->nret, &c->native_total);
+	for (size_t i = 0; i < pm->nnative; i++)
+		if (pm->native_ids[i] < n && t->idom[pm->native_ids[i]] == PHA_DOM_NONE)
+			c->nret[pm->native_ids[i]] = 0;
+	uint64_t total = 0;
+	for (uint32_t i = t->norder; i-- > 0;) {
+		uint32_t v = t->order[i], d = t->idom[v];
+		if (!c->nret[v])
+			continue;
+		if (d == n)
+			total += c->nret[v];
+		else
+			c->nret[d] += c->nret[v];
+	}
+	c->native_total = total;
 	return NULL;
 }
 
 /* Children of the dominator tree (CSR over 0..n, n = the super-root), in
- * id order, by counting sort. */
+ * id order, by counting sort. The children go where the tree's preorder
+ * was (norder entries): the retained sizes were its last use. */
 static struct pha_error *dominator_children(struct ctx *c)
 {
 	uint32_t n = c->h->n;
 	const uint32_t *idom = c->tree.idom;
 	c->cfirst = calloc((size_t)n + 2, sizeof(*c->cfirst));
-	c->cchild = malloc((c->tree.norder ? c->tree.norder : 1) * sizeof(*c->cchild));
-	if (!c->cfirst || !c->cchild)
+	if (!c->cfirst)
 		return &pha_enomem;
+	c->cchild = c->tree.order;
+	c->tree.order = NULL;
 	for (uint32_t v = 0; v < n; v++) {
 		if (idom[v] != PHA_DOM_NONE)
 			c->cfirst[idom[v] + 1]++;
@@ -650,7 +707,7 @@ static struct pha_error *top_retainers(struct ctx *c)
 		struct pha_retainer *t = &w->top[w->ntop++];
 		t->addr = h->addr[v];
 		t->type = why_tname(c, v);
-		t->shallow = h->size[v];
+		t->shallow = pha_heap_size(h, v);
 		t->retained = c->retained[v];
 		t->retained_native = why_subtree_native(c, v);
 		err = why_make_path(c, v, &t->path);
@@ -760,7 +817,7 @@ static void ctx_deinit(struct ctx *c)
 	pha_big_free(c->nret);
 	pha_domtree_deinit(&c->tree);
 	free(c->cfirst);
-	free(c->cchild);
+	pha_big_free(c->cchild);	/* the tree's preorder (bigmem.h) */
 	free(c->tret);
 	free(c->top);
 	free(c->acc);

@@ -65,7 +65,8 @@ struct ctx {
 	uint64_t *nret;
 	uint64_t native_total;
 	struct pha_domtree tree;
-	uint32_t *cfirst, *cchild;	/* dominator-tree children; node n = super-root */
+	uint32_t *cfirst, *cchild;	/* dominator-tree children; node n = super-root
+					 * (cchild: the tree's preorder array, bigmem.h) */
 	uint64_t *tret;		/* per report type: retained bytes (MAT's rule) */
 	uint32_t *top, *acc;	/* top retainers and accumulation points, best first */
 	size_t ntop, nacc, k;	/* k: capacity of top */

@@ -104,7 +104,7 @@ static struct pha_error *plan_roots(struct hs *s, const struct pha_source *src)
 		if (!(h->eflags[e] & PHA_EDGE_WEAK))
 			indeg[h->dst[e]]++;
 	for (uint32_t v = 0; v < h->n; v++)
-		if (!s->mark[v] && h->refcnt[v] > indeg[v])
+		if (!s->mark[v] && pha_heap_refcnt(h, v) > indeg[v])
 			add_head(s, HS_OUTSIDE, v);
 	free(indeg);
 	for (uint32_t v = 0; v < h->n; v++)
@@ -224,7 +224,7 @@ static void write_nodes(struct hs *s)
 		uint64_t k = HS_FIRST_OBJ + (uint64_t)v;
 		uint64_t obj[HS_NODE_FIELDS] = {
 			s->node_type[t], s->name_of[t], 2 * k + 1,
-			h->size[v] > UINT32_MAX ? UINT32_MAX : h->size[v],
+			pha_heap_size(h, v) > UINT32_MAX ? UINT32_MAX : pha_heap_size(h, v),
 			h->first[v + 1] - h->first[v], 0, 0,
 		};
 		put_row(s->out, false, obj, HS_NODE_FIELDS);

@@ -851,15 +851,15 @@ static struct pha_error *alloc_heap(const struct rd *r, struct pha_heap *h, stru
 	h->types = calloc(nt1, sizeof(*h->types));
 	h->addr = malloc(n1 * sizeof(*h->addr));
 	h->type = malloc(n1 * sizeof(*h->type));
-	h->size = malloc(n1 * sizeof(*h->size));
-	h->refcnt = malloc(n1 * sizeof(*h->refcnt));
+	h->size.v = malloc(n1 * sizeof(*h->size.v));
+	h->refcnt.v = malloc(n1 * sizeof(*h->refcnt.v));
 	h->flags = malloc(n1);
 	h->gen = malloc(n1);
 	h->first = malloc((n1 + 1) * sizeof(*h->first));
 	h->dst = malloc(ne1 * sizeof(*h->dst));
 	h->eflags = malloc(ne1);
 	if (!nb->torder || !nb->tmap || !nb->order || !nb->estart || !h->types || !h->addr ||
-	    !h->type || !h->size || !h->refcnt || !h->flags || !h->gen || !h->first || !h->dst ||
+	    !h->type || !h->size.v || !h->refcnt.v || !h->flags || !h->gen || !h->first || !h->dst ||
 	    !h->eflags)
 		return &pha_enomem;
 	return NULL;
@@ -910,8 +910,9 @@ static bool number_objects(struct rd *r, struct pha_heap *h, struct numbering *n
 					      (unsigned long long)r->addr[i]);
 		h->addr[id] = r->addr[i];
 		h->type[id] = nb->tmap[r->type[i]];
-		h->size[id] = r->size[i];
-		h->refcnt[id] = r->refcnt[i];
+		if (!pha_col_set(&h->size, (uint32_t)id, r->size[i]) ||
+		    !pha_col_set(&h->refcnt, (uint32_t)id, r->refcnt[i]))
+			return oom(r);
 		h->flags[id] = r->flags[i];
 		h->gen[id] = r->gen[i];
 		if (h->flags[id] & PHA_OBJ_GC)
@@ -921,6 +922,8 @@ static bool number_objects(struct rd *r, struct pha_heap *h, struct numbering *n
 		if (h->flags[id] & PHA_OBJ_CONSERVATIVE)
 			h->conservative++;
 	}
+	pha_col_sort(&h->size);
+	pha_col_sort(&h->refcnt);
 	h->n = (uint32_t)n;
 	for (uint32_t k = 0; k < h->ntypes; k++)
 		h->types[k].obj = pha_heap_find(h, h->types[k].addr);

@@ -147,8 +147,8 @@ static void objects(msgpack_packer *pk, const struct pha_heap *h, const struct p
 			msgpack_pack_array(pk, tbmap ? 10 : 9);
 			msgpack_pack_uint64(pk, h->addr[v]);
 			msgpack_pack_uint32(pk, h->type[v]);
-			msgpack_pack_uint64(pk, h->size[v]);
-			msgpack_pack_uint64(pk, h->refcnt[v]);
+			msgpack_pack_uint64(pk, pha_heap_size(h, v));
+			msgpack_pack_uint64(pk, pha_heap_refcnt(h, v));
 			msgpack_pack_uint8(pk, h->flags[v]);
 			if (h->gen[v] == 255)
 				msgpack_pack_nil(pk);

@@ -21,6 +21,26 @@
 #define PERM PHA_OBJ_PERMANENT
 #define IMM PHA_OBJ_IMMORTAL
 
+/* pha_gc_unreachable with the refcounts as plain uint64_t (the heap keeps
+ * them as a struct pha_col: 32 bits, the larger ones aside). */
+static struct pha_error *gc_unreachable64(const struct pha_graph *g, const uint8_t *oflags,
+					  const uint64_t *refcnt, uint8_t *out, uint64_t *negative)
+{
+	struct pha_col col = {0};
+	if (refcnt) {
+		col.v = xmalloc((g->n ? g->n : 1) * sizeof(*col.v));
+		for (uint32_t v = 0; v < g->n; v++)
+			CHECK(pha_col_set(&col, v, refcnt[v]));
+		pha_col_sort(&col);
+		for (uint32_t v = 0; v < g->n; v++)
+			CHECK(pha_col_get(&col, v) == refcnt[v]);
+	}
+	struct pha_error *err = pha_gc_unreachable(g, oflags, refcnt ? &col : NULL, out, negative);
+	free(col.v);
+	pha_col_free_wide(&col);
+	return err;
+}
+
 /* Run pha_gc_unreachable on a small hand graph and compare with the
  * expected unreachable flags and negative count. */
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -41,7 +61,7 @@ static void run_hand(const struct edge *edges, size_t m, const uint8_t *oflags,
 	uint8_t *out = xmalloc(n);
 	memset(out, 0xaa, n);	/* every entry must be written */
 	uint64_t negative = 777;
-	struct pha_error *err = pha_gc_unreachable(&c.g, oflags, refcnt, out, &negative);
+	struct pha_error *err = gc_unreachable64(&c.g, oflags, refcnt, out, &negative);
 	CHECKF(!err, "error: %s", err ? err->message : "");
 	pha_error_destroy(err);
 	for (uint32_t v = 0; v < n; v++)
@@ -51,7 +71,7 @@ static void run_hand(const struct edge *edges, size_t m, const uint8_t *oflags,
 	       (unsigned long long)negative, (unsigned long long)negative_expect);
 	/* Same answer without negative_ret. */
 	memset(out, 0xaa, n);
-	err = pha_gc_unreachable(&c.g, oflags, refcnt, out, NULL);
+	err = gc_unreachable64(&c.g, oflags, refcnt, out, NULL);
 	CHECK(!err);
 	pha_error_destroy(err);
 	for (uint32_t v = 0; v < n; v++)
@@ -260,7 +280,7 @@ static void test_hand(void)
 		struct csr c;
 		csr_build(&c, 0, NULL, 0);
 		uint64_t negative = 5;
-		struct pha_error *err = pha_gc_unreachable(&c.g, NULL, NULL, NULL, &negative);
+		struct pha_error *err = gc_unreachable64(&c.g, NULL, NULL, NULL, &negative);
 		CHECK(!err);
 		CHECK(negative == 0);
 		csr_free(&c);
@@ -275,7 +295,7 @@ static void test_hand(void)
 		struct csr c;
 		csr_build(&c, 2, e, 1);
 		c.dst[0] = 9;
-		struct pha_error *err = pha_gc_unreachable(&c.g, f, r, out, NULL);
+		struct pha_error *err = gc_unreachable64(&c.g, f, r, out, NULL);
 		CHECK(err && err->kind == PHA_ERR_INTERNAL);
 		pha_error_destroy(err);
 		csr_free(&c);
@@ -312,7 +332,7 @@ static void test_chain(void)
 
 	CASE_BEGIN("reach_k_chain_1M_garbage");
 	/* All gc_refs are 0: no seed, everything unreachable. */
-	err = pha_gc_unreachable(&c.g, f, r, out, &negative);
+	err = gc_unreachable64(&c.g, f, r, out, &negative);
 	CHECK(!err);
 	CHECK(negative == 0);
 	for (uint32_t v = 0; v < n && !check_case_failed; v++)
@@ -324,7 +344,7 @@ static void test_chain(void)
 	 * chain is alive by propagation; the cycle A <-> B stays unreachable
 	 * (nothing alive points into it). */
 	r[BIG + 1] = 2;
-	err = pha_gc_unreachable(&c.g, f, r, out, &negative);
+	err = gc_unreachable64(&c.g, f, r, out, &negative);
 	CHECK(!err);
 	CHECK(out[0] == 1 && out[1] == 1);
 	for (uint32_t v = 2; v < n && !check_case_failed; v++)
@@ -335,7 +355,7 @@ static void test_chain(void)
 	CASE_BEGIN("reach_k_chain_1M_cycle_held");
 	/* B gets an external reference: B -> A -> c_0 -> ... all alive. */
 	r[1] = 2;
-	err = pha_gc_unreachable(&c.g, f, r, out, &negative);
+	err = gc_unreachable64(&c.g, f, r, out, &negative);
 	CHECK(!err);
 	for (uint32_t v = 0; v < n && !check_case_failed; v++)
 		CHECKF(out[v] == 0, "object %u unreachable", v);
@@ -463,7 +483,7 @@ static void test_random(void)
 		}
 		uint64_t neg = 12345, neg_expect;
 		memset(out, 0xaa, sizeof(out));
-		struct pha_error *err = pha_gc_unreachable(&c.g, oflags, refcnt, out,
+		struct pha_error *err = gc_unreachable64(&c.g, oflags, refcnt, out,
 							  rng_below(4) ? &neg : NULL);
 		twin(&c.g, oflags, refcnt, expect, &neg_expect);
 		CHECKF(!err, "seed %llu iter %u: error %s", (unsigned long long)seed, iter,

@@ -100,8 +100,8 @@ static struct pha_heap *small_heap(void)
 	h->n = 4;
 	h->addr = malloc(4 * sizeof(uint64_t));
 	h->type = malloc(4 * sizeof(uint32_t));
-	h->size = malloc(4 * sizeof(uint64_t));
-	h->refcnt = malloc(4 * sizeof(uint64_t));
+	h->size.v = malloc(4 * sizeof(uint32_t));
+	h->refcnt.v = malloc(4 * sizeof(uint32_t));
 	h->flags = malloc(4);
 	h->gen = malloc(4);
 	h->first = malloc(5 * sizeof(uint32_t));
@@ -125,8 +125,8 @@ static struct pha_heap *small_heap(void)
 	for (int i = 0; i < 4; i++) {
 		h->addr[i] = addr[i];
 		h->type[i] = type[i];
-		h->size[i] = 48 + 8 * (uint64_t)i;
-		h->refcnt[i] = i == 0 ? 0xffffffffULL : (uint64_t)i;
+		pha_col_set(&h->size, (uint32_t)i, 48 + 8 * (uint64_t)i);
+		pha_col_set(&h->refcnt, (uint32_t)i, i == 0 ? 0xffffffffULL : (uint64_t)i);
 		h->flags[i] = flags[i];
 		h->gen[i] = gen[i];
 	}
@@ -241,8 +241,12 @@ static bool same_heap(const struct pha_heap *a, const struct pha_heap *b)
 		    a->types[i].obj != b->types[i].obj)
 			return false;
 	}
+	for (uint32_t v = 0; v < a->n; v++) {
+		if (pha_heap_size(a, v) != pha_heap_size(b, v) ||
+		    pha_heap_refcnt(a, v) != pha_heap_refcnt(b, v))
+			return false;
+	}
 	return !memcmp(a->addr, b->addr, a->n * 8) && !memcmp(a->type, b->type, a->n * 4) &&
-	       !memcmp(a->size, b->size, a->n * 8) && !memcmp(a->refcnt, b->refcnt, a->n * 8) &&
 	       !memcmp(a->flags, b->flags, a->n) && !memcmp(a->gen, b->gen, a->n) &&
 	       !memcmp(a->first, b->first, (a->n + 1) * 4) &&
 	       !memcmp(a->dst, b->dst, a->nedges * 4) && !memcmp(a->eflags, b->eflags, a->nedges);

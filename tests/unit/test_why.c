@@ -32,8 +32,9 @@ static int one(uint32_t n, uint32_t m, uint64_t seed)
 	h.n = n;
 	h.addr = xmalloc(n * sizeof(*h.addr));
 	h.type = xmalloc(n * sizeof(*h.type));
-	h.size = xmalloc(n * sizeof(*h.size));
-	h.refcnt = xmalloc(n * sizeof(*h.refcnt));
+	h.size.v = xmalloc(n * sizeof(*h.size.v));
+	h.refcnt.v = xmalloc(n * sizeof(*h.refcnt.v));
+	uint64_t *size = xmalloc(n * sizeof(*size));
 	h.flags = xmalloc(n);
 	h.gen = xmalloc(n);
 	h.first = c.first;
@@ -52,9 +53,10 @@ static int one(uint32_t n, uint32_t m, uint64_t seed)
 	for (uint32_t v = 0; v < n; v++) {
 		h.addr[v] = 0x1000 + 16ull * v;
 		h.type[v] = rng_below(NT);
-		h.size[v] = 16 + rng_below(100);
+		size[v] = 16 + rng_below(100);
+		CHECK(pha_col_set(&h.size, v, size[v]));
 		/* mostly explained, sometimes one or two more */
-		h.refcnt[v] = in[v] + (rng_below(6) == 0 ? 1 + rng_below(2) : 0);
+		CHECK(pha_col_set(&h.refcnt, v, in[v] + (rng_below(6) == 0 ? 1 + rng_below(2) : 0)));
 		h.flags[v] = PHA_OBJ_GC;
 		h.gen[v] = 0;
 	}
@@ -91,10 +93,10 @@ static int one(uint32_t n, uint32_t m, uint64_t seed)
 	uint32_t *roots = xmalloc((n + 1) * sizeof(*roots)), nroots = 0;
 	uint64_t next = 0, excess[NT] = {0}, cnt[NT] = {0};
 	for (uint32_t v = 0; v < n; v++) {
-		if (!reach[v] && h.refcnt[v] > in[v]) {
+		if (!reach[v] && pha_col_get(&h.refcnt, v) > in[v]) {
 			ext[v] = 1;
 			next++;
-			excess[h.type[v]] += h.refcnt[v] - in[v];
+			excess[h.type[v]] += pha_col_get(&h.refcnt, v) - in[v];
 			cnt[h.type[v]]++;
 		}
 		int isroot = 0;
@@ -130,7 +132,7 @@ static int one(uint32_t n, uint32_t m, uint64_t seed)
 	 * (immortal and permanent ones too), the unreachable set excluded. */
 	uint8_t *alive = calloc(n + 1, 1);
 	for (uint32_t v = 0; v < n; v++)
-		alive[v] = !r->unreachable[v] && h.refcnt[v] > in[v];
+		alive[v] = !r->unreachable[v] && pha_col_get(&h.refcnt, v) > in[v];
 	for (int changed = 1; changed;) {
 		changed = 0;
 		for (uint32_t u = 0; u < n; u++)
@@ -144,7 +146,7 @@ static int one(uint32_t n, uint32_t m, uint64_t seed)
 		uobj += r->unreachable[v];
 		if (!alive[v]) {
 			fobj++;
-			fbytes += h.size[v];
+			fbytes += size[v];
 		}
 	}
 	CHECKF(r->summary.unreachable_freed_objects == fobj && r->summary.unreachable_bytes == fbytes &&
@@ -170,11 +172,11 @@ static int one(uint32_t n, uint32_t m, uint64_t seed)
 	err = pha_dominators(&c.g, roots, nroots, &tree);
 	CHECK(!err);
 	uint64_t *ret = calloc(n + 1, sizeof(*ret)), total = 0, tret[NT] = {0}, heap = 0;
-	pha_retained(&tree, h.size, ret, &total);
+	pha_retained(&tree, size, ret, &total);
 	for (uint32_t v = 0; v < n; v++) {
 		if (tree.idom[v] == PHA_DOM_NONE)
 			continue;
-		heap += h.size[v];
+		heap += size[v];
 		int shadowed = 0;
 		for (uint32_t u = tree.idom[v]; u != n; u = tree.idom[u])
 			shadowed |= h.type[u] == h.type[v];
@@ -209,8 +211,9 @@ static int one(uint32_t n, uint32_t m, uint64_t seed)
 	free(in);
 	free(h.addr);
 	free(h.type);
-	free(h.size);
-	free(h.refcnt);
+	free(h.size.v);
+	free(h.refcnt.v);
+	free(size);
 	free(h.flags);
 	free(h.gen);
 	csr_free(&c);
@@ -249,7 +252,8 @@ static void labelled(void)
 	struct csr c;
 	csr_build(&c, N, edges, m);
 	struct pha_heap h = {0};
-	uint64_t addr[N], size[N], refcnt[N];
+	uint64_t addr[N];
+	uint32_t size[N], refcnt[N];
 	uint32_t type[N];
 	uint8_t flags[N], gen[N];
 	for (uint32_t v = 0; v < N; v++) {
@@ -262,7 +266,7 @@ static void labelled(void)
 	}
 	struct pha_heap_type types[2] = {{.addr = 1, .name = "list", .obj = PHA_NO_ID},
 					 {.addr = 2, .name = "Node", .obj = PHA_NO_ID}};
-	h = (struct pha_heap){.n = N, .addr = addr, .type = type, .size = size, .refcnt = refcnt,
+	h = (struct pha_heap){.n = N, .addr = addr, .type = type, .size = {.v = size}, .refcnt = {.v = refcnt},
 			      .flags = flags, .gen = gen, .first = c.first, .dst = c.dst,
 			      .eflags = c.eflags, .nedges = m, .types = types, .ntypes = 2};
 	struct pha_layout lay = {.name = "fake", .edge_label = fake_edge_label,
@@ -361,7 +365,8 @@ static void c_globals(void)
 		edges[m++] = (struct edge){v, v + 1, PHA_EDGE_TRAVERSED};
 	struct csr c;
 	csr_build(&c, N, edges, m);
-	uint64_t addr[N], size[N], refcnt[N];
+	uint64_t addr[N];
+	uint32_t size[N], refcnt[N];
 	uint32_t type[N];
 	uint8_t flags[N], gen[N];
 	for (uint32_t v = 0; v < N; v++) {
@@ -375,7 +380,7 @@ static void c_globals(void)
 	}
 	struct pha_heap_type types[2] = {{.addr = 1, .name = "list", .obj = PHA_NO_ID},
 					 {.addr = 2, .name = "Node", .obj = PHA_NO_ID}};
-	struct pha_heap h = {.n = N, .addr = addr, .type = type, .size = size, .refcnt = refcnt,
+	struct pha_heap h = {.n = N, .addr = addr, .type = type, .size = {.v = size}, .refcnt = {.v = refcnt},
 			     .flags = flags, .gen = gen, .first = c.first, .dst = c.dst,
 			     .eflags = c.eflags, .nedges = m, .types = types, .ntypes = 2};
 	struct pha_source src;
@@ -428,8 +433,8 @@ static void leak_like_groups(void)
 {
 	CASE_BEGIN("why/unexplained-refs-vs-held-by-c");
 	enum { N = 1508 };
-	uint64_t *addr = xmalloc(N * sizeof(*addr)), *size = xmalloc(N * sizeof(*size));
-	uint64_t *refcnt = xmalloc(N * sizeof(*refcnt));
+	uint64_t *addr = xmalloc(N * sizeof(*addr));
+	uint32_t *size = xmalloc(N * sizeof(*size)), *refcnt = xmalloc(N * sizeof(*refcnt));
 	uint32_t *type = xmalloc(N * sizeof(*type));
 	uint8_t *flags = xmalloc(N), *gen = xmalloc(N);
 	for (uint32_t v = 0; v < N; v++) {
@@ -444,7 +449,7 @@ static void leak_like_groups(void)
 					 {.addr = addr[1507], .name = "Few", .obj = 1507},
 					 {.addr = 3, .name = "type", .obj = PHA_NO_ID}};
 	uint32_t first[N + 1] = {0};
-	struct pha_heap h = {.n = N, .addr = addr, .type = type, .size = size, .refcnt = refcnt,
+	struct pha_heap h = {.n = N, .addr = addr, .type = type, .size = {.v = size}, .refcnt = {.v = refcnt},
 			     .flags = flags, .gen = gen, .first = first, .dst = NULL,
 			     .eflags = NULL, .nedges = 0, .types = types, .ntypes = 3};
 	struct pha_source src;
@@ -508,7 +513,8 @@ static void long_path_text(void)
 		edges[m++] = (struct edge){v, v + 1, PHA_EDGE_TRAVERSED};
 	struct csr c;
 	csr_build(&c, N, edges, m);
-	uint64_t addr[N], size[N], refcnt[N];
+	uint64_t addr[N];
+	uint32_t size[N], refcnt[N];
 	uint32_t type[N];
 	uint8_t flags[N], gen[N];
 	for (uint32_t v = 0; v < N; v++) {
@@ -520,7 +526,7 @@ static void long_path_text(void)
 		gen[v] = 0;
 	}
 	struct pha_heap_type types[1] = {{.addr = 1, .name = "Node", .obj = PHA_NO_ID}};
-	struct pha_heap h = {.n = N, .addr = addr, .type = type, .size = size, .refcnt = refcnt,
+	struct pha_heap h = {.n = N, .addr = addr, .type = type, .size = {.v = size}, .refcnt = {.v = refcnt},
 			     .flags = flags, .gen = gen, .first = c.first, .dst = c.dst,
 			     .eflags = c.eflags, .nedges = m, .types = types, .ntypes = 1};
 	struct pha_source src;
