@@ -367,21 +367,6 @@ static void warnings(void *ctx, const struct pha_report *r)
 
 /* ---- memory (report/3) ---- */
 
-/* Categories by bytes descending (ties: enum order). */
-static void cats_by_size(const struct pha_procmem *m, int *order)
-{
-	for (int i = 0; i < PHA_MEM_COUNT; i++)
-		order[i] = i;
-	for (int i = 1; i < PHA_MEM_COUNT; i++) {
-		int v = order[i], k = i;
-		while (k > 0 && m->cat[order[k - 1]] < m->cat[v]) {
-			order[k] = order[k - 1];
-			k--;
-		}
-		order[k] = v;
-	}
-}
-
 /* The line a person reads first: what fills the memory. File mappings,
  * reservations and untouched pages are not what an OOM is about. */
 static void memory_verdict(void *ctx, const struct pha_report *r)
@@ -391,7 +376,7 @@ static void memory_verdict(void *ctx, const struct pha_report *r)
 	if (!m)
 		return;
 	int order[PHA_MEM_COUNT];
-	cats_by_size(m, order);
+	pha_memcat_by_size(m, order);
 	uint64_t used = m->total_bytes - m->cat[PHA_MEM_IMAGES] - m->cat[PHA_MEM_FILES] -
 			m->cat[PHA_MEM_RESERVED] - m->cat[PHA_MEM_ANON_ZERO];
 	char b[32];
@@ -426,7 +411,7 @@ static void memory(void *ctx, const struct pha_report *r)
 	pha_human_size(b, sizeof(b), m->total_bytes);
 	pha_out_printf(out, "\nMemory of the process (%" PRIu64 " mappings, %s):\n", m->mappings, b);
 	int order[PHA_MEM_COUNT];
-	cats_by_size(m, order);
+	pha_memcat_by_size(m, order);
 	for (int i = 0; i < PHA_MEM_COUNT; i++) {
 		if (!m->cat[order[i]])
 			continue;

@@ -20,7 +20,7 @@
 
 /* ---- writing ---- */
 
-static void put_str(msgpack_packer *pk, const char *s)
+void pha_mp_put_str(msgpack_packer *pk, const char *s)
 {
 	if (!s) {
 		msgpack_pack_nil(pk);
@@ -89,30 +89,30 @@ void pha_snap_allocs_write(msgpack_packer *pk, const struct pha_allocs *a, const
 			   uint32_t nused)
 {
 	msgpack_pack_map(pk, 12);
-	put_str(pk, "t");
-	put_str(pk, "allocations");
-	put_str(pk, "tracing");
+	pha_mp_put_str(pk, "t");
+	pha_mp_put_str(pk, "allocations");
+	pha_mp_put_str(pk, "tracing");
 	put_bool(pk, a->tracing);
-	put_str(pk, "available");
+	pha_mp_put_str(pk, "available");
 	put_bool(pk, a->tracing && a->traces);
-	put_str(pk, "reason");
-	put_str(pk, a->tracing ? a->reason : NULL);
-	put_str(pk, "max_frames");
+	pha_mp_put_str(pk, "reason");
+	pha_mp_put_str(pk, a->tracing ? a->reason : NULL);
+	pha_mp_put_str(pk, "max_frames");
 	msgpack_pack_uint32(pk, a->max_frames);
-	put_str(pk, "traced_bytes");
+	pha_mp_put_str(pk, "traced_bytes");
 	msgpack_pack_uint64(pk, a->traced_bytes);
-	put_str(pk, "peak_bytes");
+	pha_mp_put_str(pk, "peak_bytes");
 	msgpack_pack_uint64(pk, a->peak_bytes);
-	put_str(pk, "traces");
+	pha_mp_put_str(pk, "traces");
 	msgpack_pack_uint64(pk, a->ntraces);
 	bool have = a->tracing && a->traces;
-	put_str(pk, "files");
+	pha_mp_put_str(pk, "files");
 	msgpack_pack_array(pk, have ? a->nfiles : 0);
 	for (uint32_t i = 0; have && i < a->nfiles; i++)
-		put_str(pk, a->files[i]);
-	put_str(pk, "tracebacks");
+		pha_mp_put_str(pk, a->files[i]);
+	pha_mp_put_str(pk, "tracebacks");
 	write_tracebacks(pk, a, have ? map : NULL, have ? nused : 0);
-	put_str(pk, "by_line");
+	pha_mp_put_str(pk, "by_line");
 	msgpack_pack_array(pk, have ? a->nby_line : 0);
 	for (size_t i = 0; have && i < a->nby_line; i++) {
 		msgpack_pack_array(pk, 4);
@@ -121,7 +121,7 @@ void pha_snap_allocs_write(msgpack_packer *pk, const struct pha_allocs *a, const
 		msgpack_pack_uint64(pk, a->by_line[i].bytes);
 		msgpack_pack_uint64(pk, a->by_line[i].count);
 	}
-	put_str(pk, "by_traceback");
+	pha_mp_put_str(pk, "by_traceback");
 	msgpack_pack_array(pk, have ? a->nby_tb : 0);
 	for (size_t i = 0; have && i < a->nby_tb; i++) {
 		msgpack_pack_array(pk, 3);

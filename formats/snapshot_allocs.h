@@ -21,6 +21,8 @@ struct pha_error *pha_snap_allocs_map(const struct pha_allocs *a, uint32_t **map
 				      uint32_t *nused_ret);
 
 /* The record, with the tracebacks map keeps. */
+/* A str, or nil for NULL (the snapshot writers' strings). */
+void pha_mp_put_str(msgpack_packer *pk, const char *s);
 void pha_snap_allocs_write(msgpack_packer *pk, const struct pha_allocs *a, const uint32_t *map,
 			   uint32_t nused);
 

@@ -18,22 +18,12 @@ static int write_cb(void *data, const char *buf, size_t len)
 	return 0;	/* the stream's error is sticky and checked at close */
 }
 
-static void str(msgpack_packer *pk, const char *s)
-{
-	if (!s) {
-		msgpack_pack_nil(pk);
-		return;
-	}
-	size_t n = strlen(s);
-	msgpack_pack_str(pk, n);
-	msgpack_pack_str_body(pk, s, n);
-}
 
 static void record(msgpack_packer *pk, const char *t, uint32_t entries)
 {
 	msgpack_pack_map(pk, entries + 1);
-	str(pk, "t");
-	str(pk, t);
+	pha_mp_put_str(pk, "t");
+	pha_mp_put_str(pk, t);
 }
 
 static void header(msgpack_packer *pk, const struct pha_source *s, const struct pha_heap *h,
@@ -41,90 +31,90 @@ static void header(msgpack_packer *pk, const struct pha_source *s, const struct 
 {
 	msgpack_pack_map(pk, 10);
 	/* "format" first: the magic that pha_snapshot_sniff looks for. */
-	str(pk, "format");
-	str(pk, PHA_SNAPSHOT_FORMAT);
-	str(pk, "version");
+	pha_mp_put_str(pk, "format");
+	pha_mp_put_str(pk, PHA_SNAPSHOT_FORMAT);
+	pha_mp_put_str(pk, "version");
 	msgpack_pack_uint32(pk, PHA_SNAPSHOT_VERSION);
-	str(pk, "written_by");
-	str(pk, o->written_by);
-	str(pk, "source");
-	str(pk, s->origin ? s->origin : "core");
-	str(pk, "time");
+	pha_mp_put_str(pk, "written_by");
+	pha_mp_put_str(pk, o->written_by);
+	pha_mp_put_str(pk, "source");
+	pha_mp_put_str(pk, s->origin ? s->origin : "core");
+	pha_mp_put_str(pk, "time");
 	msgpack_pack_int64(pk, s->time >= 0 ? s->time : (int64_t)time(NULL));
-	str(pk, "redacted");
+	pha_mp_put_str(pk, "redacted");
 	if (o->redact)
 		msgpack_pack_true(pk);
 	else
 		msgpack_pack_false(pk);
-	str(pk, "input");
+	pha_mp_put_str(pk, "input");
 	msgpack_pack_map(pk, 3);
-	str(pk, "path");
-	str(pk, s->input_path);
-	str(pk, "bytes");
+	pha_mp_put_str(pk, "path");
+	pha_mp_put_str(pk, s->input_path);
+	pha_mp_put_str(pk, "bytes");
 	msgpack_pack_uint64(pk, s->input_bytes);
-	str(pk, "compressed");
+	pha_mp_put_str(pk, "compressed");
 	if (s->compressed)
 		msgpack_pack_true(pk);
 	else
 		msgpack_pack_false(pk);
 
-	str(pk, "python");
+	pha_mp_put_str(pk, "python");
 	msgpack_pack_map(pk, 4);
-	str(pk, "version");
-	str(pk, s->version);
-	str(pk, "hexversion");
+	pha_mp_put_str(pk, "version");
+	pha_mp_put_str(pk, s->version);
+	pha_mp_put_str(pk, "hexversion");
 	msgpack_pack_uint32(pk, s->hexversion);
-	str(pk, "layout");
-	str(pk, s->layout);
-	str(pk, "free_threaded");
+	pha_mp_put_str(pk, "layout");
+	pha_mp_put_str(pk, s->layout);
+	pha_mp_put_str(pk, "free_threaded");
 	if (s->free_threaded)
 		msgpack_pack_true(pk);
 	else
 		msgpack_pack_false(pk);
 
-	str(pk, "process");
+	pha_mp_put_str(pk, "process");
 	msgpack_pack_map(pk, 4);
-	str(pk, "pid");
+	pha_mp_put_str(pk, "pid");
 	if (s->pid >= 0)
 		msgpack_pack_int64(pk, s->pid);
 	else
 		msgpack_pack_nil(pk);
-	str(pk, "signal");
+	pha_mp_put_str(pk, "signal");
 	if (s->signal)
 		msgpack_pack_int(pk, s->signal);
 	else
 		msgpack_pack_nil(pk);
-	str(pk, "executable");
-	str(pk, s->executable);
-	str(pk, "argv");
+	pha_mp_put_str(pk, "executable");
+	pha_mp_put_str(pk, s->executable);
+	pha_mp_put_str(pk, "argv");
 	if (s->argc && !o->redact) {
 		msgpack_pack_array(pk, s->argc);
 		for (size_t i = 0; i < s->argc; i++)
-			str(pk, s->argv[i]);
+			pha_mp_put_str(pk, s->argv[i]);
 	} else {
 		msgpack_pack_nil(pk);
 	}
-	str(pk, "counts");
+	pha_mp_put_str(pk, "counts");
 	msgpack_pack_map(pk, 3);
-	str(pk, "objects");
+	pha_mp_put_str(pk, "objects");
 	msgpack_pack_uint32(pk, h->n);
-	str(pk, "edges");
+	pha_mp_put_str(pk, "edges");
 	msgpack_pack_uint64(pk, h->nedges);
-	str(pk, "types");
+	pha_mp_put_str(pk, "types");
 	msgpack_pack_uint32(pk, h->ntypes);
 }
 
 static void types(msgpack_packer *pk, const struct pha_heap *h)
 {
 	record(pk, "types", 1);
-	str(pk, "types");
+	pha_mp_put_str(pk, "types");
 	msgpack_pack_array(pk, h->ntypes);
 	for (uint32_t i = 0; i < h->ntypes; i++) {
 		/* [address, name, basicsize, flags, kind]: a core's heap model
 		 * keeps neither basicsize nor flags. */
 		msgpack_pack_array(pk, 5);
 		msgpack_pack_uint64(pk, h->types[i].addr);
-		str(pk, h->types[i].name);
+		pha_mp_put_str(pk, h->types[i].name);
 		msgpack_pack_nil(pk);
 		msgpack_pack_nil(pk);
 		msgpack_pack_uint8(pk, h->types[i].kind);
@@ -139,7 +129,7 @@ static void objects(msgpack_packer *pk, const struct pha_heap *h, const struct p
 	for (uint32_t start = 0; start < h->n; start += CHUNK) {
 		uint32_t end = h->n - start > CHUNK ? start + CHUNK : h->n;
 		record(pk, "objects", 1);
-		str(pk, "objects");
+		pha_mp_put_str(pk, "objects");
 		msgpack_pack_array(pk, end - start);
 		for (uint32_t v = start; v < end; v++) {
 			/* [addr, type, size, refcnt, flags, gen, refs, kinds, preview,
@@ -183,31 +173,31 @@ static void objects(msgpack_packer *pk, const struct pha_heap *h, const struct p
 static void threads(msgpack_packer *pk, const struct pha_source *s)
 {
 	record(pk, "threads", 1);
-	str(pk, "threads");
+	pha_mp_put_str(pk, "threads");
 	msgpack_pack_array(pk, s->nthreads);
 	for (size_t i = 0; i < s->nthreads; i++) {
 		const struct pha_report_thread *t = &s->threads[i];
 		msgpack_pack_map(pk, 4);
-		str(pk, "thread_id");
+		pha_mp_put_str(pk, "thread_id");
 		msgpack_pack_uint64(pk, t->thread_id);
-		str(pk, "native_id");
+		pha_mp_put_str(pk, "native_id");
 		if (t->native_id)
 			msgpack_pack_uint64(pk, t->native_id);
 		else
 			msgpack_pack_nil(pk);
-		str(pk, "crashed");
+		pha_mp_put_str(pk, "crashed");
 		if (t->crashed)
 			msgpack_pack_true(pk);
 		else
 			msgpack_pack_false(pk);
-		str(pk, "frames");
+		pha_mp_put_str(pk, "frames");
 		msgpack_pack_array(pk, t->nframes);
 		for (size_t k = 0; k < t->nframes; k++) {
 			const struct pha_report_frame *f = &t->frames[k];
 			/* [function, filename, line, locals {name: address}] */
 			msgpack_pack_array(pk, 4);
-			str(pk, f->function);
-			str(pk, f->filename);
+			pha_mp_put_str(pk, f->function);
+			pha_mp_put_str(pk, f->filename);
 			if (f->line >= 0)
 				msgpack_pack_int(pk, f->line);
 			else
@@ -218,7 +208,7 @@ static void threads(msgpack_packer *pk, const struct pha_source *s)
 			}
 			msgpack_pack_map(pk, f->nlocals);
 			for (size_t j = 0; j < f->nlocals; j++) {
-				str(pk, f->locals[j].name);
+				pha_mp_put_str(pk, f->locals[j].name);
 				msgpack_pack_uint64(pk, f->locals[j].addr);
 			}
 		}
@@ -246,12 +236,12 @@ struct pha_error *pha_snapshot_write(const char *path, const struct pha_source *
 	objects(&pk, h, &s->allocs, s->allocs.obj_tb ? tbmap : NULL);
 
 	record(&pk, "roots", 1);
-	str(&pk, "roots");
+	pha_mp_put_str(&pk, "roots");
 	msgpack_pack_array(&pk, s->nroots);
 	for (size_t i = 0; i < s->nroots; i++) {
 		msgpack_pack_array(&pk, 3);	/* [address, label, kind] */
 		msgpack_pack_uint64(&pk, s->roots[i]);
-		str(&pk, s->root_labels ? s->root_labels[i] : NULL);
+		pha_mp_put_str(&pk, s->root_labels ? s->root_labels[i] : NULL);
 		msgpack_pack_uint32(&pk, s->root_kinds ? s->root_kinds[i] : 0);
 	}
 	threads(&pk, s);
@@ -259,21 +249,21 @@ struct pha_error *pha_snapshot_write(const char *path, const struct pha_source *
 	free(tbmap);
 
 	record(&pk, "warnings", 1);
-	str(&pk, "warnings");
+	pha_mp_put_str(&pk, "warnings");
 	msgpack_pack_array(&pk, s->nwarnings);
 	for (size_t i = 0; i < s->nwarnings; i++)
-		str(&pk, s->warnings[i]);
+		pha_mp_put_str(&pk, s->warnings[i]);
 
 	record(&pk, "stats", 2);
-	str(&pk, "unknown_refs");
+	pha_mp_put_str(&pk, "unknown_refs");
 	msgpack_pack_uint64(&pk, h->unknown_refs);
-	str(&pk, "bad_objects");
+	pha_mp_put_str(&pk, "bad_objects");
 	msgpack_pack_uint64(&pk, h->bad_objects);
 
 	record(&pk, "end", 2);
-	str(&pk, "objects");
+	pha_mp_put_str(&pk, "objects");
 	msgpack_pack_uint32(&pk, h->n);
-	str(&pk, "edges");
+	pha_mp_put_str(&pk, "edges");
 	msgpack_pack_uint64(&pk, h->nedges);
 	return pha_out_close(out);
 }
