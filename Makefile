@@ -12,7 +12,7 @@
 #                   (BENCH_SIZES=1e6,1e7,5e7: objects per heap)
 #   make install    PREFIX=/usr/local DESTDIR=
 
-VERSION := 0.2.0
+VERSION := 0.3.0
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 
