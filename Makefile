@@ -67,7 +67,15 @@ endif
 $(B)/pyheap-analyze: $(MAIN_OBJ) $(LIB_OBJS)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(B)/%.o: %.c $(HDRS) | deps-build
+# Objects are compiled with -DPHA_VERSION: a new VERSION names a new stamp,
+# which does not exist yet, so everything is rebuilt with it.
+VERSION_STAMP := $(B)/.version-$(VERSION)
+$(VERSION_STAMP):
+	@mkdir -p $(B)
+	@rm -f $(B)/.version-*
+	@touch $@
+
+$(B)/%.o: %.c $(HDRS) $(VERSION_STAMP) | deps-build
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
