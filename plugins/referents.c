@@ -74,7 +74,16 @@ static bool plausible_refcount(struct pha_py *py, uint64_t refcnt)
  * or linked in a GC list (both neighbours link back to it). A freed GC
  * object was unlinked, so its stale links do not pass; a freed non-GC
  * object's first word is an allocator's free-list pointer, which fails
- * the refcount bound. Returns v's type, NULL if v is not plausible. */
+ * the refcount bound. An untracked GC object (_gc_next 0, which is also
+ * what the last block of a pool's free list holds) must in addition have
+ * at most UNTRACKED_REFCNT_MAX references, unless immortal (3.12+) or a
+ * 3.11 static singleton (the empty tuple starts at STATIC_SINGLETON_REFCNT
+ * and never goes below it): 2^28 references are 2 GiB of pointers; a
+ * stale word of freed memory was taken for an exception with 997,537,392
+ * references (run_real, real_cext_leak, a gcore core).
+ * Returns v's type, NULL if v is not plausible. */
+#define UNTRACKED_REFCNT_MAX (1ULL << 28)
+#define STATIC_SINGLETON_REFCNT 999999999ULL
 static const struct tinfo *plausible_object(struct pha_py *py, uint64_t v)
 {
 	const struct pha_py_offsets *o = py->o;
@@ -82,7 +91,8 @@ static const struct tinfo *plausible_object(struct pha_py *py, uint64_t v)
 	if (!v || (v & 7) || v < 16 || !rd(py, v, hdr, sizeof(hdr)))
 		return NULL;
 	uint64_t refcnt = o->refcnt32 ? (hdr[0] & 0xffffffffULL) : hdr[0];
-	if (o->immortal && (int32_t)(uint32_t)hdr[0] < 0) {
+	bool immortal = o->immortal && (int32_t)(uint32_t)hdr[0] < 0;
+	if (immortal) {
 		if (!o->refcnt32 && (hdr[0] >> 32))
 			return NULL;
 	} else if (!plausible_refcount(py, refcnt)) {
@@ -94,8 +104,9 @@ static const struct tinfo *plausible_object(struct pha_py *py, uint64_t v)
 	uint64_t gc[2], next[2], prev[2], self = v - 16;
 	if (!rd(py, self, gc, sizeof(gc)))
 		return NULL;
-	if (gc[0] == 0)
-		return ti;	/* untracked */
+	if (gc[0] == 0)	/* untracked */
+		return immortal || refcnt <= UNTRACKED_REFCNT_MAX || refcnt >= STATIC_SINGLETON_REFCNT ?
+			       ti : NULL;
 	bool linked = rd(py, gc[0] & ~3ULL, next, sizeof(next)) && (next[1] & ~3ULL) == self &&
 		      rd(py, gc[1] & ~3ULL, prev, sizeof(prev)) && (prev[0] & ~3ULL) == self;
 	return linked ? ti : NULL;
