@@ -40,7 +40,7 @@ Snapshots (format 2), in both runs:
              child write an in-process snapshot with formats/pyheap_dump.py
              and aborts: the snapshot's heap is that core's, and its by_line and
              by_traceback top 10 are the core report's rows in the same
-             order, bytes within 1%, counts within 0.1% (the dumper's own
+             order, bytes within 1%, counts within 0.1% or 3 blocks (the dumper's own
              calls before it takes the statistics reuse a few free-listed
              objects, which tracemalloc re-attributes to the dumper's
              lines), traced_bytes within 1%, and the Record type's
@@ -65,6 +65,7 @@ import harness as H  # noqa: E402
 
 SCENARIO = "tm_records"
 TOP = 10
+FEW = 3  # in-process snapshot: blocks the dumper may re-attribute on a small line
 
 
 def fingerprint(python, flags):
@@ -211,8 +212,10 @@ class Runner:
             self.rep.fail(name, "allocations not available: %r" % (a,))
             return
         def near(g, w):
+            # a few blocks (or 0.1%) apart: the dumper reuses free-listed
+            # objects before it takes the statistics (CI once saw 513/514)
             return (abs(g["bytes"] - w["bytes"]) <= 0.01 * w["bytes"] and
-                    abs(g["count"] - w["count"]) <= 0.001 * w["count"])
+                    abs(g["count"] - w["count"]) <= max(FEW, 0.001 * w["count"]))
         key = lambda x: [x["filename"], x["line"], x["bytes"], x["count"]]  # noqa: E731
         problems, worst = [], 0
         for i, (g, w) in enumerate(zip(a["by_line"][:TOP], c["by_line"][:TOP])):
