@@ -42,29 +42,6 @@ static bool ustack_room(struct ustack *st, size_t sp)
 	return true;
 }
 
-/* Path compression without recursion: collect the path to the linked
- * forest's root, then compress from the top down. UINT32_MAX on OOM. */
-static uint32_t eval(uint32_t v, uint32_t *anc, uint32_t *label, const uint32_t *semi,
-		     struct ustack *st)
-{
-	if (!anc[v])
-		return v;
-	size_t sp = 0;
-	for (uint32_t u = v; anc[anc[u]]; u = anc[u]) {
-		if (!ustack_room(st, sp))
-			return UINT32_MAX;
-		st->a[sp++] = u;
-	}
-	uint32_t *stack = st->a;
-	while (sp) {
-		uint32_t u = stack[--sp];
-		if (semi[label[anc[u]]] < semi[label[u]])
-			label[u] = label[anc[u]];
-		anc[u] = anc[anc[u]];
-	}
-	return label[v];
-}
-
 /* Scratch of one run, in DFS-number space unless said otherwise. */
 struct snca {
 	const struct pha_graph *g;
@@ -72,66 +49,37 @@ struct snca {
 	uint32_t nroots;
 	uint32_t n;		/* objects; node n is the super-root */
 	uint32_t N;		/* nodes reached, numbered 1..N in DFS preorder */
-	uint32_t *dfn;		/* node -> number; 0: not reached */
-	uint32_t *vert;		/* number -> node */
-	uint32_t *parent;	/* DFS tree parent */
-	uint32_t *semi, *label, *anc;
-	struct ustack stack;	/* the DFS's, then eval's */
-	uint32_t *epos;		/* node -> next edge (DFS); fill position (reverse edges) */
-	uint32_t *rfirst, *rsrc;	/* strong predecessors of each node (CSR over nodes 0..n) */
+	/* reverse edges, node space (reverse_edges to regroup) */
+	uint32_t *rfirst, *rsrc;	/* strong predecessors (CSR over nodes 0..n) */
+	uint32_t *dfn;		/* node -> number; 0: not reached (dfs to regroup) */
+	uint32_t *vert;		/* number -> node (the tree's preorder at the end) */
+	/* DFS tree parent, then the linked forest's ancestor (eval compresses
+	 * it; a number is linked once the loop has gone below it) */
+	uint32_t *anc;
+	uint32_t *idom;		/* the parent, then the immediate dominator */
+	uint32_t *best;		/* of a linked number: min semi over its compressed path */
+	/* Numbers with predecessors kept, descending (nk of them): the
+	 * sources of rk[j] (DFS numbers) are psrc[rend[j - 1] .. rend[j]);
+	 * semi[j] its semidominator. */
+	uint32_t *rk, *rend, *psrc, *semi;
+	uint32_t nk;
+	struct ustack stack;	/* eval's path */
 };
-
-static bool snca_init(struct snca *s)
-{
-	size_t n = s->n;
-	s->dfn = pha_big_calloc(n + 1, sizeof(*s->dfn));
-	s->vert = pha_big_malloc((n + 2) * sizeof(*s->vert));
-	s->parent = pha_big_malloc((n + 2) * sizeof(*s->parent));
-	s->epos = pha_big_malloc((n + 2) * sizeof(*s->epos));
-	s->rfirst = pha_big_calloc(n + 2, sizeof(*s->rfirst));
-	return s->dfn && s->vert && s->parent && s->epos && s->rfirst;
-}
-
-/* After the DFS: its positions go, the reverse edges' sources become DFS
- * numbers (0: not reached) and dfn goes, the semidominator arrays come. */
-static bool snca_after_dfs(struct snca *s)
-{
-	size_t n = s->n;
-	pha_big_free(s->epos);
-	s->epos = NULL;
-	for (uint32_t e = 0; e < s->rfirst[n + 1]; e++)
-		s->rsrc[e] = s->dfn[s->rsrc[e]];
-	pha_big_free(s->dfn);
-	s->dfn = NULL;
-	s->semi = pha_big_malloc((n + 2) * sizeof(*s->semi));
-	s->label = pha_big_malloc((n + 2) * sizeof(*s->label));
-	s->anc = pha_big_calloc(n + 2, sizeof(*s->anc));
-	return s->semi && s->label && s->anc;
-}
-
-/* After the semidominators: what the tree does not need. */
-static void snca_before_tree(struct snca *s)
-{
-	pha_big_free(s->rfirst);
-	pha_big_free(s->rsrc);
-	pha_big_free(s->anc);
-	free(s->stack.a);
-	s->rfirst = s->rsrc = s->anc = s->stack.a = NULL;
-	s->stack.cap = 0;
-}
 
 static void snca_deinit(struct snca *s)
 {
-	pha_big_free(s->dfn);
-	pha_big_free(s->vert);
-	pha_big_free(s->parent);
-	pha_big_free(s->semi);
-	pha_big_free(s->label);
-	pha_big_free(s->anc);
-	free(s->stack.a);
-	pha_big_free(s->epos);
 	pha_big_free(s->rfirst);
 	pha_big_free(s->rsrc);
+	pha_big_free(s->dfn);
+	pha_big_free(s->vert);
+	pha_big_free(s->anc);
+	pha_big_free(s->idom);
+	pha_big_free(s->best);
+	pha_big_free(s->rk);
+	pha_big_free(s->rend);
+	pha_big_free(s->psrc);
+	pha_big_free(s->semi);
+	free(s->stack.a);
 }
 
 /* Reverse edges (strong only), the super-root's edges to the roots
@@ -144,6 +92,9 @@ static struct pha_error *reverse_edges(struct snca *s)
 {
 	const struct pha_graph *g = s->g;
 	uint32_t n = s->n;
+	s->rfirst = pha_big_calloc((size_t)n + 2, sizeof(*s->rfirst));
+	if (!s->rfirst)
+		return &pha_enomem;
 	for (uint32_t u = 0; u < n; u++) {
 		for (uint32_t e = g->first[u]; e < g->first[u + 1]; e++) {
 			if (g->dst[e] >= n)
@@ -164,140 +115,227 @@ static struct pha_error *reverse_edges(struct snca *s)
 		s->rfirst[v + 1] += s->rfirst[v];
 	}
 	s->rsrc = pha_big_malloc(((size_t)s->rfirst[n + 1] + 1) * sizeof(*s->rsrc));
-	if (!s->rsrc)
+	uint32_t *pos = pha_big_malloc(((size_t)n + 2) * sizeof(*pos));
+	if (!s->rsrc || !pos) {
+		pha_big_free(pos);
 		return &pha_enomem;
-	for (uint32_t v = 0; v <= n + 1; v++)
-		s->epos[v] = s->rfirst[v];
+	}
+	memcpy(pos, s->rfirst, ((size_t)n + 2) * sizeof(*pos));
 	for (uint32_t u = 0; u < n; u++) {
 		for (uint32_t e = g->first[u]; e < g->first[u + 1]; e++) {
 			uint32_t w = g->dst[e];
-			if (!(g->eflags[e] & PHA_EDGE_WEAK) && s->epos[w] < s->rfirst[w + 1])
-				s->rsrc[s->epos[w]++] = u;
+			if (!(g->eflags[e] & PHA_EDGE_WEAK) && pos[w] < s->rfirst[w + 1])
+				s->rsrc[pos[w]++] = u;
 		}
 	}
 	for (uint32_t i = 0; i < s->nroots; i++) {
 		uint32_t w = s->roots[i];
-		if (s->epos[w] < s->rfirst[w + 1])
-			s->rsrc[s->epos[w]++] = n;
+		if (pos[w] < s->rfirst[w + 1])
+			s->rsrc[pos[w]++] = n;
 	}
+	pha_big_free(pos);
 	return NULL;
 }
 
-/* The next node u's DFS visits (its edges, or the roots for the
- * super-root, from epos[u] on); UINT32_MAX when none is left. */
-static uint32_t next_unvisited(struct snca *s, uint32_t u)
+/* The DFS's stack: a node and the next of its edges to try (for the
+ * super-root, the next root). */
+struct frame {
+	uint32_t node, next;
+};
+
+/* The next node u's DFS visits from f->next on; UINT32_MAX when none is
+ * left. */
+static uint32_t next_unvisited(struct snca *s, struct frame *f)
 {
 	const struct pha_graph *g = s->g;
+	uint32_t u = f->node;
 	if (u == s->n) {
-		while (s->epos[u] < s->nroots) {
-			uint32_t w = s->roots[s->epos[u]++];
+		while (f->next < s->nroots) {
+			uint32_t w = s->roots[f->next++];
 			if (!s->dfn[w])
 				return w;
 		}
 		return UINT32_MAX;
 	}
 	uint64_t end = g->first[u + 1];
-	while (g->first[u] + s->epos[u] < end) {
-		uint64_t e = g->first[u] + s->epos[u]++;
+	while (g->first[u] + (uint64_t)f->next < end) {
+		uint64_t e = g->first[u] + f->next++;
 		if (!(g->eflags[e] & PHA_EDGE_WEAK) && !s->dfn[g->dst[e]])
 			return g->dst[e];
 	}
 	return UINT32_MAX;
 }
 
-/* Iterative DFS from the super-root: stack of nodes, epos = next edge.
- * False on OOM. */
+/* Iterative DFS from the super-root: dfn, vert, and the parents in anc.
+ * The stack grows as deep as the walk goes. False on OOM. */
 static bool dfs(struct snca *s)
 {
 	uint32_t n = s->n;
-	size_t sp = 0;
+	size_t sp = 0, cap = 4096;
+	s->dfn = pha_big_calloc((size_t)n + 1, sizeof(*s->dfn));
+	s->vert = pha_big_malloc(((size_t)n + 2) * sizeof(*s->vert));
+	s->anc = pha_big_malloc(((size_t)n + 2) * sizeof(*s->anc));
+	struct frame *st = malloc(cap * sizeof(*st));
+	if (!s->dfn || !s->vert || !s->anc || !st) {
+		free(st);
+		return false;
+	}
 	s->N = 0;
 	s->dfn[n] = ++s->N;
 	s->vert[s->N] = n;
-	s->parent[s->N] = 0;
-	s->epos[n] = 0;
-	if (!ustack_room(&s->stack, sp))
-		return false;
-	s->stack.a[sp++] = n;
+	s->anc[s->N] = 0;
+	st[sp++] = (struct frame){n, 0};
 	while (sp) {
-		uint32_t u = s->stack.a[sp - 1];
-		uint32_t next = next_unvisited(s, u);
+		uint32_t next = next_unvisited(s, &st[sp - 1]);
 		if (next == UINT32_MAX) {
 			sp--;
 			continue;
 		}
 		s->dfn[next] = ++s->N;
 		s->vert[s->N] = next;
-		s->parent[s->N] = s->dfn[u];
-		s->epos[next] = 0;
-		if (!ustack_room(&s->stack, sp))
-			return false;
-		s->stack.a[sp++] = next;
+		s->anc[s->N] = s->dfn[st[sp - 1].node];
+		if (sp == cap) {
+			struct frame *f = realloc(st, 2 * cap * sizeof(*st));
+			if (!f) {
+				free(st);
+				return false;
+			}
+			st = f;
+			cap *= 2;
+		}
+		st[sp++] = (struct frame){next, 0};
 	}
+	free(st);
 	return true;
 }
 
-/* Semidominators in reverse preorder (the reverse edges' sources are DFS
- * numbers by now). False on OOM. */
-static bool semidominators(struct snca *s)
+/* The kept predecessors regrouped by the number of their target, in
+ * descending order (the semidominators' order), as DFS numbers, the
+ * unreached left out; then the node-space arrays and dfn go, and the
+ * parents are copied into idom. */
+static bool regroup(struct snca *s)
 {
-	for (uint32_t k = 1; k <= s->N; k++) {
-		s->semi[k] = k;
-		s->label[k] = k;
-	}
+	uint32_t n = s->n, nk = 0;
 	for (uint32_t k = s->N; k >= 2; k--) {
 		uint32_t w = s->vert[k];
-		/* One predecessor (none kept): the parent, not linked yet
-		 * (numbered below k), so eval gives it back and its semi is
-		 * itself. */
-		if (s->rfirst[w] == s->rfirst[w + 1])
-			s->semi[k] = s->parent[k];
+		if (s->rfirst[w] < s->rfirst[w + 1])
+			nk++;
+	}
+	s->rk = pha_big_malloc(((size_t)nk + 1) * sizeof(*s->rk));
+	s->rend = pha_big_malloc(((size_t)nk + 1) * sizeof(*s->rend));
+	s->psrc = pha_big_malloc(((size_t)s->rfirst[n + 1] + 1) * sizeof(*s->psrc));
+	if (!s->rk || !s->rend || !s->psrc)
+		return false;
+	uint32_t np = 0;
+	for (uint32_t k = s->N; k >= 2; k--) {
+		uint32_t w = s->vert[k], np0 = np;
 		for (uint32_t e = s->rfirst[w]; e < s->rfirst[w + 1]; e++) {
-			uint32_t v = s->rsrc[e];
-			if (!v)
-				continue;	/* predecessor not reachable */
-			uint32_t u = eval(v, s->anc, s->label, s->semi, &s->stack);
-			if (u == UINT32_MAX)
-				return false;
-			if (s->semi[u] < s->semi[k])
-				s->semi[k] = s->semi[u];
+			uint32_t v = s->dfn[s->rsrc[e]];
+			if (v)
+				s->psrc[np++] = v;
 		}
-		s->anc[k] = s->parent[k];
+		if (np > np0) {
+			s->rk[s->nk] = k;
+			s->rend[s->nk++] = np;
+		}
+	}
+	pha_big_free(s->rfirst);
+	pha_big_free(s->rsrc);
+	pha_big_free(s->dfn);
+	s->rfirst = s->rsrc = s->dfn = NULL;
+	s->idom = pha_big_malloc(((size_t)s->N + 1) * sizeof(*s->idom));
+	s->best = pha_big_malloc(((size_t)s->N + 1) * sizeof(*s->best));
+	s->semi = pha_big_malloc(((size_t)s->nk + 1) * sizeof(*s->semi));
+	if (!s->idom || !s->best || !s->semi)
+		return false;
+	memcpy(s->idom, s->anc, ((size_t)s->N + 1) * sizeof(*s->idom));
+	return true;
+}
+
+/* Lengauer-Tarjan's eval while the semidominator of number k is computed:
+ * numbers above k are linked, under their DFS parent until compressed.
+ * Returns the least semidominator on v's path to its forest root (v itself
+ * when unlinked: its semidominator is still v). Path compression without
+ * recursion: collect the path to the root, then compress top down.
+ * UINT32_MAX on OOM. */
+static uint32_t eval(struct snca *s, uint32_t v, uint32_t k)
+{
+	if (v <= k)
+		return v;
+	uint32_t *anc = s->anc, *best = s->best;
+	size_t sp = 0;
+	for (uint32_t u = v; anc[u] > k; u = anc[u]) {
+		if (!ustack_room(&s->stack, sp))
+			return UINT32_MAX;
+		s->stack.a[sp++] = u;
+	}
+	uint32_t *stack = s->stack.a;
+	while (sp) {
+		uint32_t u = stack[--sp];
+		if (best[anc[u]] < best[u])
+			best[u] = best[anc[u]];
+		anc[u] = anc[anc[u]];
+	}
+	return best[v];
+}
+
+/* Semidominators in descending numbers; a number without kept
+ * predecessors has one (its parent, the semidominator). Each number is
+ * linked once done. False on OOM. */
+static bool semidominators(struct snca *s)
+{
+	uint32_t j = 0;
+	for (uint32_t k = s->N; k >= 2; k--) {
+		uint32_t sk = s->idom[k];	/* the parent */
+		if (j < s->nk && s->rk[j] == k) {
+			sk = k;
+			for (uint32_t e = j ? s->rend[j - 1] : 0; e < s->rend[j]; e++) {
+				uint32_t u = eval(s, s->psrc[e], k);
+				if (u == UINT32_MAX)
+					return false;
+				if (u < sk)
+					sk = u;
+			}
+			s->semi[j++] = sk;
+		}
+		s->best[k] = sk;
 	}
 	return true;
 }
 
-/* Immediate dominators: walk up from the parent to the first vertex
- * numbered at most the semidominator. Returns them by number, in label[]
- * (eval is done with it). */
-static uint32_t *immediate_dominators(struct snca *s)
+/* Immediate dominators in ascending numbers: walk up from the parent to
+ * the first number at most the semidominator (at once for a number whose
+ * parent is its semidominator). */
+static void immediate_dominators(struct snca *s)
 {
-	uint32_t *idomn = s->label;
-	idomn[1] = 0;
-	for (uint32_t k = 2; k <= s->N; k++) {
-		uint32_t d = s->parent[k];
-		while (d > s->semi[k])
-			d = idomn[d];
-		idomn[k] = d;
+	uint32_t *idom = s->idom;
+	idom[1] = 0;
+	for (uint32_t j = s->nk; j-- > 0;) {
+		uint32_t k = s->rk[j], d = idom[k];
+		while (d > s->semi[j])
+			d = idom[d];
+		idom[k] = d;
 	}
-	return idomn;
 }
 
-/* The tree in node space: idom per object, the reached ones in preorder. */
-static struct pha_error *fill_tree(const struct snca *s, const uint32_t *idomn,
-				   struct pha_domtree *t)
+/* The tree in node space: idom per object, the reached ones in preorder
+ * (vert's numbers 2..N, moved down in place). */
+static struct pha_error *fill_tree(struct snca *s, struct pha_domtree *t)
 {
 	uint32_t n = s->n;
 	t->idom = pha_big_malloc(((size_t)n ? n : 1) * sizeof(*t->idom));
-	t->order = pha_big_malloc(((size_t)s->N ? s->N : 1) * sizeof(*t->order));
-	if (!t->idom || !t->order)
+	if (!t->idom)
 		return &pha_enomem;
 	for (uint32_t v = 0; v < n; v++)
 		t->idom[v] = PHA_DOM_NONE;
-	for (uint32_t k = 2; k <= s->N; k++) {
-		t->idom[s->vert[k]] = s->vert[idomn[k]];
-		t->order[t->norder++] = s->vert[k];
-	}
+	for (uint32_t k = 2; k <= s->N; k++)
+		t->idom[s->vert[k]] = s->vert[s->idom[k]];
+	t->norder = s->N - 1;
+	memmove(s->vert, s->vert + 2, (size_t)t->norder * sizeof(*s->vert));
+	uint32_t *order = pha_big_realloc(s->vert, ((size_t)t->norder ? t->norder : 1) *
+						   sizeof(*order));
+	t->order = order ? order : s->vert;
+	s->vert = NULL;
 	return NULL;
 }
 
@@ -307,9 +345,7 @@ struct pha_error *pha_dominators(const struct pha_graph *g, const uint32_t *root
 	/* Node space: 0..n (n = super-root). Number space: 1..N. */
 	struct snca s = {.g = g, .roots = roots, .nroots = nroots, .n = g->n};
 	struct pha_domtree t = {.n = g->n};
-	struct pha_error *err = &pha_enomem;
-	if (!snca_init(&s))
-		goto out;
+	struct pha_error *err;
 	if ((uint64_t)g->first[g->n] + nroots > UINT32_MAX) {
 		err = pha_error_create(PHA_ERR_INTERNAL, "graph too large for dominators");
 		goto out;
@@ -317,10 +353,20 @@ struct pha_error *pha_dominators(const struct pha_graph *g, const uint32_t *root
 	if ((err = reverse_edges(&s)))
 		goto out;
 	err = &pha_enomem;
-	if (!dfs(&s) || !snca_after_dfs(&s) || !semidominators(&s))
+	if (!dfs(&s) || !regroup(&s) || !semidominators(&s))
 		goto out;
-	snca_before_tree(&s);
-	if ((err = fill_tree(&s, immediate_dominators(&s), &t)))
+	/* what the tree does not need */
+	pha_big_free(s.anc);
+	pha_big_free(s.best);
+	pha_big_free(s.psrc);
+	free(s.stack.a);
+	s.anc = s.best = s.psrc = s.stack.a = NULL;
+	immediate_dominators(&s);
+	pha_big_free(s.rk);
+	pha_big_free(s.rend);
+	pha_big_free(s.semi);
+	s.rk = s.rend = s.semi = NULL;
+	if ((err = fill_tree(&s, &t)))
 		goto out;
 	*tree_ret = t;
 	t.idom = NULL;

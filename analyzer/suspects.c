@@ -229,7 +229,7 @@ static struct pha_error *unexplained_suspect(struct ctx *c, const struct unexp *
 	char b1[32], b2[80], n1[32], n2[32], at[600];
 	size_t n = 0;
 	for (uint32_t v = 0; k && v < c->h->n; v++) {
-		if (c->is_ext[v] && !why_static_object(c->h, v) && c->group_of[c->h->type[v]] == u->group)
+		if (why_ext(c, v) && !why_static_object(c->h, v) && c->group_of[c->h->type[v]] == u->group)
 			ids[n++] = v;
 	}
 	s->alloc = pha_allocs_commonest(&c->src->allocs, ids, n, k);

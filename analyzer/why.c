@@ -86,7 +86,7 @@ static int root_stage(const struct pha_source *src, uint32_t k)
 
 static const char *root_label(const struct ctx *c, uint32_t v)
 {
-	if (c->is_ext[v] && !c->is_iroot[v])
+	if (why_ext(c, v) && !why_iroot(c, v))
 		return "<held from outside Python>";
 	size_t lo = 0, hi = c->nrootsrc;
 	while (lo < hi) {
@@ -344,7 +344,7 @@ static void bfs_staged(struct ctx *c)
 static void bfs_external(struct ctx *c)
 {
 	for (uint32_t v = 0; v < c->h->n; v++) {
-		if (c->is_ext[v] && bfs_push(c->queue, &c->qt, c->parent, v, ROOT))
+		if (why_ext(c, v) && bfs_push(c->queue, &c->qt, c->parent, v, ROOT))
 			bfs_run(c->h, c->queue, &c->qh, &c->qt, c->parent);
 	}
 }
@@ -378,11 +378,10 @@ static struct pha_error *find_interpreter_roots(struct ctx *c)
 	pha_progress("finding roots", 0, 0);
 	c->parent = malloc(nn * sizeof(*c->parent));
 	c->queue = malloc(nn * sizeof(*c->queue));
-	c->is_ext = calloc(nn, 1);
-	c->is_iroot = calloc(nn, 1);
+	c->rootk = calloc(nn, 1);
 	c->rootsrc = malloc((src->nroots ? src->nroots : 1) * 2 * sizeof(*c->rootsrc));
 	c->inref = calloc(nn, sizeof(*c->inref));
-	if (!c->parent || !c->queue || !c->is_ext || !c->is_iroot || !c->rootsrc || !c->inref)
+	if (!c->parent || !c->queue || !c->rootk || !c->rootsrc || !c->inref)
 		return &pha_enomem;
 	const struct pha_heap *h = c->h;
 	for (uint64_t e = 0; e < h->first[n]; e++) {
@@ -418,11 +417,11 @@ static struct pha_error *find_interpreter_roots(struct ctx *c)
 		 * structures are not). */
 		uint8_t want = src->root_kinds && (src->root_kinds[k] == PHA_ROOT_FRAME_LOCAL ||
 						   src->root_kinds[k] == PHA_ROOT_C_GLOBAL) ? 2 : 1;
-		if (!c->is_iroot[id]) {
-			c->is_iroot[id] = want;
+		if (!why_iroot(c, id)) {
+			c->rootk[id] = want;
 			w->interpreter_roots++;
 		} else if (want == 1) {
-			c->is_iroot[id] = 1;
+			c->rootk[id] = 1;	/* nothing else is set yet */
 		}
 		if (src->root_labels && src->root_labels[k])
 			w->labelled_roots = true;
@@ -468,7 +467,7 @@ static struct pha_error *find_outside_roots(struct ctx *c)
 	for (uint32_t v = 0; v < n; v++) {
 		if (c->parent[v] != UNSEEN || pha_heap_refcnt(h, v) <= inref[v])
 			continue;
-		c->is_ext[v] = 1;
+		c->rootk[v] |= WHY_EXT;
 		w->external_roots++;
 		if (why_static_object(h, v))
 			continue;
@@ -500,7 +499,7 @@ static struct pha_error *dominators_of_roots(struct ctx *c)
 	free(c->parent);
 	c->parent = NULL;
 	for (uint32_t v = 0; v < n; v++) {
-		if (c->is_iroot[v] || c->is_ext[v])
+		if (why_iroot(c, v) || why_ext(c, v))
 			roots[nroots++] = v;
 	}
 	uint32_t *fit = realloc(roots, (nroots ? nroots : 1) * sizeof(*roots));
@@ -535,7 +534,7 @@ static void retained_sizes(struct ctx *c)
 		w->heap_bytes += pha_heap_size(h, v);
 		if (c->tree.idom[v] == n) {
 			w->top_level_bytes += c->retained[v];
-			if (c->is_ext[v] && !c->is_iroot[v])
+			if (why_ext(c, v) && !why_iroot(c, v))
 				w->external_bytes += c->retained[v];
 		}
 	}
@@ -682,7 +681,7 @@ static struct pha_error *select_top(struct ctx *c)
 			continue;
 		bool topc = c->retained[v] &&
 			    (c->ntop < c->k || better(c, v, c->top[c->k - 1], false));
-		bool accc = c->is_iroot[v] != 1 && (double)wv >= thr &&
+		bool accc = why_iroot(c, v) != 1 && (double)wv >= thr &&
 			    (c->nacc < SUSPECTS_MAX || better(c, v, c->acc[SUSPECTS_MAX - 1], true));
 		if (topc && !pass_through(c, v, false))
 			top_insert(c, c->top, &c->ntop, c->k, v, false);
@@ -755,7 +754,7 @@ static struct pha_error *unexplained_groups(struct ctx *c)
 	struct pha_why *w = &c->r->why;
 	uint32_t n = h->n;
 	for (uint32_t v = 0; v < n; v++) {
-		if (!c->is_ext[v] || c->is_iroot[v] || why_static_object(h, v) || c->tree.idom[v] != n)
+		if (!why_ext(c, v) || why_iroot(c, v) || why_static_object(h, v) || c->tree.idom[v] != n)
 			continue;
 		c->ux[c->group_of[h->type[v]]].retained += c->retained[v];
 		c->ux[c->group_of[h->type[v]]].native += why_subtree_native(c, v);
@@ -808,8 +807,7 @@ static void ctx_deinit(struct ctx *c)
 {
 	free(c->parent);
 	free(c->queue);
-	free(c->is_ext);
-	free(c->is_iroot);
+	free(c->rootk);
 	free(c->inref);
 	free(c->rootsrc);
 	free(c->ux);

@@ -51,9 +51,10 @@ struct ctx {
 	uint32_t qh, qt;
 	uint32_t *rootsrc;	/* per root id: sorted pairs (id, source index) */
 	uint32_t nrootsrc;
-	uint8_t *is_ext;	/* per id: held from outside Python */
-	uint8_t *is_iroot;	/* per id: interpreter root (2: only as a frame local
-				 * or a C global) */
+	/* Per id, what roots it (one byte for both, issue 12): the low two
+	 * bits the interpreter root kind (why_iroot), WHY_EXT held from
+	 * outside Python (why_ext). */
+	uint8_t *rootk;
 	uint32_t *inref;	/* per id: strong references found (phases 1-2) */
 	struct unexp *ux;	/* per report type; then the suspect groups, in order */
 	size_t nux;
@@ -74,6 +75,20 @@ struct ctx {
 
 /* What an object keeps alive: its retained size and the native memory its
  * subtree owns. */
+enum { WHY_IROOT = 3, WHY_EXT = 4 };
+
+/* Interpreter root: 0 no, 1 yes, 2 only as a frame local or by a C global. */
+static inline unsigned why_iroot(const struct ctx *c, uint32_t v)
+{
+	return c->rootk[v] & WHY_IROOT;
+}
+
+/* Held from outside Python (excess references, not reached from roots). */
+static inline bool why_ext(const struct ctx *c, uint32_t v)
+{
+	return c->rootk[v] & WHY_EXT;
+}
+
 static inline uint64_t why_weight(const struct ctx *c, uint32_t v)
 {
 	return c->retained[v] + (c->nret ? c->nret[v] : 0);
