@@ -16,6 +16,63 @@ static inline uint32_t popcount64(uint64_t x)
 	return (uint32_t)((x * 0x0101010101010101ULL) >> 56);
 }
 
+#define BLOCK_SHIFT 18
+
+static inline size_t block_slot(const struct pha_addrset *s, uint64_t block)
+{
+	uint64_t x = block * 0x9E3779B97F4A7C15ULL;
+	return (size_t)(x >> 32) & s->bmask;
+}
+
+/* The block table of the spans (see addrset.h); false on OOM. */
+static bool blocks_init(struct pha_addrset *s)
+{
+	uint64_t nblocks = 0;
+	for (size_t i = 0; i < s->nspans; i++)
+		nblocks += ((s->spans[i].end - 1) >> BLOCK_SHIFT) - (s->spans[i].base >> BLOCK_SHIFT) + 1;
+	size_t cap = 64;
+	while (cap < 2 * nblocks)
+		cap *= 2;
+	s->btag = malloc(cap * sizeof(*s->btag));
+	s->bspan = malloc(cap * sizeof(*s->bspan));
+	if (!s->btag || !s->bspan)
+		return false;
+	memset(s->btag, 0xff, cap * sizeof(*s->btag));
+	s->bmask = cap - 1;
+	for (size_t i = 0; i < s->nspans; i++) {
+		uint64_t last = (s->spans[i].end - 1) >> BLOCK_SHIFT;
+		for (uint64_t b = s->spans[i].base >> BLOCK_SHIFT; b <= last; b++) {
+			size_t k = block_slot(s, b);
+			while (s->btag[k] != UINT64_MAX && s->btag[k] != b)
+				k = (k + 1) & s->bmask;
+			if (s->btag[k] != b) {	/* the first span of the block */
+				s->btag[k] = b;
+				s->bspan[k] = (uint32_t)i;
+			}
+		}
+	}
+	return true;
+}
+
+/* The span holding addr (an index of spans), nspans if none: from the
+ * first span of its block on (spans are sorted and disjoint). */
+static inline size_t span_of(const struct pha_addrset *s, uint64_t addr)
+{
+	uint64_t b = addr >> BLOCK_SHIFT;
+	size_t k = block_slot(s, b);
+	while (s->btag[k] != b) {
+		if (s->btag[k] == UINT64_MAX)
+			return s->nspans;
+		k = (k + 1) & s->bmask;
+	}
+	size_t lo = s->bspan[k];
+	while (s->spans[lo].end <= addr)	/* the block's next spans, in order */
+		if (++lo == s->nspans)
+			return lo;
+	const struct pha_addrset_span *p = &s->spans[lo];
+	return addr >= p->base && addr < p->end ? lo : s->nspans;
+}
+
 bool pha_addrset_init(struct pha_addrset *s, const struct pha_memory *mem, uint64_t max_bytes)
 {
 	memset(s, 0, sizeof(*s));
@@ -37,6 +94,8 @@ bool pha_addrset_init(struct pha_addrset *s, const struct pha_memory *mem, uint6
 		if (words > max_bytes / 8)
 			goto refuse;
 	}
+	if (s->nspans > UINT32_MAX - 1 || !blocks_init(s))
+		goto refuse;
 	words = (words + BLOCK_WORDS - 1) / BLOCK_WORDS * BLOCK_WORDS;
 	if (words == 0)
 		words = BLOCK_WORDS;
@@ -60,6 +119,8 @@ void pha_addrset_deinit(struct pha_addrset *s)
 	if (s->bits)
 		munmap(s->bits, s->nwords * 8);
 	free(s->rank);
+	free(s->btag);
+	free(s->bspan);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -68,21 +129,10 @@ static inline bool locate(struct pha_addrset *s, uint64_t addr, size_t *word, ui
 {
 	if ((addr & 7) || s->nspans == 0)
 		return false;
-	const struct pha_addrset_span *p = &s->spans[s->last];
-	if (addr < p->base || addr >= p->end) {
-		size_t lo = 0, hi = s->nspans;
-		while (lo < hi) {
-			size_t mid = lo + (hi - lo) / 2;
-			if (s->spans[mid].end <= addr)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		if (lo == s->nspans || addr < s->spans[lo].base)
-			return false;
-		s->last = lo;
-		p = &s->spans[lo];
-	}
+	size_t i = span_of(s, addr);
+	if (i == s->nspans)
+		return false;
+	const struct pha_addrset_span *p = &s->spans[i];
 	uint64_t bit = (addr - p->base) / 8;
 	*word = p->word0 + bit / 64;
 	*mask = 1ULL << (bit % 64);

@@ -32,7 +32,12 @@ struct pha_addrset_span {
 struct pha_addrset {
 	struct pha_addrset_span *spans;
 	size_t nspans;
-	size_t last;		/* the span of the last lookup */
+	/* The first span (by address) each block of 256 KiB touches: open
+	 * addressing by block number (btag, UINT64_MAX free), the span's
+	 * index in bspan. */
+	uint64_t *btag;
+	uint32_t *bspan;
+	size_t bmask;
 	uint64_t *bits;		/* nwords */
 	size_t nwords;
 	uint32_t *rank;		/* members before each word (1/128 of the memory) */

@@ -139,7 +139,7 @@ struct build {
 	uint64_t *claimed_blocks;
 	size_t claimed_cap, nclaimed;
 	uint32_t cur;			/* object being attributed */
-	struct pha_pymalloc_cache pcache;	/* the pool last looked at */
+	struct pha_pymalloc_cache pcache;	/* pools looked at */
 	uint64_t pymalloc_claimed;
 	uint32_t *stack;		/* conservative walk: chunk indices */
 	size_t nstack, stack_cap;

@@ -44,6 +44,18 @@ static const void *svc_ptr(void *ctx, uint64_t addr, size_t len)
 	return pha_memory_ptr(&t->mem, addr, len);
 }
 
+static const uint8_t *svc_window(void *ctx, uint64_t addr, uint64_t *start_ret,
+				 uint64_t *end_ret)
+{
+	struct pha_target *t = ctx;
+	const struct pha_segment *s = pha_memory_find(&t->mem, addr);
+	if (!s || !s->data)
+		return NULL;
+	*start_ret = s->start;
+	*end_ret = s->end;
+	return s->data;
+}
+
 static uint64_t svc_extent(void *ctx, uint64_t addr)
 {
 	struct pha_target *t = ctx;
@@ -377,7 +389,7 @@ struct pha_error *pha_target_open(const char *path, const struct pha_target_opti
 
 	t->svc = (struct pha_services){
 		.ctx = t, .read = svc_read, .ptr = svc_ptr, .symbol = svc_symbol,
-		.warn = svc_warn, .log = svc_log, .extent = svc_extent,
+		.warn = svc_warn, .log = svc_log, .extent = svc_extent, .window = svc_window,
 		.readable_bytes = pha_memory_readable_bytes(&t->mem),
 	};
 	if ((err = t->layout->open(t->layout, &t->svc, t->runtime, t->hexversion, &t->py))) {

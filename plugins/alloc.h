@@ -82,10 +82,14 @@ bool pha_pymalloc_block(const struct pha_pymalloc *pm, const struct pha_memory *
 /* The pool of the last pha_pymalloc_block_cached answer: addresses asked
  * in address order mostly fall into it, and are answered without reading
  * the core again. Zero-initialise before the first call. */
-struct pha_pymalloc_cache {
+struct pha_pymalloc_pool {
 	uint64_t pool;		/* 0: nothing cached */
 	uint64_t first, end;	/* blocks handed out: [first, end) */
 	uint32_t size;		/* block size; 0: the pool holds no block */
+};
+/* Pools looked at, direct-mapped by pool number (zeroed: empty). */
+struct pha_pymalloc_cache {
+	struct pha_pymalloc_pool e[64];
 };
 bool pha_pymalloc_block_cached(const struct pha_pymalloc *pm, const struct pha_memory *mem,
 			       struct pha_pymalloc_cache *cache, uint64_t addr,

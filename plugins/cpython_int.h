@@ -16,6 +16,8 @@
 
 #include "cpython.h"
 
+#include <string.h>
+
 /* Type flags (Include/object.h). */
 #define TPF_INLINE_VALUES (1ULL << 2)	/* 3.13 */
 #define TPF_MANAGED_WEAKREF (1ULL << 3)	/* 3.12 */
@@ -120,12 +122,23 @@ enum size_rule {
 	SZ_NUMPY_SCALAR,	/* numpy.generic (ext_numpy.c) */
 };
 
+struct dkeys {
+	uint64_t addr;
+	int64_t refcnt;
+	uint8_t log2_size, log2_index_bytes, kind;
+	int64_t usable, nentries;
+	uint64_t entries;
+};
+
 struct pha_py {
 	const struct pha_layout *layout;
 	const struct pha_py_offsets *o;	/* points at oc */
 	struct pha_py_offsets oc;	/* the layout's table, 3.13+: updated from
 					 * the core's _Py_DebugOffsets */
 	struct pha_services svc;
+	/* The last two segments read (svc.window; issue 12): a read inside
+	 * one is a copy, not three calls and a segment search. */
+	struct { uint64_t start, len; const uint8_t *data; } win[2];
 	uint32_t hex;
 	uint64_t runtime;
 	bool dict_visits_embedded;	/* see dict_visits_embedded_hex */
@@ -140,18 +153,17 @@ struct pha_py {
 
 	struct tinfo **types;		/* open addressing by address */
 	size_t types_cap, ntypes;
+	/* In front of it (issue 12): direct-mapped by address bits, the
+	 * entries of types last looked up (a tinfo never moves or goes
+	 * before the table is freed). */
+	struct { uint64_t addr; struct tinfo *ti; } type_recent[64];
+	/* Keys objects read and found whole, direct-mapped by address (the
+	 * cached keys of a class are read for each of its instances). */
+	struct dkeys keys_recent[16];
 	struct tinfo bad_type;		/* marker: address known not to be a type */
 };
 
 /* A dict keys object of either layout (dicts.c reads both into this). */
-struct dkeys {
-	uint64_t addr;
-	int64_t refcnt;
-	uint8_t log2_size, log2_index_bytes, kind;
-	int64_t usable, nentries;
-	uint64_t entries;
-};
-
 /* dk_kind (3.11+); the 3.8 - 3.10 reader says GENERAL (24-byte entries). */
 enum { DICT_KEYS_GENERAL = 0, DICT_KEYS_UNICODE = 1, DICT_KEYS_SPLIT = 2 };
 
@@ -168,9 +180,18 @@ struct chain_walk cpy_frames_walk(uint64_t *budget);
 void cpy_frames_done(struct pha_py *py, uint64_t *budget, const struct chain_walk *w,
 		     uint64_t ts);
 
+bool cpy_read_slow(struct pha_py *py, uint64_t addr, void *buf, size_t len);
+
 static inline bool rd(struct pha_py *py, uint64_t addr, void *buf, size_t len)
 {
-	return py->svc.read(py->svc.ctx, addr, buf, len);
+	for (int k = 0; k < 2; k++) {
+		uint64_t off = addr - py->win[k].start;
+		if (off < py->win[k].len && len <= py->win[k].len - off) {
+			memcpy(buf, py->win[k].data + off, len);
+			return true;
+		}
+	}
+	return cpy_read_slow(py, addr, buf, len);
 }
 
 static inline bool rd64(struct pha_py *py, uint64_t addr, uint64_t *v)
@@ -370,7 +391,17 @@ static inline uint64_t tuple_len(struct pha_py *py, uint64_t t)
 bool cpy_types_init(struct pha_py *py);
 void cpy_types_deinit(struct pha_py *py);
 /* The type info of t, read on first use; NULL if t is not a type. */
-struct tinfo *cpy_type_of(struct pha_py *py, uint64_t t);
+struct tinfo *cpy_type_of_slow(struct pha_py *py, uint64_t t);
+
+/* The type at t, NULL if t is not plausibly one (recent lookups answered
+ * inline). */
+static inline struct tinfo *cpy_type_of(struct pha_py *py, uint64_t t)
+{
+	size_t r = (t >> 4) & 63;
+	if (t && py->type_recent[r].addr == t)
+		return py->type_recent[r].ti;
+	return cpy_type_of_slow(py, t);
+}
 uint64_t cpy_type_dict(struct pha_py *py, uint64_t t);
 /* The words before an instance of ti that its memory block starts with
  * (the GC header, the managed dict/weakref pre-header). */

@@ -37,6 +37,11 @@
  * for hours. Its real size bounds every walk of it. */
 static bool keys_fit(struct pha_py *py, const struct dkeys *k, uint64_t size)
 {
+	for (int w = 0; w < 2; w++) {	/* inside a segment read before */
+		uint64_t off = k->addr - py->win[w].start;
+		if (off < py->win[w].len && size <= py->win[w].len - off)
+			return true;
+	}
 	uint64_t have = mem_extent(py, k->addr);
 	if (size <= have)
 		return true;
@@ -50,9 +55,29 @@ static bool keys_fit(struct pha_py *py, const struct dkeys *k, uint64_t size)
 
 /* ---- 3.11+ keys layout ---- */
 
+/* A keys object read before and found whole: the same answer (the core
+ * does not change), without the checks again. A corrupted one is read
+ * again each time, so that each reader warns as before. */
+static bool keys_recent(struct pha_py *py, uint64_t keys, struct dkeys *k)
+{
+	const struct dkeys *c = &py->keys_recent[(keys >> 4) & 15];
+	if (!keys || c->addr != keys)
+		return false;
+	*k = *c;
+	return true;
+}
+
+static bool keys_remember(struct pha_py *py, const struct dkeys *k)
+{
+	py->keys_recent[(k->addr >> 4) & 15] = *k;
+	return true;
+}
+
 bool cpy_read_keys(struct pha_py *py, uint64_t keys, struct dkeys *k)
 {
 	uint8_t hdr[32];
+	if (keys_recent(py, keys, k))
+		return true;
 	if (!keys || !rd(py, keys, hdr, sizeof(hdr)))
 		return false;
 	k->addr = keys;
@@ -69,7 +94,7 @@ bool cpy_read_keys(struct pha_py *py, uint64_t keys, struct dkeys *k)
 	if (k->log2_index_bytes < k->log2_size || k->log2_index_bytes > k->log2_size + 3)
 		return false;
 	k->entries = keys + 32 + (1ULL << k->log2_index_bytes);
-	return keys_fit(py, k, cpy_keys_size(k));
+	return keys_fit(py, k, cpy_keys_size(k)) && keys_remember(py, k);
 }
 
 uint64_t cpy_keys_size(const struct dkeys *k)
@@ -88,6 +113,8 @@ uint64_t cpy_keys_size(const struct dkeys *k)
 bool cpy_read_keys_v1(struct pha_py *py, uint64_t keys, struct dkeys *k)
 {
 	int64_t hdr[5];
+	if (keys_recent(py, keys, k))
+		return true;
 	if (!keys || !rd(py, keys, hdr, sizeof(hdr)))
 		return false;
 	int64_t n = hdr[1];
@@ -102,7 +129,7 @@ bool cpy_read_keys_v1(struct pha_py *py, uint64_t keys, struct dkeys *k)
 	k->log2_size = (uint8_t)__builtin_ctzll((uint64_t)n);
 	k->log2_index_bytes = (uint8_t)__builtin_ctzll((uint64_t)n * w);
 	k->entries = keys + 40 + (uint64_t)n * w;
-	return keys_fit(py, k, cpy_keys_size_v1(k));
+	return keys_fit(py, k, cpy_keys_size_v1(k)) && keys_remember(py, k);
 }
 
 /* _PyDict_KeysSize: header, indices, USABLE_FRACTION(n) entries. */

@@ -414,17 +414,42 @@ static inline bool tinfo_bad(const struct tinfo *ti)
 }
 
 /* The type info of t, read on first use; NULL if t is not a type. */
-struct tinfo *cpy_type_of(struct pha_py *py, uint64_t t)
+/* rd's way when addr is in neither window: the window of addr's segment
+ * replaces the older one, then the read (one that crosses into the next
+ * segment goes to the host). */
+bool cpy_read_slow(struct pha_py *py, uint64_t addr, void *buf, size_t len)
+{
+	uint64_t start, end;
+	const uint8_t *data = py->svc.window ? py->svc.window(py->svc.ctx, addr, &start, &end)
+					     : NULL;
+	if (data) {
+		py->win[1] = py->win[0];
+		py->win[0].start = start;
+		py->win[0].len = end - start;
+		py->win[0].data = data;
+		if (len <= end - addr) {
+			memcpy(buf, data + (addr - start), len);
+			return true;
+		}
+	}
+	return py->svc.read(py->svc.ctx, addr, buf, len);
+}
+
+struct tinfo *cpy_type_of_slow(struct pha_py *py, uint64_t t)
 {
 	if (!t || (t & 7))
 		return NULL;
+	size_t r = (t >> 4) & 63;
 	if (py->ntypes * 2 >= py->types_cap && !types_grow(py))
 		return NULL;
 	struct tinfo *ti = *type_slot(py, t);
-	if (ti)
-		return tinfo_bad(ti) ? NULL : ti;
-	ti = get_type(py, t);
-	return ti && !tinfo_bad(ti) ? ti : NULL;
+	if (!ti)
+		ti = get_type(py, t);
+	if (!ti || tinfo_bad(ti))
+		return NULL;
+	py->type_recent[r].addr = t;
+	py->type_recent[r].ti = ti;
+	return ti;
 }
 
 /* The dict of type t: tp_dict, or for a static builtin type of 3.12+ the

@@ -61,6 +61,11 @@ struct pha_services {
 	 * walk run for 2^40 steps or a size say 1.5e18 bytes. */
 	uint64_t (*extent)(void *ctx, uint64_t addr);
 	uint64_t readable_bytes;
+	/* Appended in round 4 (NULL from an older host): the bytes of the
+	 * readable segment holding addr, [*start_ret, *end_ret) at the
+	 * returned pointer, or NULL. A layout may copy reads that fall inside
+	 * it directly: the same bytes read gives, without a call per word. */
+	const uint8_t *(*window)(void *ctx, uint64_t addr, uint64_t *start_ret, uint64_t *end_ret);
 };
 
 /* Generation of a GC-tracked object as found on the GC lists. */

@@ -433,7 +433,7 @@ void pha_pymalloc_deinit(struct pha_pymalloc *pm)
 /* The pool holding addr, read into *c (c->pool = 0 when addr is in no
  * arena or not readable: no cache). */
 static bool pool_of(const struct pha_pymalloc *pm, const struct pha_memory *mem, uint64_t addr,
-		    struct pha_pymalloc_cache *c)
+		    struct pha_pymalloc_pool *c)
 {
 	c->pool = 0;
 	if (!pm->found || !pm->narena_addrs)
@@ -471,10 +471,12 @@ static bool pool_of(const struct pha_pymalloc *pm, const struct pha_memory *mem,
 }
 
 bool pha_pymalloc_block_cached(const struct pha_pymalloc *pm, const struct pha_memory *mem,
-			       struct pha_pymalloc_cache *c, uint64_t addr,
+			       struct pha_pymalloc_cache *cache, uint64_t addr,
 			       uint64_t *block_ret, uint32_t *size_ret)
 {
-	if (!c->pool || (addr & ~(uint64_t)(pm->pool_size - 1)) != c->pool) {
+	uint64_t pool = addr & ~(uint64_t)(pm->pool_size - 1);
+	struct pha_pymalloc_pool *c = &cache->e[(pool / (pm->pool_size ? pm->pool_size : 1)) & 63];
+	if (!c->pool || pool != c->pool) {
 		if (!pool_of(pm, mem, addr, c))
 			return false;
 	}
@@ -490,6 +492,7 @@ bool pha_pymalloc_block_cached(const struct pha_pymalloc *pm, const struct pha_m
 bool pha_pymalloc_block(const struct pha_pymalloc *pm, const struct pha_memory *mem,
 			uint64_t addr, uint64_t *block_ret, uint32_t *size_ret)
 {
-	struct pha_pymalloc_cache c = {0};
+	struct pha_pymalloc_cache c;
+	memset(&c, 0, sizeof(c));
 	return pha_pymalloc_block_cached(pm, mem, &c, addr, block_ret, size_ret);
 }
