@@ -81,6 +81,35 @@ static int cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* What snprintf(part, cap, "%s%s×%u" or "%s%s", plus ? " + " : "", name,
+ * count) writes, truncation included, without printf's cost (one call per
+ * cycle: 2% of a run on a heap of many small cycles). Its length. */
+static size_t sig_part(char *part, size_t cap, bool plus, const char *name, uint32_t count)
+{
+	size_t len = 0;
+	char num[16];
+	size_t nn = 0;
+	const char *pieces[4] = {plus ? " + " : "", name, count > 1 ? "\xc3\x97" : "", num};
+	if (count > 1) {
+		char rev[16];
+		size_t k = 0;
+		for (uint32_t c = count; c; c /= 10)
+			rev[k++] = (char)('0' + c % 10);
+		while (k)
+			num[nn++] = rev[--k];
+	}
+	num[nn] = 0;
+	for (int i = 0; i < 4; i++) {
+		size_t n = strlen(pieces[i]);
+		if (n > cap - 1 - len)
+			n = cap - 1 - len;
+		memcpy(part + len, pieces[i], n);
+		len += n;
+	}
+	part[len] = 0;
+	return len;
+}
+
 /* "__main__.Node×2", "list (self)", "dict×40 + function×35 + … (+12 types)". */
 static char *signature(const struct pha_report_type *types, uint32_t *groups, size_t n,
 		       bool self_loop, struct sig_entry *scratch)
@@ -102,16 +131,14 @@ static char *signature(const struct pha_report_type *types, uint32_t *groups, si
 	s[0] = 0;
 	for (size_t i = 0; i < ne; i++) {
 		char part[600];
+		size_t pl;
 		if (i == SIG_MAX_ENTRIES) {
 			snprintf(part, sizeof(part), " + … (+%zu types)", ne - i);
-		} else if (scratch[i].count > 1) {
-			snprintf(part, sizeof(part), "%s%s×%u", i ? " + " : "",
-				 types[scratch[i].group].name, scratch[i].count);
+			pl = strlen(part);
 		} else {
-			snprintf(part, sizeof(part), "%s%s", i ? " + " : "",
-				 types[scratch[i].group].name);
+			pl = sig_part(part, sizeof(part), i > 0, types[scratch[i].group].name,
+				      scratch[i].count);
 		}
-		size_t pl = strlen(part);
 		if (len + pl + 16 > cap) {
 			cap = (len + pl + 16) * 2;
 			char *ns = realloc(s, cap);
