@@ -5,15 +5,22 @@
  * up the partially built tree. Everything runs in DFS-number space
  * (1 = super-root) with explicit stacks.
  *
- * pha_dominators' steps: reverse_edges, dfs, semidominators,
- * immediate_dominators, fill_tree; all scratch (struct snca) is freed
- * before it returns, each array as soon as its last step is done: at most
- * 28 bytes per object plus 4 per edge into an object with two referrers
- * or more are alive at once (reverse edges,
- * dfn, vert, parent, DFS positions; then the reverse edges in DFS
- * numbers, vert, parent, semi, label, anc; the tree is filled after the
- * reverse edges and anc are freed). The explicit stack (DFS, then eval's
- * path compression) grows as deep as the walk goes, not to n.
+ * pha_dominators' steps: reverse_edges (node space; one predecessor kept
+ * by nobody), dfs, regroup (the kept predecessors by DFS number, as DFS
+ * numbers), semidominators, immediate_dominators, fill_tree. All scratch
+ * (struct snca) is freed before it returns, each array as soon as its
+ * last step is done: at most 16 bytes an object, plus 8 an edge into an
+ * object with two referrers or more and 12 such an object, are alive at
+ * once (DFS: reverse edges, dfn, vert, parent; regroup: the reverse edges
+ * twice, vert, parent; semidominators: vert, ancestor, idom, best and the
+ * regrouped edges). Three tricks keep it there: the DFS parent doubles as
+ * the linked forest's ancestor (a number is linked once the loop has gone
+ * below it), a copy of the parent becomes the immediate dominator in
+ * place, and eval keeps the least semidominator on a path (best) instead
+ * of a label, so semidominators are kept only for numbers with kept
+ * predecessors (for the others it is the parent). The DFS keeps its
+ * position in each node's edges on its stack; the preorder returned is
+ * vert moved down. The explicit stacks grow as deep as the walks go.
  */
 #include "dominators.h"
 
@@ -216,6 +223,12 @@ static bool dfs(struct snca *s)
 static bool regroup(struct snca *s)
 {
 	uint32_t n = s->n, nk = 0;
+	/* sources as DFS numbers (0: not reached) first, so that dfn goes
+	 * before the regrouped copy comes */
+	for (uint32_t e = 0; e < s->rfirst[n + 1]; e++)
+		s->rsrc[e] = s->dfn[s->rsrc[e]];
+	pha_big_free(s->dfn);
+	s->dfn = NULL;
 	for (uint32_t k = s->N; k >= 2; k--) {
 		uint32_t w = s->vert[k];
 		if (s->rfirst[w] < s->rfirst[w + 1])
@@ -230,9 +243,8 @@ static bool regroup(struct snca *s)
 	for (uint32_t k = s->N; k >= 2; k--) {
 		uint32_t w = s->vert[k], np0 = np;
 		for (uint32_t e = s->rfirst[w]; e < s->rfirst[w + 1]; e++) {
-			uint32_t v = s->dfn[s->rsrc[e]];
-			if (v)
-				s->psrc[np++] = v;
+			if (s->rsrc[e])
+				s->psrc[np++] = s->rsrc[e];
 		}
 		if (np > np0) {
 			s->rk[s->nk] = k;
@@ -241,8 +253,7 @@ static bool regroup(struct snca *s)
 	}
 	pha_big_free(s->rfirst);
 	pha_big_free(s->rsrc);
-	pha_big_free(s->dfn);
-	s->rfirst = s->rsrc = s->dfn = NULL;
+	s->rfirst = s->rsrc = NULL;
 	s->idom = pha_big_malloc(((size_t)s->N + 1) * sizeof(*s->idom));
 	s->best = pha_big_malloc(((size_t)s->N + 1) * sizeof(*s->best));
 	s->semi = pha_big_malloc(((size_t)s->nk + 1) * sizeof(*s->semi));

@@ -509,75 +509,15 @@ static struct pha_error *dominators_of_roots(struct ctx *c)
 	free(roots);
 	if (err || (err = bfs_again(c)))
 		return err;
-	c->retained = calloc(n ? n : 1, sizeof(*c->retained));
-	return c->retained ? NULL : &pha_enomem;
-}
-
-/* Retained sizes, and the heap total counted on its own (not from the
- * retained sizes), so that the tests can check sum(top-level retained) ==
- * heap total. */
-static void retained_sizes(struct ctx *c)
-{
-	const struct pha_heap *h = c->h;
-	struct pha_why *w = &c->r->why;
-	uint32_t n = h->n;
-	for (uint32_t v = 0; v < n; v++)
-		c->retained[v] = pha_heap_size(h, v);
-	pha_retained(&c->tree, c->retained, c->retained, NULL);
-	for (uint32_t v = 0; v < n; v++) {
-		if (c->tree.idom[v] == PHA_DOM_NONE) {
-			w->unrooted_objects++;
-			w->unrooted_bytes += pha_heap_size(h, v);
-			continue;
-		}
-		w->heap_objects++;
-		w->heap_bytes += pha_heap_size(h, v);
-		if (c->tree.idom[v] == n) {
-			w->top_level_bytes += c->retained[v];
-			if (why_ext(c, v) && !why_iroot(c, v))
-				w->external_bytes += c->retained[v];
-		}
-	}
-}
-
-/* The native memory each dominator subtree owns beyond sys.getsizeof
- * (report/3; only when the memory section found some). pha_retained in
- * place, writing only where there is something to add: the few owners
- * and their dominators touch pages of the calloc'd array, the rest stays
- * zero pages (8 bytes an object that no RssAnon counts). */
-static struct pha_error *native_retained(struct ctx *c)
-{
-	const struct pha_procmem *pm = c->src->memory;
-	const struct pha_domtree *t = &c->tree;
-	uint32_t n = c->h->n;
-	if (!pm || !pm->nnative)
-		return NULL;
-	c->nret = pha_big_calloc(n ? n : 1, sizeof(*c->nret));
-	if (!c->nret)
-		return &pha_enomem;
-	for (size_t i = 0; i < pm->nnative; i++)
-		if (pm->native_ids[i] < n)
-			c->nret[pm->native_ids[i]] = pm->native_bytes[i];
-	for (size_t i = 0; i < pm->nnative; i++)
-		if (pm->native_ids[i] < n && t->idom[pm->native_ids[i]] == PHA_DOM_NONE)
-			c->nret[pm->native_ids[i]] = 0;
-	uint64_t total = 0;
-	for (uint32_t i = t->norder; i-- > 0;) {
-		uint32_t v = t->order[i], d = t->idom[v];
-		if (!c->nret[v])
-			continue;
-		if (d == n)
-			total += c->nret[v];
-		else
-			c->nret[d] += c->nret[v];
-	}
-	c->native_total = total;
 	return NULL;
 }
 
 /* Children of the dominator tree (CSR over 0..n, n = the super-root), in
- * id order, by counting sort. The children go where the tree's preorder
- * was (norder entries): the retained sizes were its last use. */
+ * id order, by counting sort, where the tree's preorder was (norder
+ * entries). Each object's place in the tree goes to rootk (WHY_TREE,
+ * WHY_TOP) and the tree's idom is freed: everything after walks the
+ * children, and the 4 bytes an object are not alive beside the retained
+ * sizes (issue 12). */
 static struct pha_error *dominator_children(struct ctx *c)
 {
 	uint32_t n = c->h->n;
@@ -588,8 +528,10 @@ static struct pha_error *dominator_children(struct ctx *c)
 	c->cchild = c->tree.order;
 	c->tree.order = NULL;
 	for (uint32_t v = 0; v < n; v++) {
-		if (idom[v] != PHA_DOM_NONE)
-			c->cfirst[idom[v] + 1]++;
+		if (idom[v] == PHA_DOM_NONE)
+			continue;
+		c->cfirst[idom[v] + 1]++;
+		c->rootk[v] |= WHY_TREE | (idom[v] == n ? WHY_TOP : 0);
 	}
 	for (uint32_t v = 0; v <= n; v++)
 		c->cfirst[v + 1] += c->cfirst[v];
@@ -600,6 +542,90 @@ static struct pha_error *dominator_children(struct ctx *c)
 	for (uint32_t v = n + 1; v-- > 0;)
 		c->cfirst[v + 1] = c->cfirst[v];
 	c->cfirst[0] = 0;
+	pha_big_free(c->tree.idom);
+	c->tree.idom = NULL;
+	return NULL;
+}
+
+/* The native memory owned beyond sys.getsizeof (report/3; only when the
+ * memory section found some), at its owners in the tree: the rest of the
+ * calloc'd array stays zero pages (8 bytes an object no RssAnon counts)
+ * while subtree_sums adds it up, writing only where there is something to
+ * add. */
+static struct pha_error *native_owners(struct ctx *c)
+{
+	const struct pha_procmem *pm = c->src->memory;
+	uint32_t n = c->h->n;
+	if (!pm || !pm->nnative)
+		return NULL;
+	c->nret = pha_big_calloc(n ? n : 1, sizeof(*c->nret));
+	if (!c->nret)
+		return &pha_enomem;
+	for (size_t i = 0; i < pm->nnative; i++) {
+		uint32_t v = pm->native_ids[i];
+		if (v < n && (c->rootk[v] & WHY_TREE))
+			c->nret[v] = pm->native_bytes[i];
+	}
+	return NULL;
+}
+
+/* Retained sizes (and the native bytes of each subtree) by a walk of the
+ * children after each object's own; the heap total counted on its own
+ * (not from the retained sizes), so that the tests can check
+ * sum(top-level retained) == heap total. */
+static struct pha_error *subtree_sums(struct ctx *c)
+{
+	const struct pha_heap *h = c->h;
+	struct pha_why *w = &c->r->why;
+	uint32_t n = h->n;
+	c->retained = calloc(n ? n : 1, sizeof(*c->retained));
+	uint32_t *stk = malloc(((size_t)c->tree.norder + 1) * sizeof(*stk));
+	uint32_t *cur = malloc(((size_t)c->tree.norder + 1) * sizeof(*cur));
+	if (!c->retained || !stk || !cur) {
+		free(stk);
+		free(cur);
+		return &pha_enomem;
+	}
+	size_t sp = 0;
+	stk[sp] = n;
+	cur[sp++] = c->cfirst[n];
+	while (sp) {
+		uint32_t u = stk[sp - 1];
+		if (cur[sp - 1] < c->cfirst[u + 1]) {
+			uint32_t v = c->cchild[cur[sp - 1]++];
+			c->retained[v] = pha_heap_size(h, v);
+			stk[sp] = v;
+			cur[sp++] = c->cfirst[v];
+			continue;
+		}
+		if (--sp == 0)
+			break;
+		uint32_t d = stk[sp - 1];
+		if (d == n) {
+			if (c->nret)
+				c->native_total += c->nret[u];
+			continue;
+		}
+		c->retained[d] += c->retained[u];
+		if (c->nret && c->nret[u])
+			c->nret[d] += c->nret[u];
+	}
+	free(stk);
+	free(cur);
+	for (uint32_t v = 0; v < n; v++) {
+		if (!(c->rootk[v] & WHY_TREE)) {
+			w->unrooted_objects++;
+			w->unrooted_bytes += pha_heap_size(h, v);
+			continue;
+		}
+		w->heap_objects++;
+		w->heap_bytes += pha_heap_size(h, v);
+		if (c->rootk[v] & WHY_TOP) {
+			w->top_level_bytes += c->retained[v];
+			if (why_ext(c, v) && !why_iroot(c, v))
+				w->external_bytes += c->retained[v];
+		}
+	}
 	return NULL;
 }
 
@@ -754,7 +780,7 @@ static struct pha_error *unexplained_groups(struct ctx *c)
 	struct pha_why *w = &c->r->why;
 	uint32_t n = h->n;
 	for (uint32_t v = 0; v < n; v++) {
-		if (!why_ext(c, v) || why_iroot(c, v) || why_static_object(h, v) || c->tree.idom[v] != n)
+		if (!why_ext(c, v) || why_iroot(c, v) || why_static_object(h, v) || !(c->rootk[v] & WHY_TOP))
 			continue;
 		c->ux[c->group_of[h->type[v]]].retained += c->retained[v];
 		c->ux[c->group_of[h->type[v]]].native += why_subtree_native(c, v);
@@ -843,10 +869,8 @@ struct pha_error *pha_why_build(struct pha_source *src, const struct pha_heap *h
 	if ((err = dominators_of_roots(&c)))
 		goto out;
 	phase(src, "dominators", &t0);
-	retained_sizes(&c);
-	if ((err = native_retained(&c)))
-		goto out;
-	if ((err = dominator_children(&c)))
+	if ((err = dominator_children(&c)) || (err = native_owners(&c)) ||
+	    (err = subtree_sums(&c)))
 		goto out;
 	if ((err = walk_type_retained(&c)))
 		goto out;

@@ -51,9 +51,10 @@ struct ctx {
 	uint32_t qh, qt;
 	uint32_t *rootsrc;	/* per root id: sorted pairs (id, source index) */
 	uint32_t nrootsrc;
-	/* Per id, what roots it (one byte for both, issue 12): the low two
-	 * bits the interpreter root kind (why_iroot), WHY_EXT held from
-	 * outside Python (why_ext). */
+	/* Per id, what roots it and where it is in the dominator tree (one
+	 * byte, issue 12): the low two bits the interpreter root kind
+	 * (why_iroot), WHY_EXT held from outside Python (why_ext), WHY_TREE
+	 * and WHY_TOP. */
 	uint8_t *rootk;
 	uint32_t *inref;	/* per id: strong references found (phases 1-2) */
 	struct unexp *ux;	/* per report type; then the suspect groups, in order */
@@ -75,7 +76,9 @@ struct ctx {
 
 /* What an object keeps alive: its retained size and the native memory its
  * subtree owns. */
-enum { WHY_IROOT = 3, WHY_EXT = 4 };
+/* WHY_TREE: in the dominator tree (some root reaches it); WHY_TOP:
+ * dominated only by the super-root (dominator_children sets both). */
+enum { WHY_IROOT = 3, WHY_EXT = 4, WHY_TREE = 8, WHY_TOP = 16 };
 
 /* Interpreter root: 0 no, 1 yes, 2 only as a frame local or by a C global. */
 static inline unsigned why_iroot(const struct ctx *c, uint32_t v)
