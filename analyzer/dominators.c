@@ -343,9 +343,7 @@ static struct pha_error *fill_tree(struct snca *s, struct pha_domtree *t)
 		t->idom[s->vert[k]] = s->vert[s->idom[k]];
 	t->norder = s->N - 1;
 	memmove(s->vert, s->vert + 2, (size_t)t->norder * sizeof(*s->vert));
-	uint32_t *order = pha_big_realloc(s->vert, ((size_t)t->norder ? t->norder : 1) *
-						   sizeof(*order));
-	t->order = order ? order : s->vert;
+	t->order = s->vert;	/* n + 2 entries, norder used */
 	s->vert = NULL;
 	return NULL;
 }
