@@ -57,6 +57,7 @@ struct build {
 	uint8_t *flags, *gen, *bad;
 	size_t n, cap;
 	bool oom;
+	uint64_t types_added[64];	/* direct-mapped: type addresses added */
 
 	/* numbering and attributes */
 	uint32_t *order;	/* id -> discovery index, while the attributes are read */
@@ -251,7 +252,13 @@ static struct pha_error *discover(struct build *b)
 			b->bad[i] = 1;
 			continue;
 		}
-		add(b, info.type);
+		/* a type address added before is in the set for good: most
+		 * objects' types are among the last few seen */
+		uint64_t *seen = &b->types_added[(info.type >> 4) & 63];
+		if (*seen != info.type || !info.type) {
+			add(b, info.type);
+			*seen = info.type;
+		}
 		if ((err = b->l->for_each_ref(b->py, b->addr[i], &info, on_discover, b)))
 			return err;
 	}
