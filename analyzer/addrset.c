@@ -7,29 +7,12 @@
 
 #define BLOCK_WORDS 8
 
-/* Without -mpopcnt, __builtin_popcountll is a call into libgcc: SWAR. */
-static inline uint32_t popcount64(uint64_t x)
-{
-	x = x - ((x >> 1) & 0x5555555555555555ULL);
-	x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
-	x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0FULL;
-	return (uint32_t)((x * 0x0101010101010101ULL) >> 56);
-}
-
-#define BLOCK_SHIFT 18
-
-static inline size_t block_slot(const struct pha_addrset *s, uint64_t block)
-{
-	uint64_t x = block * 0x9E3779B97F4A7C15ULL;
-	return (size_t)(x >> 32) & s->bmask;
-}
-
 /* The block table of the spans (see addrset.h); false on OOM. */
 static bool blocks_init(struct pha_addrset *s)
 {
 	uint64_t nblocks = 0;
 	for (size_t i = 0; i < s->nspans; i++)
-		nblocks += ((s->spans[i].end - 1) >> BLOCK_SHIFT) - (s->spans[i].base >> BLOCK_SHIFT) + 1;
+		nblocks += ((s->spans[i].end - 1) >> PHA_ADDRSET_BLOCK_SHIFT) - (s->spans[i].base >> PHA_ADDRSET_BLOCK_SHIFT) + 1;
 	size_t cap = 64;
 	while (cap < 2 * nblocks)
 		cap *= 2;
@@ -40,9 +23,9 @@ static bool blocks_init(struct pha_addrset *s)
 	memset(s->btag, 0xff, cap * sizeof(*s->btag));
 	s->bmask = cap - 1;
 	for (size_t i = 0; i < s->nspans; i++) {
-		uint64_t last = (s->spans[i].end - 1) >> BLOCK_SHIFT;
-		for (uint64_t b = s->spans[i].base >> BLOCK_SHIFT; b <= last; b++) {
-			size_t k = block_slot(s, b);
+		uint64_t last = (s->spans[i].end - 1) >> PHA_ADDRSET_BLOCK_SHIFT;
+		for (uint64_t b = s->spans[i].base >> PHA_ADDRSET_BLOCK_SHIFT; b <= last; b++) {
+			size_t k = addrset_block_slot(s, b);
 			while (s->btag[k] != UINT64_MAX && s->btag[k] != b)
 				k = (k + 1) & s->bmask;
 			if (s->btag[k] != b) {	/* the first span of the block */
@@ -52,25 +35,6 @@ static bool blocks_init(struct pha_addrset *s)
 		}
 	}
 	return true;
-}
-
-/* The span holding addr (an index of spans), nspans if none: from the
- * first span of its block on (spans are sorted and disjoint). */
-static inline size_t span_of(const struct pha_addrset *s, uint64_t addr)
-{
-	uint64_t b = addr >> BLOCK_SHIFT;
-	size_t k = block_slot(s, b);
-	while (s->btag[k] != b) {
-		if (s->btag[k] == UINT64_MAX)
-			return s->nspans;
-		k = (k + 1) & s->bmask;
-	}
-	size_t lo = s->bspan[k];
-	while (s->spans[lo].end <= addr)	/* the block's next spans, in order */
-		if (++lo == s->nspans)
-			return lo;
-	const struct pha_addrset_span *p = &s->spans[lo];
-	return addr >= p->base && addr < p->end ? lo : s->nspans;
 }
 
 bool pha_addrset_init(struct pha_addrset *s, const struct pha_memory *mem, uint64_t max_bytes)
@@ -124,38 +88,11 @@ void pha_addrset_deinit(struct pha_addrset *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/* The bit of addr: word index and mask; false when the set cannot hold it. */
-static inline bool locate(struct pha_addrset *s, uint64_t addr, size_t *word, uint64_t *mask)
-{
-	if ((addr & 7) || s->nspans == 0)
-		return false;
-	size_t i = span_of(s, addr);
-	if (i == s->nspans)
-		return false;
-	const struct pha_addrset_span *p = &s->spans[i];
-	uint64_t bit = (addr - p->base) / 8;
-	*word = p->word0 + bit / 64;
-	*mask = 1ULL << (bit % 64);
-	return true;
-}
-
-int pha_addrset_add(struct pha_addrset *s, uint64_t addr)
-{
-	size_t w;
-	uint64_t m;
-	if (!locate(s, addr, &w, &m))
-		return PHA_ADDRSET_OUTSIDE;
-	if (s->bits[w] & m)
-		return PHA_ADDRSET_PRESENT;
-	s->bits[w] |= m;
-	return PHA_ADDRSET_NEW;
-}
-
 void pha_addrset_remove(struct pha_addrset *s, uint64_t addr)
 {
 	size_t w;
 	uint64_t m;
-	if (locate(s, addr, &w, &m))
+	if (addrset_locate(s, addr, &w, &m))
 		s->bits[w] &= ~m;
 }
 
@@ -168,19 +105,10 @@ bool pha_addrset_rank(struct pha_addrset *s)
 	uint64_t total = 0;
 	for (size_t w = 0; w < s->nwords; w++) {
 		s->rank[w] = (uint32_t)total;
-		total += popcount64(s->bits[w]);
+		total += addrset_popcount64(s->bits[w]);
 		if (total >= UINT32_MAX)
 			return false;
 	}
 	s->members = total;
 	return true;
-}
-
-uint32_t pha_addrset_id(struct pha_addrset *s, uint64_t addr)
-{
-	size_t w;
-	uint64_t m;
-	if (!locate(s, addr, &w, &m) || !(s->bits[w] & m))
-		return UINT32_MAX;
-	return s->rank[w] + popcount64(s->bits[w] & (m - 1));
 }
