@@ -4,16 +4,16 @@
  * object the interpreter holds directly (roots), then follow references
  * breadth-first; non-GC objects (str, int, untracked tuples…) are found
  * this way. An address set maps addresses to discovery indices.
+ * Each object's references are asked once, in discovery, and kept as
+ * the targets' addresses (in chunks: no copy while they grow).
  * Phase 2: drop addresses that turned out not to be objects, number the
- * rest in address order, and build the CSR edge arrays by asking the
- * layout for each object's references a second time (the walk is
- * deterministic), which avoids storing 12+ bytes per edge during phase 1.
+ * rest in address order, turn the kept targets into ids, read the
+ * attributes in id order, and lay the edges out in id order (CSR).
  *
- * pha_heap_build's steps: discover (phase 1; frees nothing, the address
- * set lives until the edges are built), number_objects, alloc_objects,
- * read_objects (attributes, type addresses), type_table (frees the
- * id -> discovery order), collect_edges (phase 2); build_deinit frees the
- * address set and the discovery arrays.
+ * pha_heap_build's steps: discover (phase 1), number_objects, edge_ids,
+ * alloc_objects, read_objects (attributes, type addresses; then the
+ * discovery arrays go), type_table, collect_edges (CSR from the kept
+ * edges); build_deinit frees what is left.
  *
  * Two address sets (issue 12): the fast one is a bitmap over the readable
  * memory with ranks (addrset.h): membership is one bit, the id of an
@@ -58,6 +58,16 @@ struct build {
 	size_t n, cap;
 	bool oom;
 	uint64_t types_added[64];	/* direct-mapped: type addresses added */
+	/* The references discovery reported, by discovery index (efirst: the
+	 * first of each object's, nraw in all), in chunks of EDGE_CHUNK:
+	 * the target's address (raddr) until edge_ids turns it into an id
+	 * (rid, PHA_NO_ID for no object), and the flags (rflag). */
+	uint32_t *efirst;
+	uint64_t **raddr;
+	uint32_t **rid;
+	uint8_t **rflag;
+	size_t nchunks, chunks_cap;
+	uint64_t nraw;
 
 	/* numbering and attributes */
 	uint32_t *order;	/* id -> discovery index, while the attributes are read */
@@ -77,7 +87,7 @@ struct build {
 	uint32_t *idmap;	/* discovery index -> id */
 	uint32_t *dst;
 	uint8_t *eflags;
-	uint64_t nedges, ecap;
+	uint64_t nedges;
 	uint64_t unknown_refs;
 };
 
@@ -132,6 +142,7 @@ static uint32_t grow_arrays(struct build *b)
 	GROW(b->flags, cap);
 	GROW(b->gen, cap);
 	GROW(b->bad, cap);
+	GROW(b->efirst, cap);
 	b->cap = cap;
 	return 0;
 }
@@ -230,6 +241,55 @@ static void on_discover(void *arg, uint64_t addr, unsigned flags)
 	add(b, addr);
 }
 
+#define EDGE_CHUNK (1u << 20)
+
+static bool new_chunk(struct build *b)
+{
+	if (b->nchunks == b->chunks_cap) {
+		size_t cap = b->chunks_cap ? 2 * b->chunks_cap : 64;
+		uint64_t **a = realloc(b->raddr, cap * sizeof(*a));
+		if (a)
+			b->raddr = a;
+		uint32_t **r = realloc(b->rid, cap * sizeof(*r));
+		if (r)
+			b->rid = r;
+		uint8_t **f = realloc(b->rflag, cap * sizeof(*f));
+		if (f)
+			b->rflag = f;
+		if (!a || !r || !f)
+			return false;
+		b->chunks_cap = cap;
+	}
+	b->raddr[b->nchunks] = pha_big_malloc(EDGE_CHUNK * sizeof(**b->raddr));
+	b->rflag[b->nchunks] = pha_big_malloc(EDGE_CHUNK);
+	b->rid[b->nchunks] = NULL;
+	if (!b->raddr[b->nchunks] || !b->rflag[b->nchunks]) {
+		pha_big_free(b->raddr[b->nchunks]);
+		pha_big_free(b->rflag[b->nchunks]);
+		return false;
+	}
+	b->nchunks++;
+	return true;
+}
+
+/* A reference of an object: discovered, and kept as an edge. */
+static void on_edge_found(void *arg, uint64_t addr, unsigned flags)
+{
+	struct build *b = arg;
+	on_discover(b, addr, flags);
+	if (b->nraw >= UINT32_MAX - 1) {
+		b->oom = true;
+		return;
+	}
+	if (b->nraw % EDGE_CHUNK == 0 && !new_chunk(b)) {
+		b->oom = true;
+		return;
+	}
+	b->raddr[b->nraw / EDGE_CHUNK][b->nraw % EDGE_CHUNK] = addr;
+	b->rflag[b->nraw / EDGE_CHUNK][b->nraw % EDGE_CHUNK] = (uint8_t)flags;
+	b->nraw++;
+}
+
 static struct pha_error *discover(struct build *b)
 {
 	struct pha_error *err;
@@ -241,6 +301,7 @@ static struct pha_error *discover(struct build *b)
 		struct pha_object_info info;
 		if ((i & 0xffff) == 0)
 			pha_progress("finding objects", i, 0);
+		b->efirst[i] = (uint32_t)b->nraw;
 		err = b->l->object_info(b->py, b->addr[i], &info);
 		if (err) {
 			if (err == &pha_enomem)
@@ -259,50 +320,40 @@ static struct pha_error *discover(struct build *b)
 			add(b, info.type);
 			*seen = info.type;
 		}
-		if ((err = b->l->for_each_ref(b->py, b->addr[i], &info, on_discover, b)))
+		if ((err = b->l->for_each_ref(b->py, b->addr[i], &info, on_edge_found, b)))
 			return err;
 	}
 	pha_progress_done();
 	return b->oom ? &pha_enomem : NULL;
 }
 
-static void on_edge(void *arg, uint64_t addr, unsigned flags)
+/* The id of the object at addr, PHA_NO_ID for no object (after
+ * number_objects). */
+static uint32_t target_id(const struct build *b, uint64_t addr)
 {
-	struct build *b = arg;
-	uint32_t id;
-	if (b->fast) {	/* the hash set holds only addresses that are no object */
-		id = pha_addrset_id(&b->as, addr);
-	} else {
-		size_t i = hash_find(b, addr);
-		id = b->slots[i] != EMPTY ? b->idmap[b->slots[i]] : PHA_NO_ID;
+	if (b->fast)	/* the hash set holds only addresses that are no object */
+		return pha_addrset_id((struct pha_addrset *)&b->as, addr);
+	size_t i = hash_find(b, addr);
+	return b->slots[i] != EMPTY ? b->idmap[b->slots[i]] : PHA_NO_ID;
+}
+
+/* The kept references' targets become ids, chunk by chunk (each address
+ * chunk is freed as its id chunk is made). */
+static struct pha_error *edge_ids(struct build *b)
+{
+	for (size_t c = 0; c < b->nchunks; c++) {
+		uint64_t k = b->nraw - (uint64_t)c * EDGE_CHUNK;
+		if (k > EDGE_CHUNK)
+			k = EDGE_CHUNK;
+		b->rid[c] = pha_big_malloc(EDGE_CHUNK * sizeof(**b->rid));
+		if (!b->rid[c])
+			return &pha_enomem;
+		for (uint64_t j = 0; j < k; j++)
+			b->rid[c][j] = target_id(b, b->raddr[c][j]);
+		pha_big_free(b->raddr[c]);
+		b->raddr[c] = NULL;
 	}
-	if (id == PHA_NO_ID) {
-		b->unknown_refs++;
-		return;
-	}
-	if (b->nedges == b->ecap) {
-		uint64_t cap = b->ecap ? b->ecap * 2 : 1 << 20;
-		if (cap > UINT32_MAX) {
-			b->oom = true;
-			return;
-		}
-		uint32_t *d = pha_big_realloc(b->dst, cap * sizeof(*d));
-		if (!d) {
-			b->oom = true;
-			return;
-		}
-		b->dst = d;
-		uint8_t *f = pha_big_realloc(b->eflags, cap);
-		if (!f) {
-			b->oom = true;
-			return;
-		}
-		b->eflags = f;
-		b->ecap = cap;
-	}
-	b->dst[b->nedges] = id;
-	b->eflags[b->nedges] = (uint8_t)flags;
-	b->nedges++;
+	return NULL;
 }
 
 static const uint64_t *sort_keys;
@@ -319,19 +370,48 @@ static int cmp_u64(const void *x, const void *y)
 	return a < c ? -1 : a > c;
 }
 
-static void build_deinit(struct build *b)
+/* The discovery arrays and the address sets (read_objects is their last
+ * user). */
+static void free_discovery(struct build *b)
 {
-	free(b->slots);
-	pha_addrset_deinit(&b->as);
-	free(b->order);
-	free(b->tset);
-	free(b->tlist);
-	free(b->unmod);
 	free(b->addr);
 	free(b->flags);
 	free(b->gen);
 	free(b->bad);
+	free(b->slots);
+	pha_addrset_deinit(&b->as);
+	b->addr = NULL;
+	b->flags = b->gen = b->bad = NULL;
+	b->slots = NULL;
+}
+
+static void free_edges(struct build *b)
+{
+	for (size_t c = 0; c < b->nchunks; c++) {
+		pha_big_free(b->raddr[c]);
+		pha_big_free(b->rid[c]);
+		pha_big_free(b->rflag[c]);
+	}
+	free(b->raddr);
+	free(b->rid);
+	free(b->rflag);
+	free(b->efirst);
+	b->raddr = NULL;
+	b->rid = NULL;
+	b->rflag = NULL;
+	b->efirst = NULL;
+	b->nchunks = b->chunks_cap = 0;
+}
+
+static void build_deinit(struct build *b)
+{
+	free(b->order);
+	free(b->tset);
+	free(b->tlist);
+	free(b->unmod);
 	free(b->idmap);
+	free_discovery(b);
+	free_edges(b);
 	pha_big_free(b->dst);
 	pha_big_free(b->eflags);
 }
@@ -606,45 +686,38 @@ static struct pha_error *type_table(struct build *b, struct pha_heap *h)
 	return NULL;
 }
 
-/* Phase 2: edges in id order (CSR), the layout asked a second time. */
+/* Phase 2: the kept edges in id order (CSR); references to no object
+ * are counted and dropped. */
 static struct pha_error *collect_edges(struct build *b, struct pha_heap *h)
 {
-	struct pha_error *err;
-	/* The second walk reports at most what the first did: one allocation,
-	 * no copies while growing (the array may still grow if it must). */
-	if (b->refs_seen && b->refs_seen < UINT32_MAX) {
-		b->dst = pha_big_malloc(b->refs_seen * sizeof(*b->dst));
-		b->eflags = pha_big_malloc(b->refs_seen);
-		if (!b->dst || !b->eflags)
-			return &pha_enomem;
-		b->ecap = b->refs_seen;
-	}
-	for (size_t id = 0; id < h->n && !b->oom; id++) {
+	b->dst = pha_big_malloc((b->nraw ? b->nraw : 1) * sizeof(*b->dst));
+	b->eflags = pha_big_malloc(b->nraw ? b->nraw : 1);
+	if (!b->dst || !b->eflags)
+		return &pha_enomem;
+	for (size_t id = 0; id < h->n; id++) {
 		if ((id & 0xffff) == 0)
 			pha_progress("collecting references", id, h->n);
 		h->first[id] = (uint32_t)b->nedges;
-		struct pha_object_info info = {
-			.type = h->types[h->type[id]].addr,
-			.refcnt = pha_heap_refcnt(h, (uint32_t)id),
-			.size = pha_heap_size(h, (uint32_t)id),
-			.immortal = h->flags[id] & PHA_OBJ_IMMORTAL,
-			.conservative = h->flags[id] & PHA_OBJ_CONSERVATIVE,
-		};
-		if ((err = b->l->for_each_ref(b->py, h->addr[id], &info, on_edge, b)))
-			return err;
+		uint32_t i = b->order[id];
+		uint64_t end = i + 1 < b->n ? b->efirst[i + 1] : b->nraw;
+		for (uint64_t e = b->efirst[i]; e < end; e++) {
+			uint32_t t = b->rid[e / EDGE_CHUNK][e % EDGE_CHUNK];
+			if (t == PHA_NO_ID) {
+				b->unknown_refs++;
+				continue;
+			}
+			b->dst[b->nedges] = t;
+			b->eflags[b->nedges++] = b->rflag[e / EDGE_CHUNK][e % EDGE_CHUNK];
+		}
 	}
 	pha_progress_done();
-	if (b->oom)
-		return &pha_enomem;
 	h->first[h->n] = (uint32_t)b->nedges;
 	h->nedges = b->nedges;
-	h->dst = b->dst ? b->dst : malloc(sizeof(uint32_t));
-	h->eflags = b->eflags ? b->eflags : malloc(1);
+	h->dst = b->dst;
+	h->eflags = b->eflags;
 	b->dst = NULL;
 	b->eflags = NULL;
 	h->unknown_refs = b->unknown_refs;
-	if (!h->dst || !h->eflags)
-		return &pha_enomem;
 	return NULL;
 }
 
@@ -668,15 +741,19 @@ struct pha_error *pha_heap_build(struct pha_target *t, struct pha_heap **heap_re
 		goto out;
 	if ((err = number_objects(&b, h)))
 		goto out;
+	if ((err = edge_ids(&b)))
+		goto out;
+	free(b.idmap);
+	b.idmap = NULL;
 	if ((err = alloc_objects(h)))
 		goto out;
 	if ((err = read_objects(&b, h)))
 		goto out;
+	/* b.n stays: collect_edges bounds the last object's edges by it */
+	free_discovery(&b);
 	if ((err = type_table(&b, h)))
 		goto out;
 	warn_unmodeled(&b, h);
-	free(b.order);
-	b.order = NULL;
 	pha_progress_done();
 	if ((err = collect_edges(&b, h)))
 		goto out;
