@@ -11,11 +11,12 @@
  *      (all objects, not only GC ones; multiplicity counted); objects with
  *      excess > 0 that the BFS did not reach become "held from outside
  *      Python" roots, and the BFS continues from them (find_outside_roots);
- *   3. dominators from a super-root over both kinds of roots, retained
- *      sizes; dominator-tree children (CSR) for one iterative preorder walk
- *      (per-type retained, MAT's rule) and for the suspects' contents
- *      (dominators_of_roots, retained_sizes, dominator_children,
- *      walk_type_retained, list_retained_types);
+ *   3. dominators from a super-root over both kinds of roots; the
+ *      dominator-tree children (CSR; the tree's idom goes) for one
+ *      iterative walk that sums the retained sizes, the native bytes of
+ *      each subtree and the per-type retained (MAT's rule), and for the
+ *      suspects' contents (dominators_of_roots, dominator_children,
+ *      native_owners, subtree_sums, list_retained_types);
  *   4. top retainers, suspects, paths, locals, growth candidates
  *      (select_top, top_retainers, unexplained_groups, find_suspects:
  *      suspects.c, locals_build, growth_candidates: growth.c); the groups of
@@ -570,7 +571,10 @@ static struct pha_error *native_owners(struct ctx *c)
 }
 
 /* Retained sizes (and the native bytes of each subtree) by a walk of the
- * children after each object's own; the heap total counted on its own
+ * children after each object's own, and in the same walk the per-type
+ * retained (MAT): an object counts for its report type when no
+ * dominator-tree ancestor has that type (cnt[g]: objects of type g on the
+ * current path, itself included). The heap total is counted on its own
  * (not from the retained sizes), so that the tests can check
  * sum(top-level retained) == heap total. */
 static struct pha_error *subtree_sums(struct ctx *c)
@@ -578,10 +582,14 @@ static struct pha_error *subtree_sums(struct ctx *c)
 	const struct pha_heap *h = c->h;
 	struct pha_why *w = &c->r->why;
 	uint32_t n = h->n;
+	pha_progress("retained sizes", 0, 0);
 	c->retained = calloc(n ? n : 1, sizeof(*c->retained));
+	c->tret = calloc(c->ngroups, sizeof(*c->tret));
+	uint32_t *cnt = calloc(c->ngroups, sizeof(*cnt));
 	uint32_t *stk = malloc(((size_t)c->tree.norder + 1) * sizeof(*stk));
 	uint32_t *cur = malloc(((size_t)c->tree.norder + 1) * sizeof(*cur));
-	if (!c->retained || !stk || !cur) {
+	if (!c->retained || !c->tret || !cnt || !stk || !cur) {
+		free(cnt);
 		free(stk);
 		free(cur);
 		return &pha_enomem;
@@ -594,12 +602,16 @@ static struct pha_error *subtree_sums(struct ctx *c)
 		if (cur[sp - 1] < c->cfirst[u + 1]) {
 			uint32_t v = c->cchild[cur[sp - 1]++];
 			c->retained[v] = pha_heap_size(h, v);
+			cnt[c->group_of[h->type[v]]]++;
 			stk[sp] = v;
 			cur[sp++] = c->cfirst[v];
 			continue;
 		}
 		if (--sp == 0)
 			break;
+		uint32_t gu = c->group_of[h->type[u]];
+		if (--cnt[gu] == 0)
+			c->tret[gu] += c->retained[u];
 		uint32_t d = stk[sp - 1];
 		if (d == n) {
 			if (c->nret)
@@ -610,6 +622,7 @@ static struct pha_error *subtree_sums(struct ctx *c)
 		if (c->nret && c->nret[u])
 			c->nret[d] += c->nret[u];
 	}
+	free(cnt);
 	free(stk);
 	free(cur);
 	for (uint32_t v = 0; v < n; v++) {
@@ -626,49 +639,6 @@ static struct pha_error *subtree_sums(struct ctx *c)
 				w->external_bytes += c->retained[v];
 		}
 	}
-	return NULL;
-}
-
-/* Per-type retained (MAT): an object counts when no dominator-tree
- * ancestor has its type. Iterative preorder walk with enter/leave; cnt[g]
- * = ancestors of report type g on the current path. */
-static struct pha_error *walk_type_retained(struct ctx *c)
-{
-	const struct pha_heap *h = c->h;
-	uint32_t n = h->n;
-	pha_progress("retained sizes", 0, 0);
-	uint32_t *stk = malloc(((size_t)c->tree.norder + 1) * sizeof(*stk));
-	uint32_t *cur = malloc(((size_t)c->tree.norder + 1) * sizeof(*cur));
-	uint32_t *cnt = calloc(c->ngroups, sizeof(*cnt));
-	c->tret = calloc(c->ngroups, sizeof(*c->tret));
-	if (!stk || !cur || !cnt || !c->tret) {
-		free(stk);
-		free(cur);
-		free(cnt);
-		return &pha_enomem;
-	}
-	size_t sp = 0;
-	stk[sp] = n;
-	cur[sp++] = c->cfirst[n];
-	while (sp) {
-		uint32_t u = stk[sp - 1];
-		if (cur[sp - 1] < c->cfirst[u + 1]) {
-			uint32_t v = c->cchild[cur[sp - 1]++];
-			uint32_t gv = c->group_of[h->type[v]];
-			if (!cnt[gv])
-				c->tret[gv] += c->retained[v];
-			cnt[gv]++;
-			stk[sp] = v;
-			cur[sp++] = c->cfirst[v];
-		} else {
-			sp--;
-			if (u != n)
-				cnt[c->group_of[h->type[u]]]--;
-		}
-	}
-	free(stk);
-	free(cur);
-	free(cnt);
 	return NULL;
 }
 
@@ -871,8 +841,6 @@ struct pha_error *pha_why_build(struct pha_source *src, const struct pha_heap *h
 	phase(src, "dominators", &t0);
 	if ((err = dominator_children(&c)) || (err = native_owners(&c)) ||
 	    (err = subtree_sums(&c)))
-		goto out;
-	if ((err = walk_type_retained(&c)))
 		goto out;
 	phase(src, "retained sizes, per-type retained", &t0);
 	if ((err = list_retained_types(&c)))
