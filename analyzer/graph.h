@@ -152,10 +152,15 @@ struct pha_error *pha_gc_unreachable(const struct pha_graph *g, const uint8_t *o
  * not, where the alive seeds are the objects whose refcount exceeds the
  * strong references found to them from any object (held by C code, a
  * frame, an interpreter root), immortal objects and the permanent
- * generation. freed_ret[v] gets 1 for freed objects, 0 otherwise;
- * unreachable objects are always freed. */
+ * generation. inref: pha_strong_inrefs' counts. freed_ret[v] gets 1
+ * for freed objects, 0 otherwise; unreachable objects are always freed. */
 struct pha_error *pha_gc_freed(const struct pha_graph *g, const uint8_t *oflags,
 			       const struct pha_col *refcnt, const uint8_t *unreachable,
-			       uint8_t *freed_ret);
+			       const uint32_t *inref, uint8_t *freed_ret);
+
+/* inref_ret[v] (n entries, zeroed by the caller): the strong (not
+ * PHA_EDGE_WEAK) references to v from any object, multiplicity counted,
+ * saturating at UINT32_MAX. */
+struct pha_error *pha_strong_inrefs(const struct pha_graph *g, uint32_t *inref_ret);
 
 #endif

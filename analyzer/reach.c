@@ -120,32 +120,32 @@ struct pha_error *pha_gc_unreachable(const struct pha_graph *g, const uint8_t *o
 	return NULL;
 }
 
+struct pha_error *pha_strong_inrefs(const struct pha_graph *g, uint32_t *inref)
+{
+	const uint32_t n = g->n;
+	for (uint32_t v = 0; v < n; v++) {
+		for (uint32_t e = g->first[v]; e < g->first[v + 1]; e++) {
+			uint32_t w = g->dst[e];
+			if (w >= n)
+				return bad_edge(e, v, w, n);
+			if (!(g->eflags[e] & PHA_EDGE_WEAK) && inref[w] < UINT32_MAX)
+				inref[w]++;
+		}
+	}
+	return NULL;
+}
+
 /* Seeds, then a depth-first marking over strong edges. freed_ret doubles
- * as the mark (1 = not reached yet); the in-reference counts (4 bytes an
- * object) are freed before the stack (4 bytes an object) is allocated. */
+ * as the mark (1 = not reached yet). */
 struct pha_error *pha_gc_freed(const struct pha_graph *g, const uint8_t *oflags,
 			       const struct pha_col *refcnt, const uint8_t *unreachable,
-			       uint8_t *freed_ret)
+			       const uint32_t *inref, uint8_t *freed_ret)
 {
 	const uint32_t n = g->n;
 	const uint32_t *first = g->first, *dst = g->dst;
 	const uint8_t *eflags = g->eflags;
 	if (n == 0)
 		return NULL;
-	uint32_t *inref = calloc(n, sizeof(*inref));
-	if (!inref)
-		return &pha_enomem;
-	for (uint32_t v = 0; v < n; v++) {
-		for (uint32_t e = first[v]; e < first[v + 1]; e++) {
-			uint32_t w = dst[e];
-			if (w >= n) {
-				free(inref);
-				return bad_edge(e, v, w, n);
-			}
-			if (!(eflags[e] & PHA_EDGE_WEAK) && inref[w] < UINT32_MAX)
-				inref[w]++;
-		}
-	}
 	for (uint32_t v = 0; v < n; v++) {
 		uint8_t f = oflags[v];
 		bool seed;
@@ -157,7 +157,6 @@ struct pha_error *pha_gc_freed(const struct pha_graph *g, const uint8_t *oflags,
 			seed = pha_col_get(refcnt, v) > inref[v];
 		freed_ret[v] = !seed;
 	}
-	free(inref);
 	uint32_t *stack = malloc((size_t)n * sizeof(*stack));
 	if (!stack)
 		return &pha_enomem;

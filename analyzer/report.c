@@ -235,14 +235,22 @@ static struct pha_error *find_unreachable(struct pha_source *src, const struct p
 }
 
 /* What gc.collect() frees (reach.c): the unreachable set and what only
- * it keeps alive; the per-object marks are scratch. */
-static struct pha_error *count_freed(const struct pha_heap *h, struct pha_report *r)
+ * it keeps alive; the per-object marks are scratch. The strong
+ * in-reference counts it needs are the why phase's too: *inref_ret. */
+static struct pha_error *count_freed(const struct pha_heap *h, struct pha_report *r,
+				     uint32_t **inref_ret)
 {
 	struct pha_graph g = pha_heap_graph(h);
 	uint8_t *freed = calloc(h->n ? h->n : 1, 1);
-	if (!freed)
+	uint32_t *inref = calloc(h->n ? h->n : 1, sizeof(*inref));
+	if (!freed || !inref) {
+		free(freed);
+		free(inref);
 		return &pha_enomem;
-	struct pha_error *err = pha_gc_freed(&g, h->flags, &h->refcnt, r->unreachable, freed);
+	}
+	struct pha_error *err = pha_strong_inrefs(&g, inref);
+	if (!err)
+		err = pha_gc_freed(&g, h->flags, &h->refcnt, r->unreachable, inref, freed);
 	for (uint32_t v = 0; !err && v < h->n; v++) {
 		if (freed[v]) {
 			r->summary.unreachable_freed_objects++;
@@ -250,6 +258,10 @@ static struct pha_error *count_freed(const struct pha_heap *h, struct pha_report
 		}
 	}
 	free(freed);
+	if (err)
+		free(inref);
+	else
+		*inref_ret = inref;
 	return err;
 }
 
@@ -660,6 +672,7 @@ struct pha_error *pha_report_build(struct pha_source *src, const struct pha_heap
 	if (!opts)
 		opts = &defaults;
 	struct pha_error *err = NULL;
+	uint32_t *inref = NULL;
 	struct pha_report *r = calloc(1, sizeof(*r));
 	uint32_t *group_of = malloc((h->ntypes ? h->ntypes : 1) * sizeof(*group_of));
 	if (!r || !group_of) {
@@ -671,7 +684,7 @@ struct pha_error *pha_report_build(struct pha_source *src, const struct pha_heap
 	if ((err = find_unreachable(src, h, r)))
 		goto out;
 	count_summary(h, r);
-	if ((err = count_freed(h, r)))
+	if ((err = count_freed(h, r, &inref)))
 		goto out;
 	if ((err = group_types(h, r, group_of)))
 		goto out;
@@ -681,7 +694,9 @@ struct pha_error *pha_report_build(struct pha_source *src, const struct pha_heap
 	/* pha_why_deinit walks the locals by thread: the threads first. */
 	r->threads = src->threads;
 	r->nthreads = src->nthreads;
-	if ((err = pha_why_build(src, h, opts, group_of, r)))
+	err = pha_why_build(src, h, opts, group_of, inref, r);
+	inref = NULL;	/* the why phase's now */
+	if (err)
 		goto out;
 	if ((err = build_waste(src, h, opts, r)))
 		goto out;
@@ -696,6 +711,7 @@ struct pha_error *pha_report_build(struct pha_source *src, const struct pha_heap
 	*report_ret = r;
 	r = NULL;
 out:
+	free(inref);
 	free(group_of);
 	pha_report_destroy(r);
 	return err;

@@ -299,10 +299,11 @@ struct pha_error *pha_report_build(struct pha_source *src, const struct pha_heap
 
 /* why.c: roots, dominators, retained sizes, paths, suspects, locals
  * (report/2). group_of maps heap type index to report type index (r->types
- * not yet sorted). */
+ * not yet sorted). inref: pha_strong_inrefs' counts (graph.h), freed
+ * here, whatever happens. */
 struct pha_error *pha_why_build(struct pha_source *src, const struct pha_heap *h,
 				const struct pha_report_options *opts, const uint32_t *group_of,
-				struct pha_report *r);
+				uint32_t *inref, struct pha_report *r);
 void pha_why_deinit(struct pha_report *r);
 
 /* growth.c: what why.c knows that the growth candidates need (the phase

@@ -381,14 +381,9 @@ static struct pha_error *find_interpreter_roots(struct ctx *c)
 	c->queue = malloc(nn * sizeof(*c->queue));
 	c->rootk = calloc(nn, 1);
 	c->rootsrc = malloc((src->nroots ? src->nroots : 1) * 2 * sizeof(*c->rootsrc));
-	c->inref = calloc(nn, sizeof(*c->inref));
 	if (!c->parent || !c->queue || !c->rootk || !c->rootsrc || !c->inref)
 		return &pha_enomem;
 	const struct pha_heap *h = c->h;
-	for (uint64_t e = 0; e < h->first[n]; e++) {
-		if (!(h->eflags[e] & PHA_EDGE_WEAK) && c->inref[h->dst[e]] < UINT32_MAX)
-			c->inref[h->dst[e]]++;
-	}
 	for (uint32_t v = 0; v < n; v++)
 		c->parent[v] = UNSEEN;
 	for (size_t i = 0; i < src->nroots; i++) {
@@ -820,10 +815,10 @@ static void ctx_deinit(struct ctx *c)
 /* The phases of the file comment, in order; -vv times them. */
 struct pha_error *pha_why_build(struct pha_source *src, const struct pha_heap *h,
 				const struct pha_report_options *opts, const uint32_t *group_of,
-				struct pha_report *r)
+				uint32_t *inref, struct pha_report *r)
 {
 	struct ctx c = {.src = src, .h = h, .opts = opts, .group_of = group_of, .r = r,
-			.ngroups = r->ntypes ? r->ntypes : 1};
+			.ngroups = r->ntypes ? r->ntypes : 1, .inref = inref};
 	struct pha_why *w = &r->why;
 	struct pha_error *err;
 	w->suspect_threshold = opts->suspect_threshold;
