@@ -10,10 +10,11 @@
  * rest in address order, turn the kept targets into ids, read the
  * attributes in id order, and lay the edges out in id order (CSR).
  *
- * pha_heap_build's steps: discover (phase 1), number_objects, edge_ids,
- * alloc_objects, read_objects (attributes, type addresses; then the
- * discovery arrays go), type_table, collect_edges (CSR from the kept
- * edges); build_deinit frees what is left.
+ * pha_heap_build's steps: discover (phase 1: each object's attributes
+ * and references asked once), number_objects, edge_ids, gather_objects
+ * (the attributes into id order, one array at a time; then the discovery
+ * arrays go), type_table, collect_edges (CSR from the kept edges);
+ * build_deinit frees what is left.
  *
  * Two address sets (issue 12): the fast one is a bitmap over the readable
  * memory with ranks (addrset.h): membership is one bit, the id of an
@@ -50,11 +51,13 @@ struct build {
 	bool fast;		/* the bitmap holds what it can; see the file comment */
 	uint64_t refs_seen;	/* references reported in discovery: the edges' bound */
 
-	/* Discovery order. Only what phase 2 cannot recompute is kept: type,
-	 * size and refcount are read again from the core, which is cheaper
-	 * than 24 bytes per object at the peak. */
+	/* Discovery order: each object's attributes as object_info gave
+	 * them (type as a dense index, see tlist), gathered into id order by
+	 * gather_objects one array at a time. */
 	uint64_t *addr;
 	uint8_t *flags, *gen, *bad;
+	uint32_t *type;
+	struct pha_col size, refcnt;
 	size_t n, cap;
 	bool oom;
 	uint64_t types_added[64];	/* direct-mapped: type addresses added */
@@ -143,6 +146,9 @@ static uint32_t grow_arrays(struct build *b)
 	GROW(b->gen, cap);
 	GROW(b->bad, cap);
 	GROW(b->efirst, cap);
+	GROW(b->type, cap);
+	GROW(b->size.v, cap);
+	GROW(b->refcnt.v, cap);
 	b->cap = cap;
 	return 0;
 }
@@ -216,6 +222,9 @@ static uint32_t append(struct build *b, uint64_t addr)
 	b->bad[idx] = 0;
 	return idx;
 }
+
+static bool type_index_of(struct build *b, uint64_t ta, uint32_t *index_ret);
+static bool count_unmodeled(struct build *b, uint64_t ta);
 
 static void on_gc(void *arg, uint64_t addr, unsigned gen)
 {
@@ -313,6 +322,14 @@ static struct pha_error *discover(struct build *b)
 			b->bad[i] = 1;
 			continue;
 		}
+		b->flags[i] |= (info.immortal ? PHA_OBJ_IMMORTAL : 0) |
+			       (info.conservative ? PHA_OBJ_CONSERVATIVE : 0) |
+			       (info.finalizer ? PHA_OBJ_FINALIZER : 0);
+		if (!pha_col_set(&b->size, (uint32_t)i, info.size) ||
+		    !pha_col_set(&b->refcnt, (uint32_t)i, info.refcnt) ||
+		    !type_index_of(b, info.type, &b->type[i]) ||
+		    (info.size_unmodeled && !count_unmodeled(b, info.type)))
+			return &pha_enomem;
 		/* a type address added before is in the set for good: most
 		 * objects' types are among the last few seen */
 		uint64_t *seen = &b->types_added[(info.type >> 4) & 63];
@@ -370,7 +387,7 @@ static int cmp_u64(const void *x, const void *y)
 	return a < c ? -1 : a > c;
 }
 
-/* The discovery arrays and the address sets (read_objects is their last
+/* The discovery arrays and the address sets (gather_objects is their last
  * user). */
 static void free_discovery(struct build *b)
 {
@@ -378,6 +395,13 @@ static void free_discovery(struct build *b)
 	free(b->flags);
 	free(b->gen);
 	free(b->bad);
+	free(b->type);
+	free(b->size.v);
+	free(b->refcnt.v);
+	pha_col_free_wide(&b->size);
+	pha_col_free_wide(&b->refcnt);
+	b->type = NULL;
+	b->size.v = b->refcnt.v = NULL;
 	free(b->slots);
 	pha_addrset_deinit(&b->as);
 	b->addr = NULL;
@@ -509,21 +533,6 @@ static struct pha_error *number_objects(struct build *b, struct pha_heap *h)
 	return NULL;
 }
 
-static struct pha_error *alloc_objects(struct pha_heap *h)
-{
-	size_t n1 = h->n ? h->n : 1;
-	h->addr = pha_big_malloc(n1 * sizeof(*h->addr));
-	h->type = pha_big_malloc(n1 * sizeof(*h->type));
-	h->size.v = pha_big_malloc(n1 * sizeof(*h->size.v));
-	h->refcnt.v = pha_big_malloc(n1 * sizeof(*h->refcnt.v));
-	h->flags = pha_big_malloc(n1);
-	h->gen = pha_big_malloc(n1);
-	h->first = pha_big_malloc((n1 + 1) * sizeof(*h->first));
-	if (!h->addr || !h->type || !h->size.v || !h->refcnt.v || !h->flags || !h->gen || !h->first)
-		return &pha_enomem;
-	return NULL;
-}
-
 /* The dense index of type address ta (its order of first appearance),
  * added if new; false on OOM. The set maps addresses to dense indices, so
  * growing it moves slots but never changes an index already handed out
@@ -614,43 +623,66 @@ static void warn_unmodeled(struct build *b, struct pha_heap *h)
 			b->nunmod == 1 ? "" : "s", list, b->nunmod > 10 ? ", ..." : "");
 }
 
-/* Attributes in id order; object_info is read again (it succeeded in
- * discovery and is deterministic). Distinct type addresses are collected
- * on the way; h->type[] gets their dense indices (type_table finishes it). */
-static struct pha_error *read_objects(struct build *b, struct pha_heap *h)
+/* The type set's first table (type_index_of grows it). */
+static bool types_init(struct build *b)
 {
-	struct pha_error *err;
 	b->tcap = 1024;
 	b->tset = malloc(b->tcap * sizeof(*b->tset));
 	b->tlist = malloc(b->tcap / 2 * sizeof(*b->tlist));
 	if (!b->tset || !b->tlist)
-		return &pha_enomem;
+		return false;
 	memset(b->tset, 0xff, b->tcap * sizeof(*b->tset));
-	for (size_t id = 0; id < h->n; id++) {
+	return true;
+}
+
+#define GATHER(dst, src, n) do { \
+	(dst) = pha_big_malloc(((n) ? (n) : 1) * sizeof(*(dst))); \
+	if (!(dst)) \
+		return &pha_enomem; \
+	for (size_t id_ = 0; id_ < (n); id_++) \
+		(dst)[id_] = (src)[b->order[id_]]; \
+	free(src); \
+	(src) = NULL; } while (0)
+
+/* A column in id order from one in discovery order (values of 2^32 - 1
+ * or more through the side table, ids ascending). */
+static struct pha_error *gather_col(struct build *b, struct pha_col *dst, struct pha_col *src,
+				    size_t n)
+{
+	dst->v = pha_big_malloc((n ? n : 1) * sizeof(*dst->v));
+	if (!dst->v)
+		return &pha_enomem;
+	for (size_t id = 0; id < n; id++) {
 		uint32_t i = b->order[id];
-		struct pha_object_info info;
-		if ((id & 0xffff) == 0)
-			pha_progress("reading objects", id, h->n);
-		if ((err = b->l->object_info(b->py, b->addr[i], &info)))
-			return err;
-		h->addr[id] = b->addr[i];
-		if (!pha_col_set(&h->size, (uint32_t)id, info.size) ||
-		    !pha_col_set(&h->refcnt, (uint32_t)id, info.refcnt))
+		if (src->v[i] != PHA_COL_WIDE)
+			dst->v[id] = src->v[i];
+		else if (!pha_col_set(dst, (uint32_t)id, pha_col_wide_get(src, i)))
 			return &pha_enomem;
-		h->flags[id] = b->flags[i] | (info.immortal ? PHA_OBJ_IMMORTAL : 0) |
-			       (info.conservative ? PHA_OBJ_CONSERVATIVE : 0) |
-			       (info.finalizer ? PHA_OBJ_FINALIZER : 0);
-		h->gen[id] = b->gen[i];
-		if (h->flags[id] & PHA_OBJ_GC)
-			h->gc_listed++;
-		if (h->flags[id] & PHA_OBJ_PERMANENT)
-			h->permanent++;
-		if (h->flags[id] & PHA_OBJ_CONSERVATIVE)
-			h->conservative++;
-		if (!type_index_of(b, info.type, &h->type[id]))
-			return &pha_enomem;
-		if (info.size_unmodeled && !count_unmodeled(b, info.type))
-			return &pha_enomem;
+	}
+	free(src->v);
+	src->v = NULL;
+	pha_col_free_wide(src);
+	return NULL;
+}
+
+/* The attributes discovery recorded, in id order: each array gathered
+ * and its discovery-order twin freed before the next (issue 12: one
+ * object_info per object, and the two orders never whole side by side). */
+static struct pha_error *gather_objects(struct build *b, struct pha_heap *h)
+{
+	struct pha_error *err;
+	size_t n = h->n;
+	GATHER(h->addr, b->addr, n);
+	GATHER(h->type, b->type, n);
+	GATHER(h->flags, b->flags, n);
+	GATHER(h->gen, b->gen, n);
+	if ((err = gather_col(b, &h->size, &b->size, n)) ||
+	    (err = gather_col(b, &h->refcnt, &b->refcnt, n)))
+		return err;
+	for (size_t id = 0; id < n; id++) {
+		h->gc_listed += (h->flags[id] & PHA_OBJ_GC) != 0;
+		h->permanent += (h->flags[id] & PHA_OBJ_PERMANENT) != 0;
+		h->conservative += (h->flags[id] & PHA_OBJ_CONSERVATIVE) != 0;
 	}
 	pha_col_sort(&h->size);	/* already in id order: a check */
 	pha_col_sort(&h->refcnt);
@@ -690,9 +722,10 @@ static struct pha_error *type_table(struct build *b, struct pha_heap *h)
  * are counted and dropped. */
 static struct pha_error *collect_edges(struct build *b, struct pha_heap *h)
 {
+	h->first = pha_big_malloc(((size_t)h->n + 1) * sizeof(*h->first));
 	b->dst = pha_big_malloc((b->nraw ? b->nraw : 1) * sizeof(*b->dst));
 	b->eflags = pha_big_malloc(b->nraw ? b->nraw : 1);
-	if (!b->dst || !b->eflags)
+	if (!h->first || !b->dst || !b->eflags)
 		return &pha_enomem;
 	for (size_t id = 0; id < h->n; id++) {
 		if ((id & 0xffff) == 0)
@@ -730,7 +763,7 @@ struct pha_error *pha_heap_build(struct pha_target *t, struct pha_heap **heap_re
 	struct pha_error *err = NULL;
 	if (!h)
 		return &pha_enomem;
-	if (!hash_grow(&b)) {
+	if (!hash_grow(&b) || !types_init(&b)) {
 		err = &pha_enomem;
 		goto out;
 	}
@@ -745,9 +778,7 @@ struct pha_error *pha_heap_build(struct pha_target *t, struct pha_heap **heap_re
 		goto out;
 	free(b.idmap);
 	b.idmap = NULL;
-	if ((err = alloc_objects(h)))
-		goto out;
-	if ((err = read_objects(&b, h)))
+	if ((err = gather_objects(&b, h)))
 		goto out;
 	/* b.n stays: collect_edges bounds the last object's edges by it */
 	free_discovery(&b);

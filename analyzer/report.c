@@ -684,12 +684,14 @@ struct pha_error *pha_report_build(struct pha_source *src, const struct pha_heap
 	if ((err = find_unreachable(src, h, r)))
 		goto out;
 	count_summary(h, r);
-	if ((err = count_freed(h, r, &inref)))
-		goto out;
 	if ((err = group_types(h, r, group_of)))
 		goto out;
 	count_types(h, group_of, r);
 	if ((err = group_components(h, group_of, r)))
+		goto out;
+	/* last before the why phase: its in-reference counts are that
+	 * phase's, and are not alive beside the cycle rows' scratch */
+	if ((err = count_freed(h, r, &inref)))
 		goto out;
 	/* pha_why_deinit walks the locals by thread: the threads first. */
 	r->threads = src->threads;
