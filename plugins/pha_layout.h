@@ -38,7 +38,9 @@
 
 /* 2: type_kind appended to struct pha_layout.
  * 3: owned_blocks appended (the memory section); tm_traces, tm_traceback,
- *    tm_filename, alloc_offset (tracemalloc). */
+ *    tm_filename, alloc_offset (tracemalloc).
+ * (struct pha_services gained `window` at its end, NULL from an older
+ * host: no new version, a layout checks it before use.) */
 #define PHA_LAYOUT_ABI_VERSION 3
 
 /* Services the host gives a layout. */
