@@ -94,7 +94,8 @@ static inline size_t addrset_span_of(const struct pha_addrset *s, uint64_t addr)
 }
 
 /* The bit of addr: word index and mask; false when the set cannot hold it. */
-static inline bool addrset_locate(struct pha_addrset *s, uint64_t addr, size_t *word, uint64_t *mask)
+static inline bool addrset_locate(const struct pha_addrset *s, uint64_t addr, size_t *word,
+				  uint64_t *mask)
 {
 	if ((addr & 7) || s->nspans == 0)
 		return false;
@@ -122,7 +123,7 @@ static inline int pha_addrset_add(struct pha_addrset *s, uint64_t addr)
 }
 
 /* The rank of a member; UINT32_MAX when addr is not a member. */
-static inline uint32_t pha_addrset_id(struct pha_addrset *s, uint64_t addr)
+static inline uint32_t pha_addrset_id(const struct pha_addrset *s, uint64_t addr)
 {
 	size_t w;
 	uint64_t m;

@@ -49,7 +49,6 @@ struct build {
 	size_t hcap, hn;	/* slots, addresses in them */
 	struct pha_addrset as;
 	bool fast;		/* the bitmap holds what it can; see the file comment */
-	uint64_t refs_seen;	/* references reported in discovery: the edges' bound */
 
 	/* Discovery order: each object's attributes as object_info gave
 	 * them (type as a dense index, see tlist), gathered into id order by
@@ -73,7 +72,7 @@ struct build {
 	uint64_t nraw;
 
 	/* numbering and attributes */
-	uint32_t *order;	/* id -> discovery index, while the attributes are read */
+	uint32_t *order;	/* id -> discovery index, until the edges are laid out */
 	/* Distinct type addresses in order of first appearance (tlist, nt of
 	 * them) and a set over it (open addressing, tcap slots of indices into
 	 * tlist, EMPTY = free); h->type[] holds these dense indices until
@@ -246,7 +245,6 @@ static void on_gc(void *arg, uint64_t addr, unsigned gen)
 static void on_discover(void *arg, uint64_t addr, unsigned flags)
 {
 	struct build *b = arg;
-	b->refs_seen++;
 	add(b, addr);
 }
 
@@ -349,7 +347,7 @@ static struct pha_error *discover(struct build *b)
 static uint32_t target_id(const struct build *b, uint64_t addr)
 {
 	if (b->fast)	/* the hash set holds only addresses that are no object */
-		return pha_addrset_id((struct pha_addrset *)&b->as, addr);
+		return pha_addrset_id(&b->as, addr);
 	size_t i = hash_find(b, addr);
 	return b->slots[i] != EMPTY ? b->idmap[b->slots[i]] : PHA_NO_ID;
 }
@@ -387,8 +385,18 @@ static int cmp_u64(const void *x, const void *y)
 	return a < c ? -1 : a > c;
 }
 
-/* The discovery arrays and the address sets (gather_objects is their last
- * user). */
+/* The address sets and the hash path's discovery index -> id: edge_ids
+ * is their last user. */
+static void free_lookup(struct build *b)
+{
+	free(b->slots);
+	pha_addrset_deinit(&b->as);
+	free(b->idmap);
+	b->slots = NULL;
+	b->idmap = NULL;
+}
+
+/* The discovery arrays (gather_objects is their last user). */
 static void free_discovery(struct build *b)
 {
 	free(b->addr);
@@ -402,11 +410,8 @@ static void free_discovery(struct build *b)
 	pha_col_free_wide(&b->refcnt);
 	b->type = NULL;
 	b->size.v = b->refcnt.v = NULL;
-	free(b->slots);
-	pha_addrset_deinit(&b->as);
 	b->addr = NULL;
 	b->flags = b->gen = b->bad = NULL;
-	b->slots = NULL;
 }
 
 static void free_edges(struct build *b)
@@ -433,7 +438,7 @@ static void build_deinit(struct build *b)
 	free(b->tset);
 	free(b->tlist);
 	free(b->unmod);
-	free(b->idmap);
+	free_lookup(b);
 	free_discovery(b);
 	free_edges(b);
 	pha_big_free(b->dst);
@@ -776,8 +781,7 @@ struct pha_error *pha_heap_build(struct pha_target *t, struct pha_heap **heap_re
 		goto out;
 	if ((err = edge_ids(&b)))
 		goto out;
-	free(b.idmap);
-	b.idmap = NULL;
+	free_lookup(&b);
 	if ((err = gather_objects(&b, h)))
 		goto out;
 	/* b.n stays: collect_edges bounds the last object's edges by it */
