@@ -182,16 +182,25 @@ void cpy_frames_done(struct pha_py *py, uint64_t *budget, const struct chain_wal
 
 bool cpy_read_slow(struct pha_py *py, uint64_t addr, void *buf, size_t len);
 
-static inline bool rd(struct pha_py *py, uint64_t addr, void *buf, size_t len)
+/* The bytes [addr, addr + len) inside one of the last two segments read,
+ * or NULL. */
+static inline const uint8_t *in_window(const struct pha_py *py, uint64_t addr, uint64_t len)
 {
 	for (int k = 0; k < 2; k++) {
 		uint64_t off = addr - py->win[k].start;
-		if (off < py->win[k].len && len <= py->win[k].len - off) {
-			memcpy(buf, py->win[k].data + off, len);
-			return true;
-		}
+		if (off < py->win[k].len && len <= py->win[k].len - off)
+			return py->win[k].data + off;
 	}
-	return cpy_read_slow(py, addr, buf, len);
+	return NULL;
+}
+
+static inline bool rd(struct pha_py *py, uint64_t addr, void *buf, size_t len)
+{
+	const uint8_t *p = in_window(py, addr, len);
+	if (!p)
+		return cpy_read_slow(py, addr, buf, len);
+	memcpy(buf, p, len);
+	return true;
 }
 
 static inline bool rd64(struct pha_py *py, uint64_t addr, uint64_t *v)

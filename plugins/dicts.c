@@ -37,11 +37,8 @@
  * for hours. Its real size bounds every walk of it. */
 static bool keys_fit(struct pha_py *py, const struct dkeys *k, uint64_t size)
 {
-	for (int w = 0; w < 2; w++) {	/* inside a segment read before */
-		uint64_t off = k->addr - py->win[w].start;
-		if (off < py->win[w].len && size <= py->win[w].len - off)
-			return true;
-	}
+	if (in_window(py, k->addr, size))	/* inside a segment read before */
+		return true;
 	uint64_t have = mem_extent(py, k->addr);
 	if (size <= have)
 		return true;
