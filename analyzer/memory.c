@@ -70,6 +70,19 @@ struct pha_error *pha_memory_finish(struct pha_memory *mem)
 	return NULL;
 }
 
+size_t pha_memory_first_after(const struct pha_memory *mem, uint64_t addr)
+{
+	size_t lo = 0, hi = mem->nsegs;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (mem->segs[mid].end <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 /* Index of the segment containing addr, or of the first segment after it
  * (nsegs if none); *inside tells which. */
 static size_t lookup(const struct pha_memory *mem, uint64_t addr, bool *inside)
@@ -81,14 +94,7 @@ static size_t lookup(const struct pha_memory *mem, uint64_t addr, bool *inside)
 			return h;
 		}
 	}
-	size_t lo = 0, hi = mem->nsegs;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (mem->segs[mid].end <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	size_t lo = pha_memory_first_after(mem, addr);
 	*inside = lo < mem->nsegs && mem->segs[lo].start <= addr;
 	if (*inside) {	/* the cache of memory.h: most recent first */
 		struct pha_memory *m = (struct pha_memory *)mem;

@@ -89,6 +89,9 @@ const void *pha_memory_ptr(const struct pha_memory *mem, uint64_t addr, size_t l
 uint64_t pha_memory_extent(const struct pha_memory *mem, uint64_t addr);
 /* Total readable bytes (segments that are not MISSING). */
 uint64_t pha_memory_readable_bytes(const struct pha_memory *mem);
+/* Index of the first segment (sorted) that ends after addr: the one
+ * containing addr, or the next one; nsegs if none. */
+size_t pha_memory_first_after(const struct pha_memory *mem, uint64_t addr);
 /* Segment containing addr, or NULL. */
 const struct pha_segment *pha_memory_find(const struct pha_memory *mem, uint64_t addr);
 

@@ -6,20 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Index of the first segment of mem (sorted) that ends after addr. */
-static size_t first_seg_after(const struct pha_memory *mem, uint64_t addr)
-{
-	size_t lo = 0, hi = mem->nsegs;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (mem->segs[mid].end <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
 struct range {
 	uint64_t lo, hi;
 	const uint8_t *data;	/* bytes for [lo, hi) */
@@ -63,7 +49,7 @@ static struct pha_error *collect_gaps(const struct pha_memory *mem, uint64_t lo,
 {
 	struct pha_error *err;
 	uint64_t at = lo;
-	for (size_t i = first_seg_after(mem, lo); i < mem->nsegs && at < hi; i++) {
+	for (size_t i = pha_memory_first_after(mem, lo); i < mem->nsegs && at < hi; i++) {
 		const struct pha_segment *s = &mem->segs[i];
 		if (s->start >= hi)
 			break;
@@ -81,7 +67,7 @@ static struct pha_error *collect_gaps(const struct pha_memory *mem, uint64_t lo,
 uint64_t pha_elf_unavailable_bytes(const struct pha_memory *mem, uint64_t lo, uint64_t hi)
 {
 	uint64_t avail = 0;
-	for (size_t i = first_seg_after(mem, lo); i < mem->nsegs; i++) {
+	for (size_t i = pha_memory_first_after(mem, lo); i < mem->nsegs; i++) {
 		const struct pha_segment *s = &mem->segs[i];
 		if (s->start >= hi)
 			break;
