@@ -131,17 +131,35 @@ struct pha_error *pha_scc_sizes(uint32_t n, const uint32_t *comp, uint32_t ncomp
  * gc.collect() would do it:
  *   candidates = objects with PHA_OBJ_GC (not permanent);
  *   gc_refs(x) = refcnt(x) - number of PHA_EDGE_TRAVERSED edges from
- *                candidates to x (counted with multiplicity);
+ *                candidates to x (counted with multiplicity; guessed ones
+ *                capped, see below);
  *   alive      = candidates with gc_refs > 0 or PHA_OBJ_IMMORTAL, plus every
  *                candidate reachable from them over TRAVERSED edges;
  *   unreachable = candidates - alive.
  * unreachable_ret[v] is set to 1 for unreachable objects, 0 otherwise.
- * *negative_ret (optional) counts candidates whose gc_refs came out < 0
- * (more references found than the refcount allows: a sign of a wrong
- * layout or a core taken mid-update); they are treated as alive. */
+ *
+ * The edges of PHA_OBJ_CONSERVATIVE sources are guesses (words of a C
+ * struct that point at objects): they are subtracted after the others and
+ * only while the target's gc_refs stays >= 0. One that would take it below
+ * is proven not to be an owned reference (a stale copy left in a C
+ * struct's spare slots, a borrowed pointer) and is not counted.
+ * *anom_ret (optional) tells what did not add up. */
+#define PHA_GC_SRC_MAX 4
+struct pha_gc_anomalies {
+	/* Candidates whose gc_refs came out < 0 from exact edges alone (more
+	 * references found than the refcount allows: a sign of a wrong layout
+	 * or a core taken mid-update); they are treated as alive. */
+	uint64_t negative;
+	/* Guessed references not counted, the number of their sources, and
+	 * the first PHA_GC_SRC_MAX of those sources. */
+	uint64_t uncounted;
+	uint64_t nsrc_total;
+	uint32_t nsrc;
+	uint32_t src[PHA_GC_SRC_MAX];
+};
 struct pha_error *pha_gc_unreachable(const struct pha_graph *g, const uint8_t *oflags,
 				     const struct pha_col *refcnt, uint8_t *unreachable_ret,
-				     uint64_t *negative_ret);
+				     struct pha_gc_anomalies *anom_ret);
 
 /* What that gc.collect() frees: the unreachable objects and every object
  * only they keep alive (a str, an int, an untracked dict... referenced

@@ -4,7 +4,9 @@
  * Only edges with PHA_EDGE_TRAVERSED and without PHA_EDGE_WEAK count, both
  * for the subtraction and for the propagation. A reference whose source is
  * not a candidate (untracked, permanent generation) is not subtracted: as in
- * CPython it is a reference from outside the collected set.
+ * CPython it is a reference from outside the collected set. The edges of
+ * conservatively scanned objects are guesses, subtracted last and never
+ * below zero (graph.h).
  *
  * Memory: gc_refs as int64 (8 bytes per object), freed before the
  * propagation stack (4 bytes per object) is allocated. No recursion.
@@ -36,20 +38,59 @@ static struct pha_error *bad_edge(uint32_t e, uint32_t v, uint32_t w, uint32_t n
 				"beyond the %u objects", e, v, w, n);
 }
 
+/* Subtracts the counted edges of candidate sources whose PHA_OBJ_CONSERVATIVE
+ * flag equals guessed: all of them (exact sources), or, for guessed
+ * sources, only while the target's gc_refs is above 0, counting the rest
+ * in *anom. */
+static struct pha_error *subtract(const struct pha_graph *g, const uint8_t *oflags,
+				  int64_t *gc_refs, bool guessed, struct pha_gc_anomalies *anom)
+{
+	const uint32_t n = g->n;
+	for (uint32_t v = 0; v < n; v++) {
+		if (!is_candidate(oflags[v]) || !(oflags[v] & PHA_OBJ_CONSERVATIVE) != !guessed)
+			continue;
+		bool dropped = false;
+		for (uint32_t e = g->first[v]; e < g->first[v + 1]; e++) {
+			if (!counts(g->eflags[e]))
+				continue;
+			uint32_t w = g->dst[e];
+			if (w >= n)
+				return bad_edge(e, v, w, n);
+			if (!is_candidate(oflags[w]))
+				continue;
+			if (!guessed || gc_refs[w] > 0) {
+				gc_refs[w]--;
+			} else {
+				anom->uncounted++;
+				dropped = true;
+			}
+		}
+		if (dropped && anom->nsrc < PHA_GC_SRC_MAX)
+			anom->src[anom->nsrc++] = v;
+		anom->nsrc_total += dropped;
+	}
+	return NULL;
+}
+
 struct pha_error *pha_gc_unreachable(const struct pha_graph *g, const uint8_t *oflags,
 				     const struct pha_col *refcnt, uint8_t *unreachable_ret,
-				     uint64_t *negative_ret)
+				     struct pha_gc_anomalies *anom_ret)
 {
 	const uint32_t n = g->n;
 	const uint32_t *first = g->first, *dst = g->dst;
 	const uint8_t *eflags = g->eflags;
+	struct pha_gc_anomalies anom = {0};
 
-	if (negative_ret)
-		*negative_ret = 0;
+	if (anom_ret)
+		*anom_ret = anom;
 	if (n == 0)
 		return NULL;
 
-	/* 1. gc_refs = refcnt - references from candidates. */
+	/* 1. gc_refs = refcnt - references from candidates: the exact ones,
+	 * then the guessed ones (conservative scans) as far as the refcount
+	 * allows. A word a scan took for a reference that makes gc_refs
+	 * negative is proven not to be owned (a stale copy, a borrowed
+	 * pointer); an exact reference that does is a walker's mistake. */
 	int64_t *gc_refs = malloc((size_t)n * sizeof(*gc_refs));
 	if (!gc_refs)
 		return &pha_enomem;
@@ -57,39 +98,30 @@ struct pha_error *pha_gc_unreachable(const struct pha_graph *g, const uint8_t *o
 		uint64_t r = pha_col_get(refcnt, v);
 		gc_refs[v] = r >= HUGE_REFCNT ? (int64_t)HUGE_REFCNT : (int64_t)r;
 	}
-	for (uint32_t v = 0; v < n; v++) {
-		if (!is_candidate(oflags[v]))
-			continue;
-		for (uint32_t e = first[v]; e < first[v + 1]; e++) {
-			if (!counts(eflags[e]))
-				continue;
-			uint32_t w = dst[e];
-			if (w >= n) {
-				free(gc_refs);
-				return bad_edge(e, v, w, n);
-			}
-			if (is_candidate(oflags[w]))
-				gc_refs[w]--;
-		}
+	struct pha_error *err = subtract(g, oflags, gc_refs, false, &anom);
+	if (!err)
+		err = subtract(g, oflags, gc_refs, true, &anom);
+	if (err) {
+		free(gc_refs);
+		return err;
 	}
 
 	/* 2. Tentatively unreachable: candidates with gc_refs == 0 that are not
 	 * immortal. Everything else (non-candidates included) is 0 here; the
 	 * candidates among them are the alive seeds. */
-	uint64_t negative = 0;
 	for (uint32_t v = 0; v < n; v++) {
 		uint8_t f = oflags[v];
 		unreachable_ret[v] = 0;
 		if (!is_candidate(f))
 			continue;
 		if (gc_refs[v] < 0)
-			negative++;
+			anom.negative++;
 		else if (gc_refs[v] == 0 && !(f & PHA_OBJ_IMMORTAL))
 			unreachable_ret[v] = 1;
 	}
 	free(gc_refs);
-	if (negative_ret)
-		*negative_ret = negative;
+	if (anom_ret)
+		*anom_ret = anom;
 
 	/* 3. Everything reachable from an alive candidate over counted edges is
 	 * alive. Each object enters the stack at most once. */

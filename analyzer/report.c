@@ -202,6 +202,35 @@ static void report_header(const struct pha_source *src, const struct pha_report_
 	r->redacted = opts->redact;
 }
 
+/* The references that conservative scans of C objects found beyond
+ * their targets' refcounts (reach.c: not counted), with the types and an
+ * address of the first objects holding them. */
+static void warn_uncounted(struct pha_source *src, const struct pha_heap *h,
+			   const struct pha_gc_anomalies *anom)
+{
+	char list[512];
+	size_t pos = 0;
+	list[0] = 0;
+	for (uint32_t i = 0; i < anom->nsrc; i++) {
+		uint32_t v = anom->src[i], j = 0;
+		while (j < i && h->type[anom->src[j]] != h->type[v])
+			j++;
+		if (j < i)
+			continue;
+		int k = snprintf(list + pos, sizeof(list) - pos, "%s%s at 0x%llx", pos ? ", " : "",
+				 h->types[h->type[v]].name, (unsigned long long)h->addr[v]);
+		if (k < 0 || (size_t)k >= sizeof(list) - pos)
+			break;
+		pos += (size_t)k;
+	}
+	pha_source_warn(src, "conservative scans of %llu extension object%s (%s%s) found %llu "
+			     "word%s pointing at objects beyond their refcounts: stale copies or "
+			     "borrowed pointers, not counted by the unreachable arithmetic",
+			(unsigned long long)anom->nsrc_total, anom->nsrc_total == 1 ? "" : "s", list,
+			anom->nsrc_total > anom->nsrc ? ", ..." : "",
+			(unsigned long long)anom->uncounted, anom->uncounted == 1 ? "" : "s");
+}
+
 /* r->unreachable: CPython's own arithmetic (reach.c). */
 static struct pha_error *find_unreachable(struct pha_source *src, const struct pha_heap *h,
 					  struct pha_report *r)
@@ -210,9 +239,9 @@ static struct pha_error *find_unreachable(struct pha_source *src, const struct p
 	r->unreachable = calloc(h->n ? h->n : 1, 1);
 	if (!r->unreachable)
 		return &pha_enomem;
-	uint64_t negative = 0;
+	struct pha_gc_anomalies anom;
 	pha_progress("finding unreachable objects", 0, 0);
-	struct pha_error *err = pha_gc_unreachable(&g, h->flags, &h->refcnt, r->unreachable, &negative);
+	struct pha_error *err = pha_gc_unreachable(&g, h->flags, &h->refcnt, r->unreachable, &anom);
 	if (err)
 		return err;
 	/* gc.collect() runs finalizers (__del__, tp_finalize, tp_del) of the
@@ -227,10 +256,12 @@ static struct pha_error *find_unreachable(struct pha_source *src, const struct p
 				   "or tp_del): gc.collect() runs them first and whatever they "
 				   "resurrect stays alive, so the unreachable counts are an upper "
 				   "bound", (unsigned long long)fin);
-	if (negative)
+	if (anom.negative)
 		pha_source_warn(src, "%llu GC objects have more references than their refcount "
 				   "allows (layout mismatch or a core taken mid-update); they are "
-				   "treated as reachable", (unsigned long long)negative);
+				   "treated as reachable", (unsigned long long)anom.negative);
+	if (anom.uncounted)
+		warn_uncounted(src, h, &anom);
 	return NULL;
 }
 

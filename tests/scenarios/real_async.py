@@ -9,6 +9,10 @@ real localhost sockets.  At dump time:
   - 200 background tasks wait on asyncio.sleep(3600), on futures nobody
     will resolve, on an asyncio.Queue, and in an asyncio.gather;
   - a plain asyncio streams echo server has 10 connected clients mid-read.
+A multidict that had its first entry deleted keeps the stale words of its
+last inline pair (the later pairs move down, the spare slot is not
+cleared): a conservative scan of it finds one reference more than the
+refcount of that pair's list allows (run_real's "stale_copies" check).
 The loop is stopped (not closed) by the main coroutine returning; the
 program then dumps from the main thread: every pending task, coroutine,
 future, transport and protocol is alive in the heap.  Requests that
@@ -138,6 +142,13 @@ async def main():
     for _ in range(20):
         await asyncio.sleep(0)
 
+
+# multidict keeps its first pairs inside the object; deleting "k0" moves
+# k1..k3 down one slot and leaves k3's old words in the fourth slot.
+STALE = sys.modules["multidict"].MultiDict()
+for _i in range(4):
+    STALE.add("k%d" % _i, [_i])
+del STALE["k0"], _i
 
 LOOP = asyncio.new_event_loop()
 asyncio.set_event_loop(LOOP)
