@@ -391,7 +391,7 @@ static void free_lookup(struct build *b)
 {
 	free(b->slots);
 	pha_addrset_deinit(&b->as);
-	free(b->idmap);
+	pha_big_free(b->idmap);
 	b->slots = NULL;
 	b->idmap = NULL;
 }
@@ -434,7 +434,7 @@ static void free_edges(struct build *b)
 
 static void build_deinit(struct build *b)
 {
-	free(b->order);
+	pha_big_free(b->order);
 	free(b->tset);
 	free(b->tlist);
 	free(b->unmod);
@@ -498,7 +498,7 @@ static bool number_by_rank(struct build *b, size_t ngood)
 static struct pha_error *number_objects(struct build *b, struct pha_heap *h)
 {
 	size_t ngood = 0;
-	b->order = malloc((b->n ? b->n : 1) * sizeof(*b->order));
+	b->order = pha_big_malloc((b->n ? b->n : 1) * sizeof(*b->order));
 	if (!b->order)
 		return &pha_enomem;
 	for (size_t i = 0; i < b->n; i++) {
@@ -521,7 +521,7 @@ static struct pha_error *number_objects(struct build *b, struct pha_heap *h)
 		b->slots = NULL;
 		b->hcap = b->hn = 0;
 	} else {
-		b->idmap = malloc((b->n ? b->n : 1) * sizeof(*b->idmap));
+		b->idmap = pha_big_malloc((b->n ? b->n : 1) * sizeof(*b->idmap));
 		if (!b->idmap)
 			return &pha_enomem;
 		for (size_t i = 0; i < b->n; i++)

@@ -11,6 +11,7 @@
  * Memory: gc_refs as int64 (8 bytes per object), freed before the
  * propagation stack (4 bytes per object) is allocated. No recursion.
  */
+#include "bigmem.h"
 #include "graph.h"
 
 #include <stdbool.h>
@@ -91,7 +92,7 @@ struct pha_error *pha_gc_unreachable(const struct pha_graph *g, const uint8_t *o
 	 * allows. A word a scan took for a reference that makes gc_refs
 	 * negative is proven not to be owned (a stale copy, a borrowed
 	 * pointer); an exact reference that does is a walker's mistake. */
-	int64_t *gc_refs = malloc((size_t)n * sizeof(*gc_refs));
+	int64_t *gc_refs = pha_big_malloc((size_t)n * sizeof(*gc_refs));
 	if (!gc_refs)
 		return &pha_enomem;
 	for (uint32_t v = 0; v < n; v++) {
@@ -102,7 +103,7 @@ struct pha_error *pha_gc_unreachable(const struct pha_graph *g, const uint8_t *o
 	if (!err)
 		err = subtract(g, oflags, gc_refs, true, &anom);
 	if (err) {
-		free(gc_refs);
+		pha_big_free(gc_refs);
 		return err;
 	}
 
@@ -119,13 +120,13 @@ struct pha_error *pha_gc_unreachable(const struct pha_graph *g, const uint8_t *o
 		else if (gc_refs[v] == 0 && !(f & PHA_OBJ_IMMORTAL))
 			unreachable_ret[v] = 1;
 	}
-	free(gc_refs);
+	pha_big_free(gc_refs);
 	if (anom_ret)
 		*anom_ret = anom;
 
 	/* 3. Everything reachable from an alive candidate over counted edges is
 	 * alive. Each object enters the stack at most once. */
-	uint32_t *stack = malloc((size_t)n * sizeof(*stack));
+	uint32_t *stack = pha_big_malloc((size_t)n * sizeof(*stack));
 	if (!stack)
 		return &pha_enomem;
 	size_t sp = 0;
@@ -139,7 +140,7 @@ struct pha_error *pha_gc_unreachable(const struct pha_graph *g, const uint8_t *o
 				continue;
 			uint32_t w = dst[e];
 			if (w >= n) {
-				free(stack);
+				pha_big_free(stack);
 				return bad_edge(e, v, w, n);
 			}
 			if (unreachable_ret[w]) {
@@ -148,7 +149,7 @@ struct pha_error *pha_gc_unreachable(const struct pha_graph *g, const uint8_t *o
 			}
 		}
 	}
-	free(stack);
+	pha_big_free(stack);
 	return NULL;
 }
 
@@ -189,7 +190,7 @@ struct pha_error *pha_gc_freed(const struct pha_graph *g, const uint8_t *oflags,
 			seed = pha_col_get(refcnt, v) > inref[v];
 		freed_ret[v] = !seed;
 	}
-	uint32_t *stack = malloc((size_t)n * sizeof(*stack));
+	uint32_t *stack = pha_big_malloc((size_t)n * sizeof(*stack));
 	if (!stack)
 		return &pha_enomem;
 	size_t sp = 0;
@@ -206,6 +207,6 @@ struct pha_error *pha_gc_freed(const struct pha_graph *g, const uint8_t *oflags,
 			}
 		}
 	}
-	free(stack);
+	pha_big_free(stack);
 	return NULL;
 }

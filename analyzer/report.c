@@ -3,6 +3,7 @@
  * (input, Python, process), the summary, types, unreachable objects
  * (reach.c), cycles and unreachable groups (scc.c, grouped by signature
  * here), why is it alive (why.c) and waste (waste.c). */
+#include "bigmem.h"
 #include "report.h"
 
 #include <stdio.h>
@@ -272,11 +273,11 @@ static struct pha_error *count_freed(const struct pha_heap *h, struct pha_report
 				     uint32_t **inref_ret)
 {
 	struct pha_graph g = pha_heap_graph(h);
-	uint8_t *freed = calloc(h->n ? h->n : 1, 1);
-	uint32_t *inref = calloc(h->n ? h->n : 1, sizeof(*inref));
+	uint8_t *freed = pha_big_calloc(h->n ? h->n : 1, 1);
+	uint32_t *inref = pha_big_calloc(h->n ? h->n : 1, sizeof(*inref));
 	if (!freed || !inref) {
-		free(freed);
-		free(inref);
+		pha_big_free(freed);
+		pha_big_free(inref);
 		return &pha_enomem;
 	}
 	struct pha_error *err = pha_strong_inrefs(&g, inref);
@@ -288,9 +289,9 @@ static struct pha_error *count_freed(const struct pha_heap *h, struct pha_report
 			r->summary.unreachable_bytes += pha_heap_size(h, v);
 		}
 	}
-	free(freed);
+	pha_big_free(freed);
 	if (err)
-		free(inref);
+		pha_big_free(inref);
 	else
 		*inref_ret = inref;
 	return err;
@@ -376,12 +377,12 @@ struct components {
 
 static void components_deinit(struct components *cs)
 {
-	free(cs->rflags);
-	free(cs->comp);
+	pha_big_free(cs->rflags);
+	pha_big_free(cs->comp);
 	free(cs->size);
 	free(cs->start);
-	free(cs->members);
-	free(cs->self);
+	pha_big_free(cs->members);
+	pha_big_free(cs->self);
 }
 
 /* world[v] = 1 for the module world (REPORT.md, cycles[]): type objects,
@@ -389,7 +390,7 @@ static void components_deinit(struct components *cs)
  * layouts report no other dict of a module). */
 static uint8_t *world_objects(const struct pha_heap *h)
 {
-	uint8_t *world = calloc(h->n ? h->n : 1, 1);
+	uint8_t *world = pha_big_calloc(h->n ? h->n : 1, 1);
 	if (!world)
 		return NULL;
 	for (uint32_t v = 0; v < h->n; v++) {
@@ -414,20 +415,20 @@ static struct pha_error *components_find(const struct pha_heap *h, struct compon
 	uint32_t n = h->n;
 	struct pha_graph g = pha_heap_graph(h);
 	struct pha_error *err;
-	cs->comp = malloc((n ? n : 1) * sizeof(*cs->comp));
-	cs->self = calloc(n ? n : 1, 1);
+	cs->comp = pha_big_malloc((n ? n : 1) * sizeof(*cs->comp));
+	cs->self = pha_big_calloc(n ? n : 1, 1);
 	uint8_t *world = world_objects(h);
 	if (!cs->comp || !cs->self || !world) {
-		free(world);
+		pha_big_free(world);
 		return &pha_enomem;
 	}
 	err = pha_cycle_rows(&g, world, cs->comp, &cs->ncomp, cs->self, &cs->rflags);
-	free(world);
+	pha_big_free(world);
 	if (err)
 		return err;
 	cs->size = calloc(cs->ncomp + 1, sizeof(*cs->size));
 	cs->start = calloc(cs->ncomp + 1, sizeof(*cs->start));
-	cs->members = malloc((n ? n : 1) * sizeof(*cs->members));
+	cs->members = pha_big_malloc((n ? n : 1) * sizeof(*cs->members));
 	if (!cs->size || !cs->start || !cs->members)
 		return &pha_enomem;
 	for (uint32_t v = 0; v < n; v++)
@@ -744,7 +745,7 @@ struct pha_error *pha_report_build(struct pha_source *src, const struct pha_heap
 	*report_ret = r;
 	r = NULL;
 out:
-	free(inref);
+	pha_big_free(inref);
 	free(group_of);
 	pha_report_destroy(r);
 	return err;

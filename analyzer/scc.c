@@ -14,6 +14,7 @@
  * >= n - k + 1 > a because a + k <= n. So a finished vertex never lowers the
  * low-link of an active one, and 0 always means "not visited yet".
  */
+#include "bigmem.h"
 #include "graph.h"
 
 #include <stdlib.h>
@@ -59,13 +60,13 @@ struct pha_error *pha_scc_cut(const struct pha_graph *g, const uint8_t *cut, uin
 		return NULL;
 
 	uint32_t *rindex = comp_ret;
-	uint32_t *cstack = malloc((size_t)n * sizeof(*cstack));
-	struct frame *dfs = malloc((size_t)n * sizeof(*dfs));
-	uint64_t *root = malloc(((size_t)n + 63) / 64 * sizeof(*root));
+	uint32_t *cstack = pha_big_malloc((size_t)n * sizeof(*cstack));
+	struct frame *dfs = pha_big_malloc((size_t)n * sizeof(*dfs));
+	uint64_t *root = pha_big_malloc(((size_t)n + 63) / 64 * sizeof(*root));
 	if (!cstack || !dfs || !root) {
-		free(cstack);
-		free(dfs);
-		free(root);
+		pha_big_free(cstack);
+		pha_big_free(dfs);
+		pha_big_free(root);
 		return &pha_enomem;
 	}
 	memset(rindex, 0, (size_t)n * sizeof(*rindex));
@@ -146,9 +147,9 @@ struct pha_error *pha_scc_cut(const struct pha_graph *g, const uint8_t *cut, uin
 	*ncomp_ret = n - c;
 
 out:
-	free(cstack);
-	free(dfs);
-	free(root);
+	pha_big_free(cstack);
+	pha_big_free(dfs);
+	pha_big_free(root);
 	return err;
 }
 
@@ -190,14 +191,14 @@ struct pha_error *pha_cycle_rows(const struct pha_graph *g, const uint8_t *world
 	/* The cut graph: row_ret holds its components for now. */
 	if ((err = pha_scc_cut(g, world, row_ret, &nq, NULL)))
 		return err;
-	pcomp = malloc((n ? n : 1) * sizeof(*pcomp));
+	pcomp = pha_big_malloc((n ? n : 1) * sizeof(*pcomp));
 	if (!pcomp)
 		return &pha_enomem;
 	if ((err = pha_scc(g, pcomp, &np, self_loop_ret)))
 		goto out;
-	count = malloc(((nq > np ? nq : np) + 1) * sizeof(*count));
-	qcyc = calloc(nq ? nq : 1, 1);
-	pinfo = calloc(np ? np : 1, 1);
+	count = pha_big_malloc(((nq > np ? nq : np) + 1) * sizeof(*count));
+	qcyc = pha_big_calloc(nq ? nq : 1, 1);
+	pinfo = pha_big_calloc(np ? np : 1, 1);
 	if (!count || !qcyc || !pinfo) {
 		err = &pha_enomem;
 		goto out;
@@ -221,7 +222,7 @@ struct pha_error *pha_cycle_rows(const struct pha_graph *g, const uint8_t *world
 		if (count[p] >= 2 || self_loop_ret[v])
 			pinfo[p] |= P_CYCLIC;
 	}
-	free(count);
+	pha_big_free(count);
 	count = NULL;
 	/* Row of v: its user cycle if it has one; else the rest of its full
 	 * component when that holds a world object; else its full component,
@@ -232,7 +233,7 @@ struct pha_error *pha_cycle_rows(const struct pha_graph *g, const uint8_t *world
 		uint32_t q = row_ret[v], p = pcomp[v];
 		row_ret[v] = (pinfo[p] & P_WORLD) && !qcyc[q] ? nq + p : q;
 	}
-	map = malloc(((size_t)nq + np + 1) * sizeof(*map));
+	map = pha_big_malloc(((size_t)nq + np + 1) * sizeof(*map));
 	if (!map) {
 		err = &pha_enomem;
 		goto out;
@@ -244,7 +245,7 @@ struct pha_error *pha_cycle_rows(const struct pha_graph *g, const uint8_t *world
 		if (map[k] == 0)
 			map[k] = nrow++;
 	}
-	flags = calloc(nrow ? nrow : 1, 1);
+	flags = pha_big_calloc(nrow ? nrow : 1, 1);
 	if (!flags) {
 		err = &pha_enomem;
 		goto out;
@@ -262,11 +263,11 @@ struct pha_error *pha_cycle_rows(const struct pha_graph *g, const uint8_t *world
 	*row_flags_ret = flags;
 	flags = NULL;
 out:
-	free(pcomp);
-	free(count);
-	free(qcyc);
-	free(pinfo);
-	free(map);
-	free(flags);
+	pha_big_free(pcomp);
+	pha_big_free(count);
+	pha_big_free(qcyc);
+	pha_big_free(pinfo);
+	pha_big_free(map);
+	pha_big_free(flags);
 	return err;
 }

@@ -356,8 +356,8 @@ static void bfs_external(struct ctx *c)
 static struct pha_error *bfs_again(struct ctx *c)
 {
 	size_t nn = c->h->n ? c->h->n : 1;
-	c->parent = malloc(nn * sizeof(*c->parent));
-	c->queue = malloc(nn * sizeof(*c->queue));
+	c->parent = pha_big_malloc(nn * sizeof(*c->parent));
+	c->queue = pha_big_malloc(nn * sizeof(*c->queue));
 	if (!c->parent || !c->queue)
 		return &pha_enomem;
 	for (uint32_t v = 0; v < c->h->n; v++)
@@ -365,7 +365,7 @@ static struct pha_error *bfs_again(struct ctx *c)
 	c->qh = c->qt = 0;
 	bfs_staged(c);
 	bfs_external(c);
-	free(c->queue);
+	pha_big_free(c->queue);
 	c->queue = NULL;
 	return NULL;
 }
@@ -377,9 +377,9 @@ static struct pha_error *find_interpreter_roots(struct ctx *c)
 	uint32_t n = c->h->n;
 	size_t nn = n ? n : 1;
 	pha_progress("finding roots", 0, 0);
-	c->parent = malloc(nn * sizeof(*c->parent));
-	c->queue = malloc(nn * sizeof(*c->queue));
-	c->rootk = calloc(nn, 1);
+	c->parent = pha_big_malloc(nn * sizeof(*c->parent));
+	c->queue = pha_big_malloc(nn * sizeof(*c->queue));
+	c->rootk = pha_big_calloc(nn, 1);
 	c->rootsrc = malloc((src->nroots ? src->nroots : 1) * 2 * sizeof(*c->rootsrc));
 	if (!c->parent || !c->queue || !c->rootk || !c->rootsrc || !c->inref)
 		return &pha_enomem;
@@ -447,10 +447,10 @@ static struct pha_error *find_outside_roots(struct ctx *c)
 	uint32_t *inref = c->inref;
 	c->inref = NULL;
 	c->ux = calloc(c->ngroups, sizeof(*c->ux));
-	uint8_t *is_type = calloc(n ? n : 1, 1);
+	uint8_t *is_type = pha_big_calloc(n ? n : 1, 1);
 	if (!c->ux || !is_type) {
-		free(inref);
-		free(is_type);
+		pha_big_free(inref);
+		pha_big_free(is_type);
 		return &pha_enomem;
 	}
 	/* Type objects: those with instances in the heap, and instances of
@@ -476,8 +476,8 @@ static struct pha_error *find_outside_roots(struct ctx *c)
 		if (is_type[v] || !strcmp(why_tname(c, v), "type"))
 			u->types++;
 	}
-	free(inref);
-	free(is_type);
+	pha_big_free(inref);
+	pha_big_free(is_type);
 	bfs_external(c);
 	return NULL;
 }
@@ -492,17 +492,17 @@ static struct pha_error *dominators_of_roots(struct ctx *c)
 	pha_progress("computing dominators", 0, 0);
 	uint32_t *roots = c->queue;	/* reuse: the BFS is over */
 	c->queue = NULL;
-	free(c->parent);
+	pha_big_free(c->parent);
 	c->parent = NULL;
 	for (uint32_t v = 0; v < n; v++) {
 		if (why_iroot(c, v) || why_ext(c, v))
 			roots[nroots++] = v;
 	}
-	uint32_t *fit = realloc(roots, (nroots ? nroots : 1) * sizeof(*roots));
+	uint32_t *fit = pha_big_realloc(roots, (nroots ? nroots : 1) * sizeof(*roots));
 	if (fit)	/* the rest of the queue is not needed while dominators run */
 		roots = fit;
 	struct pha_error *err = pha_dominators(&g, roots, nroots, &c->tree);
-	free(roots);
+	pha_big_free(roots);
 	if (err || (err = bfs_again(c)))
 		return err;
 	return NULL;
@@ -518,7 +518,7 @@ static struct pha_error *dominator_children(struct ctx *c)
 {
 	uint32_t n = c->h->n;
 	const uint32_t *idom = c->tree.idom;
-	c->cfirst = calloc((size_t)n + 2, sizeof(*c->cfirst));
+	c->cfirst = pha_big_calloc((size_t)n + 2, sizeof(*c->cfirst));
 	if (!c->cfirst)
 		return &pha_enomem;
 	c->cchild = c->tree.order;
@@ -578,15 +578,15 @@ static struct pha_error *subtree_sums(struct ctx *c)
 	struct pha_why *w = &c->r->why;
 	uint32_t n = h->n;
 	pha_progress("retained sizes", 0, 0);
-	c->retained = calloc(n ? n : 1, sizeof(*c->retained));
+	c->retained = pha_big_calloc(n ? n : 1, sizeof(*c->retained));
 	c->tret = calloc(c->ngroups, sizeof(*c->tret));
 	uint32_t *cnt = calloc(c->ngroups, sizeof(*cnt));
-	uint32_t *stk = malloc(((size_t)c->tree.norder + 1) * sizeof(*stk));
-	uint32_t *cur = malloc(((size_t)c->tree.norder + 1) * sizeof(*cur));
+	uint32_t *stk = pha_big_malloc(((size_t)c->tree.norder + 1) * sizeof(*stk));
+	uint32_t *cur = pha_big_malloc(((size_t)c->tree.norder + 1) * sizeof(*cur));
 	if (!c->retained || !c->tret || !cnt || !stk || !cur) {
 		free(cnt);
-		free(stk);
-		free(cur);
+		pha_big_free(stk);
+		pha_big_free(cur);
 		return &pha_enomem;
 	}
 	size_t sp = 0;
@@ -618,8 +618,8 @@ static struct pha_error *subtree_sums(struct ctx *c)
 			c->nret[d] += c->nret[u];
 	}
 	free(cnt);
-	free(stk);
-	free(cur);
+	pha_big_free(stk);
+	pha_big_free(cur);
 	for (uint32_t v = 0; v < n; v++) {
 		if (!(c->rootk[v] & WHY_TREE)) {
 			w->unrooted_objects++;
@@ -796,16 +796,16 @@ static struct pha_error *growth_candidates(struct ctx *c)
 
 static void ctx_deinit(struct ctx *c)
 {
-	free(c->parent);
-	free(c->queue);
-	free(c->rootk);
-	free(c->inref);
+	pha_big_free(c->parent);
+	pha_big_free(c->queue);
+	pha_big_free(c->rootk);
+	pha_big_free(c->inref);
 	free(c->rootsrc);
 	free(c->ux);
-	free(c->retained);
+	pha_big_free(c->retained);
 	pha_big_free(c->nret);
 	pha_domtree_deinit(&c->tree);
-	free(c->cfirst);
+	pha_big_free(c->cfirst);
 	pha_big_free(c->cchild);	/* the tree's preorder (bigmem.h) */
 	free(c->tret);
 	free(c->top);

@@ -468,13 +468,15 @@ def tool_env():
     return env
 
 
-def run_tool(binary, args, cwd, timeout=300):
+def run_tool(binary, args, cwd, timeout=300, env_extra=None):
     """Run the analyzer; a missing binary is a Ran with .error set."""
     if not os.path.isfile(binary) or not os.access(binary, os.X_OK):
         r = Ran()
         r.error = "binary not found or not executable: %s" % binary
         return r
-    return run_process([binary] + list(args), cwd=cwd, timeout=timeout, env=tool_env(),
+    env = tool_env()
+    env.update(env_extra or {})
+    return run_process([binary] + list(args), cwd=cwd, timeout=timeout, env=env,
                        preexec=_no_core_limit)
 
 

@@ -46,6 +46,8 @@ its own truth.  Checks per core (NAME = real/<interp>/<program>/<mode>/...):
   warnings        no report warning that signals a walker mistake on a healthy
                   core (addresses referenced as objects that are not, GC objects
                   with more visits than their refcount)
+  low_memory      --low-memory, with every big array in its temporary file
+                  (PYHEAP_ANALYZE_LOW_MEMORY_MIN=0), writes the same report
   stale_copies    real_async only: the words a multidict leaves in its spare
                   inline slot after a deletion are not counted as references
                   and a warning names multidict._multidict.MultiDict
@@ -528,7 +530,7 @@ class Runner:
         rest = ("gc_objects", "gc_types", "unreachable", "unreachable_types", "type_counts",
                 "type_bytes", "phantoms", "warnings", "snapshot", "suspects", "freed_bytes") + \
                (("leak",) if program == LEAK_PROGRAM else ()) + \
-               (("stale_copies",) if program == "real_async" else ())
+               (("stale_copies",) if program == "real_async" else ()) + ("low_memory",)
         if trouble or r.returncode != 0:
             why = ("sanitizer: " + trouble) if trouble else "%s: %s" % (
                 r.describe(), r.stderr_text().strip()[-400:])
@@ -564,6 +566,7 @@ class Runner:
         only = classify_tool_only(self._tool_only, tool, graph, truth) if graph else {}
         self.checks(name, program, rep, truth, tool, tobj, cmp, res, only)
         self.snapshot(name, rep, snap, wd)
+        self.low_memory(name, out, res.core, wd)
         if cmp is not None:
             leak_addrs = ()
             if program == LEAK_PROGRAM and os.path.exists(res.truth_path + ".leak.json"):
@@ -755,6 +758,28 @@ class Runner:
                 p.append("%d leaked dicts with a wrong type/refcount/unreachable (e.g. 0x%x: %s)" % (
                     len(wrong), a, tool[a]))
         self.rep.check(name + "/leak", p, "%d %s objects, %d excess" % (n, leak["type"], leak["excess"]))
+
+    def low_memory(self, name, out, core, wd):
+        """--low-memory with every big array in the file (the threshold,
+        1 MiB, leaves them all in memory on heaps this size): the same
+        report, byte for byte, and no crash (a free() of a file-backed
+        array aborts)."""
+        lm = os.path.join(wd, "low-memory.json")
+        r = H.run_tool(self.binary, ["-q", "--low-memory", "-o", lm, core], cwd=wd,
+                       timeout=self.args.timeout,
+                       env_extra={"PYHEAP_ANALYZE_LOW_MEMORY_MIN": "0"})
+        trouble = H.sanitizer_trouble(r.stderr_text())
+        if trouble or r.returncode != 0:
+            self.rep.fail(name + "/low_memory", ("sanitizer: " + trouble) if trouble else
+                          "%s: %s" % (r.describe(), r.stderr_text().strip()[-300:]))
+            return
+        with open(out, "rb") as f:
+            want = f.read()
+        with open(lm, "rb") as f:
+            got = f.read()
+        self.rep.check(name + "/low_memory", [] if got == want else [
+            "--low-memory report differs (%d vs %d bytes)" % (len(got), len(want))],
+            "same report, %.2f s, peak %.0f MB" % (r.seconds, r.maxrss_kb / 1024.0))
 
     def snapshot(self, name, rep, snap, wd):
         if not os.path.exists(snap):
