@@ -50,38 +50,17 @@ struct pha_error *pha_bigmem_use_file(void)
 	return NULL;
 }
 
+
 static long page(void)
 {
 	long p = sysconf(_SC_PAGESIZE);
 	return p > 0 ? p : 4096;
 }
 
-/* In memory, an array of HUGE_MIN bytes or more is its own mapping (main()
- * sets M_MMAP_THRESHOLD to 1 MiB) and is asked to be backed by transparent
- * huge pages (THP "madvise" mode, Debian's default): one fault per 2 MiB
- * instead of per 4 KiB. Sequential fills of such arrays were a quarter of
- * the run's CPU at 10^7 objects, most of it in page faults. The hint must
- * come before the first touch; calloc does not touch fresh mappings. */
-#define HUGE_MIN ((size_t)4 << 20)
-#define HUGE_PAGE ((uintptr_t)2 << 20)
-
-static void *hint_huge(void *p, size_t size)
-{
-#ifdef MADV_HUGEPAGE
-	if (p && size >= HUGE_MIN) {
-		uintptr_t lo = ((uintptr_t)p + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
-		uintptr_t hi = ((uintptr_t)p + size) & ~(HUGE_PAGE - 1);
-		if (hi > lo)
-			madvise((void *)lo, hi - lo, MADV_HUGEPAGE);	/* a hint: errors ignored */
-	}
-#endif
-	return p;
-}
-
 void *pha_big_malloc(size_t size)
 {
 	if (!big.on || size < big.min || !size)
-		return hint_huge(malloc(size ? size : 1), size);
+		return malloc(size ? size : 1);
 	if (big.n == big.cap) {
 		size_t cap = big.cap ? big.cap * 2 : 64;
 		struct mapping *m = realloc(big.maps, cap * sizeof(*m));
@@ -107,7 +86,7 @@ void *pha_big_calloc(size_t n, size_t size)
 	if (size && n > SIZE_MAX / size)
 		return NULL;
 	if (!big.on || n * size < big.min || !n || !size)
-		return hint_huge(calloc(n ? n : 1, size ? size : 1), n * size);
+		return calloc(n ? n : 1, size ? size : 1);
 	return pha_big_malloc(n * size);	/* a new file range reads as zeros */
 }
 
@@ -141,7 +120,7 @@ void *pha_big_realloc(void *p, size_t size)
 {
 	struct mapping *m = find(p);
 	if (!m && (!big.on || size < big.min || !size))
-		return hint_huge(realloc(p, size ? size : 1), size);
+		return realloc(p, size ? size : 1);
 	void *q = pha_big_malloc(size);
 	if (!q || !p)
 		return q;

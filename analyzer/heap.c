@@ -133,7 +133,7 @@ static bool hash_grow(struct build *b)
 }
 
 #define GROW(arr, cap) do { \
-	void *p_ = realloc((arr), (cap) * sizeof(*(arr))); \
+	void *p_ = pha_big_realloc((arr), (cap) * sizeof(*(arr))); \
 	if (!p_) return UINT32_MAX; \
 	(arr) = p_; } while (0)
 
@@ -399,13 +399,13 @@ static void free_lookup(struct build *b)
 /* The discovery arrays (gather_objects is their last user). */
 static void free_discovery(struct build *b)
 {
-	free(b->addr);
-	free(b->flags);
-	free(b->gen);
-	free(b->bad);
-	free(b->type);
-	free(b->size.v);
-	free(b->refcnt.v);
+	pha_big_free(b->addr);
+	pha_big_free(b->flags);
+	pha_big_free(b->gen);
+	pha_big_free(b->bad);
+	pha_big_free(b->type);
+	pha_big_free(b->size.v);
+	pha_big_free(b->refcnt.v);
 	pha_col_free_wide(&b->size);
 	pha_col_free_wide(&b->refcnt);
 	b->type = NULL;
@@ -424,7 +424,7 @@ static void free_edges(struct build *b)
 	free(b->raddr);
 	free(b->rid);
 	free(b->rflag);
-	free(b->efirst);
+	pha_big_free(b->efirst);
 	b->raddr = NULL;
 	b->rid = NULL;
 	b->rflag = NULL;
