@@ -151,6 +151,8 @@ struct pha_gc_anomalies {
 	 * references found than the refcount allows: a sign of a wrong layout
 	 * or a core taken mid-update); they are treated as alive. */
 	uint64_t negative;
+	uint32_t nneg;		/* the first PHA_GC_SRC_MAX of those candidates */
+	uint32_t neg[PHA_GC_SRC_MAX];
 	/* Guessed references not counted, the number of their sources, and
 	 * the first PHA_GC_SRC_MAX of those sources. */
 	uint64_t uncounted;

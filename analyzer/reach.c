@@ -115,8 +115,11 @@ struct pha_error *pha_gc_unreachable(const struct pha_graph *g, const uint8_t *o
 		unreachable_ret[v] = 0;
 		if (!is_candidate(f))
 			continue;
-		if (gc_refs[v] < 0)
+		if (gc_refs[v] < 0) {
 			anom.negative++;
+			if (anom.nneg < PHA_GC_SRC_MAX)
+				anom.neg[anom.nneg++] = v;
+		}
 		else if (gc_refs[v] == 0 && !(f & PHA_OBJ_IMMORTAL))
 			unreachable_ret[v] = 1;
 	}

@@ -203,6 +203,26 @@ static void report_header(const struct pha_source *src, const struct pha_report_
 	r->redacted = opts->redact;
 }
 
+/* "type at 0xaddr, ..." for the objects ids[0..n-1], a type named once. */
+static void name_examples(const struct pha_heap *h, const uint32_t *ids, uint32_t n, char *list,
+			  size_t cap)
+{
+	size_t pos = 0;
+	list[0] = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t v = ids[i], j = 0;
+		while (j < i && h->type[ids[j]] != h->type[v])
+			j++;
+		if (j < i)
+			continue;
+		int k = snprintf(list + pos, cap - pos, "%s%s at 0x%llx", pos ? ", " : "",
+				 h->types[h->type[v]].name, (unsigned long long)h->addr[v]);
+		if (k < 0 || (size_t)k >= cap - pos)
+			break;
+		pos += (size_t)k;
+	}
+}
+
 /* The references that conservative scans of C objects found beyond
  * their targets' refcounts (reach.c: not counted), with the types and an
  * address of the first objects holding them. */
@@ -210,20 +230,7 @@ static void warn_uncounted(struct pha_source *src, const struct pha_heap *h,
 			   const struct pha_gc_anomalies *anom)
 {
 	char list[512];
-	size_t pos = 0;
-	list[0] = 0;
-	for (uint32_t i = 0; i < anom->nsrc; i++) {
-		uint32_t v = anom->src[i], j = 0;
-		while (j < i && h->type[anom->src[j]] != h->type[v])
-			j++;
-		if (j < i)
-			continue;
-		int k = snprintf(list + pos, sizeof(list) - pos, "%s%s at 0x%llx", pos ? ", " : "",
-				 h->types[h->type[v]].name, (unsigned long long)h->addr[v]);
-		if (k < 0 || (size_t)k >= sizeof(list) - pos)
-			break;
-		pos += (size_t)k;
-	}
+	name_examples(h, anom->src, anom->nsrc, list, sizeof(list));
 	pha_source_warn(src, "conservative scans of %llu extension object%s (%s%s) found %llu "
 			     "word%s pointing at objects beyond their refcounts: stale copies or "
 			     "borrowed pointers, not counted by the unreachable arithmetic",
@@ -257,10 +264,14 @@ static struct pha_error *find_unreachable(struct pha_source *src, const struct p
 				   "or tp_del): gc.collect() runs them first and whatever they "
 				   "resurrect stays alive, so the unreachable counts are an upper "
 				   "bound", (unsigned long long)fin);
-	if (anom.negative)
+	if (anom.negative) {
+		char list[512];
+		name_examples(h, anom.neg, anom.nneg, list, sizeof(list));
 		pha_source_warn(src, "%llu GC objects have more references than their refcount "
-				   "allows (layout mismatch or a core taken mid-update); they are "
-				   "treated as reachable", (unsigned long long)anom.negative);
+				   "allows (layout mismatch or a core taken mid-update: %s%s); they "
+				   "are treated as reachable", (unsigned long long)anom.negative, list,
+				anom.negative > anom.nneg ? ", ..." : "");
+	}
 	if (anom.uncounted)
 		warn_uncounted(src, h, &anom);
 	return NULL;
