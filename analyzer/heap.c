@@ -646,7 +646,7 @@ static bool types_init(struct build *b)
 		return &pha_enomem; \
 	for (size_t id_ = 0; id_ < (n); id_++) \
 		(dst)[id_] = (src)[b->order[id_]]; \
-	free(src); \
+	pha_big_free(src); \
 	(src) = NULL; } while (0)
 
 /* A column in id order from one in discovery order (values of 2^32 - 1
@@ -664,7 +664,7 @@ static struct pha_error *gather_col(struct build *b, struct pha_col *dst, struct
 		else if (!pha_col_set(dst, (uint32_t)id, pha_col_wide_get(src, i)))
 			return &pha_enomem;
 	}
-	free(src->v);
+	pha_big_free(src->v);
 	src->v = NULL;
 	pha_col_free_wide(src);
 	return NULL;
