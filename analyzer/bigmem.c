@@ -57,8 +57,79 @@ static long page(void)
 	return p > 0 ? p : 4096;
 }
 
+/* In memory, freed arrays of REUSE_MIN bytes or more wait in a small
+ * cache for the next big array that fits, instead of going back to the
+ * system: each phase's scratch arrays are the size of the last one's
+ * (4 bytes an object, 1 byte an object...), and a fresh mapping costs a
+ * page fault and a page of zeroing per 4 KiB (about a quarter of the CPU
+ * at 10^7 objects, 2.4 GB mapped over a run whose peak is 0.55 GB). So
+ * that the peak does not grow: a request that nothing cached fits frees
+ * the cache first, and a reused array's pages beyond the request are
+ * given back (MADV_DONTNEED). */
+#define REUSE_MIN ((size_t)1 << 20)
+#define REUSE_SLOTS 4
+static struct {
+	void *p[REUSE_SLOTS];
+	size_t len[REUSE_SLOTS];	/* malloc_usable_size */
+	unsigned n;
+} reuse;
+
+static void reuse_flush(void)
+{
+	for (unsigned i = 0; i < reuse.n; i++)
+		free(reuse.p[i]);
+	reuse.n = 0;
+}
+
+/* A cached array of at least size bytes (the smallest), NULL if none. */
+static void *reuse_take(size_t size)
+{
+	unsigned best = REUSE_SLOTS;
+	for (unsigned i = 0; i < reuse.n; i++) {
+		if (reuse.len[i] >= size && (best == REUSE_SLOTS || reuse.len[i] < reuse.len[best]))
+			best = i;
+	}
+	if (best == REUSE_SLOTS) {
+		reuse_flush();
+		return NULL;
+	}
+	void *p = reuse.p[best];
+	size_t len = reuse.len[best];
+	reuse.n--;
+	reuse.p[best] = reuse.p[reuse.n];
+	reuse.len[best] = reuse.len[reuse.n];
+	reuse_flush();
+	uintptr_t pg = (uintptr_t)page();
+	uintptr_t lo = ((uintptr_t)p + size + pg - 1) & ~(pg - 1);
+	uintptr_t hi = ((uintptr_t)p + len) & ~(pg - 1);
+	if (hi > lo)
+		madvise((void *)lo, hi - lo, MADV_DONTNEED);
+	return p;
+}
+
+/* Keeps p (malloc'd, in memory) for reuse_take; false if it is too small. */
+static bool reuse_keep(void *p)
+{
+	size_t len = p ? malloc_usable_size(p) : 0;
+	if (len < REUSE_MIN)
+		return false;
+	if (reuse.n == REUSE_SLOTS) {
+		free(reuse.p[0]);
+		reuse.n--;
+		reuse.p[0] = reuse.p[reuse.n];
+		reuse.len[0] = reuse.len[reuse.n];
+	}
+	reuse.p[reuse.n] = p;
+	reuse.len[reuse.n++] = len;
+	return true;
+}
+
 void *pha_big_malloc(size_t size)
 {
+	if (!big.on && size >= REUSE_MIN) {
+		void *p = reuse_take(size);
+		return p ? p : malloc(size);
+	}
 	if (!big.on || size < big.min || !size)
 		return malloc(size ? size : 1);
 	if (big.n == big.cap) {
@@ -85,6 +156,12 @@ void *pha_big_calloc(size_t n, size_t size)
 {
 	if (size && n > SIZE_MAX / size)
 		return NULL;
+	if (!big.on && n * size >= REUSE_MIN) {
+		void *p = reuse_take(n * size);
+		if (p)
+			memset(p, 0, n * size);	/* resident pages: no faults */
+		return p ? p : calloc(n, size);
+	}
 	if (!big.on || n * size < big.min || !n || !size)
 		return calloc(n ? n : 1, size ? size : 1);
 	return pha_big_malloc(n * size);	/* a new file range reads as zeros */
@@ -112,7 +189,7 @@ void pha_big_free(void *p)
 	struct mapping *m = find(p);
 	if (m)
 		release(m);
-	else
+	else if (big.on || !reuse_keep(p))
 		free(p);
 }
 
@@ -132,6 +209,7 @@ void *pha_big_realloc(void *p, size_t size)
 
 void pha_bigmem_shutdown(void)
 {
+	reuse_flush();
 	while (big.n)
 		release(&big.maps[big.n - 1]);
 	free(big.maps);
