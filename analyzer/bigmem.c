@@ -63,9 +63,12 @@ static long page(void)
  * (4 bytes an object, 1 byte an object...), and a fresh mapping costs a
  * page fault and a page of zeroing per 4 KiB (about a quarter of the CPU
  * at 10^7 objects, 2.4 GB mapped over a run whose peak is 0.55 GB). So
- * that the peak does not grow: a request that nothing cached fits frees
- * the cache first, and a reused array's pages beyond the request are
- * given back (MADV_DONTNEED). */
+ * that the peak does not grow: a request takes the smallest cached array
+ * that fits and gives back its pages beyond the request (MADV_DONTNEED),
+ * or, when none fits, the largest grown to the request (realloc: mremap
+ * keeps its pages); either way the rest of the cache is freed first. Not
+ * for calloc: zeroing the grown part would make resident the pages of a
+ * sparsely written array that a fresh mapping leaves to the zero page. */
 #define REUSE_MIN ((size_t)1 << 20)
 #define REUSE_SLOTS 4
 static struct {
@@ -81,8 +84,9 @@ static void reuse_flush(void)
 	reuse.n = 0;
 }
 
-/* A cached array of at least size bytes (the smallest), NULL if none. */
-static void *reuse_take(size_t size)
+/* A cached array of at least size bytes (the smallest); else, with grow,
+ * the largest grown to size; NULL if none. */
+static void *reuse_take(size_t size, bool grow)
 {
 	unsigned best = REUSE_SLOTS;
 	for (unsigned i = 0; i < reuse.n; i++) {
@@ -90,8 +94,24 @@ static void *reuse_take(size_t size)
 			best = i;
 	}
 	if (best == REUSE_SLOTS) {
+		/* None fits: the largest grows (mremap keeps its pages), the
+		 * rest go back. */
+		if (!grow || !reuse.n) {
+			reuse_flush();
+			return NULL;
+		}
+		unsigned big_i = 0;
+		for (unsigned i = 1; i < reuse.n; i++)
+			big_i = reuse.len[i] > reuse.len[big_i] ? i : big_i;
+		void *q = reuse.p[big_i];
+		reuse.n--;
+		reuse.p[big_i] = reuse.p[reuse.n];
+		reuse.len[big_i] = reuse.len[reuse.n];
 		reuse_flush();
-		return NULL;
+		void *g = realloc(q, size);
+		if (!g)
+			free(q);
+		return g;
 	}
 	void *p = reuse.p[best];
 	size_t len = reuse.len[best];
@@ -127,7 +147,7 @@ static bool reuse_keep(void *p)
 void *pha_big_malloc(size_t size)
 {
 	if (!big.on && size >= REUSE_MIN) {
-		void *p = reuse_take(size);
+		void *p = reuse_take(size, true);
 		return p ? p : malloc(size);
 	}
 	if (!big.on || size < big.min || !size)
@@ -157,7 +177,7 @@ void *pha_big_calloc(size_t n, size_t size)
 	if (size && n > SIZE_MAX / size)
 		return NULL;
 	if (!big.on && n * size >= REUSE_MIN) {
-		void *p = reuse_take(n * size);
+		void *p = reuse_take(n * size, false);
 		if (p)
 			memset(p, 0, n * size);	/* resident pages: no faults */
 		return p ? p : calloc(n, size);

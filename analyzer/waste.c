@@ -10,6 +10,7 @@
  * of all copies but that first one. Memory: 16 bytes per str/bytes object,
  * freed before returning.
  */
+#include "bigmem.h"
 #include "report.h"
 
 #include <stdio.h>
@@ -181,10 +182,10 @@ static uint8_t *value_kinds(const struct pha_heap *h)
  * qsort with cmp_hid gives, at a quarter of its cost (3% of a run). */
 static bool radix_by_hash(struct hid *a, size_t n)
 {
-	struct hid *tmp = malloc(n * sizeof(*tmp));
+	struct hid *tmp = pha_big_malloc(n * sizeof(*tmp));
 	size_t *cnt = malloc(65536 * sizeof(*cnt));
 	if (!tmp || !cnt) {
-		free(tmp);
+		pha_big_free(tmp);
 		free(cnt);
 		return false;
 	}
@@ -207,7 +208,7 @@ static bool radix_by_hash(struct hid *a, size_t n)
 		to = t;
 	}
 	/* four passes: the result is back in a */
-	free(tmp);
+	pha_big_free(tmp);
 	free(cnt);
 	return true;
 }
@@ -220,7 +221,7 @@ static struct pha_error *hash_values(const struct pha_source *src, const struct 
 	size_t cnt = 0, na = 0;
 	for (uint32_t v = 0; v < h->n; v++)
 		cnt += kind[h->type[v]] != 0;
-	struct hid *a = malloc((cnt ? cnt : 1) * sizeof(*a));
+	struct hid *a = pha_big_malloc((cnt ? cnt : 1) * sizeof(*a));
 	if (!a)
 		return &pha_enomem;
 	for (uint32_t v = 0; v < h->n; v++) {
@@ -236,7 +237,7 @@ static struct pha_error *hash_values(const struct pha_source *src, const struct 
 	if (na > 1 && na < 4096) {
 		qsort(a, na, sizeof(*a), cmp_hid);
 	} else if (na > 1 && !radix_by_hash(a, na)) {
-		free(a);
+		pha_big_free(a);
 		return &pha_enomem;
 	}
 	*a_ret = a;
@@ -365,7 +366,7 @@ struct pha_error *pha_waste_build(struct pha_source *src, const struct pha_heap 
 		goto out;
 	if ((err = find_duplicates(src, h, a, na, w, &gs)))
 		goto out;
-	free(a);
+	pha_big_free(a);
 	a = NULL;
 	if ((err = top_values(src, opts, &gs, w)))
 		goto out;
@@ -375,7 +376,7 @@ struct pha_error *pha_waste_build(struct pha_source *src, const struct pha_heap 
 	w->available = true;
 out:
 	free(kind);
-	free(a);
+	pha_big_free(a);
 	free(gs.g);
 	if (err)
 		pha_waste_deinit(w);
