@@ -71,6 +71,18 @@ static long page(void)
  * sparsely written array that a fresh mapping leaves to the zero page. */
 #define REUSE_MIN ((size_t)1 << 20)
 #define REUSE_SLOTS 4
+/* Off under AddressSanitizer, which must see a freed array freed: a use
+ * after pha_big_free would read the next array's data unnoticed. */
+#if defined(__SANITIZE_ADDRESS__)
+#define REUSE_ON 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define REUSE_ON 0
+#endif
+#endif
+#ifndef REUSE_ON
+#define REUSE_ON 1
+#endif
 static struct {
 	void *p[REUSE_SLOTS];
 	size_t len[REUSE_SLOTS];	/* malloc_usable_size */
@@ -84,41 +96,44 @@ static void reuse_flush(void)
 	reuse.n = 0;
 }
 
-/* A cached array of at least size bytes (the smallest); else, with grow,
- * the largest grown to size; NULL if none. */
+/* Slot i out of the cache: its array, its length in *len_ret. */
+static void *reuse_remove(unsigned i, size_t *len_ret)
+{
+	void *p = reuse.p[i];
+	*len_ret = reuse.len[i];
+	reuse.n--;
+	reuse.p[i] = reuse.p[reuse.n];
+	reuse.len[i] = reuse.len[reuse.n];
+	return p;
+}
+
+/* A cached array of at least size bytes (the smallest), its pages beyond
+ * size given back; else, with grow, the largest grown to size; NULL if
+ * none. The rest of the cache is freed. */
 static void *reuse_take(size_t size, bool grow)
 {
-	unsigned best = REUSE_SLOTS;
+	unsigned fit = REUSE_SLOTS, largest = 0;
 	for (unsigned i = 0; i < reuse.n; i++) {
-		if (reuse.len[i] >= size && (best == REUSE_SLOTS || reuse.len[i] < reuse.len[best]))
-			best = i;
+		if (reuse.len[i] >= size && (fit == REUSE_SLOTS || reuse.len[i] < reuse.len[fit]))
+			fit = i;
+		if (reuse.len[i] > reuse.len[largest])
+			largest = i;
 	}
-	if (best == REUSE_SLOTS) {
-		/* None fits: the largest grows (mremap keeps its pages), the
-		 * rest go back. */
-		if (!grow || !reuse.n) {
-			reuse_flush();
-			return NULL;
-		}
-		unsigned big_i = 0;
-		for (unsigned i = 1; i < reuse.n; i++)
-			big_i = reuse.len[i] > reuse.len[big_i] ? i : big_i;
-		void *q = reuse.p[big_i];
-		reuse.n--;
-		reuse.p[big_i] = reuse.p[reuse.n];
-		reuse.len[big_i] = reuse.len[reuse.n];
-		reuse_flush();
-		void *g = realloc(q, size);
+	size_t len = 0;
+	void *p = NULL;
+	if (fit < REUSE_SLOTS)
+		p = reuse_remove(fit, &len);
+	else if (grow && reuse.n)
+		p = reuse_remove(largest, &len);
+	reuse_flush();
+	if (!p)
+		return NULL;
+	if (len < size) {	/* grown: mremap keeps its pages */
+		void *g = realloc(p, size);
 		if (!g)
-			free(q);
+			free(p);
 		return g;
 	}
-	void *p = reuse.p[best];
-	size_t len = reuse.len[best];
-	reuse.n--;
-	reuse.p[best] = reuse.p[reuse.n];
-	reuse.len[best] = reuse.len[reuse.n];
-	reuse_flush();
 	uintptr_t pg = (uintptr_t)page();
 	uintptr_t lo = ((uintptr_t)p + size + pg - 1) & ~(pg - 1);
 	uintptr_t hi = ((uintptr_t)p + len) & ~(pg - 1);
@@ -127,17 +142,16 @@ static void *reuse_take(size_t size, bool grow)
 	return p;
 }
 
-/* Keeps p (malloc'd, in memory) for reuse_take; false if it is too small. */
+/* Keeps p (malloc'd, in memory) for reuse_take; false if it is too small
+ * or the cache is off (REUSE_ON). */
 static bool reuse_keep(void *p)
 {
-	size_t len = p ? malloc_usable_size(p) : 0;
+	size_t len = p && REUSE_ON ? malloc_usable_size(p) : 0;
 	if (len < REUSE_MIN)
 		return false;
 	if (reuse.n == REUSE_SLOTS) {
-		free(reuse.p[0]);
-		reuse.n--;
-		reuse.p[0] = reuse.p[reuse.n];
-		reuse.len[0] = reuse.len[reuse.n];
+		size_t oldest_len;
+		free(reuse_remove(0, &oldest_len));
 	}
 	reuse.p[reuse.n] = p;
 	reuse.len[reuse.n++] = len;
