@@ -375,16 +375,23 @@ static void count_types(const struct pha_heap *h, const uint32_t *group_of, stru
 	}
 }
 
-/* The rows of the cycles table (pha_cycle_rows, graph.h) with their
- * members grouped by row (CSR: members[start[c] .. start[c] + size[c])).
- * "Components" below are these rows. */
+/* The rows of the cycles table (pha_cycle_rows, graph.h) with the members
+ * of the listed ones grouped by row (CSR: members[start[c] .. start[c] +
+ * size[c])). "Components" below are these rows. */
 struct components {
 	uint32_t ncomp;
 	uint32_t *comp, *size, *start, *members;
 	uint8_t *self;		/* per object: a strong edge to itself */
-	uint8_t *rflags;	/* per row: PHA_ROW_* */
-	uint32_t largest;	/* members of the largest component (at least 1) */
+	uint8_t *rflags;	/* per row: PHA_ROW_*, ROW_LISTED */
+	uint32_t largest;	/* members of the largest listed component (at least 1) */
 };
+
+/* A row that is a cycle or holds an unreachable object: the only rows
+ * group_component lists, and the only ones whose members are grouped
+ * (issue 12: at 10^7 objects nearly every row is one reachable object,
+ * and grouping them all was a tenth of the report's own time). Not a
+ * flag of graph.h (bits 0 and 1 are). */
+#define ROW_LISTED 0x80
 
 static void components_deinit(struct components *cs)
 {
@@ -421,7 +428,8 @@ static uint8_t *world_objects(const struct pha_heap *h)
 	return world;
 }
 
-static struct pha_error *components_find(const struct pha_heap *h, struct components *cs)
+static struct pha_error *components_find(const struct pha_heap *h, const uint8_t *unreachable,
+					 struct components *cs)
 {
 	uint32_t n = h->n;
 	struct pha_graph g = pha_heap_graph(h);
@@ -437,20 +445,37 @@ static struct pha_error *components_find(const struct pha_heap *h, struct compon
 	pha_big_free(world);
 	if (err)
 		return err;
+	for (uint32_t c = 0; c < cs->ncomp; c++) {
+		if (cs->rflags[c] & PHA_ROW_CYCLIC)
+			cs->rflags[c] |= ROW_LISTED;
+	}
+	for (uint32_t v = 0; v < n; v++) {
+		if (unreachable[v])
+			cs->rflags[cs->comp[v]] |= ROW_LISTED;
+	}
 	cs->size = calloc(cs->ncomp + 1, sizeof(*cs->size));
 	cs->start = calloc(cs->ncomp + 1, sizeof(*cs->start));
-	cs->members = pha_big_malloc((n ? n : 1) * sizeof(*cs->members));
-	if (!cs->size || !cs->start || !cs->members)
+	if (!cs->size || !cs->start)
 		return &pha_enomem;
-	for (uint32_t v = 0; v < n; v++)
-		cs->size[cs->comp[v]]++;
+	uint64_t listed = 0;
+	for (uint32_t v = 0; v < n; v++) {
+		if (cs->rflags[cs->comp[v]] & ROW_LISTED) {
+			cs->size[cs->comp[v]]++;
+			listed++;
+		}
+	}
+	cs->members = pha_big_malloc((listed ? listed : 1) * sizeof(*cs->members));
+	if (!cs->members)
+		return &pha_enomem;
 	cs->largest = 1;
 	for (uint32_t c = 0; c < cs->ncomp; c++)
 		cs->largest = cs->size[c] > cs->largest ? cs->size[c] : cs->largest;
 	for (uint32_t c = 0; c < cs->ncomp; c++)
 		cs->start[c + 1] = cs->start[c] + cs->size[c];
-	for (uint32_t v = 0; v < n; v++)
-		cs->members[cs->start[cs->comp[v]]++] = v;
+	for (uint32_t v = 0; v < n; v++) {
+		if (cs->rflags[cs->comp[v]] & ROW_LISTED)
+			cs->members[cs->start[cs->comp[v]]++] = v;
+	}
 	for (uint32_t c = 0; c < cs->ncomp; c++)
 		cs->start[c] -= cs->size[c];
 	return NULL;
@@ -629,7 +654,7 @@ static struct pha_error *group_components(const struct pha_heap *h, const uint32
 	struct sig_scratch ss = {0};
 	struct pha_error *err;
 	pha_progress("finding reference cycles", 0, 0);
-	if ((err = components_find(h, &cs)))
+	if ((err = components_find(h, r->unreachable, &cs)))
 		goto out;
 	ss.groups = malloc(cs.largest * sizeof(*ss.groups));
 	ss.entries = malloc(cs.largest * sizeof(*ss.entries));
@@ -638,6 +663,8 @@ static struct pha_error *group_components(const struct pha_heap *h, const uint32
 		goto out;
 	}
 	for (uint32_t c = 0; c < cs.ncomp; c++) {
+		if (!(cs.rflags[c] & ROW_LISTED))
+			continue;
 		if ((err = group_component(h, group_of, &cs, c, &ss, r)))
 			goto out;
 	}

@@ -19,6 +19,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 
 struct frame {
 	uint32_t v;
@@ -40,22 +41,51 @@ static inline int test_bit(const uint64_t *bits, uint32_t v)
 	return (bits[v >> 6] >> (v & 63)) & 1;
 }
 
-struct pha_error *pha_scc(const struct pha_graph *g, uint32_t *comp_ret,
-			  uint32_t *ncomp_ret, uint8_t *self_loop_ret)
+/* What one Tarjan run walks: from every object (roots NULL) or only from
+ * those with roots[v], in id order; over the strong edges except those
+ * into objects with cut[v] (cut NULL: none) or, with keep, into objects
+ * without their bit. reach (optional, with cut): bit v set for each v
+ * that reaches a cut object over the strong edges (the cut ones
+ * included), v itself cut or not. */
+struct walk {
+	const uint8_t *cut;
+	const uint8_t *roots;
+	const uint64_t *keep;
+	uint64_t *reach;
+	uint8_t *self_loop;	/* optional, n entries: strong self-loops not cut */
+};
+
+/* reach: every member of the component just emitted (v, and the stacked
+ * vertices from cstack[lo] up to cstack[hi]) gets the OR of their bits.
+ * An edge to a vertex still on the stack stays inside one component, so
+ * the bits ORed along the way are parts of that OR. */
+static void spread_reach(uint64_t *reach, uint32_t v, const uint32_t *cstack, size_t lo,
+			 size_t hi)
 {
-	return pha_scc_cut(g, NULL, comp_ret, ncomp_ret, self_loop_ret);
+	int any = test_bit(reach, v);
+	for (size_t k = lo; k < hi && !any; k++)
+		any = test_bit(reach, cstack[k]);
+	if (!any)
+		return;
+	set_bit(reach, v);
+	for (size_t k = lo; k < hi; k++)
+		set_bit(reach, cstack[k]);
 }
 
-struct pha_error *pha_scc_cut(const struct pha_graph *g, const uint8_t *cut, uint32_t *comp_ret,
-			      uint32_t *ncomp_ret, uint8_t *self_loop_ret)
+/* comp_ret[v]: the component numbers of the file comment, UINT32_MAX for
+ * an object the walk did not reach (only with w->roots). */
+static struct pha_error *tarjan(const struct pha_graph *g, const struct walk *w,
+				uint32_t *comp_ret, uint32_t *ncomp_ret)
 {
 	const uint32_t n = g->n;
 	const uint32_t *first = g->first, *dst = g->dst;
-	const uint8_t *eflags = g->eflags;
+	const uint8_t *eflags = g->eflags, *cut = w->cut;
+	const uint64_t *keep = w->keep;
+	uint64_t *reach = w->reach;
 
 	*ncomp_ret = 0;
-	if (self_loop_ret && n)
-		memset(self_loop_ret, 0, n);
+	if (w->self_loop && n)
+		memset(w->self_loop, 0, n);
 	if (n == 0)
 		return NULL;
 
@@ -70,6 +100,8 @@ struct pha_error *pha_scc_cut(const struct pha_graph *g, const uint8_t *cut, uin
 		return &pha_enomem;
 	}
 	memset(rindex, 0, (size_t)n * sizeof(*rindex));
+	if (reach)
+		memset(reach, 0, ((size_t)n + 63) / 64 * sizeof(*reach));
 
 	struct pha_error *err = NULL;
 	uint32_t index = 1;	/* next preorder index */
@@ -77,10 +109,12 @@ struct pha_error *pha_scc_cut(const struct pha_graph *g, const uint8_t *cut, uin
 	size_t csp = 0, dsp = 0;
 
 	for (uint32_t r = 0; r < n; r++) {
-		if (rindex[r])
+		if (rindex[r] || (w->roots && !w->roots[r]))
 			continue;
 		rindex[r] = index++;
 		set_bit(root, r);
+		if (reach && cut[r])
+			set_bit(reach, r);
 		dfs[dsp++] = (struct frame){ r, first[r] };
 		while (dsp) {
 			struct frame *f = &dfs[dsp - 1];
@@ -89,29 +123,38 @@ struct pha_error *pha_scc_cut(const struct pha_graph *g, const uint8_t *cut, uin
 				uint32_t e = f->e++;
 				if (eflags[e] & PHA_EDGE_WEAK)
 					continue;
-				uint32_t w = dst[e];
-				if (w >= n) {
+				uint32_t x = dst[e];
+				if (x >= n) {
 					err = pha_error_create(PHA_ERR_INTERNAL,
 							       "scc: edge %u of object %u points to %u, "
-							       "beyond the %u objects", e, v, w, n);
+							       "beyond the %u objects", e, v, x, n);
 					goto out;
 				}
-				if (cut && cut[w])
-					continue;
-				if (w == v) {
-					if (self_loop_ret)
-						self_loop_ret[v] = 1;
+				if (cut && cut[x]) {
+					if (reach)
+						set_bit(reach, v);
 					continue;
 				}
-				if (rindex[w] == 0) {
-					/* Descend: dsp < n because w is not on the stack yet. */
-					rindex[w] = index++;
-					set_bit(root, w);
-					dfs[dsp++] = (struct frame){ w, first[w] };
+				if (keep && !test_bit(keep, x))
+					continue;
+				if (x == v) {
+					if (w->self_loop)
+						w->self_loop[v] = 1;
 					continue;
 				}
-				if (rindex[w] < rindex[v]) {
-					rindex[v] = rindex[w];
+				if (rindex[x] == 0) {
+					/* Descend: dsp < n because x is not on the stack yet. */
+					rindex[x] = index++;
+					set_bit(root, x);
+					if (reach && cut[x])
+						set_bit(reach, x);
+					dfs[dsp++] = (struct frame){ x, first[x] };
+					continue;
+				}
+				if (reach && test_bit(reach, x))
+					set_bit(reach, v);
+				if (rindex[x] < rindex[v]) {
+					rindex[v] = rindex[x];
 					clear_bit(root, v);
 				}
 				continue;
@@ -122,17 +165,22 @@ struct pha_error *pha_scc_cut(const struct pha_graph *g, const uint8_t *cut, uin
 			if (test_bit(root, v)) {
 				/* v roots a component: v plus the stacked vertices
 				 * visited after it. */
+				size_t top = csp;
 				index--;
 				while (csp && rindex[v] <= rindex[cstack[csp - 1]]) {
 					rindex[cstack[--csp]] = c;
 					index--;
 				}
 				rindex[v] = c--;
+				if (reach)
+					spread_reach(reach, v, cstack, csp, top);
 			} else {
 				cstack[csp++] = v;
 			}
 			if (dsp) {
 				uint32_t u = dfs[dsp - 1].v;
+				if (reach && test_bit(reach, v))
+					set_bit(reach, u);
 				if (rindex[v] < rindex[u]) {
 					rindex[u] = rindex[v];
 					clear_bit(root, u);
@@ -143,7 +191,7 @@ struct pha_error *pha_scc_cut(const struct pha_graph *g, const uint8_t *cut, uin
 
 	/* Components got rindex n, n-1, ... in emission order. */
 	for (uint32_t v = 0; v < n; v++)
-		comp_ret[v] = n - rindex[v];
+		comp_ret[v] = rindex[v] ? n - rindex[v] : UINT32_MAX;
 	*ncomp_ret = n - c;
 
 out:
@@ -151,6 +199,19 @@ out:
 	pha_big_free(dfs);
 	pha_big_free(root);
 	return err;
+}
+
+struct pha_error *pha_scc(const struct pha_graph *g, uint32_t *comp_ret,
+			  uint32_t *ncomp_ret, uint8_t *self_loop_ret)
+{
+	return pha_scc_cut(g, NULL, comp_ret, ncomp_ret, self_loop_ret);
+}
+
+struct pha_error *pha_scc_cut(const struct pha_graph *g, const uint8_t *cut, uint32_t *comp_ret,
+			      uint32_t *ncomp_ret, uint8_t *self_loop_ret)
+{
+	struct walk w = {.cut = cut, .self_loop = self_loop_ret};
+	return tarjan(g, &w, comp_ret, ncomp_ret);
 }
 
 struct pha_error *pha_scc_sizes(uint32_t n, const uint32_t *comp, uint32_t ncomp,
@@ -168,13 +229,22 @@ struct pha_error *pha_scc_sizes(uint32_t n, const uint32_t *comp, uint32_t ncomp
 	return NULL;
 }
 
-/* Rows of the cycles table (graph.h, pha_cycle_rows): two Tarjan passes,
- * the cut graph's first (its components number the user rows), then the
- * full graph's (the module-world rows). Scratch beyond the caller's arrays,
- * all freed here: the full graph's components (4 bytes an object), then
- * per component a count (4 bytes, freed before the renumbering map of 4
- * bytes per component of either graph) and a flag byte. At most about 10
- * bytes an object beside Tarjan's 12.1, which are freed before. */
+/* Rows of the cycles table (graph.h, pha_cycle_rows): two Tarjan passes.
+ * The cut graph's first: its components number the user rows, and it
+ * finds which objects reach a world object in the full graph (reach, one
+ * bit an object: an edge into one, or an edge to an object that does).
+ * Only those can share a full component with a world object, so the full
+ * graph's pass starts from the world objects and enters only objects that
+ * reach one (issue 12: in a big heap most objects do not, and the second
+ * pass over every object was a tenth of the analysis). Its components are
+ * exactly the full components of the objects it visits, and every full
+ * component that holds a world object is among them; an object it does
+ * not visit has its cut-graph component for row. Scratch beyond the
+ * caller's arrays, all freed here: the full pass's components (4 bytes an
+ * object) and the reach bits, then per component a count (4 bytes, freed
+ * before the renumbering map of 4 bytes per component of either graph)
+ * and a flag byte. At most about 10 bytes an object beside Tarjan's 12.1,
+ * which are freed before. */
 struct pha_error *pha_cycle_rows(const struct pha_graph *g, const uint8_t *world,
 				 uint32_t *row_ret, uint32_t *nrow_ret, uint8_t *self_loop_ret,
 				 uint8_t **row_flags_ret)
@@ -185,17 +255,33 @@ struct pha_error *pha_cycle_rows(const struct pha_graph *g, const uint8_t *world
 	uint32_t nq = 0, np = 0, nrow = 0;
 	uint32_t *pcomp = NULL, *count = NULL, *map = NULL;
 	uint8_t *qcyc = NULL, *pinfo = NULL, *flags = NULL;
+	uint64_t *reach = NULL;
 
 	*nrow_ret = 0;
 	*row_flags_ret = NULL;
-	/* The cut graph: row_ret holds its components for now. */
-	if ((err = pha_scc_cut(g, world, row_ret, &nq, NULL)))
-		return err;
+	reach = pha_big_malloc(((size_t)n + 63) / 64 * sizeof(*reach));
 	pcomp = pha_big_malloc((n ? n : 1) * sizeof(*pcomp));
-	if (!pcomp)
-		return &pha_enomem;
-	if ((err = pha_scc(g, pcomp, &np, self_loop_ret)))
+	if (!reach || !pcomp) {
+		err = &pha_enomem;
 		goto out;
+	}
+	/* The cut graph: row_ret holds its components for now. */
+	struct walk cutw = {.cut = world, .reach = reach, .self_loop = self_loop_ret};
+	if ((err = tarjan(g, &cutw, row_ret, &nq)))
+		goto out;
+	/* The cut pass leaves out a world object's edge to itself. */
+	for (uint32_t v = 0; v < n; v++) {
+		for (uint32_t e = g->first[v]; world[v] && e < g->first[v + 1]; e++) {
+			if (g->dst[e] == v && !(g->eflags[e] & PHA_EDGE_WEAK))
+				self_loop_ret[v] = 1;
+		}
+	}
+	struct walk fullw = {.roots = world, .keep = reach};
+	if ((err = tarjan(g, &fullw, pcomp, &np)))
+		goto out;
+	if (getenv("SCCDBG")) { uint32_t vis=0, rw=0, wc=0; for (uint32_t v=0; v<n; v++) { vis += pcomp[v]!=UINT32_MAX; rw += test_bit(reach,v); wc += world[v]!=0; } fprintf(stderr, "n %u world %u reach %u visited %u nq %u np %u\n", n, wc, rw, vis, nq, np); }
+	pha_big_free(reach);
+	reach = NULL;
 	count = pha_big_malloc(((nq > np ? nq : np) + 1) * sizeof(*count));
 	qcyc = pha_big_calloc(nq ? nq : 1, 1);
 	pinfo = pha_big_calloc(np ? np : 1, 1);
@@ -212,11 +298,17 @@ struct pha_error *pha_cycle_rows(const struct pha_graph *g, const uint8_t *world
 		if (count[row_ret[v]] >= 2 || (self_loop_ret[v] && !world[v]))
 			qcyc[row_ret[v]] = 1;
 	}
-	/* A full component: holds a world object; is a cycle. */
-	if ((err = pha_scc_sizes(n, pcomp, np, count)))
-		goto out;
+	/* A full component (of a visited object): holds a world object; is a
+	 * cycle. */
+	memset(count, 0, ((size_t)np + 1) * sizeof(*count));
+	for (uint32_t v = 0; v < n; v++) {
+		if (pcomp[v] != UINT32_MAX)
+			count[pcomp[v]]++;
+	}
 	for (uint32_t v = 0; v < n; v++) {
 		uint32_t p = pcomp[v];
+		if (p == UINT32_MAX)
+			continue;
 		if (world[v])
 			pinfo[p] |= P_WORLD;
 		if (count[p] >= 2 || self_loop_ret[v])
@@ -231,7 +323,7 @@ struct pha_error *pha_cycle_rows(const struct pha_graph *g, const uint8_t *world
 	 * densely in that order. */
 	for (uint32_t v = 0; v < n; v++) {
 		uint32_t q = row_ret[v], p = pcomp[v];
-		row_ret[v] = (pinfo[p] & P_WORLD) && !qcyc[q] ? nq + p : q;
+		row_ret[v] = p != UINT32_MAX && (pinfo[p] & P_WORLD) && !qcyc[q] ? nq + p : q;
 	}
 	map = pha_big_malloc(((size_t)nq + np + 1) * sizeof(*map));
 	if (!map) {
@@ -263,6 +355,7 @@ struct pha_error *pha_cycle_rows(const struct pha_graph *g, const uint8_t *world
 	*row_flags_ret = flags;
 	flags = NULL;
 out:
+	pha_big_free(reach);
 	pha_big_free(pcomp);
 	pha_big_free(count);
 	pha_big_free(qcyc);
