@@ -992,35 +992,40 @@ struct pha_error *pha_cpython_object_info(struct pha_py *py, uint64_t addr,
 					(unsigned long long)addr, (unsigned long long)hdr[1]);
 	/* 3.14+: the refcount is the low 32 bits; ob_flags sit in 48-63. */
 	uint64_t refcnt = py->o->refcnt32 ? (hdr[0] & 0xffffffffULL) : hdr[0];
-	struct pha_object_info info = {
-		.type = hdr[1],
-		.refcnt = refcnt,
-		.conservative = ti->kind == K_OTHER,
-		.finalizer = ti->finalizer,
-	};
+	bool immortal = false;
 	if (py->o->immortal && (int32_t)(uint32_t)hdr[0] < 0) {
 		/* 3.12 immortal objects (PEP 683): the low 32 bits saturate. */
-		info.immortal = true;
+		immortal = true;
 	} else if ((int64_t)refcnt <= 0) {
 		return pha_error_create(PHA_ERR_INPUT, "0x%llx: refcount %lld is not positive",
 					(unsigned long long)addr, (long long)hdr[0]);
 	}
-	info.size = object_size(py, addr, ti, &info.size_unmodeled);
+	bool unmodeled = false;
+	uint64_t size = object_size(py, addr, ti, &unmodeled);
 	/* Sizes come from lengths in memory (list allocated, set mask,
 	 * bytearray alloc, deque length, frame slots): a corrupted one must
 	 * not make the heap 1.5e18 bytes. No object is larger than the
 	 * process's memory. */
-	if (py->svc.readable_bytes && info.size > py->svc.readable_bytes) {
+	if (py->svc.readable_bytes && size > py->svc.readable_bytes) {
 		py->svc.warn(py->svc.ctx, "object at 0x%llx (%s): its size read from memory, %llu "
 					  "bytes, is more than the process's %llu bytes of memory "
 					  "(corrupted length field): counted as %llu bytes",
 			     (unsigned long long)addr, pha_cpython_type_name(py, hdr[1]),
-			     (unsigned long long)info.size,
+			     (unsigned long long)size,
 			     (unsigned long long)py->svc.readable_bytes,
 			     (unsigned long long)ti->basicsize);
-		info.size = ti->basicsize;
+		size = ti->basicsize;
 	}
-	*info_ret = info;
+	/* Field by field, not a struct built on the stack and copied: the
+	 * copy's 16-byte loads of fields just stored one by one stalled on
+	 * store forwarding, once per object (issue 12). */
+	info_ret->type = hdr[1];
+	info_ret->refcnt = refcnt;
+	info_ret->size = size;
+	info_ret->immortal = immortal;
+	info_ret->conservative = ti->kind == K_OTHER;
+	info_ret->finalizer = ti->finalizer;
+	info_ret->size_unmodeled = unmodeled;
 	return NULL;
 }
 

@@ -474,8 +474,13 @@ bool pha_pymalloc_block_cached(const struct pha_pymalloc *pm, const struct pha_m
 			       struct pha_pymalloc_cache *cache, uint64_t addr,
 			       uint64_t *block_ret, uint32_t *size_ret)
 {
-	uint64_t pool = addr & ~(uint64_t)(pm->pool_size - 1);
-	struct pha_pymalloc_pool *c = &cache->e[(pool / (pm->pool_size ? pm->pool_size : 1)) & 63];
+	uint32_t ps = pm->pool_size;
+	uint64_t pool = addr & ~(uint64_t)(ps - 1);
+	/* No 64-bit division per block (issue 12: it was half of this
+	 * function's time): pool sizes are powers of two, and a block's
+	 * offset in its pool fits 32 bits. */
+	uint64_t slot = ps && !(ps & (ps - 1)) ? pool >> __builtin_ctz(ps) : pool / (ps ? ps : 1);
+	struct pha_pymalloc_pool *c = &cache->e[slot & 63];
 	if (!c->pool || pool != c->pool) {
 		if (!pool_of(pm, mem, addr, c))
 			return false;
@@ -484,7 +489,8 @@ bool pha_pymalloc_block_cached(const struct pha_pymalloc *pm, const struct pha_m
 	*size_ret = 0;
 	if (!c->size || addr < c->first || addr >= c->end)
 		return true;
-	*block_ret = c->first + (addr - c->first) / c->size * c->size;
+	/* addr - first < end - first <= the pool size: 32 bits */
+	*block_ret = c->first + (uint32_t)(addr - c->first) / c->size * c->size;
 	*size_ret = c->size;
 	return true;
 }
