@@ -42,6 +42,10 @@ struct pha_addrset {
 	size_t nwords;
 	uint32_t *rank;		/* members before each word (1/128 of the memory) */
 	uint64_t members;	/* after pha_addrset_rank */
+	/* The span found last: most addresses fall in the one before
+	 * (a heap's objects live in a few big mappings), and it is one
+	 * compare instead of a probe of btag (issue 12). */
+	size_t last;
 };
 
 /* Spans of mem's readable segments; false on OOM or when the bitmap would
@@ -76,8 +80,10 @@ static inline size_t addrset_block_slot(const struct pha_addrset *s, uint64_t bl
 
 /* The span holding addr (an index of spans), nspans if none: from the
  * first span of its block on (spans are sorted and disjoint). */
-static inline size_t addrset_span_of(const struct pha_addrset *s, uint64_t addr)
+static inline size_t addrset_span_of(struct pha_addrset *s, uint64_t addr)
 {
+	if (s->last < s->nspans && addr >= s->spans[s->last].base && addr < s->spans[s->last].end)
+		return s->last;
 	uint64_t b = addr >> PHA_ADDRSET_BLOCK_SHIFT;
 	size_t k = addrset_block_slot(s, b);
 	while (s->btag[k] != b) {
@@ -90,11 +96,14 @@ static inline size_t addrset_span_of(const struct pha_addrset *s, uint64_t addr)
 		if (++lo == s->nspans)
 			return lo;
 	const struct pha_addrset_span *p = &s->spans[lo];
-	return addr >= p->base && addr < p->end ? lo : s->nspans;
+	if (addr < p->base || addr >= p->end)
+		return s->nspans;
+	s->last = lo;
+	return lo;
 }
 
 /* The bit of addr: word index and mask; false when the set cannot hold it. */
-static inline bool addrset_locate(const struct pha_addrset *s, uint64_t addr, size_t *word,
+static inline bool addrset_locate(struct pha_addrset *s, uint64_t addr, size_t *word,
 				  uint64_t *mask)
 {
 	if ((addr & 7) || s->nspans == 0)
@@ -123,7 +132,7 @@ static inline int pha_addrset_add(struct pha_addrset *s, uint64_t addr)
 }
 
 /* The rank of a member; UINT32_MAX when addr is not a member. */
-static inline uint32_t pha_addrset_id(const struct pha_addrset *s, uint64_t addr)
+static inline uint32_t pha_addrset_id(struct pha_addrset *s, uint64_t addr)
 {
 	size_t w;
 	uint64_t m;

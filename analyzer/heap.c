@@ -59,7 +59,10 @@ struct build {
 	struct pha_col size, refcnt;
 	size_t n, cap;
 	bool oom;
-	uint64_t types_added[64];	/* direct-mapped: type addresses added */
+	/* Direct-mapped: type addresses added, with their dense indices
+	 * (type_index_of), so that most objects need neither. */
+	uint64_t types_added[64];
+	uint32_t types_index[64];
 	/* The references discovery reported, by discovery index (efirst: the
 	 * first of each object's, nraw in all), in chunks of EDGE_CHUNK:
 	 * the target's address (raddr) until edge_ids turns it into an id
@@ -325,15 +328,19 @@ static struct pha_error *discover(struct build *b)
 			       (info.finalizer ? PHA_OBJ_FINALIZER : 0);
 		if (!pha_col_set(&b->size, (uint32_t)i, info.size) ||
 		    !pha_col_set(&b->refcnt, (uint32_t)i, info.refcnt) ||
-		    !type_index_of(b, info.type, &b->type[i]) ||
 		    (info.size_unmodeled && !count_unmodeled(b, info.type)))
 			return &pha_enomem;
-		/* a type address added before is in the set for good: most
-		 * objects' types are among the last few seen */
-		uint64_t *seen = &b->types_added[(info.type >> 4) & 63];
-		if (*seen != info.type || !info.type) {
+		/* a type address added before is in the set for good, and its
+		 * index fixed: most objects' types are among the last few seen */
+		unsigned slot = (unsigned)(info.type >> 4) & 63;
+		if (b->types_added[slot] == info.type && info.type) {
+			b->type[i] = b->types_index[slot];
+		} else {
+			if (!type_index_of(b, info.type, &b->type[i]))
+				return &pha_enomem;
 			add(b, info.type);
-			*seen = info.type;
+			b->types_added[slot] = info.type;
+			b->types_index[slot] = b->type[i];
 		}
 		if ((err = b->l->for_each_ref(b->py, b->addr[i], &info, on_edge_found, b)))
 			return err;
@@ -344,7 +351,7 @@ static struct pha_error *discover(struct build *b)
 
 /* The id of the object at addr, PHA_NO_ID for no object (after
  * number_objects). */
-static uint32_t target_id(const struct build *b, uint64_t addr)
+static uint32_t target_id(struct build *b, uint64_t addr)
 {
 	if (b->fast)	/* the hash set holds only addresses that are no object */
 		return pha_addrset_id(&b->as, addr);
