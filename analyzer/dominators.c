@@ -95,20 +95,26 @@ static void snca_deinit(struct snca *s)
  * its semidominator (semidominators), so only the nodes with two or more
  * keep their predecessors (most objects of a Python heap have one
  * referrer: 4 bytes an edge not spent on them). */
-static struct pha_error *reverse_edges(struct snca *s)
+static struct pha_error *reverse_edges(struct snca *s, uint32_t *indeg)
 {
 	const struct pha_graph *g = s->g;
 	uint32_t n = s->n;
-	s->rfirst = pha_big_calloc((size_t)n + 2, sizeof(*s->rfirst));
-	if (!s->rfirst)
-		return &pha_enomem;
-	for (uint32_t u = 0; u < n; u++) {
-		for (uint32_t e = g->first[u]; e < g->first[u + 1]; e++) {
-			if (g->dst[e] >= n)
-				return pha_error_create(PHA_ERR_INTERNAL, "edge to %u out of range",
-							g->dst[e]);
-			if (!(g->eflags[e] & PHA_EDGE_WEAK))
-				s->rfirst[g->dst[e] + 1]++;
+	if (indeg) {	/* the counts, one place to the right */
+		s->rfirst = indeg;
+		memmove(s->rfirst + 1, s->rfirst, (size_t)n * sizeof(*s->rfirst));
+		s->rfirst[0] = s->rfirst[n + 1] = 0;
+	} else {
+		s->rfirst = pha_big_calloc((size_t)n + 2, sizeof(*s->rfirst));
+		if (!s->rfirst)
+			return &pha_enomem;
+		for (uint32_t u = 0; u < n; u++) {
+			for (uint32_t e = g->first[u]; e < g->first[u + 1]; e++) {
+				if (g->dst[e] >= n)
+					return pha_error_create(PHA_ERR_INTERNAL, "edge to %u out of range",
+								g->dst[e]);
+				if (!(g->eflags[e] & PHA_EDGE_WEAK))
+					s->rfirst[g->dst[e] + 1]++;
+			}
 		}
 	}
 	for (uint32_t i = 0; i < s->nroots; i++) {
@@ -131,7 +137,7 @@ static struct pha_error *reverse_edges(struct snca *s)
 	for (uint32_t u = 0; u < n; u++) {
 		for (uint32_t e = g->first[u]; e < g->first[u + 1]; e++) {
 			uint32_t w = g->dst[e];
-			if (!(g->eflags[e] & PHA_EDGE_WEAK) && pos[w] < s->rfirst[w + 1])
+			if (w < n && !(g->eflags[e] & PHA_EDGE_WEAK) && pos[w] < s->rfirst[w + 1])
 				s->rsrc[pos[w]++] = u;
 		}
 	}
@@ -227,13 +233,12 @@ static bool regroup(struct snca *s)
 	 * before the regrouped copy comes */
 	for (uint32_t e = 0; e < s->rfirst[n + 1]; e++)
 		s->rsrc[e] = s->dfn[s->rsrc[e]];
+	/* the reached numbers 2..N with kept predecessors, counted in node
+	 * order (sequential) rather than number order */
+	for (uint32_t w = 0; w < n; w++)
+		nk += s->dfn[w] >= 2 && s->rfirst[w] < s->rfirst[w + 1];
 	pha_big_free(s->dfn);
 	s->dfn = NULL;
-	for (uint32_t k = s->N; k >= 2; k--) {
-		uint32_t w = s->vert[k];
-		if (s->rfirst[w] < s->rfirst[w + 1])
-			nk++;
-	}
 	s->rk = pha_big_malloc(((size_t)nk + 1) * sizeof(*s->rk));
 	s->rend = pha_big_malloc(((size_t)nk + 1) * sizeof(*s->rend));
 	s->psrc = pha_big_malloc(((size_t)s->rfirst[n + 1] + 1) * sizeof(*s->psrc));
@@ -351,15 +356,23 @@ static struct pha_error *fill_tree(struct snca *s, struct pha_domtree *t)
 struct pha_error *pha_dominators(const struct pha_graph *g, const uint32_t *roots,
 				 uint32_t nroots, struct pha_domtree *tree_ret)
 {
+	return pha_dominators_indeg(g, roots, nroots, NULL, tree_ret);
+}
+
+struct pha_error *pha_dominators_indeg(const struct pha_graph *g, const uint32_t *roots,
+				       uint32_t nroots, uint32_t *indeg,
+				       struct pha_domtree *tree_ret)
+{
 	/* Node space: 0..n (n = super-root). Number space: 1..N. */
 	struct snca s = {.g = g, .roots = roots, .nroots = nroots, .n = g->n};
 	struct pha_domtree t = {.n = g->n};
 	struct pha_error *err;
 	if ((uint64_t)g->first[g->n] + nroots > UINT32_MAX) {
 		err = pha_error_create(PHA_ERR_INTERNAL, "graph too large for dominators");
+		pha_big_free(indeg);
 		goto out;
 	}
-	if ((err = reverse_edges(&s)))
+	if ((err = reverse_edges(&s, indeg)))
 		goto out;
 	err = &pha_enomem;
 	if (!dfs(&s) || !regroup(&s) || !semidominators(&s))

@@ -26,6 +26,13 @@ struct pha_domtree {
 /* Iterative Semi-NCA (no recursion: million-long chains are common). */
 struct pha_error *pha_dominators(const struct pha_graph *g, const uint32_t *roots,
 				 uint32_t nroots, struct pha_domtree *tree_ret);
+/* The same, given indeg (a pha_big_* array of n + 2 entries whose first n
+ * are the strong in-reference counts of pha_strong_inrefs, graph.h): it
+ * becomes the reverse edges' index instead of a count over every edge
+ * (issue 12), and is freed here whatever the outcome. */
+struct pha_error *pha_dominators_indeg(const struct pha_graph *g, const uint32_t *roots,
+				       uint32_t nroots, uint32_t *indeg,
+				       struct pha_domtree *tree_ret);
 void pha_domtree_deinit(struct pha_domtree *tree);
 
 /* retained_ret[v] (n entries): size[v] plus the retained sizes of v's

@@ -285,7 +285,8 @@ static struct pha_error *count_freed(const struct pha_heap *h, struct pha_report
 {
 	struct pha_graph g = pha_heap_graph(h);
 	uint8_t *freed = pha_big_calloc(h->n ? h->n : 1, 1);
-	uint32_t *inref = pha_big_calloc(h->n ? h->n : 1, sizeof(*inref));
+	/* n + 2: the dominators take it over as their reverse index (why.c) */
+	uint32_t *inref = pha_big_calloc((size_t)h->n + 2, sizeof(*inref));
 	if (!freed || !inref) {
 		pha_big_free(freed);
 		pha_big_free(inref);
@@ -294,12 +295,16 @@ static struct pha_error *count_freed(const struct pha_heap *h, struct pha_report
 	struct pha_error *err = pha_strong_inrefs(&g, inref);
 	if (!err)
 		err = pha_gc_freed(&g, h->flags, &h->refcnt, r->unreachable, inref, freed);
+	/* sums in locals: through r, each += was a store and a reload */
+	uint64_t nfreed = 0, freed_bytes = 0;
 	for (uint32_t v = 0; !err && v < h->n; v++) {
 		if (freed[v]) {
-			r->summary.unreachable_freed_objects++;
-			r->summary.unreachable_bytes += pha_heap_size(h, v);
+			nfreed++;
+			freed_bytes += pha_heap_size(h, v);
 		}
 	}
+	r->summary.unreachable_freed_objects += nfreed;
+	r->summary.unreachable_bytes += freed_bytes;
 	pha_big_free(freed);
 	if (err)
 		pha_big_free(inref);
@@ -312,11 +317,13 @@ static struct pha_error *count_freed(const struct pha_heap *h, struct pha_report
  * counted by group_components). */
 static void count_summary(const struct pha_heap *h, struct pha_report *r)
 {
+	uint64_t bytes = 0, unreachable = 0;	/* in locals, as count_freed */
 	for (uint32_t v = 0; v < h->n; v++) {
-		r->summary.bytes += pha_heap_size(h, v);
-		if (r->unreachable[v])
-			r->summary.unreachable_objects++;
+		bytes += pha_heap_size(h, v);
+		unreachable += r->unreachable[v] != 0;
 	}
+	r->summary.bytes += bytes;
+	r->summary.unreachable_objects += unreachable;
 	r->summary.objects = h->n;
 	r->summary.gc_objects = h->gc_listed;
 	r->summary.edges = h->nedges;

@@ -444,12 +444,10 @@ static struct pha_error *find_outside_roots(struct ctx *c)
 	const struct pha_heap *h = c->h;
 	struct pha_why *w = &c->r->why;
 	uint32_t n = h->n;
-	uint32_t *inref = c->inref;
-	c->inref = NULL;
+	const uint32_t *inref = c->inref;	/* then the dominators' (dominators_of_roots) */
 	c->ux = calloc(c->ngroups, sizeof(*c->ux));
 	uint8_t *is_type = pha_big_calloc(n ? n : 1, 1);
 	if (!c->ux || !is_type) {
-		pha_big_free(inref);
 		pha_big_free(is_type);
 		return &pha_enomem;
 	}
@@ -476,7 +474,6 @@ static struct pha_error *find_outside_roots(struct ctx *c)
 		if (is_type[v] || !strcmp(why_tname(c, v), "type"))
 			u->types++;
 	}
-	pha_big_free(inref);
 	pha_big_free(is_type);
 	bfs_external(c);
 	return NULL;
@@ -501,7 +498,9 @@ static struct pha_error *dominators_of_roots(struct ctx *c)
 	uint32_t *fit = pha_big_realloc(roots, (nroots ? nroots : 1) * sizeof(*roots));
 	if (fit)	/* the rest of the queue is not needed while dominators run */
 		roots = fit;
-	struct pha_error *err = pha_dominators(&g, roots, nroots, &c->tree);
+	/* the in-reference counts become the dominators' reverse index */
+	struct pha_error *err = pha_dominators_indeg(&g, roots, nroots, c->inref, &c->tree);
+	c->inref = NULL;
 	pha_big_free(roots);
 	if (err || (err = bfs_again(c)))
 		return err;
@@ -620,20 +619,28 @@ static struct pha_error *subtree_sums(struct ctx *c)
 	free(cnt);
 	pha_big_free(stk);
 	pha_big_free(cur);
+	/* sums in locals: through w, each += was a store and a reload */
+	uint64_t unrooted = 0, unrooted_bytes = 0, objects = 0, bytes = 0, top = 0, ext = 0;
 	for (uint32_t v = 0; v < n; v++) {
 		if (!(c->rootk[v] & WHY_TREE)) {
-			w->unrooted_objects++;
-			w->unrooted_bytes += pha_heap_size(h, v);
+			unrooted++;
+			unrooted_bytes += pha_heap_size(h, v);
 			continue;
 		}
-		w->heap_objects++;
-		w->heap_bytes += pha_heap_size(h, v);
+		objects++;
+		bytes += pha_heap_size(h, v);
 		if (c->rootk[v] & WHY_TOP) {
-			w->top_level_bytes += c->retained[v];
+			top += c->retained[v];
 			if (why_ext(c, v) && !why_iroot(c, v))
-				w->external_bytes += c->retained[v];
+				ext += c->retained[v];
 		}
 	}
+	w->unrooted_objects += unrooted;
+	w->unrooted_bytes += unrooted_bytes;
+	w->heap_objects += objects;
+	w->heap_bytes += bytes;
+	w->top_level_bytes += top;
+	w->external_bytes += ext;
 	return NULL;
 }
 

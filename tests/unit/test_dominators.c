@@ -148,6 +148,22 @@ int main(void)
 				/* Sum of top-level retained sizes = everything reachable. */
 				CHECKF(total == exptotal, "iter %d: total %llu, reachable %llu", iter,
 				       (unsigned long long)total, (unsigned long long)exptotal);
+				/* Given the in-reference counts (why.c's way): the
+				 * same tree, the same preorder. */
+				uint32_t *indeg = calloc(n + 2, sizeof(*indeg));
+				struct pha_domtree t2;
+				CHECK(indeg && !pha_strong_inrefs(&c.g, indeg));
+				err = pha_dominators_indeg(&c.g, roots, nroots, indeg, &t2);
+				CHECKF(!err, "iter %d: indeg: %s", iter, err ? err->message : "");
+				if (!err) {
+					CHECKF(t2.norder == t.norder &&
+					       !memcmp(t2.idom, t.idom, n * sizeof(*t.idom)) &&
+					       !memcmp(t2.order, t.order, t.norder * sizeof(*t.order)),
+					       "iter %d: pha_dominators_indeg differs", iter);
+					pha_domtree_deinit(&t2);
+				}
+				pha_error_destroy(err);
+				err = NULL;
 				pha_domtree_deinit(&t);
 			}
 			csr_free(&c);
