@@ -114,10 +114,10 @@ enum {
  * (two members or more, or a self-loop); else its P component (equal to
  * its Q component, trivial). So the cyclic rows partition exactly the
  * objects that lie on cycles of the full graph.
- * row_ret (n entries) gets rows 0..*nrow_ret-1, deterministic for a given
- * graph; *row_flags_ret (pha_big_calloc, nrow entries, the caller frees it
- * with pha_big_free) the
- * PHA_ROW_* flags of each; self_loop_ret (n entries, required) as pha_scc's
+ * row_ret (n entries) gets rows in 0..*nrow_ret-1, deterministic for a
+ * given graph; rows are numbered without renumbering, so some have no
+ * object (and no flags); *row_flags_ret (pha_big_*, nrow entries, the
+ * caller frees it with pha_big_free) the PHA_ROW_* flags of each; self_loop_ret (n entries, required) as pha_scc's
  * on the full graph. O(V + E), iterative. */
 struct pha_error *pha_cycle_rows(const struct pha_graph *g, const uint8_t *world,
 				 uint32_t *row_ret, uint32_t *nrow_ret, uint8_t *self_loop_ret,

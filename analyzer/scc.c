@@ -19,7 +19,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <stdio.h>
 
 struct frame {
 	uint32_t v;
@@ -53,6 +52,9 @@ struct walk {
 	const uint64_t *keep;
 	uint64_t *reach;
 	uint8_t *self_loop;	/* optional, n entries: strong self-loops not cut */
+	/* optional, n entries: cyclic[c] = 1 for a component c of two
+	 * members or more, or of one with a self-loop (needs self_loop) */
+	uint8_t *cyclic;
 };
 
 /* reach: every member of the component just emitted (v, and the stacked
@@ -86,6 +88,8 @@ static struct pha_error *tarjan(const struct pha_graph *g, const struct walk *w,
 	*ncomp_ret = 0;
 	if (w->self_loop && n)
 		memset(w->self_loop, 0, n);
+	if (w->cyclic && n)
+		memset(w->cyclic, 0, n);
 	if (n == 0)
 		return NULL;
 
@@ -171,6 +175,8 @@ static struct pha_error *tarjan(const struct pha_graph *g, const struct walk *w,
 					rindex[cstack[--csp]] = c;
 					index--;
 				}
+				if (w->cyclic)
+					w->cyclic[n - c] = top > csp || w->self_loop[v];
 				rindex[v] = c--;
 				if (reach)
 					spread_reach(reach, v, cstack, csp, top);
@@ -230,21 +236,23 @@ struct pha_error *pha_scc_sizes(uint32_t n, const uint32_t *comp, uint32_t ncomp
 }
 
 /* Rows of the cycles table (graph.h, pha_cycle_rows): two Tarjan passes.
- * The cut graph's first: its components number the user rows, and it
- * finds which objects reach a world object in the full graph (reach, one
- * bit an object: an edge into one, or an edge to an object that does).
- * Only those can share a full component with a world object, so the full
- * graph's pass starts from the world objects and enters only objects that
- * reach one (issue 12: in a big heap most objects do not, and the second
- * pass over every object was a tenth of the analysis). Its components are
- * exactly the full components of the objects it visits, and every full
- * component that holds a world object is among them; an object it does
- * not visit has its cut-graph component for row. Scratch beyond the
- * caller's arrays, all freed here: the full pass's components (4 bytes an
- * object) and the reach bits, then per component a count (4 bytes, freed
- * before the renumbering map of 4 bytes per component of either graph)
- * and a flag byte. At most about 10 bytes an object beside Tarjan's 12.1,
- * which are freed before. */
+ * The cut graph's first: its components number the user rows (and say
+ * which are cycles as they are emitted), and it finds which objects reach
+ * a world object in the full graph (reach, one bit an object: an edge
+ * into one, or an edge to an object that does). Only those can share a
+ * full component with a world object, so the full graph's pass starts
+ * from the world objects and enters only objects that reach one (issue
+ * 12: in a big heap most objects do not). Its components are exactly the
+ * full components of the objects it visits, and every full component
+ * that holds a world object is among them; an object it does not visit
+ * keeps its cut-graph component for row. A row is a cut-graph component
+ * (0..nq-1) or a full component (nq + its number): no renumbering, so
+ * rows whose objects all went elsewhere stay empty, without flags. Every
+ * pass after the two Tarjans reads the full components in object order
+ * and works only for the visited. Scratch beyond the caller's arrays,
+ * all freed here: the full pass's components (4 bytes an object), the
+ * reach bits and the cut components' cycle flags (1 byte an object); then
+ * per full component a count and a flag byte. */
 struct pha_error *pha_cycle_rows(const struct pha_graph *g, const uint8_t *world,
 				 uint32_t *row_ret, uint32_t *nrow_ret, uint8_t *self_loop_ret,
 				 uint8_t **row_flags_ret)
@@ -252,21 +260,25 @@ struct pha_error *pha_cycle_rows(const struct pha_graph *g, const uint8_t *world
 	enum { P_WORLD = 1, P_CYCLIC = 2 };
 	const uint32_t n = g->n;
 	struct pha_error *err;
-	uint32_t nq = 0, np = 0, nrow = 0;
-	uint32_t *pcomp = NULL, *count = NULL, *map = NULL;
+	uint32_t nq = 0, np = 0;
+	uint32_t *pcomp = NULL, *count = NULL;
 	uint8_t *qcyc = NULL, *pinfo = NULL, *flags = NULL;
 	uint64_t *reach = NULL;
 
 	*nrow_ret = 0;
 	*row_flags_ret = NULL;
 	reach = pha_big_malloc(((size_t)n + 63) / 64 * sizeof(*reach));
-	pcomp = pha_big_malloc((n ? n : 1) * sizeof(*pcomp));
-	if (!reach || !pcomp) {
+	qcyc = pha_big_malloc(n ? n : 1);
+	if (!reach || !qcyc) {
 		err = &pha_enomem;
 		goto out;
 	}
-	/* The cut graph: row_ret holds its components for now. */
-	struct walk cutw = {.cut = world, .reach = reach, .self_loop = self_loop_ret};
+	/* The cut graph: row_ret holds its components. A cut-graph component
+	 * is a user cycle: two members or more, or one (non-world) member
+	 * with an edge to itself (edges into world objects, their self-loops
+	 * included, are cut). */
+	struct walk cutw = {.cut = world, .reach = reach, .self_loop = self_loop_ret,
+			    .cyclic = qcyc};
 	if ((err = tarjan(g, &cutw, row_ret, &nq)))
 		goto out;
 	/* The cut pass leaves out a world object's edge to itself. */
@@ -276,31 +288,29 @@ struct pha_error *pha_cycle_rows(const struct pha_graph *g, const uint8_t *world
 				self_loop_ret[v] = 1;
 		}
 	}
-	struct walk fullw = {.roots = world, .keep = reach};
-	if ((err = tarjan(g, &fullw, pcomp, &np)))
-		goto out;
-	if (getenv("SCCDBG")) { uint32_t vis=0, rw=0, wc=0; for (uint32_t v=0; v<n; v++) { vis += pcomp[v]!=UINT32_MAX; rw += test_bit(reach,v); wc += world[v]!=0; } fprintf(stderr, "n %u world %u reach %u visited %u nq %u np %u\n", n, wc, rw, vis, nq, np); }
-	pha_big_free(reach);
-	reach = NULL;
-	count = pha_big_malloc(((nq > np ? nq : np) + 1) * sizeof(*count));
-	qcyc = pha_big_calloc(nq ? nq : 1, 1);
-	pinfo = pha_big_calloc(np ? np : 1, 1);
-	if (!count || !qcyc || !pinfo) {
+	pcomp = pha_big_malloc((n ? n : 1) * sizeof(*pcomp));
+	if (!pcomp) {
 		err = &pha_enomem;
 		goto out;
 	}
-	/* A cut-graph component is a user cycle: two members or more, or one
-	 * non-world member with an edge to itself (edges into world objects,
-	 * their self-loops included, are cut). */
-	if ((err = pha_scc_sizes(n, row_ret, nq, count)))
+	struct walk fullw = {.roots = world, .keep = reach};
+	if ((err = tarjan(g, &fullw, pcomp, &np)))
 		goto out;
-	for (uint32_t v = 0; v < n; v++) {
-		if (count[row_ret[v]] >= 2 || (self_loop_ret[v] && !world[v]))
-			qcyc[row_ret[v]] = 1;
+	pha_big_free(reach);
+	reach = NULL;
+	if ((uint64_t)nq + np > UINT32_MAX - 1) {
+		err = pha_error_create(PHA_ERR_INTERNAL, "cycle rows: %u + %u components", nq, np);
+		goto out;
+	}
+	count = pha_big_calloc(np ? np : 1, sizeof(*count));
+	pinfo = pha_big_calloc(np ? np : 1, 1);
+	flags = pha_big_malloc((size_t)nq + np ? (size_t)nq + np : 1);
+	if (!count || !pinfo || !flags) {
+		err = &pha_enomem;
+		goto out;
 	}
 	/* A full component (of a visited object): holds a world object; is a
 	 * cycle. */
-	memset(count, 0, ((size_t)np + 1) * sizeof(*count));
 	for (uint32_t v = 0; v < n; v++) {
 		if (pcomp[v] != UINT32_MAX)
 			count[pcomp[v]]++;
@@ -314,44 +324,20 @@ struct pha_error *pha_cycle_rows(const struct pha_graph *g, const uint8_t *world
 		if (count[p] >= 2 || self_loop_ret[v])
 			pinfo[p] |= P_CYCLIC;
 	}
-	pha_big_free(count);
-	count = NULL;
 	/* Row of v: its user cycle if it has one; else the rest of its full
 	 * component when that holds a world object; else its full component,
-	 * which then equals its cut-graph component. Old row numbers: q in
-	 * 0..nq-1, nq + p for the rest of full component p; renumbered
-	 * densely in that order. */
+	 * which then equals its cut-graph component. */
 	for (uint32_t v = 0; v < n; v++) {
-		uint32_t q = row_ret[v], p = pcomp[v];
-		row_ret[v] = p != UINT32_MAX && (pinfo[p] & P_WORLD) && !qcyc[q] ? nq + p : q;
+		uint32_t p = pcomp[v];
+		if (p != UINT32_MAX && (pinfo[p] & P_WORLD) && !qcyc[row_ret[v]])
+			row_ret[v] = nq + p;
 	}
-	map = pha_big_malloc(((size_t)nq + np + 1) * sizeof(*map));
-	if (!map) {
-		err = &pha_enomem;
-		goto out;
-	}
-	memset(map, 0xff, ((size_t)nq + np) * sizeof(*map));
-	for (uint32_t v = 0; v < n; v++)
-		map[row_ret[v]] = 0;
-	for (size_t k = 0; k < (size_t)nq + np; k++) {
-		if (map[k] == 0)
-			map[k] = nrow++;
-	}
-	flags = pha_big_calloc(nrow ? nrow : 1, 1);
-	if (!flags) {
-		err = &pha_enomem;
-		goto out;
-	}
-	for (uint32_t v = 0; v < n; v++) {
-		uint32_t old = row_ret[v], r = map[old];
-		if (old < nq)
-			flags[r] |= qcyc[old] ? PHA_ROW_CYCLIC : 0;
-		else
-			flags[r] |= PHA_ROW_WORLD |
-				    (pinfo[old - nq] & P_CYCLIC ? PHA_ROW_CYCLIC : 0);
-		row_ret[v] = r;
-	}
-	*nrow_ret = nrow;
+	for (uint32_t q = 0; q < nq; q++)
+		flags[q] = qcyc[q] ? PHA_ROW_CYCLIC : 0;
+	for (uint32_t p = 0; p < np; p++)
+		flags[nq + p] = !(pinfo[p] & P_WORLD) ? 0
+				: PHA_ROW_WORLD | (pinfo[p] & P_CYCLIC ? PHA_ROW_CYCLIC : 0);
+	*nrow_ret = nq + np;
 	*row_flags_ret = flags;
 	flags = NULL;
 out:
@@ -360,7 +346,6 @@ out:
 	pha_big_free(count);
 	pha_big_free(qcyc);
 	pha_big_free(pinfo);
-	pha_big_free(map);
 	pha_big_free(flags);
 	return err;
 }
