@@ -4,9 +4,9 @@
  *
  * Duplicates: every object whose type is exactly "str" or "bytes" is hashed
  * (FNV-1a over kind, unit, length and content, read in chunks); the (hash,
- * id) pairs are sorted and each run of equal hashes is split into groups of
- * byte-equal values (compared chunk by chunk against the group's first,
- * lowest-address member). A group of c >= 2 copies wastes the shallow sizes
+ * id) pairs are grouped by hash and each run of equal hashes is split into
+ * groups of byte-equal values (compared chunk by chunk against the group's
+ * first, lowest-address member). A group of c >= 2 copies wastes the shallow sizes
  * of all copies but that first one. Memory: 16 bytes per str/bytes object,
  * freed before returning.
  */
@@ -177,9 +177,12 @@ static uint8_t *value_kinds(const struct pha_heap *h)
 	return kind;
 }
 
-/* a[0..n) by hash, stably (ids ascending within a hash, as they come):
- * LSD radix in four 16-bit passes through tmp (n entries). The order
- * qsort with cmp_hid gives, at a quarter of its cost (3% of a run). */
+/* a[0..n) with equal hashes together, ids ascending within a hash (as
+ * they come): LSD radix in two 16-bit passes through tmp (n entries) on
+ * the low 32 bits, then the rare runs of equal low halves whose high
+ * halves differ sorted by (hash, id). find_duplicates needs the runs,
+ * not their order (its groups are sorted by cmp_grp): two passes fewer
+ * than a full sort by hash (issue 12). */
 static bool radix_by_hash(struct hid *a, size_t n)
 {
 	struct hid *tmp = pha_big_malloc(n * sizeof(*tmp));
@@ -190,7 +193,7 @@ static bool radix_by_hash(struct hid *a, size_t n)
 		return false;
 	}
 	struct hid *from = a, *to = tmp;
-	for (int pass = 0; pass < 4; pass++) {
+	for (int pass = 0; pass < 2; pass++) {
 		int shift = 16 * pass;
 		memset(cnt, 0, 65536 * sizeof(*cnt));
 		for (size_t i = 0; i < n; i++)
@@ -207,9 +210,20 @@ static bool radix_by_hash(struct hid *a, size_t n)
 		from = to;
 		to = t;
 	}
-	/* four passes: the result is back in a */
+	/* two passes: the result is back in a */
 	pha_big_free(tmp);
 	free(cnt);
+	for (size_t i = 0; i < n;) {
+		size_t j = i + 1;
+		bool mixed = false;
+		while (j < n && (uint32_t)a[j].hash == (uint32_t)a[i].hash) {
+			mixed |= a[j].hash != a[i].hash;
+			j++;
+		}
+		if (mixed)
+			qsort(a + i, j - i, sizeof(*a), cmp_hid);
+		i = j;
+	}
 	return true;
 }
 
@@ -232,8 +246,8 @@ static struct pha_error *hash_values(const struct pha_source *src, const struct 
 			continue;
 		a[na++] = (struct hid){.hash = hv, .id = v, .kind = kind[h->type[v]] - 1u};
 	}
-	/* a is in id order: a stable sort by hash is the (hash, id) order
-	 * (few values: qsort, which needs no 512 KiB of counters) */
+	/* a is in id order: equal hashes together, ids ascending (few
+	 * values: qsort by (hash, id), which needs no 512 KiB of counters) */
 	if (na > 1 && na < 4096) {
 		qsort(a, na, sizeof(*a), cmp_hid);
 	} else if (na > 1 && !radix_by_hash(a, na)) {
