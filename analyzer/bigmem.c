@@ -50,7 +50,6 @@ struct pha_error *pha_bigmem_use_file(void)
 	return NULL;
 }
 
-
 static long page(void)
 {
 	long p = sysconf(_SC_PAGESIZE);

@@ -117,8 +117,9 @@ enum {
  * row_ret (n entries) gets rows in 0..*nrow_ret-1, deterministic for a
  * given graph; rows are numbered without renumbering, so some have no
  * object (and no flags); *row_flags_ret (pha_big_*, nrow entries, the
- * caller frees it with pha_big_free) the PHA_ROW_* flags of each; self_loop_ret (n entries, required) as pha_scc's
- * on the full graph. O(V + E), iterative. */
+ * caller frees it with pha_big_free) the PHA_ROW_* flags of each;
+ * self_loop_ret (n entries, required) as pha_scc's on the full graph.
+ * O(V + E), iterative. */
 struct pha_error *pha_cycle_rows(const struct pha_graph *g, const uint8_t *world,
 				 uint32_t *row_ret, uint32_t *nrow_ret, uint8_t *self_loop_ret,
 				 uint8_t **row_flags_ret);

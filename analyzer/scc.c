@@ -283,7 +283,9 @@ struct pha_error *pha_cycle_rows(const struct pha_graph *g, const uint8_t *world
 		goto out;
 	/* The cut pass leaves out a world object's edge to itself. */
 	for (uint32_t v = 0; v < n; v++) {
-		for (uint32_t e = g->first[v]; world[v] && e < g->first[v + 1]; e++) {
+		if (!world[v])
+			continue;
+		for (uint32_t e = g->first[v]; e < g->first[v + 1]; e++) {
 			if (g->dst[e] == v && !(g->eflags[e] & PHA_EDGE_WEAK))
 				self_loop_ret[v] = 1;
 		}

@@ -6,9 +6,9 @@
  * (FNV-1a over kind, unit, length and content, read in chunks); the (hash,
  * id) pairs are grouped by hash and each run of equal hashes is split into
  * groups of byte-equal values (compared chunk by chunk against the group's
- * first, lowest-address member). A group of c >= 2 copies wastes the shallow sizes
- * of all copies but that first one. Memory: 16 bytes per str/bytes object,
- * freed before returning.
+ * first, lowest-address member). A group of c >= 2 copies wastes the
+ * shallow sizes of all copies but that first one. Memory: 16 bytes per
+ * str/bytes object, freed before returning.
  */
 #include "bigmem.h"
 #include "report.h"

@@ -56,7 +56,9 @@ struct ctx {
 	 * (why_iroot), WHY_EXT held from outside Python (why_ext), WHY_TREE
 	 * and WHY_TOP. */
 	uint8_t *rootk;
-	uint32_t *inref;	/* per id: strong references found (phases 1-2) */
+	/* per id: strong references found (phases 1-2); n + 2 entries, handed
+	 * to pha_dominators_indeg in phase 3 as its reverse index */
+	uint32_t *inref;
 	struct unexp *ux;	/* per report type; then the suspect groups, in order */
 	size_t nux;
 	uint64_t *retained;
