@@ -16,7 +16,9 @@ Scenario tests/scenarios/tm_records.py, run twice per interpreter:
              forks with the C library's fork(), so no after-fork hook
              changes the child's heap before it measures; where ctypes is
              missing -- Debian bullseye's minimal packages -- it falls
-             back to os.fork() and counts may differ by 0.1%, which the
+             back to os.fork() and counts may differ by 0.1% or 3 blocks
+             (the hooks allocate and free a fixed handful: bullseye's
+             <unknown>:0 line, 571 vs 570, in one CI run), which the
              PASS line says; one block apart on a line of 1,000 or more,
              seen once on 3.13 in CI, is named in the PASS line too);
              by_traceback top 10 the same tracebacks,
@@ -65,7 +67,7 @@ import harness as H  # noqa: E402
 
 SCENARIO = "tm_records"
 TOP = 10
-FEW = 3  # in-process snapshot: blocks the dumper may re-attribute on a small line
+FEW = 3  # blocks the dumper (in-process snapshot) or os.fork()'s hooks may move
 
 
 def fingerprint(python, flags):
@@ -272,13 +274,13 @@ class Runner:
             worst = max(worst, err)
             if err > 0.01:
                 problems.append("%s:%d bytes %d, truth %d" % (g[0], g[1], g[2], w[2]))
-            if g[3] != w[3] and not (self.hooks(truth) and abs(g[3] - w[3]) <= 0.001 * w[3]):
+            if g[3] != w[3] and not (self.hooks(truth) and abs(g[3] - w[3]) <= self.hook_slack(w[3])):
                 if self.one_block(g[3], w[3]):
                     off_by_one.append("%s:%d %d/%d" % (g[0], g[1], g[3], w[3]))
                 else:
                     problems.append("%s:%d count %d, truth %d" % (g[0], g[1], g[3], w[3]))
         detail = "%d lines equal, bytes max error %.3f%%, counts %s" % (
-            len(rows), 100 * worst, "within 0.1% (no ctypes: truth after os.fork()'s hooks)"
+            len(rows), 100 * worst, "within 0.1%% or %d blocks (no ctypes: truth after os.fork()'s hooks)" % FEW
             if self.hooks(truth) else "exact")
         if off_by_one:
             detail += " except one block on %s (tool/truth)" % ", ".join(off_by_one)
@@ -292,6 +294,12 @@ class Runner:
         return want >= 1000 and abs(got - want) == 1
 
     @staticmethod
+    def hook_slack(want):
+        """Blocks the truth may differ by after os.fork()'s hooks: they
+        allocate and free a few blocks whatever the line's size."""
+        return max(FEW, 0.001 * want)
+
+    @staticmethod
     def hooks(truth):
         """The truth was taken after os.fork() and its after-fork hooks."""
         return truth.get("fork") == "os.fork"
@@ -303,10 +311,11 @@ class Runner:
         problems = ["row %d: %s:%s, truth %s:%s" % (i, g[0][0], g[1:], w[0][0], w[1:])
                     for i, (g, w) in enumerate(zip(got, want))
                     if g[0] != w[0] or abs(g[1] - w[1]) > 0.01 * w[1] or
-                    abs(g[2] - w[2]) > (0.001 * w[2] if self.hooks(truth) else 0)]
+                    abs(g[2] - w[2]) > (self.hook_slack(w[2]) if self.hooks(truth) else 0)]
         if len(got) != len(want):
             problems.append("%d rows, truth %d" % (len(got), len(want)))
-        self.rep.check(name, problems, "%d tracebacks equal, counts exact" % len(got))
+        self.rep.check(name, problems, "%d tracebacks equal, counts %s" % (
+            len(got), "within 0.1%% or %d blocks (no ctypes)" % FEW if self.hooks(truth) else "exact"))
 
     def sites(self, name, rep, truth):
         site = [truth["record_file"], truth["record_line"]]
