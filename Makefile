@@ -24,8 +24,8 @@ PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 WARN := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wstrict-prototypes
 CFLAGS ?= -O2 -g
-ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(PKG_CFLAGS) -DPHA_VERSION='"$(VERSION)"' -D_GNU_SOURCE
-LDLIBS = $(PKG_LIBS) -lm
+ALL_CFLAGS = -std=gnu11 -pthread $(WARN) $(CFLAGS) $(PKG_CFLAGS) -DPHA_VERSION='"$(VERSION)"' -D_GNU_SOURCE
+LDLIBS = $(PKG_LIBS) -lm -pthread
 
 B ?= build
 

@@ -45,6 +45,11 @@ struct analysis {
 	struct pha_heap *h;
 	struct pha_report *r;
 	bool from_report;		/* r was read from a saved report (report_read.h) */
+	/* The memory section of a core, built beside the report (build_report)
+	 * unless a snapshot is saved first (it carries the section's
+	 * warnings). */
+	bool memory_later;
+	struct pha_procmem *pm;
 };
 
 static bool ends_with(const char *s, const char *suffix)
@@ -109,7 +114,9 @@ static bool choose_output(struct analysis *a)
 
 /* A core: find the interpreter and its layout (target.c), rebuild the heap
  * (heap.c), then describe the process and its threads (source.c, after the
- * heap so that the heap builder's warnings are included). */
+ * heap so that the heap builder's warnings are included). The memory
+ * section (procmem.c) is built beside the report's cycle search
+ * (build_report), or here when a snapshot is saved before the report. */
 /* Before the heap is built (issue 12): the analysis takes about 1.25
  * bytes per byte of the core's memory at its peak (measured by make
  * bench: ~87 bytes an object, ~70 bytes of core an object); say so when
@@ -138,8 +145,9 @@ static struct pha_error *read_core(struct analysis *a)
 	check_memory(a);
 	if ((err = pha_heap_build(a->t, &a->h)))
 		return err;
-	struct pha_procmem *pm;
-	if ((err = pha_procmem_build(a->t, a->h, &pm)))
+	a->memory_later = !a->opts->save_snapshot;
+	struct pha_procmem *pm = NULL;
+	if (!a->memory_later && (err = pha_procmem_build(a->t, a->h, &pm)))
 		return err;
 	if ((err = pha_source_from_target(a->t, a->h, &a->src))) {
 		pha_procmem_destroy(pm);
@@ -225,6 +233,24 @@ static struct pha_error *save_snapshot(struct analysis *a)
 	return pha_snapshot_write(path, &a->src, a->h, &so);
 }
 
+/* The memory section on the report's second thread (report.h: it reads
+ * the core and writes the target's warnings, nothing of the source)... */
+static struct pha_error *memory_side(void *arg)
+{
+	struct analysis *a = arg;
+	return pha_procmem_build(a->t, a->h, &a->pm);
+}
+
+/* ...then, on this thread, into the source, with the target's warnings
+ * it added, where pha_source_from_target put the target's. */
+static struct pha_error *memory_done(void *arg)
+{
+	struct analysis *a = arg;
+	a->src.memory = a->pm;
+	a->pm = NULL;
+	return pha_source_update_target_warnings(&a->src, a->t);
+}
+
 static struct pha_error *build_report(struct analysis *a)
 {
 	if (a->from_report)
@@ -234,7 +260,15 @@ static struct pha_error *build_report(struct analysis *a)
 		.redact = a->opts->redact,
 		.top = 20,
 	};
-	return pha_report_build(&a->src, a->h, &ropts, &a->r);
+	if (a->memory_later) {
+		ropts.side = memory_side;
+		ropts.side_done = memory_done;
+		ropts.side_arg = a;
+	}
+	struct pha_error *err = pha_report_build(&a->src, a->h, &ropts, &a->r);
+	pha_procmem_destroy(a->pm);	/* when memory_done did not run */
+	a->pm = NULL;
+	return err;
 }
 
 static struct pha_error *dump_objects(struct analysis *a)

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -157,7 +158,7 @@ static bool reuse_keep(void *p)
 	return true;
 }
 
-void *pha_big_malloc(size_t size)
+static void *big_malloc(size_t size)
 {
 	if (!big.on && size >= REUSE_MIN) {
 		void *p = reuse_take(size, true);
@@ -185,19 +186,21 @@ void *pha_big_malloc(size_t size)
 	return p;
 }
 
-void *pha_big_calloc(size_t n, size_t size)
+/* *dirty_ret: the array is a reused one, to be zeroed by the caller
+ * (outside the lock). */
+static void *big_calloc(size_t n, size_t size, bool *dirty_ret)
 {
+	*dirty_ret = false;
 	if (size && n > SIZE_MAX / size)
 		return NULL;
 	if (!big.on && n * size >= REUSE_MIN) {
 		void *p = reuse_take(n * size, false);
-		if (p)
-			memset(p, 0, n * size);	/* resident pages: no faults */
+		*dirty_ret = p != NULL;
 		return p ? p : calloc(n, size);
 	}
 	if (!big.on || n * size < big.min || !n || !size)
 		return calloc(n ? n : 1, size ? size : 1);
-	return pha_big_malloc(n * size);	/* a new file range reads as zeros */
+	return big_malloc(n * size);	/* a new file range reads as zeros */
 }
 
 static struct mapping *find(void *p)
@@ -217,7 +220,7 @@ static void release(struct mapping *m)
 	*m = big.maps[--big.n];
 }
 
-void pha_big_free(void *p)
+static void big_free(void *p)
 {
 	struct mapping *m = find(p);
 	if (m)
@@ -226,17 +229,54 @@ void pha_big_free(void *p)
 		free(p);
 }
 
-void *pha_big_realloc(void *p, size_t size)
+static void *big_realloc(void *p, size_t size)
 {
 	struct mapping *m = find(p);
 	if (!m && (!big.on || size < big.min || !size))
 		return realloc(p, size ? size : 1);
-	void *q = pha_big_malloc(size);
+	void *q = big_malloc(size);
 	if (!q || !p)
 		return q;
 	size_t old = m ? m->len : malloc_usable_size(p);
 	memcpy(q, p, old < size ? old : size);
-	pha_big_free(p);
+	big_free(p);
+	return q;
+}
+
+/* The arrays are asked for from two threads (report.c's helper). */
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+void *pha_big_malloc(size_t size)
+{
+	pthread_mutex_lock(&lock);
+	void *p = big_malloc(size);
+	pthread_mutex_unlock(&lock);
+	return p;
+}
+
+void *pha_big_calloc(size_t n, size_t size)
+{
+	bool dirty;
+	pthread_mutex_lock(&lock);
+	void *p = big_calloc(n, size, &dirty);
+	pthread_mutex_unlock(&lock);
+	if (dirty)
+		memset(p, 0, n * size);	/* resident pages: no faults */
+	return p;
+}
+
+void pha_big_free(void *p)
+{
+	pthread_mutex_lock(&lock);
+	big_free(p);
+	pthread_mutex_unlock(&lock);
+}
+
+void *pha_big_realloc(void *p, size_t size)
+{
+	pthread_mutex_lock(&lock);
+	void *q = big_realloc(p, size);
+	pthread_mutex_unlock(&lock);
 	return q;
 }
 

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 static bool enabled;
+static _Thread_local bool quiet;	/* a helper thread's (report.c) */
 static bool shown;
 static struct timespec last;
 
@@ -13,9 +14,14 @@ void pha_progress_enable(bool on)
 	enabled = on && isatty(STDERR_FILENO);
 }
 
+void pha_progress_thread_quiet(void)
+{
+	quiet = true;
+}
+
 void pha_progress(const char *phase, uint64_t done, uint64_t total)
 {
-	if (!enabled)
+	if (!enabled || quiet)
 		return;
 	struct timespec now;
 	clock_gettime(CLOCK_MONOTONIC, &now);
@@ -34,7 +40,7 @@ void pha_progress(const char *phase, uint64_t done, uint64_t total)
 
 void pha_progress_done(void)
 {
-	if (enabled && shown) {
+	if (enabled && !quiet && shown) {
 		fprintf(stderr, "\r\033[K");
 		fflush(stderr);
 	}

@@ -10,5 +10,7 @@ void pha_progress_enable(bool on);
 void pha_progress(const char *phase, uint64_t done, uint64_t total);
 /* Clear the progress line. */
 void pha_progress_done(void);
+/* This thread shows no progress (a helper thread beside the one that does). */
+void pha_progress_thread_quiet(void);
 
 #endif

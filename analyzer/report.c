@@ -6,6 +6,7 @@
 #include "bigmem.h"
 #include "report.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 
 #include "graph.h"
 #include "progress.h"
+#include "warnings.h"
 
 /* Signature entries shown before "+ N more types". */
 #define SIG_MAX_ENTRIES 6
@@ -737,6 +739,76 @@ static struct pha_error *type_sites(struct pha_source *src, const struct pha_hea
 	return err;
 }
 
+/* Work on a second thread beside graph-only phases (issue 12: wall time
+ * on two cores). Where no thread can be made, it runs on the caller's,
+ * at the join. */
+struct side {
+	struct pha_error *(*fn)(void *arg);
+	void *arg;
+	struct pha_error *err;
+	pthread_t th;
+	bool started;		/* on its thread */
+	bool pending;		/* not yet run or joined */
+};
+
+static void *side_main(void *p)
+{
+	struct side *s = p;
+	pha_progress_thread_quiet();
+	s->err = s->fn(s->arg);
+	return NULL;
+}
+
+static void side_start(struct side *s, struct pha_error *(*fn)(void *), void *arg)
+{
+	*s = (struct side){.fn = fn, .arg = arg, .pending = fn != NULL};
+	s->started = fn && pthread_create(&s->th, NULL, side_main, s) == 0;
+}
+
+/* The side's error, NULL when it succeeded or never ran. */
+static struct pha_error *side_join(struct side *s)
+{
+	if (!s->pending)
+		return NULL;
+	s->pending = false;
+	if (s->started)
+		pthread_join(s->th, NULL);
+	else
+		s->err = s->fn(s->arg);
+	return s->err;
+}
+
+/* The first error of a phase and of the side beside it; the other freed. */
+static struct pha_error *first_error(struct pha_error *main_err, struct pha_error *side_err)
+{
+	if (!main_err)
+		return side_err;
+	if (side_err)
+		pha_error_destroy(side_err);
+	return main_err;
+}
+
+struct waste_job {
+	struct pha_source *src;
+	const struct pha_heap *h;
+	const struct pha_report_options *opts;
+	struct pha_report *r;
+};
+
+static struct pha_error *build_waste(struct pha_source *src, const struct pha_heap *h,
+				     const struct pha_report_options *opts, struct pha_report *r);
+
+/* Its warnings (the layout's, on the core's values) are dropped: they
+ * were always made after the source had taken the target's. */
+static struct pha_error *waste_job(void *arg)
+{
+	struct waste_job *j = arg;
+	pha_warnings_mute_thread(true);
+	struct pha_error *err = build_waste(j->src, j->h, j->opts, j->r);
+	pha_warnings_mute_thread(false);
+	return err;
+}
+
 /* The phases of the report, each freeing its scratch before the next:
  * reachability (reach.c), the type histogram, SCCs (scc.c) grouped into
  * cycles and unreachable groups, why is it alive (why.c), waste (waste.c).
@@ -758,17 +830,35 @@ struct pha_error *pha_report_build(struct pha_source *src, const struct pha_heap
 		return &pha_enomem;
 	}
 	report_header(src, opts, r);
-	if ((err = find_unreachable(src, h, r)))
+	/* Two cores (issue 12): waste, which reads the core, beside the
+	 * unreachable set, then opts->side beside the cycles; joined before
+	 * the cycles and before the why phase, whose peaks they would add
+	 * to. The phases on this thread between work on the graph only. */
+	struct waste_job wj = {src, h, opts, r};
+	struct side side;
+	side_start(&side, waste_job, &wj);
+	err = find_unreachable(src, h, r);
+	if (!err) {
+		count_summary(h, r);
+		err = group_types(h, r, group_of);
+	}
+	/* its error, if both fail, after the unreachable set's */
+	struct pha_error *waste_err = side_join(&side);
+	if (err || waste_err) {
+		err = first_error(err, waste_err);
 		goto out;
-	count_summary(h, r);
-	if ((err = group_types(h, r, group_of)))
-		goto out;
+	}
 	count_types(h, group_of, r);
-	if ((err = group_components(h, group_of, r)))
-		goto out;
+	side_start(&side, opts->side, opts->side_arg);
+	err = group_components(h, group_of, r);
 	/* last before the why phase: its in-reference counts are that
 	 * phase's, and are not alive beside the cycle rows' scratch */
-	if ((err = count_freed(h, r, &inref)))
+	if (!err)
+		err = count_freed(h, r, &inref);
+	err = first_error(err, side_join(&side));
+	if (!err && opts->side_done)
+		err = opts->side_done(opts->side_arg);
+	if (err)
 		goto out;
 	/* pha_why_deinit walks the locals by thread: the threads first. */
 	r->threads = src->threads;
@@ -776,8 +866,6 @@ struct pha_error *pha_report_build(struct pha_source *src, const struct pha_heap
 	err = pha_why_build(src, h, opts, group_of, inref, r);
 	inref = NULL;	/* the why phase's now */
 	if (err)
-		goto out;
-	if ((err = build_waste(src, h, opts, r)))
 		goto out;
 	if ((err = type_sites(src, h, group_of, r)))
 		goto out;

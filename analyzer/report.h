@@ -164,6 +164,16 @@ struct pha_report_options {
 	double suspect_threshold;	/* fraction of the heap total; default 0.10 */
 	bool redact;
 	size_t top;			/* retained.top entries; default 20 */
+	/* Optional work for a second thread while the cycles are found (the
+	 * memory section of a core: analyze.c). Meanwhile the build does
+	 * graph work only (no layout call, no read of the core), so side may
+	 * read the core and write the target, but not the source or the
+	 * heap. side_done(side_arg) then runs on the calling thread, before
+	 * the why phase (which reads src->memory). A side error ends the
+	 * build after the cycles (the cycles' own error first). */
+	struct pha_error *(*side)(void *side_arg);
+	struct pha_error *(*side_done)(void *side_arg);
+	void *side_arg;
 };
 
 struct pha_report_type {

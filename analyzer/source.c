@@ -524,9 +524,56 @@ struct pha_error *pha_source_from_target(struct pha_target *t, const struct pha_
 	 * structure, and a layout without labels reports no kinds. */
 	if (rc.labelled && h->n && (err = c_global_roots(t, h, &rc)))
 		return err;
+	s->target_at = s->nwarnings;
 	for (size_t i = 0; i < t->nwarnings; i++) {
 		if (!pha_strv_push(&s->warnings, &s->nwarnings, strdup(t->warnings[i])))
 			return &pha_enomem;
 	}
+	s->target_n = t->nwarnings;
 	return pha_allocs_from_target(s, h);
+}
+
+struct pha_error *pha_source_update_target_warnings(struct pha_source *s,
+						    const struct pha_target *t)
+{
+	size_t at = s->target_at, old = s->target_n, now = t->nwarnings;
+	if (at + old > s->nwarnings || now < old)
+		return pha_error_create(PHA_ERR_INTERNAL, "the target's warnings are not where "
+					"they were put");
+	if (!now)
+		return NULL;
+	char **fresh = calloc(now, sizeof(*fresh));
+	if (fresh && now > old) {
+		char **v = realloc(s->warnings, (s->nwarnings + now - old) * sizeof(*v));
+		if (v) {
+			s->warnings = v;
+		} else {
+			free(fresh);
+			fresh = NULL;
+		}
+	}
+	for (size_t i = 0; fresh && i < now; i++) {
+		if (!(fresh[i] = strdup(t->warnings[i]))) {
+			while (i)
+				free(fresh[--i]);
+			free(fresh);
+			fresh = NULL;
+		}
+	}
+	if (!fresh)
+		return &pha_enomem;
+	for (size_t i = 0; i < old; i++)
+		free(s->warnings[at + i]);
+	memmove(s->warnings + at + now, s->warnings + at + old,
+		(s->nwarnings - at - old) * sizeof(*s->warnings));
+	memcpy(s->warnings + at, fresh, now * sizeof(*fresh));
+	free(fresh);
+	/* the source's own kinds after the block moved with it */
+	for (size_t k = 0; k < s->warn_kinds.nkinds; k++) {
+		if (s->warn_kinds.kinds[k].line >= at + old)
+			s->warn_kinds.kinds[k].line += now - old;
+	}
+	s->nwarnings += now - old;
+	s->target_n = now;
+	return NULL;
 }

@@ -85,6 +85,8 @@ struct pha_source {
 	char **warnings;		/* one line per kind (warnings.h) */
 	size_t nwarnings;
 	struct pha_warnings warn_kinds;	/* of pha_source_warn */
+	/* The target's lines among them: warnings[target_at ...], target_n */
+	size_t target_at, target_n;
 	int verbose;
 
 	/* tracemalloc's traces and each object's allocation traceback. */
@@ -109,6 +111,12 @@ struct pha_heap;
  * PHA_ROOT_C_GLOBAL; only when the layout labels its roots). */
 struct pha_error *pha_source_from_target(struct pha_target *t, const struct pha_heap *h,
 					 struct pha_source *s);
+/* The target's lines among the source's warnings made again from the
+ * target's (analyze.c: the memory section, built beside the report, adds
+ * and updates lines of the target after pha_source_from_target took
+ * them); the source's own lines keep their places. */
+struct pha_error *pha_source_update_target_warnings(struct pha_source *s,
+						    const struct pha_target *t);
 
 /* Append one string to a growable array; false on OOM (the string is then
  * freed). */

@@ -61,9 +61,18 @@ static struct pha_warning_kind *new_kind(struct pha_warnings *w, char ***lines, 
 	return k;
 }
 
+static _Thread_local bool muted;
+
+void pha_warnings_mute_thread(bool on)
+{
+	muted = on;
+}
+
 void pha_warnings_vadd(struct pha_warnings *w, char ***lines, size_t *nlines, bool verbose,
 		       const char *fmt, va_list ap)
 {
+	if (muted)
+		return;
 	char *msg;
 	if (vasprintf(&msg, fmt, ap) < 0)
 		return;

@@ -41,5 +41,8 @@ struct pha_warnings {
 void pha_warnings_vadd(struct pha_warnings *w, char ***lines, size_t *nlines, bool verbose,
 		       const char *fmt, va_list ap);
 void pha_warnings_deinit(struct pha_warnings *w);
+/* While on, this thread's warnings are dropped (report.c: waste reads the
+ * core after the source took the core's warnings, as it always did). */
+void pha_warnings_mute_thread(bool on);
 
 #endif

@@ -9,6 +9,8 @@
 
 #include "../../analyzer/memory.h"
 #include "../../analyzer/source.h"
+#include "../../analyzer/target.h"
+#include "../../analyzer/warnings.h"
 #include "check.h"
 
 #define STACK 0x7ffd00000000ULL
@@ -94,9 +96,74 @@ static void test_hostile_stack(void)
 	CASE_END();
 }
 
+/* The memory section is built beside the report, after the source took
+ * the target's warnings (analyze.c): pha_source_update_target_warnings
+ * puts the target's lines as they are now where the old ones were, in
+ * place and appended, and the source's own kinds still find their lines. */
+static void test_target_warnings_updated(void)
+{
+	CASE_BEGIN("source_target_warnings_updated_in_place");
+	struct pha_source s;
+	pha_source_init(&s);
+	struct pha_target *t = calloc(1, sizeof(*t));
+	CHECK(t != NULL);
+	if (!t)
+		return;
+	pha_source_warn(&s, "own %d", 1);
+	pha_target_warn(t, "heap %d", 1);
+	pha_target_warn(t, "other %s", "x");
+	/* pha_source_from_target's copy */
+	s.target_at = s.nwarnings;
+	for (size_t i = 0; i < t->nwarnings; i++)
+		CHECK(pha_strv_push(&s.warnings, &s.nwarnings, strdup(t->warnings[i])));
+	s.target_n = t->nwarnings;
+	pha_source_warn(&s, "late %d", 1);
+	/* the memory section: one more of a kind the heap had, one new kind */
+	pha_target_warn(t, "heap %d", 2);
+	pha_target_warn(t, "memory %d", 7);
+	/* a muted thread's warning never arrives (report.c's waste) */
+	pha_warnings_mute_thread(true);
+	pha_target_warn(t, "muted %d", 1);
+	pha_source_warn(&s, "muted %d", 2);
+	pha_warnings_mute_thread(false);
+	CHECK(t->nwarnings == 3);
+	CHECK(pha_source_update_target_warnings(&s, t) == NULL);
+	CHECK(s.nwarnings == 5);
+	if (s.nwarnings == 5) {
+		CHECKF(!strcmp(s.warnings[0], "own 1"), "%s", s.warnings[0]);
+		CHECKF(!strcmp(s.warnings[1], "heap 1 (2 times in all; also: heap 2)"), "%s",
+		       s.warnings[1]);
+		CHECKF(!strcmp(s.warnings[2], "other x"), "%s", s.warnings[2]);
+		CHECKF(!strcmp(s.warnings[3], "memory 7"), "%s", s.warnings[3]);
+		CHECKF(!strcmp(s.warnings[4], "late 1"), "%s", s.warnings[4]);
+	}
+	/* the source's kind moved with its line */
+	pha_source_warn(&s, "late %d", 2);
+	pha_source_warn(&s, "own %d", 2);
+	CHECK(s.nwarnings == 5);
+	if (s.nwarnings == 5) {
+		CHECKF(!strcmp(s.warnings[3], "memory 7"), "%s", s.warnings[3]);
+		CHECKF(!strcmp(s.warnings[4], "late 1 (2 times in all; also: late 2)"), "%s",
+		       s.warnings[4]);
+		CHECKF(!strcmp(s.warnings[0], "own 1 (2 times in all; also: own 2)"), "%s",
+		       s.warnings[0]);
+	}
+	/* nothing new: the same lines */
+	CHECK(pha_source_update_target_warnings(&s, t) == NULL);
+	CHECK(s.nwarnings == 5 && !strcmp(s.warnings[3], "memory 7"));
+	for (size_t i = 0; i < t->nwarnings; i++)
+		free(t->warnings[i]);
+	free(t->warnings);
+	pha_warnings_deinit(&t->warn_kinds);
+	free(t);
+	pha_source_deinit(&s);
+	CASE_END();
+}
+
 int main(void)
 {
 	test_reads_command_line();
 	test_hostile_stack();
+	test_target_warnings_updated();
 	CHECK_EXIT();
 }
