@@ -2,7 +2,8 @@
 #
 #   make            build ./pyheap-analyze
 #   make check      install missing dependencies, build, run every test (unit,
-#                   end-to-end on real cores, then the same under ASan+UBSan)
+#                   end-to-end on real cores, then the same under ASan+UBSan,
+#                   and the report's two threads under ThreadSanitizer)
 #   make demo       build, dump a core of a bundled scenario, analyze it
 #   make asan       build the ASan+UBSan binary (build-asan/pyheap-analyze)
 #   make fuzz       FUZZ_SECONDS=N: build the libFuzzer targets (clang) and run
@@ -94,14 +95,19 @@ deps-build:
 deps:
 	@sh tests/deps.sh all
 
-# The whole suite: normal build, then the ASan+UBSan build. One summary line.
+# The whole suite: normal build, then the ASan+UBSan and ThreadSanitizer
+# builds. One summary line.
 check: deps
 	@$(MAKE) --no-print-directory all unit
 	@$(MAKE) --no-print-directory B=build-asan \
 		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 		LDFLAGS="-fsanitize=address,undefined" build-asan/pyheap-analyze unit
+	@$(MAKE) --no-print-directory B=build-tsan \
+		CFLAGS="-O1 -g -fsanitize=thread -fno-omit-frame-pointer" \
+		LDFLAGS="-fsanitize=thread" build-tsan/pyheap-analyze
 	@bash tests/run.sh --bin build/pyheap-analyze --unit build/tests/unit \
-		--asan-bin build-asan/pyheap-analyze --asan-unit build-asan/tests/unit
+		--asan-bin build-asan/pyheap-analyze --asan-unit build-asan/tests/unit \
+		--tsan-bin build-tsan/pyheap-analyze
 
 # Without the sanitizer pass (development loop).
 check-fast: deps
@@ -157,4 +163,4 @@ install: all
 	install -m 755 pyheap-analyze $(DESTDIR)$(BINDIR)/pyheap-analyze
 
 clean:
-	rm -rf build build-asan build-fuzz pyheap-analyze
+	rm -rf build build-asan build-tsan build-fuzz pyheap-analyze

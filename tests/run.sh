@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, one summary line.
 #
-#   bash tests/run.sh --bin BIN --unit DIR [--asan-bin BIN2 --asan-unit DIR2] [--ci]
+#   bash tests/run.sh --bin BIN --unit DIR [--asan-bin BIN2 --asan-unit DIR2]
+#       [--tsan-bin BIN3] [--ci]
 #
 # 1. every unit test binary DIR/test_* (those the Makefile's UNIT_TESTS and
 #    tests/unit/test_*.c promise; a missing one is a FAIL);
@@ -45,6 +46,11 @@
 # 6. with --asan-*: the unit tests in DIR2, bad_input.py, run_e2e.py --quick
 #    (and the other runners' --quick, run_ticket.py --reread-only) with the
 #    ASan+UBSan binary; their case names get the prefix "asan/";
+# 6b. with --tsan-bin: the runners that make the report build its second
+#    thread's work (waste beside the unreachable set, the memory section
+#    beside the cycle search: analyzer/report.c) with the ThreadSanitizer
+#    binary, which exits 66 on any data race: run_memory.py on numpy and
+#    lxml, run_e2e.py --quick, run_hostile.py --quick; prefix "tsan/";
 # 7. the matrix rule: how many distinct minor versions (3.X) passed their
 #    end-to-end scenarios.  Under CI (CI=true or --ci) fewer than
 #    PYHEAP_MIN_MINORS (default 6) is a FAIL line; locally it is a warning
@@ -63,11 +69,11 @@
 set -u
 
 usage() {
-	echo "usage: bash tests/run.sh --bin BIN --unit DIR [--asan-bin BIN --asan-unit DIR] [--ci]" >&2
+	echo "usage: bash tests/run.sh --bin BIN --unit DIR [--asan-bin BIN --asan-unit DIR] [--tsan-bin BIN] [--ci]" >&2
 	exit 2
 }
 
-BIN="" UNIT="" ASAN_BIN="" ASAN_UNIT="" CI_MODE=0
+BIN="" UNIT="" ASAN_BIN="" ASAN_UNIT="" TSAN_BIN="" CI_MODE=0
 [ "${CI:-}" = true ] && CI_MODE=1
 # The number of distinct minor versions CI requires (the issue's rule).
 CI_MIN_MINORS_DEFAULT=6
@@ -78,6 +84,7 @@ while [ $# -gt 0 ]; do
 	--unit) [ $# -ge 2 ] || usage; UNIT=$2; shift 2 ;;
 	--asan-bin) [ $# -ge 2 ] || usage; ASAN_BIN=$2; shift 2 ;;
 	--asan-unit) [ $# -ge 2 ] || usage; ASAN_UNIT=$2; shift 2 ;;
+	--tsan-bin) [ $# -ge 2 ] || usage; TSAN_BIN=$2; shift 2 ;;
 	*) usage ;;
 	esac
 done
@@ -92,6 +99,7 @@ abs() { case $1 in /*) printf '%s\n' "$1" ;; *) printf '%s\n' "$PWD/$1" ;; esac;
 BIN=$(abs "$BIN")
 UNIT=$(abs "$UNIT")
 [ -n "$ASAN_BIN" ] && ASAN_BIN=$(abs "$ASAN_BIN") && ASAN_UNIT=$(abs "$ASAN_UNIT")
+[ -n "$TSAN_BIN" ] && TSAN_BIN=$(abs "$TSAN_BIN")
 cd "$ROOT" || exit 1
 
 RESULTS=$(mktemp "${TMPDIR:-/tmp}/pyheap-results.XXXXXX") || exit 1
@@ -292,6 +300,26 @@ if [ -n "$ASAN_BIN" ]; then
 		--program mem_lxml --program mem_plain+jemalloc --timeout 900 --bin "$ASAN_BIN"
 	echo "# rendering from saved reports, malformed reports, quick, under ASan+UBSan ($ASAN_BIN)"
 	run_py "asan/" ticket tests/e2e/run_ticket.py --quick --reread-only --timeout 900 --bin "$ASAN_BIN"
+fi
+
+if [ -n "$TSAN_BIN" ]; then
+	# exitcode 66 (the default) on any race; the first one ends the run
+	export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1}"
+	# ThreadSanitizer cannot run under every kernel's address-space layout
+	# (FATAL: unexpected memory mapping): a SKIP naming the cause, not FAILs
+	if ! tsan_out=$("$TSAN_BIN" --version 2>&1); then
+		result "SKIP tsan: $TSAN_BIN does not start: $(printf '%s\n' "$tsan_out" | grep -m1 . | cut -c1-200)"
+		TSAN_BIN=""
+	fi
+fi
+if [ -n "$TSAN_BIN" ]; then
+	echo "# memory section beside the cycle search, under ThreadSanitizer ($TSAN_BIN)"
+	run_py "tsan/" memory tests/e2e/run_memory.py --interp debian-bookworm-3.11 --program mem_numpy \
+		--program mem_lxml --timeout 900 --bin "$TSAN_BIN"
+	echo "# end-to-end, quick, under ThreadSanitizer ($TSAN_BIN)"
+	run_py "tsan/" e2e tests/e2e/run_e2e.py --quick --timeout 900 --bin "$TSAN_BIN"
+	echo "# hostile, quick, under ThreadSanitizer ($TSAN_BIN)"
+	run_py "tsan/" hostile tests/e2e/run_hostile.py --quick --timeout 900 --bin "$TSAN_BIN"
 fi
 
 # The matrix rule: distinct minor versions whose e2e scenarios passed.
