@@ -1115,8 +1115,9 @@ def _cli_bench(args):
             _size_label(size), *rows[-1][1:]))
         if base:
             print("       python baseline: %d objects, %d edges (gc.get_objects closure), %.1f CPU s,"
-                  " %.1f wall s; core read %.2f s" % (base["objects"], base["edges"], base["cpu_s"],
-                                                     base["wall_s"], read_s))
+                  " %.1f wall s (%.1fx the tool's); core read %.2f s" % (
+                      base["objects"], base["edges"], base["cpu_s"], base["wall_s"],
+                      base["wall_s"] / max(r.seconds, 1e-9), read_s))
     if len(rows) > 1:
         per = [row[4] / row[1] for row in rows]
         print("per-object CPU cost, largest / smallest: %.2fx" % (max(per) / min(per)))
