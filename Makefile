@@ -34,7 +34,7 @@ LIB_SRCS := \
 	analyzer/error.c analyzer/warnings.c analyzer/memory.c analyzer/addrset.c analyzer/bigmem.c analyzer/target.c analyzer/heap.c \
 	analyzer/scc.c analyzer/reach.c analyzer/dominators.c analyzer/report.c analyzer/progress.c \
 	analyzer/source.c analyzer/why.c analyzer/suspects.c analyzer/waste.c analyzer/allocations.c analyzer/analyze.c analyzer/dump.c \
-	analyzer/procmem.c analyzer/paths.c analyzer/growth.c analyzer/diff.c analyzer/diffcmd.c \
+	analyzer/procmem.c analyzer/paths.c analyzer/growth.c analyzer/diff.c analyzer/diffcmd.c analyzer/par.c \
 	formats/mpcursor.c formats/snapshot_read.c formats/snapshot_write.c formats/snapshot_allocs.c \
 	formats/elfcore.c formats/elffile.c formats/elffill.c formats/zstdio.c formats/output.c formats/json.c \
 	formats/report_json.c formats/report_text.c \
@@ -96,14 +96,17 @@ deps:
 	@sh tests/deps.sh all
 
 # The whole suite: normal build, then the ASan+UBSan and ThreadSanitizer
-# builds. One summary line.
+# builds. One summary line. The ThreadSanitizer build's discovery hands
+# over batches of a few objects and references (heap.c), so that the
+# hand-overs, and objects whose references span batches, are many.
+TSAN_BATCHES := -DPHA_RD_OBJS=7 -DPHA_RD_REFS=13 -DPHA_RD_BATCHES=3
 check: deps
 	@$(MAKE) --no-print-directory all unit
 	@$(MAKE) --no-print-directory B=build-asan \
 		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 		LDFLAGS="-fsanitize=address,undefined" build-asan/pyheap-analyze unit
 	@$(MAKE) --no-print-directory B=build-tsan \
-		CFLAGS="-O1 -g -fsanitize=thread -fno-omit-frame-pointer" \
+		CFLAGS="-O1 -g -fsanitize=thread -fno-omit-frame-pointer $(TSAN_BATCHES)" \
 		LDFLAGS="-fsanitize=thread" build-tsan/pyheap-analyze
 	@bash tests/run.sh --bin build/pyheap-analyze --unit build/tests/unit \
 		--asan-bin build-asan/pyheap-analyze --asan-unit build-asan/tests/unit \

@@ -127,7 +127,12 @@ static const char help_outro[] =
 	"output that names an input file), 3 input not usable (not a core, truncated\n"
 	"beyond use, no CPython found, unsupported version, needed binaries missing,\n"
 	"malformed snapshot), 4 internal or resource error (also a write error on\n"
-	"standard output or past the file size limit).\n";
+	"standard output or past the file size limit).\n"
+	"\n"
+	"Environment: TMPDIR for temporary files (--low-memory, .zst inputs);\n"
+	"PYHEAP_ANALYZE_THREADS=1 keeps the analysis on one thread (by default the\n"
+	"core's reads during discovery and two report phases use a second one; the\n"
+	"output is the same).\n";
 
 static bool has_short_name(const struct cli_option *o)
 {

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "graph.h"
+#include "par.h"
 #include "progress.h"
 #include "warnings.h"
 
@@ -762,7 +763,7 @@ static void *side_main(void *p)
 static void side_start(struct side *s, struct pha_error *(*fn)(void *), void *arg)
 {
 	*s = (struct side){.fn = fn, .arg = arg, .pending = fn != NULL};
-	s->started = fn && pthread_create(&s->th, NULL, side_main, s) == 0;
+	s->started = fn && pha_par_allowed() && pthread_create(&s->th, NULL, side_main, s) == 0;
 }
 
 /* The side's error, NULL when it succeeded or never ran. */
