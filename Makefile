@@ -96,17 +96,14 @@ deps:
 	@sh tests/deps.sh all
 
 # The whole suite: normal build, then the ASan+UBSan and ThreadSanitizer
-# builds. One summary line. The ThreadSanitizer build's discovery hands
-# over batches of a few objects and references (heap.c), so that the
-# hand-overs, and objects whose references span batches, are many.
-TSAN_BATCHES := -DPHA_RD_OBJS=7 -DPHA_RD_REFS=13 -DPHA_RD_BATCHES=3
+# builds. One summary line.
 check: deps
 	@$(MAKE) --no-print-directory all unit
 	@$(MAKE) --no-print-directory B=build-asan \
 		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 		LDFLAGS="-fsanitize=address,undefined" build-asan/pyheap-analyze unit
 	@$(MAKE) --no-print-directory B=build-tsan \
-		CFLAGS="-O1 -g -fsanitize=thread -fno-omit-frame-pointer $(TSAN_BATCHES)" \
+		CFLAGS="-O1 -g -fsanitize=thread -fno-omit-frame-pointer" \
 		LDFLAGS="-fsanitize=thread" build-tsan/pyheap-analyze
 	@bash tests/run.sh --bin build/pyheap-analyze --unit build/tests/unit \
 		--asan-bin build-asan/pyheap-analyze --asan-unit build-asan/tests/unit \

@@ -11,8 +11,7 @@
  * attributes in id order, and lay the edges out in id order (CSR).
  *
  * pha_heap_build's steps: discover (phase 1: each object's attributes
- * and references asked once; the layout's reads on a second thread,
- * discover_two, applied in order on this one), number_objects, edge_ids, gather_objects
+ * and references asked once), number_objects, edge_ids, gather_objects
  * (the attributes into id order, one array at a time; then the discovery
  * arrays go), type_table, collect_edges (CSR from the kept edges);
  * build_deinit frees what is left.
@@ -29,14 +28,12 @@
  */
 #include "heap.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "addrset.h"
 #include "bigmem.h"
-#include "par.h"
 #include "progress.h"
 
 enum { GEN_NONE = 255 };
@@ -62,9 +59,6 @@ struct build {
 	struct pha_col size, refcnt;
 	size_t n, cap;
 	bool oom;
-	/* While discovery's reader runs (discover_two): held to move addr[]
-	 * (grow_arrays), which the reader copies from under it. */
-	pthread_mutex_t *grow_lock;
 	/* Direct-mapped: type addresses added, with their dense indices
 	 * (type_index_of), so that most objects need neither. */
 	uint64_t types_added[64];
@@ -146,7 +140,7 @@ static bool hash_grow(struct build *b)
 	if (!p_) return UINT32_MAX; \
 	(arr) = p_; } while (0)
 
-static uint32_t grow_arrays_locked(struct build *b)
+static uint32_t grow_arrays(struct build *b)
 {
 	size_t cap = b->cap ? b->cap * 2 : 1 << 16;
 	GROW(b->addr, cap);
@@ -159,16 +153,6 @@ static uint32_t grow_arrays_locked(struct build *b)
 	GROW(b->refcnt.v, cap);
 	b->cap = cap;
 	return 0;
-}
-
-static uint32_t grow_arrays(struct build *b)
-{
-	if (b->grow_lock)
-		pthread_mutex_lock(b->grow_lock);
-	uint32_t r = grow_arrays_locked(b);
-	if (b->grow_lock)
-		pthread_mutex_unlock(b->grow_lock);
-	return r;
 }
 
 /* Returned by add for an address the bitmap already holds. */
@@ -316,372 +300,6 @@ static void on_edge_found(void *arg, uint64_t addr, unsigned flags)
 	b->nraw++;
 }
 
-/* One object's attributes from object_info, at discovery index i (the
- * builder's half of discovery); its type address is discovered too. */
-static struct pha_error *apply_info(struct build *b, size_t i, const struct pha_object_info *info)
-{
-	b->flags[i] |= (info->immortal ? PHA_OBJ_IMMORTAL : 0) |
-		       (info->conservative ? PHA_OBJ_CONSERVATIVE : 0) |
-		       (info->finalizer ? PHA_OBJ_FINALIZER : 0);
-	if (!pha_col_set(&b->size, (uint32_t)i, info->size) ||
-	    !pha_col_set(&b->refcnt, (uint32_t)i, info->refcnt) ||
-	    (info->size_unmodeled && !count_unmodeled(b, info->type)))
-		return &pha_enomem;
-	/* a type address added before is in the set for good, and its
-	 * index fixed: most objects' types are among the last few seen */
-	unsigned slot = (unsigned)(info->type >> 4) & 63;
-	if (b->types_added[slot] == info->type && info->type) {
-		b->type[i] = b->types_index[slot];
-	} else {
-		if (!type_index_of(b, info->type, &b->type[i]))
-			return &pha_enomem;
-		add(b, info->type);
-		b->types_added[slot] = info->type;
-		b->types_index[slot] = b->type[i];
-	}
-	return NULL;
-}
-
-/* object_info's error for the object at addr: out of memory is the
- * build's; anything else makes the address no object (said with -vv). */
-static bool skipped(const struct build *b, uint64_t addr, struct pha_error *err)
-{
-	if (err == &pha_enomem)
-		return false;
-	if (b->t->verbose >= 2)
-		fprintf(stderr, "pyheap-analyze: skipped 0x%llx: %s\n", (unsigned long long)addr,
-			err->message);
-	pha_error_destroy(err);
-	return true;
-}
-
-/* Discovery's loop on one thread, from discovery index `from`. */
-static struct pha_error *discover_serial(struct build *b, size_t from)
-{
-	struct pha_error *err;
-	for (size_t i = from; i < b->n && !b->oom; i++) {
-		struct pha_object_info info;
-		if ((i & 0xffff) == 0)
-			pha_progress("finding objects", i, 0);
-		b->efirst[i] = (uint32_t)b->nraw;
-		err = b->l->object_info(b->py, b->addr[i], &info);
-		if (err) {
-			if (!skipped(b, b->addr[i], err))
-				return err;
-			b->bad[i] = 1;
-			continue;
-		}
-		if ((err = apply_info(b, i, &info)))
-			return err;
-		if ((err = b->l->for_each_ref(b->py, b->addr[i], &info, on_edge_found, b)))
-			return err;
-	}
-	pha_progress_done();
-	return b->oom ? &pha_enomem : NULL;
-}
-
-/* ---- discovery on two threads (issue 12: wall time) -------------------------
- *
- * The reader, a second thread, asks the layout for each object's attributes
- * and references (object_info, for_each_ref: all the reads of the core) in
- * discovery order and hands them over in batches; the builder, the calling
- * thread, applies them in the same order as discover_serial does (the
- * address set, new objects' places, the kept edges), so the heap is the
- * same. The reader reads only addresses the builder has published (a copy
- * under the lock, which grow_arrays also takes to move addr[]); when it has
- * read them all it hands over what it has and waits. Nothing else calls the
- * layout meanwhile (its caches and the core's read hints are the reader's),
- * and the builder never reads the core. Done when the reader waits, every
- * batch is applied and no object was added since the last publication. */
-#ifndef PHA_RD_OBJS	/* smaller in make check's ThreadSanitizer build: more hand-overs */
-#define PHA_RD_OBJS 1024	/* objects a batch */
-#define PHA_RD_REFS 8192	/* references a batch (an object's may span batches) */
-#define PHA_RD_BATCHES 8
-#endif
-#define RD_OBJS PHA_RD_OBJS
-#define RD_REFS PHA_RD_REFS
-#define RD_BATCHES PHA_RD_BATCHES
-
-enum { RD_NEW, RD_BAD, RD_MORE };	/* RD_MORE: the previous object's references, continued */
-
-struct rd_rec {
-	struct pha_object_info info;	/* RD_NEW */
-	uint32_t refs_end;		/* its references end at raddr[refs_end] */
-	uint8_t kind;
-};
-
-struct rd_batch {
-	struct rd_rec rec[RD_OBJS];
-	uint64_t raddr[RD_REFS];
-	uint8_t rflag[RD_REFS];
-	uint32_t nrec, nref;
-	struct pha_error *err;		/* the reader stopped on it, after these */
-};
-
-struct reader {
-	struct build *b;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	/* under mu */
-	struct rd_batch *freeb[RD_BATCHES], *full[RD_BATCHES];
-	unsigned nfree, head, nfull;
-	size_t published;	/* addr[0, published) may be read */
-	size_t next;		/* objects the reader has read (while idle) */
-	bool idle;		/* the reader waits for published > next */
-	bool stop;		/* the builder's: no more */
-	bool exited;		/* the reader's, after a batch with err */
-	/* the reader's own */
-	struct rd_batch *cur;
-	size_t done;		/* objects read */
-	uint64_t addrs[RD_OBJS];
-	size_t naddrs, at;
-};
-
-static void hand_over(struct reader *r)
-{
-	pthread_mutex_lock(&r->mu);
-	r->full[(r->head + r->nfull++) % RD_BATCHES] = r->cur;
-	pthread_cond_broadcast(&r->cv);
-	pthread_mutex_unlock(&r->mu);
-	r->cur = NULL;
-}
-
-/* r->cur: an empty batch; false when the builder stopped. */
-static bool take_free(struct reader *r)
-{
-	pthread_mutex_lock(&r->mu);
-	while (!r->nfree && !r->stop)
-		pthread_cond_wait(&r->cv, &r->mu);
-	r->cur = r->stop ? NULL : r->freeb[--r->nfree];
-	pthread_mutex_unlock(&r->mu);
-	if (r->cur)
-		r->cur->nrec = r->cur->nref = 0, r->cur->err = NULL;
-	return r->cur != NULL;
-}
-
-/* The next published addresses into r->addrs, waiting (after handing over
- * what it has) while there are none; false when the builder stopped. */
-static bool refill(struct reader *r)
-{
-	pthread_mutex_lock(&r->mu);
-	while (!r->stop && r->done >= r->published) {
-		if (r->cur && r->cur->nrec) {
-			r->full[(r->head + r->nfull++) % RD_BATCHES] = r->cur;
-			r->cur = NULL;
-		}
-		r->next = r->done;
-		r->idle = true;
-		pthread_cond_broadcast(&r->cv);
-		pthread_cond_wait(&r->cv, &r->mu);
-	}
-	r->idle = false;
-	bool go = !r->stop;
-	if (go) {
-		size_t k = r->published - r->done;
-		r->naddrs = k < RD_OBJS ? k : RD_OBJS;
-		memcpy(r->addrs, r->b->addr + r->done, r->naddrs * sizeof(*r->addrs));
-		r->at = 0;
-	}
-	pthread_mutex_unlock(&r->mu);
-	return go;
-}
-
-static void reader_on_ref(void *arg, uint64_t addr, unsigned flags)
-{
-	struct reader *r = arg;
-	struct rd_batch *c = r->cur;
-	if (!c)
-		return;		/* stopped */
-	if (c->nref == RD_REFS) {
-		hand_over(r);
-		if (!take_free(r))
-			return;
-		c = r->cur;
-		c->rec[0] = (struct rd_rec){.kind = RD_MORE};
-		c->nrec = 1;
-	}
-	c->raddr[c->nref] = addr;
-	c->rflag[c->nref++] = (uint8_t)flags;
-	c->rec[c->nrec - 1].refs_end = c->nref;
-}
-
-/* The reader stops on err: after the batch that carries it. */
-static void reader_fail(struct reader *r, struct pha_error *err)
-{
-	if (!r->cur && !take_free(r)) {
-		pha_error_destroy(err);
-		return;
-	}
-	r->cur->err = err;
-	hand_over(r);
-	pthread_mutex_lock(&r->mu);
-	r->exited = true;
-	pthread_cond_broadcast(&r->cv);
-	pthread_mutex_unlock(&r->mu);
-}
-
-static void *reader_main(void *arg)
-{
-	struct reader *r = arg;
-	struct build *b = r->b;
-	for (;;) {
-		if (r->at == r->naddrs && !refill(r))
-			break;
-		if (!r->cur && !take_free(r))
-			break;
-		uint64_t addr = r->addrs[r->at++];
-		struct rd_batch *c = r->cur;
-		struct rd_rec *rec = &c->rec[c->nrec++];
-		rec->refs_end = c->nref;
-		struct pha_error *err = b->l->object_info(b->py, addr, &rec->info);
-		if (err) {
-			if (!skipped(b, addr, err)) {
-				c->nrec--;
-				reader_fail(r, err);
-				break;
-			}
-			rec->kind = RD_BAD;
-		} else {
-			rec->kind = RD_NEW;
-			struct pha_object_info info = rec->info;
-			if ((err = b->l->for_each_ref(b->py, addr, &info, reader_on_ref, r))) {
-				reader_fail(r, err);
-				break;
-			}
-			if (!r->cur)
-				break;	/* stopped while handing over */
-		}
-		r->done++;
-		if (r->cur->nrec == RD_OBJS)
-			hand_over(r);
-	}
-	return NULL;
-}
-
-/* The reader's batch applied, *i the next discovery index. */
-static struct pha_error *apply_batch(struct build *b, const struct rd_batch *c, size_t *i)
-{
-	uint32_t e = 0;
-	for (uint32_t k = 0; k < c->nrec; k++) {
-		const struct rd_rec *rec = &c->rec[k];
-		if (rec->kind != RD_MORE) {
-			if ((*i & 0xffff) == 0)
-				pha_progress("finding objects", *i, 0);
-			b->efirst[*i] = (uint32_t)b->nraw;
-			struct pha_error *err = NULL;
-			if (rec->kind == RD_BAD)
-				b->bad[*i] = 1;
-			else if ((err = apply_info(b, *i, &rec->info)))
-				return err;
-			++*i;
-		}
-		for (; e < rec->refs_end; e++)
-			on_edge_found(b, c->raddr[e], c->rflag[e]);
-		if (b->oom)
-			return &pha_enomem;
-	}
-	return NULL;
-}
-
-/* Discovery's loop on two threads; *started false when the reader could
- * not be started (nothing done: the caller goes serial). */
-static struct pha_error *discover_two(struct build *b, bool *started)
-{
-	struct reader *r = calloc(1, sizeof(*r));
-	struct rd_batch *pool = malloc(RD_BATCHES * sizeof(*pool));
-	*started = false;
-	if (!r || !pool) {
-		free(r);
-		free(pool);
-		return NULL;
-	}
-	r->b = b;
-	for (unsigned k = 0; k < RD_BATCHES; k++)
-		r->freeb[r->nfree++] = &pool[k];
-	r->published = b->n;
-	pthread_t th;
-	if (pthread_mutex_init(&r->mu, NULL) != 0) {
-		free(r);
-		free(pool);
-		return NULL;
-	}
-	if (pthread_cond_init(&r->cv, NULL) != 0) {
-		pthread_mutex_destroy(&r->mu);
-		free(r);
-		free(pool);
-		return NULL;
-	}
-	b->grow_lock = &r->mu;
-	if (pthread_create(&th, NULL, reader_main, r) != 0) {
-		b->grow_lock = NULL;
-		pthread_cond_destroy(&r->cv);
-		pthread_mutex_destroy(&r->mu);
-		free(r);
-		free(pool);
-		return NULL;
-	}
-	*started = true;
-	struct pha_error *err = NULL;
-	size_t i = 0;
-	for (;;) {
-		struct rd_batch *c = NULL;
-		pthread_mutex_lock(&r->mu);
-		for (;;) {
-			if (r->nfull) {
-				c = r->full[r->head];
-				r->head = (r->head + 1) % RD_BATCHES;
-				r->nfull--;
-				break;
-			}
-			if (b->n > r->published) {
-				r->published = b->n;
-				pthread_cond_broadcast(&r->cv);
-			} else if (r->exited || (r->idle && r->next == r->published)) {
-				break;	/* all read and applied */
-			}
-			pthread_cond_wait(&r->cv, &r->mu);
-		}
-		pthread_mutex_unlock(&r->mu);
-		if (!c)
-			break;
-		err = apply_batch(b, c, &i);
-		if (c->err) {
-			if (err)
-				pha_error_destroy(c->err);
-			else
-				err = c->err;
-		}
-		pthread_mutex_lock(&r->mu);
-		r->freeb[r->nfree++] = c;
-		if (b->n > r->published)
-			r->published = b->n;
-		pthread_cond_broadcast(&r->cv);
-		pthread_mutex_unlock(&r->mu);
-		if (err)
-			break;
-	}
-	pthread_mutex_lock(&r->mu);
-	r->stop = true;
-	pthread_cond_broadcast(&r->cv);
-	pthread_mutex_unlock(&r->mu);
-	pthread_join(th, NULL);
-	b->grow_lock = NULL;
-	/* after an error of the builder's: batches not applied */
-	while (r->nfull) {
-		pha_error_destroy(r->full[r->head]->err);
-		r->head = (r->head + 1) % RD_BATCHES;
-		r->nfull--;
-	}
-	pthread_cond_destroy(&r->cv);
-	pthread_mutex_destroy(&r->mu);
-	free(r);
-	free(pool);
-	pha_progress_done();
-	if (!err && b->oom)
-		err = &pha_enomem;
-	return err;
-}
-
 static struct pha_error *discover(struct build *b)
 {
 	struct pha_error *err;
@@ -689,12 +307,46 @@ static struct pha_error *discover(struct build *b)
 		return err;
 	if ((err = b->l->roots(b->py, on_discover, b)))
 		return err;
-	if (b->oom)
-		return &pha_enomem;
-	bool started = false;
-	if (pha_par_allowed() && (err = discover_two(b, &started)))
-		return err;
-	return started ? NULL : discover_serial(b, 0);
+	for (size_t i = 0; i < b->n && !b->oom; i++) {
+		struct pha_object_info info;
+		if ((i & 0xffff) == 0)
+			pha_progress("finding objects", i, 0);
+		b->efirst[i] = (uint32_t)b->nraw;
+		err = b->l->object_info(b->py, b->addr[i], &info);
+		if (err) {
+			if (err == &pha_enomem)
+				return err;
+			if (b->t->verbose >= 2)
+				fprintf(stderr, "pyheap-analyze: skipped 0x%llx: %s\n",
+					(unsigned long long)b->addr[i], err->message);
+			pha_error_destroy(err);
+			b->bad[i] = 1;
+			continue;
+		}
+		b->flags[i] |= (info.immortal ? PHA_OBJ_IMMORTAL : 0) |
+			       (info.conservative ? PHA_OBJ_CONSERVATIVE : 0) |
+			       (info.finalizer ? PHA_OBJ_FINALIZER : 0);
+		if (!pha_col_set(&b->size, (uint32_t)i, info.size) ||
+		    !pha_col_set(&b->refcnt, (uint32_t)i, info.refcnt) ||
+		    (info.size_unmodeled && !count_unmodeled(b, info.type)))
+			return &pha_enomem;
+		/* a type address added before is in the set for good, and its
+		 * index fixed: most objects' types are among the last few seen */
+		unsigned slot = (unsigned)(info.type >> 4) & 63;
+		if (b->types_added[slot] == info.type && info.type) {
+			b->type[i] = b->types_index[slot];
+		} else {
+			if (!type_index_of(b, info.type, &b->type[i]))
+				return &pha_enomem;
+			add(b, info.type);
+			b->types_added[slot] = info.type;
+			b->types_index[slot] = b->type[i];
+		}
+		if ((err = b->l->for_each_ref(b->py, b->addr[i], &info, on_edge_found, b)))
+			return err;
+	}
+	pha_progress_done();
+	return b->oom ? &pha_enomem : NULL;
 }
 
 /* The id of the object at addr, PHA_NO_ID for no object (after

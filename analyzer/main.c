@@ -130,9 +130,8 @@ static const char help_outro[] =
 	"standard output or past the file size limit).\n"
 	"\n"
 	"Environment: TMPDIR for temporary files (--low-memory, .zst inputs);\n"
-	"PYHEAP_ANALYZE_THREADS=1 keeps the analysis on one thread (by default the\n"
-	"core's reads during discovery and two report phases use a second one; the\n"
-	"output is the same).\n";
+	"PYHEAP_ANALYZE_THREADS=1 keeps the analysis on one thread (by default two\n"
+	"report phases run on a second one; the output is the same).\n";
 
 static bool has_short_name(const struct cli_option *o)
 {

@@ -1,7 +1,6 @@
 /* Second threads (issue 12: wall time on two cores): the report build's
- * (report.c: waste and the memory section beside graph-only phases) and
- * discovery's (heap.c: the layout's reads beside the address set). Their
- * output is the same as on one thread. */
+ * (report.c: waste and the memory section beside graph-only phases).
+ * The output is the same as on one thread. */
 #ifndef PHA_PAR_H
 #define PHA_PAR_H
 

@@ -46,12 +46,11 @@
 # 6. with --asan-*: the unit tests in DIR2, bad_input.py, run_e2e.py --quick
 #    (and the other runners' --quick, run_ticket.py --reread-only) with the
 #    ASan+UBSan binary; their case names get the prefix "asan/";
-# 6b. with --tsan-bin: runners that exercise the second threads (discovery's
-#    reader, analyzer/heap.c; waste beside the unreachable set and the
-#    memory section beside the cycle search, analyzer/report.c) with the
-#    ThreadSanitizer binary, which exits 66 on any data race: run_memory.py
-#    on numpy and lxml, run_e2e.py --quick, run_hostile.py --quick; prefix
-#    "tsan/";
+# 6b. with --tsan-bin: runners that exercise the report's second thread
+#    (waste beside the unreachable set, the memory section beside the cycle
+#    search: analyzer/report.c) with the ThreadSanitizer binary, which exits
+#    66 on any data race: run_memory.py on numpy and lxml, run_e2e.py
+#    --quick, run_hostile.py --quick; prefix "tsan/";
 # 7. the matrix rule: how many distinct minor versions (3.X) passed their
 #    end-to-end scenarios.  Under CI (CI=true or --ci) fewer than
 #    PYHEAP_MIN_MINORS (default 6) is a FAIL line; locally it is a warning
@@ -314,7 +313,7 @@ if [ -n "$TSAN_BIN" ]; then
 	fi
 fi
 if [ -n "$TSAN_BIN" ]; then
-	echo "# memory section beside the cycle search, discovery's reader, under ThreadSanitizer ($TSAN_BIN)"
+	echo "# memory section beside the cycle search, under ThreadSanitizer ($TSAN_BIN)"
 	run_py "tsan/" memory tests/e2e/run_memory.py --interp debian-bookworm-3.11 --program mem_numpy \
 		--program mem_lxml --timeout 900 --bin "$TSAN_BIN"
 	echo "# end-to-end, quick, under ThreadSanitizer ($TSAN_BIN)"
