@@ -79,10 +79,14 @@ say() { [ "$QUIET" = 1 ] || printf '# provision: %s\n' "$*"; }
 # Packages: the interpreter, its stdlib, the -dev package with the internal
 # headers (tests/layout/check_layouts.sh), and for suites newer than the host
 # their own glibc plus the libraries python3.X-minimal links (libexpat, zlib).
-# Nothing else: the scenarios import only modules built into the interpreter
-# or written in Python (no ctypes, ssl, sqlite, ...).
+# Bullseye also gets libffi7, which the host (bookworm and later: libffi8)
+# lacks, so that its ctypes imports (tm_records.py forks with the C
+# library's fork() through it, run_malloc.py reads mallinfo2()); its
+# launcher puts the unpacked libraries on LD_LIBRARY_PATH. Nothing else:
+# the scenarios import only modules built into the interpreter or written
+# in Python (and ctypes: no ssl, sqlite, ...).
 DEBIAN_SPECS=(
-	"debian-bullseye-3.9 bullseye 3.9 no python3.9-minimal libpython3.9-minimal libpython3.9-stdlib libpython3.9-dev"
+	"debian-bullseye-3.9 bullseye 3.9 no python3.9-minimal libpython3.9-minimal libpython3.9-stdlib libpython3.9-dev libffi7"
 	"debian-trixie-3.13 trixie 3.13 yes python3.13-minimal libpython3.13-minimal libpython3.13-stdlib libpython3.13-dev libc6 libexpat1 zlib1g"
 	"debian-sid-3.13 sid 3.13 yes python3.13-minimal libpython3.13-minimal libpython3.13-stdlib libpython3.13-dev libc6 libexpat1 zlib1g"
 	"debian-sid-3.14 sid 3.14 yes python3.14-minimal libpython3.14-minimal libpython3.14-stdlib libpython3.14-dev libc6 libexpat1 zlib1g"
@@ -313,6 +317,10 @@ write_launcher() {
 		if [ "$own" = yes ]; then
 			echo "exec '$root/usr/lib64/ld-linux-x86-64.so.2' --library-path '$root/usr/lib/$ARCH:$root/lib/$ARCH' '$root/usr/bin/python$minor' \"\$@\""
 		else
+			# the host's loader and glibc; the suite's other libraries
+			# (libffi7) after any the caller set
+			echo "LD_LIBRARY_PATH=\"\${LD_LIBRARY_PATH:+\$LD_LIBRARY_PATH:}$root/usr/lib/$ARCH\""
+			echo "export LD_LIBRARY_PATH"
 			echo "exec '$root/usr/bin/python$minor' \"\$@\""
 		fi
 	} >"$dir/python.tmp" && chmod 755 "$dir/python.tmp" && mv "$dir/python.tmp" "$dir/python"

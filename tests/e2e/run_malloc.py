@@ -84,8 +84,8 @@ class Runner:
         name = "malloc/" + label
         r = H.run_process([python, "-E", "-s", "-B", "-c", "import ctypes"], timeout=60)
         if r.returncode != 0:
-            # Debian bullseye's interpreter unpacked without its libffi.so.7:
-            # no mallinfo2() to compare with.
+            # an interpreter unpacked without its libffi (tests/provision.sh
+            # gives bullseye's its libffi7): no mallinfo2() to compare with.
             self.rep.skip(name, "no ground truth: ctypes does not import (%s)" %
                           r.stderr_text().strip().splitlines()[-1:])
             return

@@ -15,7 +15,8 @@ Scenario tests/scenarios/tm_records.py, run twice per interpreter:
              the same order, bytes within 1%, counts exact (the scenario
              forks with the C library's fork(), so no after-fork hook
              changes the child's heap before it measures; where ctypes is
-             missing -- Debian bullseye's minimal packages -- it falls
+             missing -- an interpreter without its libffi; bullseye's
+             before tests/provision.sh unpacked libffi7 too -- it falls
              back to os.fork() and counts may differ by 0.1% or 3 blocks
              (the hooks allocate and free a fixed handful: bullseye's
              <unknown>:0 line, 571 vs 570, in one CI run), which the

@@ -24,8 +24,8 @@ made fresh, because the list and frame free lists are emptied before the
 fork (_HOLD) -- an object taken from a free list is re-attributed by
 tracemalloc to the line that takes it (_PyTraceMalloc_NewReference), which
 moved one block off a top line of the import machinery.  An interpreter
-without a usable ctypes (Debian bullseye's minimal packages lack libffi)
-forks with os.fork().
+without a usable ctypes (one unpacked without its libffi) forks with
+os.fork().
 
 In `dump` mode the child, forked the same way, writes an in-process
 snapshot instead (formats/pyheap_dump.py, dump() in that child; no truth
