@@ -45,11 +45,7 @@ struct analysis {
 	struct pha_heap *h;
 	struct pha_report *r;
 	bool from_report;		/* r was read from a saved report (report_read.h) */
-	/* The memory section of a core, built beside the report (build_report)
-	 * unless a snapshot is saved first (it carries the section's
-	 * warnings). */
-	bool memory_later;
-	struct pha_procmem *pm;
+	struct pha_procmem *pm;		/* memory_side's, until memory_done */
 };
 
 static bool ends_with(const char *s, const char *suffix)
@@ -137,6 +133,14 @@ static void check_memory(const struct analysis *a)
 					    : ": --low-memory keeps its big arrays in a temporary file");
 }
 
+/* A core's memory section is built beside the report (build_report)
+ * unless a snapshot is saved first (it carries the section's warnings):
+ * then in read_core. */
+static bool memory_beside_report(const struct analysis *a)
+{
+	return a->t && !a->opts->save_snapshot;
+}
+
 static struct pha_error *read_core(struct analysis *a)
 {
 	struct pha_error *err;
@@ -145,9 +149,8 @@ static struct pha_error *read_core(struct analysis *a)
 	check_memory(a);
 	if ((err = pha_heap_build(a->t, &a->h)))
 		return err;
-	a->memory_later = !a->opts->save_snapshot;
 	struct pha_procmem *pm = NULL;
-	if (!a->memory_later && (err = pha_procmem_build(a->t, a->h, &pm)))
+	if (!memory_beside_report(a) && (err = pha_procmem_build(a->t, a->h, &pm)))
 		return err;
 	if ((err = pha_source_from_target(a->t, a->h, &a->src))) {
 		pha_procmem_destroy(pm);
@@ -260,7 +263,7 @@ static struct pha_error *build_report(struct analysis *a)
 		.redact = a->opts->redact,
 		.top = 20,
 	};
-	if (a->memory_later) {
+	if (memory_beside_report(a)) {
 		ropts.side = memory_side;
 		ropts.side_done = memory_done;
 		ropts.side_arg = a;

@@ -796,9 +796,6 @@ struct waste_job {
 	struct pha_report *r;
 };
 
-static struct pha_error *build_waste(struct pha_source *src, const struct pha_heap *h,
-				     const struct pha_report_options *opts, struct pha_report *r);
-
 /* Its warnings (the layout's, on the core's values) are dropped: they
  * were always made after the source had taken the target's. */
 static struct pha_error *waste_job(void *arg)

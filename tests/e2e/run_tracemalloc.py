@@ -281,8 +281,7 @@ class Runner:
                 else:
                     problems.append("%s:%d count %d, truth %d" % (g[0], g[1], g[3], w[3]))
         detail = "%d lines equal, bytes max error %.3f%%, counts %s" % (
-            len(rows), 100 * worst, "within 0.1%% or %d blocks (no ctypes: truth after os.fork()'s hooks)" % FEW
-            if self.hooks(truth) else "exact")
+            len(rows), 100 * worst, self.counts_kept(truth))
         if off_by_one:
             detail += " except one block on %s (tool/truth)" % ", ".join(off_by_one)
         self.rep.check(name, problems, detail)
@@ -293,6 +292,13 @@ class Runner:
         run on 3.13 (an importlib line, 7455 vs 7456) after the truth was
         made hook-free; named in the PASS line when it happens."""
         return want >= 1000 and abs(got - want) == 1
+
+    @classmethod
+    def counts_kept(cls, truth):
+        """How exact the counts were asked to be, for the PASS lines."""
+        if cls.hooks(truth):
+            return "within 0.1%% or %d blocks (no ctypes: truth after os.fork()'s hooks)" % FEW
+        return "exact"
 
     @staticmethod
     def hook_slack(want):
@@ -316,7 +322,7 @@ class Runner:
         if len(got) != len(want):
             problems.append("%d rows, truth %d" % (len(got), len(want)))
         self.rep.check(name, problems, "%d tracebacks equal, counts %s" % (
-            len(got), "within 0.1%% or %d blocks (no ctypes)" % FEW if self.hooks(truth) else "exact"))
+            len(got), self.counts_kept(truth)))
 
     def sites(self, name, rep, truth):
         site = [truth["record_file"], truth["record_line"]]
